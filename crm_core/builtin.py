@@ -1,0 +1,34 @@
+"""The core's own behaviour, registered through the same hooks a plugin uses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from crm_core import dedupe, hookimpl
+
+ACTIVITY_TYPES = {
+    "call": {"en": "Call", "zh": "电话"},
+    "visit": {"en": "Visit", "zh": "拜访"},
+    "email": {"en": "E-mail", "zh": "邮件"},
+    "message": {"en": "Message", "zh": "消息"},
+    "meeting": {"en": "Meeting", "zh": "会议"},
+    "feedback": {"en": "Feedback", "zh": "反馈"},
+    "complaint": {"en": "Complaint", "zh": "投诉"},
+    "note": {"en": "Note", "zh": "备注"},
+}
+
+
+@hookimpl
+def crm_register_activity_types(register: Callable[..., None]) -> None:
+    """Register the touchpoints every CRM needs."""
+    for name, label in ACTIVITY_TYPES.items():
+        register(name, label=label)
+
+
+@hookimpl
+def crm_register_normalizers(register: Callable[..., None]) -> None:
+    """Register the standard dedupe normalisers."""
+    register("phone", dedupe.normalize_phone)
+    register("email", dedupe.normalize_email)
+    register("company", dedupe.normalize_company)
+    register("exact", dedupe.normalize_exact)

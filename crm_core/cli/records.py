@@ -1,0 +1,139 @@
+"""``crm record`` and ``crm journal``."""
+
+from __future__ import annotations
+
+import typer
+
+from crm_core.cli import render
+from crm_core.cli.state import parse_sets, state
+from crm_core.views import RecordView
+
+record_app = typer.Typer(help="Customer records.", no_args_is_help=True)
+
+JSON = typer.Option(False, "--json", help="Print exact JSON.")
+SET = typer.Option(None, "--set", help="FIELD=VALUE (repeat); an empty VALUE clears.")
+LIST_COLUMNS = ["id", "kind", "title", "stage", "owner", "pool", "last_activity_at"]
+
+
+def _show(record: RecordView) -> None:
+    pairs: list[tuple[str, object]] = [
+        ("id", record.id), ("kind", record.kind), ("title", record.title),
+        ("stage", record.stage), ("owner", record.owner), ("pool", record.pool),
+        ("created", record.created_at.isoformat()), ("updated", record.updated_at.isoformat()),
+        ("last activity", record.last_activity_at.isoformat() if record.last_activity_at else None),
+        ("archived", record.archived_at.isoformat() if record.archived_at else None),
+        ("version", record.version),
+    ]  # fmt: skip
+    pairs += [(f"  {k}", v) for k, v in sorted(record.fields.items())]
+    render.fields_block(pairs)
+
+
+@record_app.command("add")
+def record_add(
+    ctx: typer.Context,
+    kind: str,
+    sets: list[str] | None = SET,
+    title: str | None = typer.Option(None, "--title", help="Title [first text field]."),
+    owner: str | None = typer.Option(None, "--owner", help="Owner [you]."),
+    merge: bool = typer.Option(False, "--merge", help="Merge into a duplicate, not refuse."),
+    as_json: bool = JSON,
+) -> None:
+    """Add a record of KIND and print its id."""
+    s = state(ctx)
+    values = s.crm.coerce_fields(kind, parse_sets(sets))
+    result = s.crm.add_record(s.actor, kind, values, title=title, owner=owner, merge=merge)
+    if as_json:
+        render.emit_json(result)
+    elif result.merged:
+        typer.echo(result.record.id)
+        filled = ", ".join(result.filled) or "nothing"
+        kept = f"; kept its own {', '.join(result.kept)}" if result.kept else ""
+        typer.echo(f"merged into #{result.record.id}: filled {filled}{kept}", err=True)
+    else:
+        typer.echo(result.record.id)
+
+
+@record_app.command("update")
+def record_update(
+    ctx: typer.Context,
+    record_id: int,
+    sets: list[str] | None = SET,
+    title: str | None = typer.Option(None, "--title"),
+    owner: str | None = typer.Option(None, "--owner", help="Reassign (managers, admins)."),
+    if_version: int | None = typer.Option(
+        None, "--if-version", help="Refuse (exit 5) if the record changed since this version."
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """Change a record's fields, title or owner."""
+    s = state(ctx)
+    kind = s.crm.get_record(s.actor, record_id).kind
+    values = s.crm.coerce_fields(kind, parse_sets(sets))
+    record = s.crm.update_record(
+        s.actor, record_id, values, title=title, owner=owner, expected_version=if_version
+    )
+    if as_json:
+        render.emit_json(record)
+    else:
+        typer.echo(f"record #{record.id} at version {record.version}")
+
+
+@record_app.command("show")
+def record_show(ctx: typer.Context, record_id: int, as_json: bool = JSON) -> None:
+    """Show one record with its fields."""
+    s = state(ctx)
+    record = s.crm.get_record(s.actor, record_id)
+    if as_json:
+        render.emit_json(record)
+    else:
+        _show(record)
+
+
+@record_app.command("list")
+def record_list(
+    ctx: typer.Context,
+    kind: str | None = typer.Option(None, "--kind"),
+    owner: str | None = typer.Option(None, "--owner"),
+    stage: str | None = typer.Option(None, "--stage"),
+    where: list[str] | None = typer.Option(None, "--where", help="FIELD=VALUE (repeat)."),
+    archived: bool = typer.Option(False, "--archived", help="Include archived records."),
+    limit: int = typer.Option(50, "--limit"),
+    before: int | None = typer.Option(None, "--before", help="Page: ids below this one."),
+    as_json: bool = JSON,
+) -> None:
+    """List the records you may see, newest first."""
+    s = state(ctx)
+    filters = parse_sets(where)
+    values = s.crm.coerce_fields(kind, filters) if kind and filters else dict(filters)
+    rows = s.crm.list_records(
+        s.actor, kind=kind, owner=owner, stage=stage, where=values, archived=archived,
+        limit=limit, before_id=before,
+    )  # fmt: skip
+    render.views(rows, LIST_COLUMNS, as_json, "records")
+
+
+@record_app.command("archive")
+def record_archive(ctx: typer.Context, record_id: int) -> None:
+    """Archive a record (nothing is deleted; the journal keeps its history)."""
+    s = state(ctx)
+    s.crm.archive_record(s.actor, record_id)
+    typer.echo(f"record #{record_id} archived")
+
+
+def journal(
+    ctx: typer.Context,
+    record: int | None = typer.Option(None, "--record", help="Only this record's changes."),
+    limit: int = typer.Option(50, "--limit"),
+    as_json: bool = JSON,
+) -> None:
+    """Show the journal of changes, newest first."""
+    s = state(ctx)
+    rows = s.crm.journal(s.actor, record_id=record, limit=limit)
+    columns = ["id", "at", "actor", "cause", "entity", "entity_id", "action", "before", "after"]
+    render.views(rows, columns, as_json, "journal rows")
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to the main app."""
+    app.add_typer(record_app, name="record")
+    app.command("journal")(journal)

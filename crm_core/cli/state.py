@@ -1,0 +1,54 @@
+"""What every command shares: the database URL, the acting user, and the opened CRM."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import typer
+
+from crm_core.api import Crm
+from crm_core.errors import InvalidInput
+
+
+@dataclass
+class CliState:
+    """Global options, with the CRM opened on first use."""
+
+    db: str | None
+    user: str | None
+    _crm: Crm | None = field(default=None, repr=False)
+
+    @property
+    def crm(self) -> Crm:
+        """The CRM, opened once per command."""
+        if self._crm is None:
+            self._crm = Crm.open(self.db)
+        return self._crm
+
+    @property
+    def actor(self) -> str:
+        """The acting user's name; refused when none was given."""
+        if not self.user:
+            raise InvalidInput("no acting user: pass --as USER or set CRM_USER")
+        return self.user
+
+
+def state(ctx: typer.Context) -> CliState:
+    """Return the shared state of the running command."""
+    obj = ctx.find_root().obj
+    if not isinstance(obj, CliState):
+        obj = CliState(os.environ.get("CRM_DATABASE_URL"), os.environ.get("CRM_USER"))
+        ctx.find_root().obj = obj
+    return obj
+
+
+def parse_sets(pairs: list[str] | None) -> dict[str, str]:
+    """Split ``FIELD=VALUE`` options; a pair without ``=`` is refused."""
+    out: dict[str, str] = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise InvalidInput(f"expected FIELD=VALUE, got {pair!r}")
+        out[name.strip()] = value
+    return out

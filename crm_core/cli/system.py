@@ -1,0 +1,103 @@
+"""``crm init``, ``crm db``, ``crm plugins``, ``crm kinds``."""
+
+from __future__ import annotations
+
+import typer
+
+from crm_core.cli import render
+from crm_core.cli.state import state
+
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+plugins_app = typer.Typer(help="Installed plugins.", no_args_is_help=True)
+kinds_app = typer.Typer(help="Kinds of record and their fields.", no_args_is_help=True)
+
+JSON = typer.Option(False, "--json", help="Print exact JSON.")
+
+
+def init(
+    ctx: typer.Context,
+    admin: str = typer.Option("admin", "--admin", help="Name of the first admin user."),
+) -> None:
+    """Create (or upgrade) the database and add the first admin if there is no user yet."""
+    crm = state(ctx).crm
+    created = crm.init(admin)
+    typer.echo(f"database ready at {crm.engine.url.render_as_string(hide_password=True)}")
+    if created:
+        typer.echo(f"created {len(created)} field index(es)")
+    typer.echo(f"first admin: {admin} (act as them with --as {admin} or CRM_USER={admin})")
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Run the schema migrations and create missing field indexes."""
+    crm = state(ctx).crm
+    created = crm.init(None)
+    typer.echo(f"schema at revision {crm.upgrade()}; {len(created)} field index(es) created")
+
+
+@plugins_app.command("list")
+def plugins_list(ctx: typer.Context, as_json: bool = JSON) -> None:
+    """List the plugins with their version, kinds and hooks."""
+    infos = state(ctx).crm.plugins()
+    if as_json:
+        render.emit_json([i.to_dict() for i in infos])
+        return
+    rows = [
+        {**i.to_dict(), "kinds": ", ".join(i.kinds), "hooks": ", ".join(i.hooks)}
+        | ({"version": "disabled"} if i.disabled else {})
+        for i in infos
+    ]
+    render.table(rows, ["name", "version", "kinds", "hooks"], "plugins")
+
+
+@kinds_app.command("list")
+def kinds_list(ctx: typer.Context, as_json: bool = JSON) -> None:
+    """List the kinds of record."""
+    kinds = state(ctx).crm.kinds()
+    if as_json:
+        render.emit_json([k.to_dict() for k in kinds])
+        return
+    rows = [
+        {
+            "kind": k.name,
+            "label": f"{k.label['en']} / {k.label['zh']}",
+            "plugin": k.plugin,
+            "fields": len(k.fields),
+        }
+        for k in kinds
+    ]
+    render.table(rows, ["kind", "label", "plugin", "fields"], "kinds")
+
+
+@kinds_app.command("show")
+def kinds_show(ctx: typer.Context, kind: str, as_json: bool = JSON) -> None:
+    """Show a kind's fields: type, rules and flags."""
+    spec = state(ctx).crm.kind(kind)
+    if as_json:
+        render.emit_json(spec.to_dict())
+        return
+    rows = []
+    for f in spec.fields.values():
+        rules = {k: v for k, v in f.schema.items() if k != "type"}
+        flags = [n for n in ("required", "indexed", "searchable") if getattr(f, n)]
+        if f.dedupe:
+            flags.append(f"dedupe:{f.dedupe}")
+        rows.append(
+            {
+                "field": f.name,
+                "type": f.type,
+                "label": f"{f.label['en']} / {f.label['zh']}",
+                "rules": rules or None,
+                "flags": " ".join(flags),
+            }
+        )
+    title = f"{spec.name}: {spec.label['en']} / {spec.label['zh']} (from {spec.plugin})"
+    render.table(rows, ["field", "type", "label", "rules", "flags"], title)
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to the main app."""
+    app.command("init")(init)
+    app.add_typer(db_app, name="db")
+    app.add_typer(plugins_app, name="plugins")
+    app.add_typer(kinds_app, name="kinds")

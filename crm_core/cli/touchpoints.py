@@ -1,0 +1,167 @@
+"""``crm activity``, ``crm task``, ``crm contact`` and ``crm deal``."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import typer
+
+from crm_core.cli import render
+from crm_core.cli.state import state
+from crm_core.clock import parse_time
+from crm_core.errors import InvalidInput
+
+activity_app = typer.Typer(help="Touchpoints logged on records.", no_args_is_help=True)
+task_app = typer.Typer(help="Reminders and to-dos.", no_args_is_help=True)
+contact_app = typer.Typer(help="People at a customer.", no_args_is_help=True)
+deal_app = typer.Typer(help="Deals (opportunities) of a record.", no_args_is_help=True)
+
+JSON = typer.Option(False, "--json", help="Print exact JSON.")
+
+
+def _time(text: str | None, option: str) -> datetime | None:
+    return None if text is None else _required_time(text, option)
+
+
+def _required_time(text: str, option: str) -> datetime:
+    try:
+        return parse_time(text)
+    except ValueError:
+        raise InvalidInput(f"{option}: {text!r} is not an ISO time like 2026-12-01T09:30") from None
+
+
+@activity_app.command("log")
+def activity_log(
+    ctx: typer.Context,
+    record_id: int,
+    type: str,
+    note: str | None = typer.Option(None, "--note"),
+    at: str | None = typer.Option(None, "--at", help="When it happened (ISO) [now]."),
+) -> None:
+    """Log a touchpoint (call, visit, email, message, meeting, feedback, complaint, note…)."""
+    s = state(ctx)
+    activity = s.crm.log_activity(s.actor, record_id, type, note=note, at=_time(at, "--at"))
+    typer.echo(f"activity #{activity.id} logged on record #{record_id}")
+
+
+@activity_app.command("list")
+def activity_list(ctx: typer.Context, record_id: int, as_json: bool = JSON) -> None:
+    """List a record's activities, newest first."""
+    s = state(ctx)
+    rows = s.crm.list_activities(s.actor, record_id)
+    render.views(rows, ["id", "occurred_at", "type", "actor", "note"], as_json, "activities")
+
+
+@activity_app.command("types")
+def activity_types(ctx: typer.Context, as_json: bool = JSON) -> None:
+    """List the activity types plugins registered."""
+    types = state(ctx).crm.activity_types()
+    rows = [{"type": t.name, "en": t.label["en"], "zh": t.label["zh"], "plugin": t.plugin}
+            for t in types]  # fmt: skip
+    if as_json:
+        render.emit_json(rows)
+    else:
+        render.table(rows, ["type", "en", "zh", "plugin"], "activity types")
+
+
+@task_app.command("add")
+def task_add(
+    ctx: typer.Context,
+    record_id: int,
+    due: str = typer.Option(..., "--due", help="Due time (ISO)."),
+    note: str = typer.Option(..., "--note"),
+    assignee: str | None = typer.Option(None, "--for", help="Assignee [you]."),
+) -> None:
+    """Add a reminder about a record."""
+    s = state(ctx)
+    task = s.crm.add_task(s.actor, record_id, _required_time(due, "--due"), note, assignee=assignee)
+    typer.echo(f"task #{task.id} due {task.due_at.isoformat()} for {task.assignee}")
+
+
+@task_app.command("list")
+def task_list(
+    ctx: typer.Context,
+    due_before: str | None = typer.Option(None, "--due-before", help="ISO time."),
+    done: bool = typer.Option(False, "--done", help="Include done tasks."),
+    as_json: bool = JSON,
+) -> None:
+    """List open tasks by due time (yours; a manager's team; an admin's all)."""
+    s = state(ctx)
+    rows = s.crm.list_tasks(
+        s.actor, due_before=_time(due_before, "--due-before"), include_done=done
+    )
+    columns = ["id", "due_at", "assignee", "record_id", "note", "done_at"]
+    render.views(rows, columns, as_json, "tasks")
+
+
+@task_app.command("done")
+def task_done(ctx: typer.Context, task_id: int) -> None:
+    """Mark a task done."""
+    s = state(ctx)
+    s.crm.complete_task(s.actor, task_id)
+    typer.echo(f"task #{task_id} done")
+
+
+@contact_app.command("add")
+def contact_add(
+    ctx: typer.Context,
+    record_id: int,
+    name: str,
+    phone: str | None = typer.Option(None, "--phone"),
+    email: str | None = typer.Option(None, "--email"),
+    position: str | None = typer.Option(None, "--position"),
+) -> None:
+    """Add a contact person to a record."""
+    s = state(ctx)
+    contact = s.crm.add_contact(
+        s.actor, record_id, name, phone=phone, email=email, position=position
+    )
+    typer.echo(f"contact #{contact.id} added to record #{record_id}")
+
+
+@contact_app.command("list")
+def contact_list(ctx: typer.Context, record_id: int, as_json: bool = JSON) -> None:
+    """List a record's contacts."""
+    s = state(ctx)
+    rows = s.crm.list_contacts(s.actor, record_id)
+    render.views(rows, ["id", "name", "phone", "email", "position"], as_json, "contacts")
+
+
+@deal_app.command("add")
+def deal_add(
+    ctx: typer.Context,
+    record_id: int,
+    title: str,
+    amount: str = typer.Option("0", "--amount"),
+    currency: str = typer.Option("CNY", "--currency"),
+    stage: str = typer.Option("open", "--stage"),
+    close: str | None = typer.Option(None, "--close", help="Expected close date (YYYY-MM-DD)."),
+) -> None:
+    """Add a deal to a record."""
+    s = state(ctx)
+    try:
+        expected = date.fromisoformat(close) if close else None
+    except ValueError:
+        raise InvalidInput(f"--close: {close!r} is not a date like 2026-12-31") from None
+    deal = s.crm.add_deal(
+        s.actor, record_id, title, amount=amount, currency=currency, stage=stage,
+        expected_close=expected,
+    )  # fmt: skip
+    typer.echo(f"deal #{deal.id} added to record #{record_id}")
+
+
+@deal_app.command("list")
+def deal_list(ctx: typer.Context, record_id: int, as_json: bool = JSON) -> None:
+    """List a record's deals."""
+    s = state(ctx)
+    rows = s.crm.list_deals(s.actor, record_id)
+    columns = ["id", "title", "amount", "currency", "stage", "expected_close"]
+    render.views(rows, columns, as_json, "deals")
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to the main app."""
+    app.add_typer(activity_app, name="activity")
+    app.add_typer(task_app, name="task")
+    app.add_typer(contact_app, name="contact")
+    app.add_typer(deal_app, name="deal")

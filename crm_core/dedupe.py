@@ -1,0 +1,78 @@
+"""Dedupe normalisers (防撞单): turn a field value into the key that must be unique."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import phonenumbers
+
+DEFAULT_PHONE_REGION = "CN"
+
+# Legal-form words say nothing about which company it is, so they are dropped
+# before comparing: "Acme Ltd." and "ACME Limited" are one company.
+_COMPANY_SUFFIXES = (
+    "股份有限公司",
+    "有限责任公司",
+    "有限公司",
+    "集团",
+    "公司",
+    "incorporated",
+    "corporation",
+    "company",
+    "limited",
+    "gmbh",
+    "corp",
+    "inc",
+    "ltd",
+    "llc",
+    "plc",
+    "co",
+    "sa",
+    "ag",
+)
+_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def normalize_phone(value: str, region: str = DEFAULT_PHONE_REGION) -> str:
+    """Return ``value`` in E.164 (``+8613812345678``); numbers without ``+`` use ``region``."""
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"not a phone number: {value!r}") from exc
+    if not phonenumbers.is_possible_number(number):
+        raise ValueError(f"not a possible phone number: {value!r}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_email(value: str) -> str:
+    """Return the address trimmed and lower-cased; refuse text that is not an address."""
+    address = value.strip().lower()
+    local, _, domain = address.partition("@")
+    if not local or "." not in domain or " " in address:
+        raise ValueError(f"not an e-mail address: {value!r}")
+    return address
+
+
+def normalize_company(value: str) -> str:
+    """Fold a company name: width, case, punctuation and legal-form words do not count."""
+    text = unicodedata.normalize("NFKC", value).casefold()
+    words = _NON_WORD.sub(" ", text).split()
+    while len(words) > 1 and words[-1] in _COMPANY_SUFFIXES:
+        words.pop()
+    folded = "".join(words)
+    for suffix in _COMPANY_SUFFIXES[:5]:
+        if folded.endswith(suffix) and len(folded) > len(suffix):
+            folded = folded[: -len(suffix)]
+            break
+    if not folded:
+        raise ValueError(f"empty company name: {value!r}")
+    return folded
+
+
+def normalize_exact(value: str) -> str:
+    """Compare text exactly, ignoring case, width and surrounding space."""
+    folded = unicodedata.normalize("NFKC", str(value)).casefold().strip()
+    if not folded:
+        raise ValueError("empty value")
+    return folded

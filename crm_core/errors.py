@@ -1,0 +1,67 @@
+"""The errors the API raises; each carries the CLI exit code documented in the README."""
+
+from __future__ import annotations
+
+
+class CrmError(Exception):
+    """Base of every error the API raises on purpose; ``exit_code`` is the CLI's exit status."""
+
+    exit_code = 1
+
+
+class InvalidInput(CrmError):
+    """The caller sent something the CRM cannot accept (exit 2)."""
+
+    exit_code = 2
+
+
+class FieldError(InvalidInput):
+    """One or more field values failed validation; ``problems`` maps field to reason."""
+
+    def __init__(self, kind: str, problems: list[tuple[str, str]]):
+        self.kind = kind
+        self.problems = problems
+        text = "; ".join(f"field '{f}': {why}" for f, why in problems)
+        super().__init__(f"invalid {kind}: {text}")
+
+
+class PermissionDenied(CrmError):
+    """The actor may not see or change what it asked for (exit 3)."""
+
+    exit_code = 3
+
+
+class NotFound(CrmError):
+    """The thing asked for does not exist (exit 4)."""
+
+    exit_code = 4
+
+
+class Conflict(CrmError):
+    """The write collides with existing data: a duplicate or a stale write (exit 5)."""
+
+    exit_code = 5
+
+
+class Duplicate(Conflict):
+    """A dedupe key of the new values is already held by another record."""
+
+    def __init__(self, record_id: int, owner: str | None, field: str, value: str):
+        self.record_id = record_id
+        self.owner = owner
+        self.field = field
+        self.value = value
+        who = f"owned by {owner}" if owner else "with no owner"
+        super().__init__(f"duplicate of #{record_id} {who} (same {field}: {value})")
+
+
+class PluginError(CrmError):
+    """A plugin's hook raised; the write was rolled back (exit 6)."""
+
+    exit_code = 6
+
+    def __init__(self, plugin: str, hook: str, error: BaseException):
+        self.plugin = plugin
+        self.hook = hook
+        self.error = error
+        super().__init__(f"plugin '{plugin}' failed in {hook}: {type(error).__name__}: {error}")

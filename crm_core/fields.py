@@ -1,0 +1,339 @@
+"""Kinds and their field schemas, composed from plugins and compiled once."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import fastjsonschema
+import jsonschema
+
+from crm_core.errors import FieldError, InvalidInput, NotFound
+from crm_core.plugins import PluginHost
+
+CRM_KEYS = {"label", "required", "dedupe", "indexed", "searchable"}
+SCHEMA_KEYS = {
+    "type", "enum", "pattern", "minimum", "maximum", "exclusiveMinimum",
+    "exclusiveMaximum", "minLength", "maxLength", "format", "items", "default",
+    "description", "const", "multipleOf", "minItems", "maxItems", "uniqueItems",
+}  # fmt: skip
+FIELD_TYPES = {"string", "integer", "number", "boolean", "array"}
+NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+TRUE_WORDS = {"true", "yes", "y", "1", "on"}
+FALSE_WORDS = {"false", "no", "n", "0", "off"}
+
+Label = dict[str, str]
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of a kind: its JSON Schema plus the CRM's flags."""
+
+    name: str
+    schema: dict[str, Any]
+    label: Label
+    plugin: str
+    required: bool = False
+    dedupe: str | None = None
+    indexed: bool = False
+    searchable: bool = False
+
+    @property
+    def type(self) -> str:
+        """The JSON type of the value."""
+        return str(self.schema["type"])
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the stable JSON form."""
+        return {
+            "name": self.name,
+            "type": self.type,
+            "label": self.label,
+            "required": self.required,
+            "dedupe": self.dedupe,
+            "indexed": self.indexed,
+            "searchable": self.searchable,
+            "plugin": self.plugin,
+            "schema": self.schema,
+        }
+
+
+@dataclass
+class KindSpec:
+    """A kind of record and its fields, as composed from every plugin."""
+
+    name: str
+    label: Label
+    plugin: str
+    fields: dict[str, FieldSpec] = field(default_factory=dict)
+
+    def json_schema(self) -> dict[str, Any]:
+        """Return the JSON Schema that every write of this kind must pass."""
+        return {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "type": "object",
+            "properties": {name: f.schema for name, f in self.fields.items()},
+            "required": sorted(n for n, f in self.fields.items() if f.required),
+            "additionalProperties": False,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the stable JSON form."""
+        return {
+            "name": self.name,
+            "label": self.label,
+            "plugin": self.plugin,
+            "fields": [f.to_dict() for f in self.fields.values()],
+        }
+
+
+@dataclass(frozen=True)
+class ActivityType:
+    """A kind of touchpoint that can be logged on a record."""
+
+    name: str
+    label: Label
+    plugin: str
+
+
+class RegistrationError(InvalidInput):
+    """A plugin registered something the core cannot accept."""
+
+
+def _label(value: Any, default: str, who: str) -> Label:
+    if value is None:
+        return {"en": default, "zh": default}
+    if isinstance(value, str):
+        return {"en": value, "zh": value}
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise RegistrationError(f"{who}: label must be a string or {{'en': ..., 'zh': ...}}")
+    return {"en": value.get("en", default), "zh": value.get("zh", value.get("en", default))}
+
+
+class Registry:
+    """Everything plugins registered: kinds, fields, activity types, normalisers."""
+
+    def __init__(self, host: PluginHost) -> None:
+        self.kinds: dict[str, KindSpec] = {}
+        self.activity_types: dict[str, ActivityType] = {}
+        self.normalizers: dict[str, Callable[[str], str]] = {}
+        self._validators: dict[str, Callable[[Any], Any]] = {}
+        host.call_each("crm_register_normalizers", lambda p: {"register": self._normalizer(p)})
+        host.call_each("crm_register_activity_types", lambda p: {"register": self._activity(p)})
+        host.call_each("crm_register_kinds", lambda p: {"register": self._kind(p)})
+        host.call_each("crm_register_fields", lambda p: {"register": self._extra_field(p)})
+
+    # -- registration callbacks handed to plugins ---------------------------
+
+    def _normalizer(self, plugin: str) -> Callable[..., None]:
+        def register(name: str, function: Callable[[str], str]) -> None:
+            if name in self.normalizers:
+                raise RegistrationError(f"plugin '{plugin}': normaliser '{name}' already exists")
+            self.normalizers[name] = function
+
+        return register
+
+    def _activity(self, plugin: str) -> Callable[..., None]:
+        def register(name: str, label: Any = None) -> None:
+            if not NAME.match(name):
+                raise RegistrationError(f"plugin '{plugin}': bad activity type name {name!r}")
+            if name in self.activity_types:
+                raise RegistrationError(f"plugin '{plugin}': activity type '{name}' already exists")
+            who = f"plugin '{plugin}' activity '{name}'"
+            self.activity_types[name] = ActivityType(name, _label(label, name, who), plugin)
+
+        return register
+
+    def _kind(self, plugin: str) -> Callable[..., None]:
+        def register(name: str, *, label: Any = None, fields: dict[str, Any] | None = None) -> None:
+            if not NAME.match(name):
+                raise RegistrationError(f"plugin '{plugin}': bad kind name {name!r}")
+            if name in self.kinds:
+                other = self.kinds[name].plugin
+                raise RegistrationError(
+                    f"plugin '{plugin}': kind '{name}' is already registered by '{other}'"
+                )
+            kind = KindSpec(name, _label(label, name, f"plugin '{plugin}' kind '{name}'"), plugin)
+            self.kinds[name] = kind
+            for field_name, spec in (fields or {}).items():
+                self._add_field(plugin, kind, field_name, spec)
+
+        return register
+
+    def _extra_field(self, plugin: str) -> Callable[..., None]:
+        def register(kind: str, name: str, spec: dict[str, Any]) -> None:
+            if kind not in self.kinds:
+                raise RegistrationError(f"plugin '{plugin}': no kind '{kind}' to add '{name}' to")
+            self._add_field(plugin, self.kinds[kind], name, spec)
+
+        return register
+
+    def _add_field(self, plugin: str, kind: KindSpec, name: str, spec: Any) -> None:
+        who = f"plugin '{plugin}', kind '{kind.name}', field '{name}'"
+        if not isinstance(name, str) or not NAME.match(name):
+            raise RegistrationError(f"{who}: a field name is lower case letters, digits and _")
+        if name in kind.fields:
+            raise RegistrationError(f"{who}: the field already exists")
+        if not isinstance(spec, dict):
+            raise RegistrationError(f"{who}: the spec must be a dict")
+        unknown = set(spec) - CRM_KEYS - SCHEMA_KEYS
+        if unknown:
+            raise RegistrationError(f"{who}: unknown key(s) {', '.join(sorted(unknown))}")
+        schema = {k: v for k, v in spec.items() if k in SCHEMA_KEYS}
+        if schema.get("type") not in FIELD_TYPES:
+            raise RegistrationError(f"{who}: type must be one of {', '.join(sorted(FIELD_TYPES))}")
+        try:
+            jsonschema.Draft202012Validator.check_schema(schema)
+        except jsonschema.SchemaError as exc:
+            raise RegistrationError(f"{who}: invalid schema: {exc.message}") from exc
+        if "default" in schema:
+            errors = list(jsonschema.Draft202012Validator(schema).iter_errors(schema["default"]))
+            if errors:
+                raise RegistrationError(f"{who}: default: {errors[0].message}")
+        dedupe = spec.get("dedupe")
+        if dedupe is True:
+            dedupe = "exact"
+        if dedupe and dedupe not in self.normalizers:
+            known = ", ".join(sorted(self.normalizers))
+            raise RegistrationError(f"{who}: no dedupe normaliser '{dedupe}' (known: {known})")
+        kind.fields[name] = FieldSpec(
+            name=name,
+            schema=schema,
+            label=_label(spec.get("label"), name, who),
+            plugin=plugin,
+            required=bool(spec.get("required", False)),
+            dedupe=dedupe or None,
+            indexed=bool(spec.get("indexed", False)),
+            searchable=bool(spec.get("searchable", False)),
+        )
+        self._validators.pop(kind.name, None)
+
+    # -- lookups ------------------------------------------------------------
+
+    def kind(self, name: str) -> KindSpec:
+        """Return the kind called ``name``; unknown kinds are refused with the known ones."""
+        try:
+            return self.kinds[name]
+        except KeyError:
+            known = ", ".join(sorted(self.kinds)) or "none: install a plugin"
+            raise NotFound(f"no kind '{name}' (known kinds: {known})") from None
+
+    def activity_type(self, name: str) -> ActivityType:
+        """Return the activity type ``name`` or refuse it, listing the known ones."""
+        try:
+            return self.activity_types[name]
+        except KeyError:
+            known = ", ".join(sorted(self.activity_types))
+            raise InvalidInput(f"no activity type '{name}' (known: {known})") from None
+
+    def kinds_by_plugin(self) -> dict[str, list[str]]:
+        """Map each plugin name to the kinds it registered."""
+        out: dict[str, list[str]] = {}
+        for kind in self.kinds.values():
+            out.setdefault(kind.plugin, []).append(kind.name)
+        return out
+
+    # -- values -------------------------------------------------------------
+
+    def with_defaults(self, kind: str, values: dict[str, Any]) -> dict[str, Any]:
+        """Return ``values`` with each missing field that has a default filled in."""
+        out = dict(values)
+        for name, spec in self.kind(kind).fields.items():
+            if name not in out and "default" in spec.schema:
+                out[name] = spec.schema["default"]
+        return out
+
+    def validate(self, kind: str, values: dict[str, Any]) -> None:
+        """Refuse ``values`` unless they pass the kind's schema; name every bad field."""
+        spec = self.kind(kind)
+        validator = self._validators.get(kind)
+        if validator is None:
+            validator = fastjsonschema.compile(spec.json_schema())
+            self._validators[kind] = validator
+        try:
+            validator(values)
+        except fastjsonschema.JsonSchemaException:
+            raise FieldError(kind, self._explain(spec, values)) from None
+
+    def _explain(self, spec: KindSpec, values: dict[str, Any]) -> list[tuple[str, str]]:
+        problems = []
+        known = ", ".join(sorted(spec.fields))
+        for name in values:
+            if name not in spec.fields:
+                problems.append((name, f"unknown field (known fields: {known})"))
+        for name in spec.json_schema()["required"]:
+            if name not in values:
+                problems.append((name, "is required"))
+        for name, value in values.items():
+            if name in spec.fields:
+                validator = jsonschema.Draft202012Validator(spec.fields[name].schema)
+                problems.extend((name, e.message) for e in validator.iter_errors(value))
+        return problems or [("?", "invalid values")]
+
+    def coerce(self, kind: str, raw: dict[str, str]) -> dict[str, Any]:
+        """Turn text from a command line into typed values; an empty text unsets the field.
+
+        Returns field name to value, with ``None`` for "unset".
+        """
+        spec = self.kind(kind)
+        out: dict[str, Any] = {}
+        problems = []
+        for name, text in raw.items():
+            if name not in spec.fields:
+                known = ", ".join(sorted(spec.fields))
+                problems.append((name, f"unknown field (known fields: {known})"))
+                continue
+            if text == "":
+                out[name] = None
+                continue
+            try:
+                out[name] = _parse(spec.fields[name].type, text)
+            except ValueError as exc:
+                problems.append((name, str(exc)))
+        if problems:
+            raise FieldError(kind, problems)
+        return out
+
+    def dedupe_keys(self, kind: str, values: dict[str, Any]) -> dict[str, str]:
+        """Return field name to normalised key for every dedupe field that has a value."""
+        keys = {}
+        problems = []
+        for name, spec in self.kind(kind).fields.items():
+            if spec.dedupe and values.get(name) not in (None, ""):
+                try:
+                    keys[name] = self.normalizers[spec.dedupe](str(values[name]))
+                except ValueError as exc:
+                    problems.append((name, str(exc)))
+        if problems:
+            raise FieldError(kind, problems)
+        return keys
+
+
+def _parse(type_: str, text: str) -> Any:
+    if type_ == "string":
+        return text
+    if type_ == "integer":
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a whole number") from None
+    if type_ == "number":
+        try:
+            return float(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a number") from None
+    if type_ == "boolean":
+        if text.lower() in TRUE_WORDS:
+            return True
+        if text.lower() in FALSE_WORDS:
+            return False
+        raise ValueError(f"{text!r} is not yes/no")
+    if text.startswith("["):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not a JSON list: {exc.msg}") from None
+    return [part.strip() for part in text.split(",") if part.strip()]

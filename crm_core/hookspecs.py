@@ -1,0 +1,144 @@
+"""The plugin contract: every hook a crm plugin may implement.
+
+A plugin is an ordinary Python package that exposes a module through the
+entry-point group ``crm.plugins`` and marks its functions with
+``crm_core.hookimpl``::
+
+    # pyproject.toml
+    [project.entry-points."crm.plugins"]
+    gym = "crm_gym.plugin"
+
+    # crm_gym/plugin.py
+    from crm_core import hookimpl
+
+    @hookimpl
+    def crm_register_kinds(register):
+        register(
+            "member",
+            label={"en": "Gym member", "zh": "会员"},
+            fields={
+                "phone": {"type": "string", "required": True, "dedupe": "phone",
+                          "label": {"en": "Phone", "zh": "电话"}},
+                "plan": {"type": "string", "enum": ["monthly", "yearly"],
+                         "default": "monthly", "indexed": True},
+            },
+        )
+
+Registration hooks (``crm_register_*``) receive a ``register`` callback
+instead of returning lists, so one plugin can register many things and the
+core validates each one as it arrives and knows which plugin sent it. They are
+called once, when the CRM opens. The core's own built-ins (activity types,
+dedupe normalisers) register through these same hooks.
+
+Write hooks (``crm_validate_record``, ``crm_record_changed``) are called
+inside the transaction of the write: an exception raised there rolls the whole
+write back, journal included, and is reported with the plugin's name.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from crm_core.api import RecordChange
+
+hookspec = pluggy.HookspecMarker("crm")
+
+# ---------------------------------------------------------------------------
+# Registration: called once per plugin when the CRM opens
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def crm_register_kinds(register: Callable[..., None]) -> None:
+    """Declare kinds of customer record and their fields.
+
+    Call ``register(name, *, label, fields)`` once per kind:
+
+    - ``name``: the kind's id, lower case (``"lead"``, ``"buyer"``).
+    - ``label``: ``{"en": "...", "zh": "..."}``.
+    - ``fields``: a dict of field name to a JSON Schema of the value (``type``
+      is one of ``string``, ``integer``, ``number``, ``boolean``, ``array``;
+      ``enum``, ``pattern``, ``minimum``, ``maximum``, ``minLength``,
+      ``maxLength``, ``format``, ``items`` and ``default`` are honoured) plus
+      these keys of the CRM:
+
+      - ``label``: ``{"en": ..., "zh": ...}``;
+      - ``required``: the field must have a value on every write;
+      - ``dedupe``: a normaliser name (``"phone"``, ``"email"``, ``"company"``,
+        ``"exact"``); the normalised value is unique within the kind;
+      - ``indexed``: the core keeps a database index on the field;
+      - ``searchable``: the field is matched by free-text search.
+
+    A kind registered twice, an unknown key or an invalid schema stops the
+    CRM from opening with a message naming the plugin. Returns nothing.
+    """
+
+
+@hookspec
+def crm_register_fields(register: Callable[..., None]) -> None:
+    """Add fields to a kind that another plugin declared.
+
+    Call ``register(kind, name, spec)`` with ``spec`` shaped like one entry of
+    ``fields`` in :func:`crm_register_kinds`. Called after every plugin's
+    ``crm_register_kinds``, so the kind already exists. Returns nothing.
+    """
+
+
+@hookspec
+def crm_register_activity_types(register: Callable[..., None]) -> None:
+    """Declare types of activity (touchpoint) that can be logged on a record.
+
+    Call ``register(name, label={"en": ..., "zh": ...})``. The core registers
+    call, visit, email, message, meeting, feedback, complaint and note through
+    this hook; plugins add their own (a viewing, a demo). Returns nothing.
+    """
+
+
+@hookspec
+def crm_register_normalizers(register: Callable[..., None]) -> None:
+    """Declare dedupe normalisers usable as a field's ``dedupe`` value.
+
+    Call ``register(name, function)``; ``function(value: str) -> str`` returns
+    the normalised key or raises ``ValueError`` with a reason, which is shown
+    to the user as the field's error. The core registers ``phone`` (E.164),
+    ``email`` (lower-cased), ``company`` (folded) and ``exact``. Returns
+    nothing.
+    """
+
+
+# ---------------------------------------------------------------------------
+# Writes: called inside the write's transaction
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def crm_validate_record(
+    kind: str, fields: dict[str, Any], before: dict[str, Any] | None, actor: str
+) -> list[tuple[str, str]] | None:
+    """Check a record's field values beyond what its JSON Schema can say.
+
+    Called on every create and update of a record, after schema validation,
+    with the kind, the full field values as they would be after the write,
+    the values before it (``None`` on create) and the acting user's name.
+    Return a list of ``(field, reason)`` problems, or ``None``/``[]`` when the
+    values are fine. Every plugin is asked; all problems are reported together
+    and the write is refused.
+    """
+
+
+@hookspec
+def crm_record_changed(change: RecordChange) -> None:
+    """React to a change of a record, in the same transaction.
+
+    Called after every create, update, assignment, stage move, archive and
+    merge of a record, once the journal row is written. ``change`` is a
+    :class:`crm_core.api.RecordChange` (record id, kind, action, before,
+    after, actor, cause). Raise to refuse the change: the write and its
+    journal row are rolled back and the error names the plugin. Returns
+    nothing.
+    """

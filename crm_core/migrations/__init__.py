@@ -1,0 +1,1 @@
+"""Alembic migrations of the core schema; ``crm db upgrade`` runs them."""

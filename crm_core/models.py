@@ -1,0 +1,171 @@
+"""The core's tables. Every timestamp is an aware UTC datetime (see ``db.UTCDateTime``)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, Index
+from sqlmodel import Field, SQLModel
+
+from crm_core.db import JsonType, UTCDateTime
+
+ROLES = ("operator", "manager", "admin")
+
+
+def _ts(nullable: bool = False, index: bool = False) -> Any:
+    return Field(sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class Team(SQLModel, table=True):
+    """A group of users led by its managers."""
+
+    __tablename__ = "team"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    created_at: datetime = _ts()
+
+
+class User(SQLModel, table=True):
+    """A person who uses the CRM; ``role`` is operator, manager or admin."""
+
+    __tablename__ = "crm_user"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    role: str
+    team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
+    active: bool = True
+    created_at: datetime = _ts()
+
+
+class Pool(SQLModel, table=True):
+    """A named public pool (公海) that holds records nobody owns."""
+
+    __tablename__ = "pool"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    created_at: datetime = _ts()
+
+
+class PoolMember(SQLModel, table=True):
+    """Membership of a user in a pool; pool admins manage it."""
+
+    __tablename__ = "pool_member"
+    pool_id: int = Field(foreign_key="pool.id", primary_key=True)
+    user_id: int = Field(foreign_key="crm_user.id", primary_key=True)
+    is_admin: bool = False
+
+
+class Record(SQLModel, table=True):
+    """A customer record of some kind; custom fields live in ``data``."""
+
+    __tablename__ = "record"
+    __table_args__ = (
+        Index("ix_record_kind_stage", "kind", "stage"),
+        Index("ix_record_owner", "owner_id", "kind"),
+        Index("ix_record_pool", "pool_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str
+    title: str
+    stage: str | None = None
+    owner_id: int | None = Field(default=None, foreign_key="crm_user.id")
+    pool_id: int | None = Field(default=None, foreign_key="pool.id")
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JsonType, nullable=False))
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+    stage_entered_at: datetime = _ts()
+    last_activity_at: datetime | None = _ts(nullable=True, index=True)
+    archived_at: datetime | None = _ts(nullable=True)
+    created_by: int | None = Field(default=None, foreign_key="crm_user.id")
+    version: int = 1
+
+
+class DedupeKey(SQLModel, table=True):
+    """A normalised dedupe value; the primary key makes it unique per kind and field."""
+
+    __tablename__ = "dedupe_key"
+    kind: str = Field(primary_key=True)
+    field: str = Field(primary_key=True)
+    value: str = Field(primary_key=True)
+    record_id: int = Field(foreign_key="record.id", index=True)
+
+
+class Contact(SQLModel, table=True):
+    """A person at a customer record."""
+
+    __tablename__ = "contact"
+    id: int | None = Field(default=None, primary_key=True)
+    record_id: int = Field(foreign_key="record.id", index=True)
+    name: str
+    phone: str | None = None
+    email: str | None = None
+    position: str | None = None
+    created_at: datetime = _ts()
+    archived_at: datetime | None = _ts(nullable=True)
+
+
+class Deal(SQLModel, table=True):
+    """An opportunity on a record; money is kept in minor units to stay exact."""
+
+    __tablename__ = "deal"
+    id: int | None = Field(default=None, primary_key=True)
+    record_id: int = Field(foreign_key="record.id", index=True)
+    title: str
+    amount_minor: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    currency: str = "CNY"
+    stage: str = "open"
+    expected_close: date | None = None
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+    archived_at: datetime | None = _ts(nullable=True)
+
+
+class Activity(SQLModel, table=True):
+    """A touchpoint (call, visit, complaint…) logged on a record."""
+
+    __tablename__ = "activity"
+    __table_args__ = (Index("ix_activity_record_time", "record_id", "occurred_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    record_id: int = Field(foreign_key="record.id")
+    type: str
+    note: str | None = None
+    actor_id: int | None = Field(default=None, foreign_key="crm_user.id")
+    occurred_at: datetime = _ts()
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JsonType, nullable=False))
+
+
+class Task(SQLModel, table=True):
+    """A reminder or to-do with a due time, for one user, usually about one record."""
+
+    __tablename__ = "task"
+    __table_args__ = (Index("ix_task_assignee_due", "assignee_id", "done_at", "due_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    record_id: int | None = Field(default=None, foreign_key="record.id", index=True)
+    assignee_id: int = Field(foreign_key="crm_user.id")
+    due_at: datetime = _ts()
+    note: str
+    done_at: datetime | None = _ts(nullable=True)
+    created_by: int | None = Field(default=None, foreign_key="crm_user.id")
+    cause: str | None = None
+    created_at: datetime = _ts()
+
+
+class Journal(SQLModel, table=True):
+    """One change: who, when, what before, what after, and the person or rule that caused it."""
+
+    __tablename__ = "journal"
+    __table_args__ = (
+        Index("ix_journal_record", "record_id", "id"),
+        Index("ix_journal_entity", "entity", "entity_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts()
+    actor_id: int | None = Field(default=None, foreign_key="crm_user.id")
+    cause: str
+    entity: str
+    entity_id: int
+    record_id: int | None = None
+    action: str
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JsonType, nullable=True))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JsonType, nullable=True))

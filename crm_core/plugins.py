@@ -1,0 +1,108 @@
+"""Finding plugins (entry-point group ``crm.plugins``) and calling their hooks."""
+
+from __future__ import annotations
+
+import importlib.metadata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+
+from crm_core import __version__, hookspecs
+from crm_core.errors import PluginError
+
+ENTRY_POINT_GROUP = "crm.plugins"
+CORE_PLUGIN = "core"
+
+
+@dataclass
+class PluginInfo:
+    """What ``crm plugins list`` shows about one plugin."""
+
+    name: str
+    version: str
+    hooks: list[str]
+    kinds: list[str] = field(default_factory=list)
+    disabled: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the stable JSON form."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "hooks": self.hooks,
+            "kinds": self.kinds,
+            "disabled": self.disabled,
+        }
+
+
+class PluginHost:
+    """The pluggy manager of one CRM, with the core's built-ins registered first."""
+
+    def __init__(
+        self,
+        disabled: Iterable[str] = (),
+        extra: Iterable[tuple[str, object]] = (),
+        entry_points: bool = True,
+    ) -> None:
+        from crm_core import builtin
+
+        self.disabled = frozenset(disabled)
+        self.pm = pluggy.PluginManager("crm")
+        self.pm.add_hookspecs(hookspecs)
+        self.pm.register(builtin, name=CORE_PLUGIN)
+        for name in self.disabled:
+            self.pm.set_blocked(name)
+        self.versions: dict[str, str] = {CORE_PLUGIN: __version__}
+        if entry_points:
+            self._load_entry_points()
+        for name, plugin in extra:
+            if name not in self.disabled:
+                self.pm.register(plugin, name=name)
+
+    def _load_entry_points(self) -> None:
+        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            if ep.name in self.disabled or self.pm.has_plugin(ep.name):
+                continue
+            try:
+                plugin = ep.load()
+            except Exception as exc:  # a broken plugin must not look like a core crash
+                raise PluginError(ep.name, "import", exc) from exc
+            self.pm.register(plugin, name=ep.name)
+            self.versions[ep.name] = ep.dist.version if ep.dist else "unknown"
+
+    def call_each(
+        self, hook: str, kwargs: Callable[[str], dict[str, Any]] | dict[str, Any]
+    ) -> list[tuple[str, Any]]:
+        """Call every implementation of ``hook`` in pluggy's order, one at a time.
+
+        ``kwargs`` may be a function of the plugin name, so registration hooks
+        can hand each plugin a ``register`` callback that knows who called it.
+        Returns ``(plugin name, result)`` pairs; an exception is re-raised as
+        :class:`PluginError` naming the plugin.
+        """
+        caller = getattr(self.pm.hook, hook)
+        results = []
+        for impl in reversed(caller.get_hookimpls()):
+            args = kwargs(impl.plugin_name) if callable(kwargs) else kwargs
+            try:
+                result = impl.function(*[args[a] for a in impl.argnames])
+            except PluginError:
+                raise
+            except Exception as exc:
+                raise PluginError(impl.plugin_name, hook, exc) from exc
+            results.append((impl.plugin_name, result))
+        return results
+
+    def infos(self, kinds_by_plugin: dict[str, list[str]]) -> list[PluginInfo]:
+        """Describe every registered plugin, and every disabled one by name."""
+        out = []
+        for name, plugin in sorted(self.pm.list_name_plugin()):
+            if plugin is None:
+                continue
+            hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
+            version = self.versions.get(name, "unknown")
+            out.append(PluginInfo(name, version, hooks, sorted(kinds_by_plugin.get(name, []))))
+        out.extend(PluginInfo(n, "", [], [], disabled=True) for n in sorted(self.disabled))
+        return out

@@ -1,0 +1,167 @@
+"""What the API returns: plain dataclasses whose ``to_dict`` is the stable JSON form."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+class View:
+    """Base of the API's result types."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON form: ISO times, decimal strings, keys as declared."""
+        fields = dataclasses.fields(self)  # type: ignore[arg-type]
+        return {f.name: _plain(getattr(self, f.name)) for f in fields}
+
+
+@dataclasses.dataclass
+class RecordView(View):
+    """A customer record as its reader sees it."""
+
+    id: int
+    kind: str
+    title: str
+    stage: str | None
+    owner: str | None
+    pool: str | None
+    fields: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    stage_entered_at: datetime
+    last_activity_at: datetime | None
+    archived_at: datetime | None
+    version: int
+
+
+@dataclasses.dataclass
+class AddResult(View):
+    """What adding a record did: created it, or merged the values into a duplicate."""
+
+    record: RecordView
+    merged: bool = False
+    filled: list[str] = dataclasses.field(default_factory=list)
+    kept: list[str] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class RecordChange(View):
+    """A change to one record, handed to ``crm_record_changed`` hooks."""
+
+    record_id: int
+    kind: str
+    action: str
+    before: dict[str, Any] | None
+    after: dict[str, Any]
+    actor: str | None
+    cause: str
+
+
+@dataclasses.dataclass
+class UserView(View):
+    """A user of the CRM."""
+
+    id: int
+    name: str
+    role: str
+    team: str | None
+    active: bool
+
+
+@dataclasses.dataclass
+class TeamView(View):
+    """A team and its members."""
+
+    id: int
+    name: str
+    members: list[str]
+
+
+@dataclasses.dataclass
+class PoolView(View):
+    """A public pool and its members."""
+
+    id: int
+    name: str
+    members: list[str]
+    admins: list[str]
+
+
+@dataclasses.dataclass
+class ContactView(View):
+    """A person at a customer."""
+
+    id: int
+    record_id: int
+    name: str
+    phone: str | None
+    email: str | None
+    position: str | None
+
+
+@dataclasses.dataclass
+class DealView(View):
+    """An opportunity; ``amount`` is exact."""
+
+    id: int
+    record_id: int
+    title: str
+    amount: Decimal
+    currency: str
+    stage: str
+    expected_close: date | None
+
+
+@dataclasses.dataclass
+class ActivityView(View):
+    """A logged touchpoint."""
+
+    id: int
+    record_id: int
+    type: str
+    note: str | None
+    actor: str | None
+    occurred_at: datetime
+
+
+@dataclasses.dataclass
+class TaskView(View):
+    """A reminder for one user."""
+
+    id: int
+    record_id: int | None
+    assignee: str
+    due_at: datetime
+    note: str
+    done_at: datetime | None
+    cause: str | None
+
+
+@dataclasses.dataclass
+class JournalEntry(View):
+    """One journal row, with the actor's name resolved."""
+
+    id: int
+    at: datetime
+    actor: str | None
+    cause: str
+    entity: str
+    entity_id: int
+    record_id: int | None
+    action: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None

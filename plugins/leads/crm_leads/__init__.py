@@ -1,0 +1,1 @@
+"""crm-core plugin for sales leads (线索)."""

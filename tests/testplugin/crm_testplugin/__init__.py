@@ -1,0 +1,1 @@
+"""A third-party plugin as an integrator would write it, used by the core's tests."""
