@@ -129,8 +129,15 @@ def journal(
     """Show the journal of changes, newest first."""
     s = state(ctx)
     rows = s.crm.journal(s.actor, record_id=record, limit=limit)
-    columns = ["id", "at", "actor", "cause", "entity", "entity_id", "action", "before", "after"]
-    render.views(rows, columns, as_json, "journal rows")
+    if as_json:
+        render.emit_json(rows)
+        return
+    table = [
+        {**r.to_dict(), "what": f"{r.entity} #{r.entity_id}",
+         "change": render.describe_change(r.before, r.after)}
+        for r in rows
+    ]  # fmt: skip
+    render.table(table, ["id", "at", "actor", "cause", "what", "action", "change"], "journal")
 
 
 def register(app: typer.Typer) -> None:

@@ -27,6 +27,20 @@ def _cell(value: Any) -> str:
     return text
 
 
+def _flat(state: dict[str, Any] | None) -> dict[str, Any]:
+    out = dict(state or {})
+    out.update(out.pop("fields", None) or {})
+    return out
+
+
+def describe_change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
+    """Summarise a journal row as ``key: old → new`` pairs (``key=value`` for a creation)."""
+    old, new = _flat(before), _flat(after)
+    if not old:
+        return ", ".join(f"{k}={_cell(v)}" for k, v in new.items() if v not in (None, "", {}))
+    return ", ".join(f"{k}: {_cell(old.get(k)) or '∅'} → {_cell(v) or '∅'}" for k, v in new.items())
+
+
 def emit_json(data: Any) -> None:
     """Print ``data`` as JSON (views become their ``to_dict``)."""
     if isinstance(data, View):

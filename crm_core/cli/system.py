@@ -78,7 +78,11 @@ def kinds_show(ctx: typer.Context, kind: str, as_json: bool = JSON) -> None:
         return
     rows = []
     for f in spec.fields.values():
-        rules = {k: v for k, v in f.schema.items() if k != "type"}
+        rules = "; ".join(
+            f"{k} {'|'.join(map(str, v)) if isinstance(v, list) else v}"
+            for k, v in f.schema.items()
+            if k != "type"
+        )
         flags = [n for n in ("required", "indexed", "searchable") if getattr(f, n)]
         if f.dedupe:
             flags.append(f"dedupe:{f.dedupe}")
