@@ -1,0 +1,1 @@
+"""The YAML workflow engine: the format (schema.json), loading with located errors, conditions."""

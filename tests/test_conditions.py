@@ -1,0 +1,154 @@
+"""The condition language: its SQL and Python forms agree on random records and conditions."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlmodel import col, select
+
+from crm_core import conditions
+from crm_core.api import Crm
+from crm_core.clock import ManualClock
+from crm_core.conditions import ConditionError, Facts
+from crm_core.db import read_session, transaction
+from crm_core.models import Activity, Record, User
+
+FIELD_VALUES = st.one_of(
+    st.integers(-5, 5), st.floats(-5, 5, allow_nan=False), st.booleans(),
+    st.sampled_from(["east", "west", "5", ""]),
+)  # fmt: skip
+NUMBERS = st.one_of(st.integers(-5, 5), st.floats(-5, 5, allow_nan=False))
+FIELDS = st.sampled_from(["budget", "region", "vip"])
+
+
+def _leaf() -> st.SearchStrategy[dict[str, Any]]:
+    field_test = st.one_of(
+        st.builds(lambda f, op, v: {"field": f, op: v}, FIELDS,
+                  st.sampled_from(["gt", "gte", "lt", "lte"]), NUMBERS),
+        st.builds(lambda f, op, v: {"field": f, op: v}, FIELDS, st.sampled_from(["eq", "ne"]),
+                  FIELD_VALUES),
+        st.builds(lambda f, v: {"field": f, "in": v}, FIELDS,
+                  st.lists(FIELD_VALUES, min_size=1, max_size=3)),
+        st.builds(lambda f, v: {"field": f, "exists": v}, FIELDS, st.booleans()),
+    )  # fmt: skip
+    return st.one_of(
+        field_test,
+        st.builds(lambda s: {"stage": s}, st.sampled_from(["new", "won", ["new", "lost"]])),
+        st.builds(lambda w, op, n: {"days_since": w, op: n},
+                  st.sampled_from(["last_activity", "created", "stage_entered"]),
+                  st.sampled_from(["gt", "gte", "lt", "lte"]), st.integers(0, 40)),
+        st.builds(lambda r: {"owner_role": r}, st.sampled_from(["operator", "manager", "none"])),
+        st.builds(lambda t, lo, hi: {"activities": {k: v for k, v in
+                                                    (("type", t), ("min", lo), ("max", hi)) if v is not None}},
+                  st.sampled_from([None, "call", "visit"]), st.one_of(st.none(), st.integers(0, 3)),
+                  st.one_of(st.none(), st.integers(0, 3))),
+    )  # fmt: skip
+
+
+CONDITIONS = st.recursive(
+    _leaf(),
+    lambda inner: st.one_of(
+        st.builds(lambda xs: {"all": xs}, st.lists(inner, min_size=1, max_size=3)),
+        st.builds(lambda xs: {"any": xs}, st.lists(inner, min_size=1, max_size=3)),
+        st.builds(lambda x: {"not": x}, inner),
+    ),
+    max_leaves=6,
+)
+
+
+@pytest.fixture
+def population(people: Crm, clock: ManualClock) -> list[Facts]:
+    """Sixty records with random fields, stages, owners, ages and activities."""
+    rng = random.Random(7)
+    now = clock()
+    facts = []
+    with transaction(people.engine) as session:
+        users = {u.name: u for u in session.exec(select(User)).all()}
+        for i in range(60):
+            data = {
+                name: rng.choice([3, -2, 0, 2.5, True, False, "east", "west", "5", ""])
+                for name in ("budget", "region", "vip")
+                if rng.random() < 0.7
+            }
+            owner = rng.choice([None, users["alice"], users["mia"], users["admin"]])
+            created = now - timedelta(days=rng.randint(0, 40), hours=rng.randint(0, 23))
+            entered = created + timedelta(days=rng.randint(0, 3))
+            last = None if rng.random() < 0.3 else created + timedelta(days=rng.randint(0, 5))
+            record = Record(
+                kind="member", title=f"r{i}", stage=rng.choice([None, "new", "won", "lost"]),
+                owner_id=owner.id if owner else None, data=data, created_at=created,
+                updated_at=created, stage_entered_at=entered, last_activity_at=last,
+            )  # fmt: skip
+            session.add(record)
+            session.flush()
+            counts: dict[str, int] = {}
+            for _ in range(rng.randint(0, 3)):
+                type_ = rng.choice(["call", "visit", "note"])
+                counts[type_] = counts.get(type_, 0) + 1
+                session.add(Activity(record_id=record.id, type=type_, occurred_at=created))
+            facts.append(
+                Facts(record.stage, data, created, entered, last,
+                      owner.role if owner else None, counts)
+            )  # fmt: skip
+    return facts
+
+
+def _sql_ids(crm: Crm, cond: dict[str, Any], now: Any) -> list[int]:
+    where = conditions.to_sql(cond, crm.engine.dialect.name, now)
+    with read_session(crm.engine) as session:
+        return list(session.exec(select(Record.id).where(where).order_by(col(Record.id))).all())
+
+
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(cond=CONDITIONS)
+def test_sql_and_python_agree(
+    people: Crm, population: list[Facts], clock: ManualClock, cond: dict[str, Any]
+) -> None:
+    conditions.check(cond)
+    predicate = conditions.to_python(cond, clock())
+    expected = [i + 1 for i, facts in enumerate(population) if predicate(facts)]
+    assert _sql_ids(people, cond, clock()) == expected, cond
+
+
+def test_days_since_counts_from_creation_when_never_contacted(
+    people: Crm, population: list[Facts], clock: ManualClock
+) -> None:
+    cond = {"days_since": "last_activity", "gt": 10}
+    predicate = conditions.to_python(cond, clock())
+    never = [f for f in population if f.last_activity_at is None]
+    assert never, "the population has records that were never contacted"
+    assert {predicate(f) for f in never} == {
+        clock() - f.created_at > timedelta(days=10) for f in never
+    }
+
+
+def test_not_of_a_missing_field_is_true(people: Crm, clock: ManualClock) -> None:
+    facts = Facts(None, {}, clock(), clock(), None, None)
+    assert not conditions.to_python({"field": "budget", "gt": 1}, clock())(facts)
+    assert conditions.to_python({"not": {"field": "budget", "gt": 1}}, clock())(facts)
+
+
+@pytest.mark.parametrize(
+    ("cond", "path", "words"),
+    [
+        ({"field": "budget", "gt": "a lot"}, ("gt",), "compares with a number"),
+        ({"field": "budget"}, (), "exactly one of"),
+        ({"all": []}, ("all",), "non-empty list"),
+        ({"any": [{"stage": "new"}, {"colour": "red"}]}, ("any", 1), "unknown condition"),
+        ({"days_since": "birthday", "gt": 3}, ("days_since",), "one of"),
+        ({"not": {"field": "x", "eq": None}}, ("not", "eq"), "exists: false"),
+        ({"stage": "new", "extra": 1}, ("extra",), "unexpected key"),
+    ],
+)
+def test_malformed_conditions_are_located(cond: Any, path: tuple[Any, ...], words: str) -> None:
+    with pytest.raises(ConditionError) as err:
+        conditions.check(cond)
+    assert err.value.path == path
+    assert words in str(err.value)
