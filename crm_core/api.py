@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, func
@@ -72,6 +73,7 @@ from crm_core.views import (
     TeamView,
     UserView,
 )
+from crm_core.workflow.loader import LoadResult, load_workflow, workflow_schema
 
 __all__ = [
     "ActivityType",
@@ -88,6 +90,7 @@ __all__ = [
     "InvalidInput",
     "JournalEntry",
     "KindSpec",
+    "LoadResult",
     "NotFound",
     "PermissionDenied",
     "PluginError",
@@ -268,6 +271,17 @@ class Crm:
     def coerce_fields(self, kind: str, raw: dict[str, str]) -> dict[str, Any]:
         """Turn ``FIELD=TEXT`` input into typed values for ``kind`` (empty text clears)."""
         return self.registry.coerce(kind, raw)
+
+    # -- workflows -------------------------------------------------------------
+
+    def check_workflow(self, path: str | Path) -> LoadResult:
+        """Read and check a workflow file against the schema, its stages and the kind's fields."""
+        return load_workflow(path, self.registry)
+
+    @staticmethod
+    def workflow_schema() -> dict[str, Any]:
+        """The JSON Schema of workflow files, for editors' completion."""
+        return workflow_schema()
 
     # -- users, teams and pools ---------------------------------------------
 

@@ -26,6 +26,11 @@ NUMBERS = st.one_of(st.integers(-5, 5), st.floats(-5, 5, allow_nan=False))
 FIELDS = st.sampled_from(["budget", "region", "vip"])
 
 
+def _activities(type_: str | None, lo: int | None, hi: int | None) -> dict[str, Any]:
+    spec = {"type": type_, "min": lo, "max": hi}
+    return {"activities": {k: v for k, v in spec.items() if v is not None}}
+
+
 def _leaf() -> st.SearchStrategy[dict[str, Any]]:
     field_test = st.one_of(
         st.builds(lambda f, op, v: {"field": f, op: v}, FIELDS,
@@ -43,10 +48,8 @@ def _leaf() -> st.SearchStrategy[dict[str, Any]]:
                   st.sampled_from(["last_activity", "created", "stage_entered"]),
                   st.sampled_from(["gt", "gte", "lt", "lte"]), st.integers(0, 40)),
         st.builds(lambda r: {"owner_role": r}, st.sampled_from(["operator", "manager", "none"])),
-        st.builds(lambda t, lo, hi: {"activities": {k: v for k, v in
-                                                    (("type", t), ("min", lo), ("max", hi)) if v is not None}},
-                  st.sampled_from([None, "call", "visit"]), st.one_of(st.none(), st.integers(0, 3)),
-                  st.one_of(st.none(), st.integers(0, 3))),
+        st.builds(_activities, st.sampled_from([None, "call", "visit"]),
+                  st.one_of(st.none(), st.integers(0, 3)), st.one_of(st.none(), st.integers(0, 3))),
     )  # fmt: skip
 
 

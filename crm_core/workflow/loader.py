@@ -1,0 +1,289 @@
+"""Reading a workflow file: YAML, then the JSON Schema, then the rules a schema cannot say.
+
+Every problem is located (file, line, column, key); a file with problems is
+never applied.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from crm_core import conditions
+from crm_core.fields import Registry
+from crm_core.workflow.yamlmarks import Located, Problem, load
+from crm_core.workflow.yamlmarks import Path as KeyPath
+
+SCHEMA_FILE = Path(__file__).with_name("schema.json")
+
+
+@cache
+def workflow_schema() -> dict[str, Any]:
+    """The JSON Schema of a workflow file (``crm workflow schema`` prints it)."""
+    schema: dict[str, Any] = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    return schema
+
+
+@dataclass
+class Workflow:
+    """A checked workflow definition."""
+
+    file: str
+    data: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        """The workflow's id."""
+        return str(self.data["workflow"])
+
+    @property
+    def stage_ids(self) -> list[str]:
+        """Stage ids in pipeline order."""
+        return [s["id"] for s in self.data["stages"]]
+
+    def moves(self) -> dict[str, set[str]]:
+        """Allowed moves, stage to stages: the transitions given, else one step on plus lost."""
+        ids = self.stage_ids
+        lost = {s["id"] for s in self.data["stages"] if s.get("outcome") == "lost"}
+        terminal = {s["id"] for s in self.data["stages"] if s.get("outcome")}
+        out: dict[str, set[str]] = {s: set() for s in ids}
+        if "transitions" not in self.data:
+            for here, there in itertools.pairwise(ids):
+                if here not in terminal and there not in lost:
+                    out[here].add(there)
+            for here in ids:
+                if here not in terminal:
+                    out[here] |= lost
+            return out
+        for t in self.data["transitions"]:
+            targets = [t["to"]] if isinstance(t["to"], str) else t["to"]
+            sources = ids if t["from"] == "*" else [t["from"]]
+            for source in sources:
+                out.setdefault(source, set()).update(x for x in targets if x != source)
+        return out
+
+
+@dataclass
+class LoadResult:
+    """A workflow, or the problems that stopped it."""
+
+    file: str
+    workflow: Workflow | None
+    problems: list[Problem] = field(default_factory=list)
+
+
+def load_workflow(path: str | Path, registry: Registry | None = None) -> LoadResult:
+    """Read and check ``path``; with ``registry``, also check kinds and fields exist."""
+    name = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        return LoadResult(name, None, [Problem(name, 1, 1, "", f"cannot read: {exc.strerror}")])
+    return check_text(text, name, registry)
+
+
+def check_text(text: str, name: str, registry: Registry | None = None) -> LoadResult:
+    """Check workflow YAML given as text (``name`` is used in messages)."""
+    located = load(text, name)
+    if located.problems:
+        return LoadResult(name, None, located.problems)
+    if not isinstance(located.data, dict):
+        return LoadResult(name, None, [located.problem((), "a workflow file is a mapping")])
+    problems = _schema_problems(located)
+    if not problems:
+        problems = _semantic_problems(located, registry)
+    problems.sort(key=lambda p: (p.line, p.column))
+    workflow = None if problems else Workflow(name, located.data)
+    return LoadResult(name, workflow, problems)
+
+
+def _schema_problems(located: Located) -> list[Problem]:
+    validator = jsonschema.Draft202012Validator(workflow_schema())
+    out = []
+    for error in validator.iter_errors(located.data):
+        path: KeyPath = tuple(error.absolute_path)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            allowed = set(error.schema.get("properties", {}))
+            for key in sorted(set(error.instance) - allowed):
+                known = ", ".join(sorted(allowed))
+                out.append(
+                    located.problem((*path, key), f"unknown key (expected one of: {known})", True)
+                )
+            continue
+        if error.validator == "oneOf" and _is_condition(path):
+            try:
+                conditions.check(error.instance)
+            except conditions.ConditionError as bad:
+                out.append(located.problem((*path, *bad.path), str(bad)))
+                continue
+        out.append(located.problem(path, error.message))
+    return _dedupe(out)
+
+
+def _is_condition(path: KeyPath) -> bool:
+    return "when" in path or "exempt" in path
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    seen = set()
+    out = []
+    for p in problems:
+        if (p.line, p.column, p.message) not in seen:
+            seen.add((p.line, p.column, p.message))
+            out.append(p)
+    return out
+
+
+def _semantic_problems(located: Located, registry: Registry | None) -> list[Problem]:
+    data = located.data
+    out: list[Problem] = []
+    stages = data["stages"]
+    ids: list[str] = []
+    for i, stage in enumerate(stages):
+        if stage["id"] in ids:
+            out.append(located.problem(("stages", i, "id"), f"stage '{stage['id']}' twice"))
+        ids.append(stage["id"])
+        if stage.get("outcome") == "lost" and not stage.get("lost_reasons"):
+            out.append(located.problem(("stages", i), "a lost stage needs lost_reasons"))
+    pools = [p["id"] for p in data.get("pools", [])]
+    for i, pool_id in enumerate(pools):
+        if pool_id in pools[:i]:
+            out.append(located.problem(("pools", i, "id"), f"pool '{pool_id}' twice"))
+    for i, t in enumerate(data.get("transitions", [])):
+        if t["from"] != "*" and t["from"] not in ids:
+            out.append(located.problem(("transitions", i, "from"), _unknown_stage(t["from"], ids)))
+        targets = [t["to"]] if isinstance(t["to"], str) else t["to"]
+        for j, target in enumerate(targets):
+            where = (
+                ("transitions", i, "to")
+                if isinstance(t["to"], str)
+                else ("transitions", i, "to", j)
+            )
+            if target not in ids:
+                out.append(located.problem(where, _unknown_stage(target, ids)))
+    out += _pool_references(located, set(pools))
+    out += _condition_fields(located, registry)
+    if not out:
+        out += _unreachable(located)
+        out += _conflicting_rules(located)
+    return out
+
+
+def _unknown_stage(stage: str, ids: list[str]) -> str:
+    return f"unknown stage '{stage}' (stages: {', '.join(ids)})"
+
+
+def _pool_references(located: Located, pools: set[str]) -> list[Problem]:
+    out = []
+    data = located.data
+    for i, stage in enumerate(data["stages"]):
+        pool = stage.get("max_days", {}).get("pool")
+        if pool is not None and pool not in pools:
+            out.append(located.problem(("stages", i, "max_days", "pool"), f"unknown pool '{pool}'"))
+        if stage.get("max_days", {}).get("action") == "return_to_pool" and not pools:
+            out.append(located.problem(("stages", i, "max_days"), "return_to_pool needs a pool"))
+    for i, t in enumerate(data.get("transitions", [])):
+        for j, action in enumerate(t.get("on_enter", [])):
+            pool = action.get("move_to_pool")
+            if pool is not None and pool not in pools:
+                where = ("transitions", i, "on_enter", j, "move_to_pool")
+                out.append(located.problem(where, f"unknown pool '{pool}'"))
+    return out
+
+
+def _walk_conditions(data: Any, path: KeyPath) -> list[tuple[KeyPath, dict[str, Any]]]:
+    found: list[tuple[KeyPath, dict[str, Any]]] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key in ("when", "exempt") and isinstance(value, dict):
+                found.append(((*path, key), value))
+            else:
+                found += _walk_conditions(value, (*path, key))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            found += _walk_conditions(value, (*path, i))
+    return found
+
+
+def _field_tests(cond: Any, path: KeyPath) -> list[tuple[KeyPath, str]]:
+    if not isinstance(cond, dict):
+        return []
+    if "field" in cond:
+        return [((*path, "field"), cond["field"])]
+    out = []
+    for key in ("all", "any"):
+        for i, inner in enumerate(cond.get(key, [])):
+            out += _field_tests(inner, (*path, key, i))
+    if "not" in cond:
+        out += _field_tests(cond["not"], (*path, "not"))
+    return out
+
+
+def _condition_fields(located: Located, registry: Registry | None) -> list[Problem]:
+    data = located.data
+    out = []
+    for path, cond in _walk_conditions(data, ()):
+        try:
+            conditions.check(cond)
+        except conditions.ConditionError as bad:
+            out.append(located.problem((*path, *bad.path), str(bad)))
+    if registry is None:
+        return out
+    if data["kind"] not in registry.kinds:
+        known = ", ".join(sorted(registry.kinds)) or "none: install a plugin"
+        return [*out, located.problem(("kind",), f"no kind '{data['kind']}' (known: {known})")]
+    fields = registry.kinds[data["kind"]].fields
+    known_fields = ", ".join(sorted(fields))
+    for path, cond in _walk_conditions(data, ()):
+        for where, name in _field_tests(cond, path):
+            if name not in fields:
+                out.append(
+                    located.problem(where, f"no field '{name}' in {data['kind']} ({known_fields})")
+                )
+    for i, stage in enumerate(data["stages"]):
+        for j, name in enumerate(stage.get("require", [])):
+            if name not in fields:
+                where = ("stages", i, "require", j)
+                out.append(
+                    located.problem(where, f"no field '{name}' in {data['kind']} ({known_fields})")
+                )
+    return out
+
+
+def _unreachable(located: Located) -> list[Problem]:
+    workflow = Workflow(located.file, located.data)
+    moves = workflow.moves()
+    ids = workflow.stage_ids
+    seen = {ids[0]}
+    todo = [ids[0]]
+    while todo:
+        for nxt in moves.get(todo.pop(), set()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return [
+        located.problem(("stages", i, "id"), f"stage '{s}' cannot be reached from '{ids[0]}'")
+        for i, s in enumerate(ids)
+        if s not in seen
+    ]
+
+
+def _conflicting_rules(located: Located) -> list[Problem]:
+    out = []
+    rules = located.data.get("assignment", {}).get("rules", [])
+    seen: dict[str, int] = {}
+    for i, rule in enumerate(rules):
+        key = json.dumps(rule["when"], sort_keys=True)
+        if key in seen:
+            first = seen[key]
+            message = f"same condition as rules[{first}], which always wins: this rule never fires"
+            out.append(located.problem(("assignment", "rules", i, "when"), message))
+        else:
+            seen[key] = i
+    return out
