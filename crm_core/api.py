@@ -56,6 +56,7 @@ from crm_core.models import (
     Task,
     Team,
     User,
+    WorkflowDef,
 )
 from crm_core.permissions import Actor
 from crm_core.plugins import PluginHost, PluginInfo
@@ -72,7 +73,9 @@ from crm_core.views import (
     TaskView,
     TeamView,
     UserView,
+    WorkflowView,
 )
+from crm_core.workflow import engine
 from crm_core.workflow.loader import LoadResult, load_workflow, workflow_schema
 
 __all__ = [
@@ -101,6 +104,7 @@ __all__ = [
     "TaskView",
     "TeamView",
     "UserView",
+    "WorkflowView",
 ]
 
 MAX_LIMIT = 10_000
@@ -277,6 +281,67 @@ class Crm:
     def check_workflow(self, path: str | Path) -> LoadResult:
         """Read and check a workflow file against the schema, its stages and the kind's fields."""
         return load_workflow(path, self.registry)
+
+    def apply_workflow(self, actor: str, path: str | Path) -> WorkflowView:
+        """Apply a checked workflow file to its kind (admins only).
+
+        Refused, and nothing changed, when the file has problems or when live
+        records sit in stages the new version no longer has.
+        """
+        result = self.check_workflow(path)
+        if result.workflow is None:
+            raise InvalidInput("; ".join(str(p) for p in result.problems))
+        data = result.workflow.data
+        with self._write(actor) as ctx:
+            assert ctx.actor is not None
+            permissions.require_admin(ctx.actor, "apply workflows")
+            stranded = ctx.session.exec(
+                select(Record.stage, func.count())
+                .where(
+                    Record.kind == data["kind"],
+                    col(Record.archived_at).is_(None),
+                    col(Record.stage).is_not(None),
+                    col(Record.stage).not_in(result.workflow.stage_ids),
+                )
+                .group_by(col(Record.stage))
+            ).all()
+            if stranded:
+                held = ", ".join(f"'{s}' holds {n} record(s)" for s, n in stranded)
+                raise Conflict(f"the new workflow drops stages that are in use: {held}")
+            current = engine.applied(ctx.session, data["kind"])
+            if current is not None and current.name != data["workflow"]:
+                raise Conflict(f"{data['kind']} already runs workflow {current.name}")
+            before = {"version": current.version} if current else None
+            row = current or WorkflowDef(name=data["workflow"], kind=data["kind"], version=0,
+                                         definition={}, applied_at=ctx.now)  # fmt: skip
+            row.version, row.definition = data["version"], data
+            row.applied_at, row.applied_by = ctx.now, ctx.actor.id
+            ctx.session.add(row)
+            ctx.session.flush()
+            after = {"version": data["version"], "file": str(path)}
+            self._journal(ctx, "workflow", _pk(row.id), None, "apply", before, after)
+            return _workflow_view(row)
+
+    def list_workflows(self, actor: str) -> list[WorkflowView]:
+        """List the applied workflows."""
+        with self._read(actor) as (session, _who):
+            rows = session.exec(select(WorkflowDef).order_by(col(WorkflowDef.name))).all()
+            return [_workflow_view(w) for w in rows]
+
+    def move_record(
+        self, actor: str, record_id: int, stage: str, *, reason: str | None = None
+    ) -> RecordView:
+        """Move a record to ``stage`` as its workflow allows.
+
+        A refusal names the failed guard, the missing field or the lost reason needed.
+        """
+        with self._write(actor) as ctx:
+            assert ctx.actor is not None
+            record = self._load_record(ctx.session, ctx.actor, record_id, lock=True)
+            if record.archived_at is not None:
+                raise Conflict(f"record #{record_id} is archived")
+            engine.move(ctx, record, stage, reason)
+            return _record_view(record, _Names.load(ctx.session))
 
     @staticmethod
     def workflow_schema() -> dict[str, Any]:
@@ -494,7 +559,10 @@ class Crm:
             self.registry.kind(kind)
             owner_id = self._owner_id(ctx, owner)
             try:
-                record = records.create(ctx, kind, fields, title=title, owner_id=owner_id)
+                stage = engine.first_stage(ctx.session, kind)
+                record = records.create(
+                    ctx, kind, fields, title=title, owner_id=owner_id, stage=stage
+                )
             except Duplicate as dup:
                 if not merge:
                     raise
@@ -859,6 +927,7 @@ class Crm:
                     j.action,
                     j.before,
                     j.after,
+                    j.reason,
                 )
                 for j in rows
             ]
@@ -882,6 +951,11 @@ class Crm:
         with self._read(actor) as (session, who):
             query = select(func.count()).select_from(Record).where(permissions.record_filter(who))
             return int(session.exec(query).one())
+
+
+def _workflow_view(w: WorkflowDef) -> WorkflowView:
+    stages = [s["id"] for s in w.definition["stages"]]
+    return WorkflowView(_pk(w.id), w.name, w.kind, w.version, stages, w.applied_at)
 
 
 def _deal_view(d: Deal) -> DealView:

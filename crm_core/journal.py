@@ -60,6 +60,7 @@ def write(
     action: str,
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
+    reason: str | None = None,
 ) -> Journal:
     """Add one journal row to the session's transaction and return it."""
     row = Journal(
@@ -70,6 +71,7 @@ def write(
         entity_id=entity_id,
         record_id=record_id,
         action=action,
+        reason=reason,
         before=before,
         after=after,
     )

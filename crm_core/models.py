@@ -151,6 +151,19 @@ class Task(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
+class WorkflowDef(SQLModel, table=True):
+    """The workflow applied to one kind: its checked YAML, as data."""
+
+    __tablename__ = "workflow"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    kind: str = Field(unique=True)
+    version: int
+    definition: dict[str, Any] = Field(sa_column=Column(JsonType, nullable=False))
+    applied_at: datetime = _ts()
+    applied_by: int | None = Field(default=None, foreign_key="crm_user.id")
+
+
 class Journal(SQLModel, table=True):
     """One change: who, when, what before, what after, and the person or rule that caused it."""
 
@@ -167,5 +180,6 @@ class Journal(SQLModel, table=True):
     entity_id: int
     record_id: int | None = None
     action: str
+    reason: str | None = None
     before: dict[str, Any] | None = Field(default=None, sa_column=Column(JsonType, nullable=True))
     after: dict[str, Any] | None = Field(default=None, sa_column=Column(JsonType, nullable=True))

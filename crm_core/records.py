@@ -91,7 +91,14 @@ def _store_keys(
         raise Conflict(f"a record with the same {', '.join(added)} was just added; retry") from exc
 
 
-def _notify(ctx: WriteContext, record: Record, action: str, before: Any, after: Any) -> None:
+def _notify(
+    ctx: WriteContext,
+    record: Record,
+    action: str,
+    before: Any,
+    after: Any,
+    reason: str | None = None,
+) -> None:
     assert record.id is not None
     journal.write(
         ctx.session,
@@ -104,6 +111,7 @@ def _notify(ctx: WriteContext, record: Record, action: str, before: Any, after: 
         action=action,
         before=before,
         after=after,
+        reason=reason,
     )
     change = RecordChange(
         record_id=record.id,
@@ -175,6 +183,7 @@ def change(
     pool_id: int | None = _UNSET,
     stage: str | None = _UNSET,
     archived: bool | None = None,
+    reason: str | None = None,
 ) -> bool:
     """Apply a change to ``record`` and journal it; return False when nothing changed.
 
@@ -212,7 +221,7 @@ def change(
     record.version += 1
     ctx.session.add(record)
     ctx.session.flush()
-    _notify(ctx, record, action, old, new)
+    _notify(ctx, record, action, old, new, reason)
     return True
 
 

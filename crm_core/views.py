@@ -165,3 +165,16 @@ class JournalEntry(View):
     action: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+    reason: str | None = None
+
+
+@dataclasses.dataclass
+class WorkflowView(View):
+    """A workflow applied to a kind."""
+
+    id: int
+    name: str
+    kind: str
+    version: int
+    stages: list[str]
+    applied_at: datetime

@@ -112,6 +112,19 @@ def record_list(
     render.views(rows, LIST_COLUMNS, as_json, "records")
 
 
+@record_app.command("move")
+def record_move(
+    ctx: typer.Context,
+    record_id: int,
+    stage: str,
+    reason: str | None = typer.Option(None, "--reason", help="Why (required for lost)."),
+) -> None:
+    """Move a record to another stage of its workflow."""
+    s = state(ctx)
+    record = s.crm.move_record(s.actor, record_id, stage, reason=reason)
+    typer.echo(f"record #{record.id} is now in {record.stage}")
+
+
 @record_app.command("archive")
 def record_archive(ctx: typer.Context, record_id: int) -> None:
     """Archive a record (nothing is deleted; the journal keeps its history)."""

@@ -42,6 +42,22 @@ def validate(
         raise typer.Exit(2)
 
 
+@workflow_app.command("apply")
+def apply(ctx: typer.Context, file: str) -> None:
+    """Apply a workflow file to its kind (admins); refused with located errors if invalid."""
+    s = state(ctx)
+    applied = s.crm.apply_workflow(s.actor, file)
+    typer.echo(f"applied {applied.name} v{applied.version} to {applied.kind}")
+
+
+@workflow_app.command("list")
+def list_(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+    """List the applied workflows."""
+    s = state(ctx)
+    columns = ["name", "kind", "version", "stages", "applied_at"]
+    render.views(s.crm.list_workflows(s.actor), columns, as_json, "workflows")
+
+
 @workflow_app.command("schema")
 def schema(ctx: typer.Context) -> None:
     """Print the JSON Schema of workflow files (point your editor's YAML plugin at it)."""

@@ -1,0 +1,138 @@
+"""Running an applied workflow on one record: stage moves with guards and on-enter actions."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import Session, col, func, select
+
+from crm_core import conditions, journal, records
+from crm_core.errors import Conflict, FieldError, InvalidInput, NotFound
+from crm_core.models import Activity, Pool, Record, Task, User, WorkflowDef
+from crm_core.records import WriteContext
+from crm_core.workflow.loader import Workflow
+
+
+def applied(session: Session, kind: str) -> WorkflowDef | None:
+    """The workflow applied to ``kind``, if any."""
+    return session.exec(select(WorkflowDef).where(WorkflowDef.kind == kind)).first()
+
+
+def first_stage(session: Session, kind: str) -> str | None:
+    """Where a new record of ``kind`` starts: the applied workflow's first stage."""
+    workflow = applied(session, kind)
+    return workflow.definition["stages"][0]["id"] if workflow else None
+
+
+def facts(session: Session, record: Record) -> conditions.Facts:
+    """Load what conditions look at for one record."""
+    counts = dict(
+        session.exec(
+            select(Activity.type, func.count())
+            .where(Activity.record_id == record.id)
+            .group_by(col(Activity.type))
+        ).all()
+    )
+    owner = session.get(User, record.owner_id) if record.owner_id is not None else None
+    return conditions.Facts(
+        stage=record.stage,
+        fields=dict(record.data),
+        created_at=record.created_at,
+        stage_entered_at=record.stage_entered_at,
+        last_activity_at=record.last_activity_at,
+        owner_role=owner.role if owner else None,
+        activity_counts=counts,
+    )
+
+
+def _moves(definition: dict[str, Any]) -> dict[str, set[str]]:
+    return Workflow("", definition).moves()
+
+
+def _guard(definition: dict[str, Any], source: str, target: str) -> list[dict[str, Any]]:
+    """The transitions that allow ``source`` → ``target`` (with their guards and actions)."""
+    out = []
+    for t in definition.get("transitions", []):
+        targets = [t["to"]] if isinstance(t["to"], str) else t["to"]
+        if t["from"] in (source, "*") and target in targets:
+            out.append(t)
+    return out
+
+
+def move(ctx: WriteContext, record: Record, target: str, reason: str | None) -> None:
+    """Move ``record`` to ``target`` if the workflow allows it; refusals say exactly why."""
+    workflow = applied(ctx.session, record.kind)
+    if workflow is None:
+        raise InvalidInput(f"no workflow is applied to {record.kind}: crm workflow apply FILE")
+    definition = workflow.definition
+    stages = {s["id"]: s for s in definition["stages"]}
+    if target not in stages:
+        raise InvalidInput(f"no stage '{target}' in workflow {workflow.name} ({', '.join(stages)})")
+    source = record.stage or definition["stages"][0]["id"]
+    if target == source:
+        raise Conflict(f"record #{record.id} is already in {target}")
+    allowed = _moves(definition).get(source, set())
+    if target not in allowed:
+        nexts = ", ".join(sorted(allowed)) or "nowhere: it is a final stage"
+        raise InvalidInput(
+            f"cannot move from {source} to {target}; from {source} it can go to {nexts}"
+        )
+    stage = stages[target]
+    missing = [f for f in stage.get("require", []) if record.data.get(f) in (None, "")]
+    if missing:
+        raise FieldError(record.kind, [(f, f"is required to enter {target}") for f in missing])
+    if stage.get("outcome") == "lost" and reason not in stage["lost_reasons"]:
+        reasons = ", ".join(stage["lost_reasons"])
+        raise InvalidInput(f"moving to {target} needs --reason, one of: {reasons}")
+    transitions = _guard(definition, source, target)
+    record_facts = facts(ctx.session, record)
+    passing = [
+        t for t in transitions
+        if "when" not in t or conditions.to_python(t["when"], ctx.now)(record_facts)
+    ]  # fmt: skip
+    if transitions and not passing:
+        failed = transitions[0]["when"]
+        raise InvalidInput(f"guard of {source} → {target} is not met: {_describe(failed)}")
+    records.change(ctx, record, "move", stage=target, reason=reason)
+    for transition in passing[:1]:
+        for action in transition.get("on_enter", []):
+            _act(ctx, record, action, f"workflow:{workflow.name}:{source}->{target}")
+
+
+def _describe(cond: dict[str, Any]) -> str:
+    return json.dumps(cond, ensure_ascii=False)
+
+
+def _act(ctx: WriteContext, record: Record, action: dict[str, Any], rule: str) -> None:
+    ((name, spec),) = action.items()
+    rule_ctx = WriteContext(ctx.session, ctx.registry, ctx.host, ctx.actor, rule, ctx.now)
+    if name == "set":
+        records.change(rule_ctx, record, "update", values={spec["field"]: spec["value"]})
+    elif name in ("task", "notify"):
+        assignee = record.owner_id or (ctx.actor.id if ctx.actor else None)
+        if assignee is None:
+            return
+        due = ctx.now + timedelta(days=spec.get("due_in_days", 0))
+        note = spec.get("note") or spec.get("message")
+        creator = ctx.actor.id if ctx.actor else None
+        task = Task(record_id=record.id, assignee_id=assignee, due_at=due, note=note,
+                    created_by=creator, cause=rule, created_at=ctx.now)  # fmt: skip
+        ctx.session.add(task)
+        ctx.session.flush()
+        assert task.id is not None
+        after = {"assignee_id": assignee, "due_at": due.isoformat(), "note": note}
+        journal.write(ctx.session, at=ctx.now, actor_id=task.created_by, cause=rule,
+                      entity="task", entity_id=task.id, record_id=record.id, action="create",
+                      before=None, after=after)  # fmt: skip
+    elif name == "assign":
+        user = ctx.session.exec(select(User).where(User.name == spec["user"])).first()
+        if user is None:
+            raise NotFound(f"{rule}: no user '{spec['user']}' to assign to")
+        records.change(rule_ctx, record, "assign", owner_id=user.id, pool_id=None)
+    elif name == "move_to_pool":
+        pool = ctx.session.exec(select(Pool).where(Pool.name == spec)).first()
+        if pool is None:
+            raise NotFound(f"{rule}: no pool '{spec}' (an admin adds it with: crm pool add {spec})")
+        records.change(rule_ctx, record, "return", owner_id=None, pool_id=pool.id)
