@@ -162,6 +162,8 @@ def _parse_amount(amount: str | Decimal | int | float) -> int:
     minor = value * 100
     if minor != minor.to_integral_value():
         raise InvalidInput(f"amount {amount!r} has more than two decimals")
+    if minor >= 2**63:
+        raise InvalidInput(f"amount {amount!r} is too large")
     return int(minor)
 
 

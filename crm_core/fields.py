@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -251,8 +252,12 @@ class Registry:
         spec = self.kind(kind)
         validator = self._validators.get(kind)
         if validator is None:
-            validator = fastjsonschema.compile(spec.json_schema())
+            validator = fastjsonschema.compile(spec.json_schema(), use_default=False)
             self._validators[kind] = validator
+        # JSON has no NaN or infinity, and the databases keep 64-bit integers.
+        out_of_range = [(name, why) for name, v in values.items() if (why := _unstorable(v))]
+        if out_of_range:
+            raise FieldError(kind, out_of_range)
         try:
             validator(values)
         except fastjsonschema.JsonSchemaException:
@@ -269,8 +274,7 @@ class Registry:
                 problems.append((name, "is required"))
         for name, value in values.items():
             if name in spec.fields:
-                validator = jsonschema.Draft202012Validator(spec.fields[name].schema)
-                problems.extend((name, e.message) for e in validator.iter_errors(value))
+                problems.extend((name, why) for why in _field_errors(spec.fields[name], value))
         return problems or [("?", "invalid values")]
 
     def coerce(self, kind: str, raw: dict[str, str]) -> dict[str, Any]:
@@ -312,19 +316,52 @@ class Registry:
         return keys
 
 
+INT64 = 2**63
+
+
+def _field_errors(spec: FieldSpec, value: Any) -> list[str]:
+    checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
+    validator = jsonschema.Draft202012Validator(spec.schema, format_checker=checker)
+    errors = [e.message for e in validator.iter_errors(value)]
+    if errors:
+        return errors
+    # Some formats (uri, time) need optional jsonschema extras; fastjsonschema checks them.
+    try:
+        fastjsonschema.compile(spec.schema, use_default=False)(value)
+    except fastjsonschema.JsonSchemaException as exc:
+        return [exc.message.replace("data ", f"{value!r} ", 1)]
+    return []
+
+
+def _unstorable(value: Any) -> str | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{value!r} is not a finite number"
+    if isinstance(value, int) and not isinstance(value, bool) and not -INT64 <= value < INT64:
+        return "is beyond the 64-bit integer range"
+    if isinstance(value, list):
+        return next((why for v in value if (why := _unstorable(v))), None)
+    return None
+
+
 def _parse(type_: str, text: str) -> Any:
     if type_ == "string":
         return text
     if type_ == "integer":
         try:
-            return int(text)
+            number = int(text)
         except ValueError:
             raise ValueError(f"{text!r} is not a whole number") from None
+        if not -INT64 <= number < INT64:
+            raise ValueError(f"{text!r} is beyond the 64-bit integer range")
+        return number
     if type_ == "number":
         try:
-            return float(text)
+            real = float(text)
         except ValueError:
             raise ValueError(f"{text!r} is not a number") from None
+        if not math.isfinite(real):
+            raise ValueError(f"{text!r} is not a finite number")
+        return real
     if type_ == "boolean":
         if text.lower() in TRUE_WORDS:
             return True

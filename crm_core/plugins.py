@@ -75,7 +75,10 @@ class PluginHost:
     def call_each(
         self, hook: str, kwargs: Callable[[str], dict[str, Any]] | dict[str, Any]
     ) -> list[tuple[str, Any]]:
-        """Call every implementation of ``hook`` in pluggy's order, one at a time.
+        """Call every implementation of ``hook`` in registration order, one at a time.
+
+        The core is registered first, so a plugin that registers a name the
+        core already took is the one blamed.
 
         ``kwargs`` may be a function of the plugin name, so registration hooks
         can hand each plugin a ``register`` callback that knows who called it.
@@ -84,7 +87,7 @@ class PluginHost:
         """
         caller = getattr(self.pm.hook, hook)
         results = []
-        for impl in reversed(caller.get_hookimpls()):
+        for impl in caller.get_hookimpls():
             args = kwargs(impl.plugin_name) if callable(kwargs) else kwargs
             try:
                 result = impl.function(*[args[a] for a in impl.argnames])
