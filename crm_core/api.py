@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, func
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import DataError, OperationalError, ProgrammingError
 from sqlmodel import Session, col, select
 
 from crm_core import journal, permissions, records, schema
@@ -247,8 +247,11 @@ class Crm:
                 who = permissions.load_actor(session, actor) if actor is not None else None
                 why = cause or (who.cause if who else "system")
                 yield WriteContext(session, self.registry, self.host, who, why, self.clock())
+        except DataError as exc:  # e.g. a NUL character, which PostgreSQL text cannot hold
+            first_line = str(exc.orig).splitlines()[0]
+            raise InvalidInput(f"the database refused a value: {first_line}") from None
         except (OperationalError, ProgrammingError) as exc:
-            raise CrmError(f"database error: {exc.orig}") from exc
+            raise CrmError(f"database error: {str(exc.orig).splitlines()[0]}") from exc
 
     @contextmanager
     def _read(self, actor: str) -> Iterator[tuple[Session, Actor]]:

@@ -329,11 +329,13 @@ def _field_errors(spec: FieldSpec, value: Any) -> list[str]:
     try:
         fastjsonschema.compile(spec.schema, use_default=False)(value)
     except fastjsonschema.JsonSchemaException as exc:
-        return [exc.message.replace("data ", f"{value!r} ", 1)]
+        return [str(exc).replace("data ", f"{value!r} ", 1)]
     return []
 
 
 def _unstorable(value: Any) -> str | None:
+    if isinstance(value, str) and "\x00" in value:
+        return "contains a NUL character"
     if isinstance(value, float) and not math.isfinite(value):
         return f"{value!r} is not a finite number"
     if isinstance(value, int) and not isinstance(value, bool) and not -INT64 <= value < INT64:

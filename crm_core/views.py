@@ -9,6 +9,8 @@ from typing import Any
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, View):
+        return value.to_dict()
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, Decimal):

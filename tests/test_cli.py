@@ -272,9 +272,18 @@ def test_record_add_merge_fills_empty_fields(tour: Cli) -> None:
     fields = tour.json("record", "show", str(rid))["fields"]
     assert fields["name"] == "王芳" and fields["region"] == "华东"
     assert len(tour.json("record", "list", user=ADMIN)) == 1
+
+
+def test_record_add_json(tour: Cli) -> None:
     added = tour.json("record", "add", "lead", "--set", "name=Z", "--set", "phone=13900002222")
     assert set(added) == {"record", "merged", "filled", "kept"}
-    assert added["merged"] is False and set(added["record"]) == RECORD_KEYS
+    assert (added["merged"], added["filled"], added["kept"]) == (False, [], [])
+    assert set(added["record"]) == RECORD_KEYS
+    assert added["record"]["fields"] == {"name": "Z", "phone": "13900002222", "source": "other"}
+    merged = tour.json("record", "add", "lead", "--set", "name=Z", "--set", "phone=13900002222",
+                       "--set", "region=华东", "--merge")  # fmt: skip
+    assert merged["merged"] is True and merged["filled"] == ["region"]
+    assert merged["record"]["id"] == added["record"]["id"]
 
 
 def test_record_list_filters(tour: Cli) -> None:
