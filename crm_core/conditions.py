@@ -17,6 +17,7 @@ of it is true. Numbers compare only with numbers; booleans are not numbers.
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -31,7 +32,6 @@ from sqlalchemy import (
     false,
     func,
     literal,
-    literal_column,
     not_,
     or_,
     select,
@@ -40,14 +40,18 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import col
 
+from crm_core.fieldsql import field_text, sql_string
 from crm_core.models import Activity, Record, User
 
 COMPARATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "exists")
 NUMERIC = ("gt", "gte", "lt", "lte")
-DAYS_OF = {
-    "last_activity": "last_activity",
-    "created": "created",
-    "stage_entered": "stage_entered",
+DAYS_OF = ("last_activity", "created", "stage_entered")
+# The same operators compare Python values and build SQL expressions.
+ORDER: dict[str, Callable[[Any, Any], Any]] = {
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "lt": operator.lt,
+    "lte": operator.le,
 }
 
 
@@ -101,15 +105,6 @@ def _json_type(value: Any) -> str:
 
 def _same(a: Any, b: Any) -> bool:
     return _json_type(a) == _json_type(b) and a == b
-
-
-def _compare(op: str, a: Any, b: Any) -> bool:
-    return {
-        "gt": a > b,
-        "gte": a >= b,
-        "lt": a < b,
-        "lte": a <= b,
-    }[op]
 
 
 # -- checking ----------------------------------------------------------------
@@ -209,18 +204,14 @@ def to_python(cond: dict[str, Any], now: datetime) -> Predicate:
     if "days_since" in cond:
         op = next(k for k in cond if k != "days_since")
         threshold = now - timedelta(days=cond[op])
-        which = cond["days_since"]
-
-        def since(f: Facts) -> bool:
-            ts = {
-                "created": f.created_at,
-                "stage_entered": f.stage_entered_at,
-                "last_activity": f.last_activity_at or f.created_at,
-            }[which]
-            # days since ts > N  <=>  ts < now - N days: the inequality flips.
-            return _compare(_FLIP[op], ts, threshold)
-
-        return since
+        stamp: Callable[[Facts], datetime] = {
+            "created": lambda f: f.created_at,
+            "stage_entered": lambda f: f.stage_entered_at,
+            "last_activity": lambda f: f.last_activity_at or f.created_at,
+        }[cond["days_since"]]
+        # days since ts > N  <=>  ts < now - N days: the inequality flips.
+        flipped = ORDER[_FLIP[op]]
+        return lambda f: bool(flipped(stamp(f), threshold))
     if "owner_role" in cond:
         role = cond["owner_role"]
         return lambda f: (f.owner_role is None) if role == "none" else f.owner_role == role
@@ -246,7 +237,8 @@ def _field_python(cond: dict[str, Any]) -> Predicate:
         return lambda f: name in f.fields and not _same(f.fields[name], want)
     if op == "in":
         return lambda f: name in f.fields and any(_same(f.fields[name], w) for w in want)
-    return lambda f: _is_number(f.fields.get(name)) and _compare(op, f.fields[name], want)
+    order = ORDER[op]
+    return lambda f: _is_number(f.fields.get(name)) and bool(order(f.fields[name], want))
 
 
 # -- SQL ---------------------------------------------------------------------
@@ -279,7 +271,7 @@ def _leaf_sql(cond: dict[str, Any], dialect: str, now: datetime) -> ColumnElemen
             # never contacted counts from creation, as in Facts
             "last_activity": func.coalesce(col(Record.last_activity_at), col(Record.created_at)),
         }[cond["days_since"]]
-        return _sql_compare(_FLIP[op], column, threshold)
+        return ORDER[_FLIP[op]](column, threshold)
     if "owner_role" in cond:
         if cond["owner_role"] == "none":
             return col(Record.owner_id).is_(None)
@@ -298,46 +290,33 @@ def _leaf_sql(cond: dict[str, Any], dialect: str, now: datetime) -> ColumnElemen
     return and_(true(), *clauses)
 
 
-def _sql_compare(op: str, left: Any, right: Any) -> ColumnElement[bool]:
-    return {
-        "gt": left > right,
-        "gte": left >= right,
-        "lt": left < right,
-        "lte": left <= right,
-    }[op]
-
-
-def _quoted(text: str) -> Any:
-    return literal_column("'" + text.replace("'", "''") + "'")
-
-
 def _field_sql(cond: dict[str, Any], dialect: str) -> ColumnElement[bool]:
     name = cond["field"]
     op = next(k for k in cond if k != "field")
     want = cond[op]
     data = col(Record.data)
     if dialect == "postgresql":
-        node = data.op("->")(_quoted(name))
+        node = data.op("->")(sql_string(name))
         kind = func.jsonb_typeof(node)
         if op == "exists":
             present = and_(node.is_not(None), kind != "null")
             return present if want else not_(present)
         if op in NUMERIC:
-            number = case((kind == "number", cast(data.op("->>")(_quoted(name)), Numeric)))
-            return _sql_compare(op, number, want)
+            number = case((kind == "number", cast(field_text(dialect, name), Numeric)))
+            return ORDER[op](number, want)
 
         def equals(value: Any) -> ColumnElement[bool]:
             return node == cast(literal(json.dumps(value)), JSONB)
 
     else:
-        path = _quoted("$." + name)
+        path = sql_string("$." + name)
         kind = func.json_type(data, path)
-        value_sql = func.json_extract(data, path)
+        value_sql = field_text(dialect, name)
         if op == "exists":
             present = and_(kind.is_not(None), kind != "null")
             return present if want else not_(present)
         if op in NUMERIC:
-            return and_(kind.in_(["integer", "real"]), _sql_compare(op, value_sql, want))
+            return and_(kind.in_(["integer", "real"]), ORDER[op](value_sql, want))
 
         def equals(value: Any) -> ColumnElement[bool]:
             json_types = {
@@ -346,7 +325,7 @@ def _field_sql(cond: dict[str, Any], dialect: str) -> ColumnElement[bool]:
                 "string": ["text"],
             }.get(_json_type(value))
             if json_types is None:  # lists and objects compare as canonical JSON text
-                return func.json(func.json_extract(data, path)) == func.json(json.dumps(value))
+                return func.json(value_sql) == func.json(json.dumps(value))
             if _json_type(value) == "boolean":
                 return kind.in_(json_types)
             return and_(kind.in_(json_types), value_sql == value)
@@ -356,11 +335,3 @@ def _field_sql(cond: dict[str, Any], dialect: str) -> ColumnElement[bool]:
     if op == "ne":
         return and_(kind.is_not(None), kind != "null", not_(func.coalesce(equals(want), false())))
     return or_(*(func.coalesce(equals(w), false()) for w in want))
-
-
-def compile_both(
-    cond: dict[str, Any], dialect: str, now: datetime
-) -> tuple[ColumnElement[bool], Predicate]:
-    """Check a condition and return its SQL and Python forms."""
-    check(cond)
-    return to_sql(cond, dialect, now), to_python(cond, now)

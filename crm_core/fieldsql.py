@@ -16,8 +16,9 @@ PG_INDEXES = "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema
 GIN = "(data jsonb_path_ops)"
 
 
-def _quoted(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+def sql_string(value: str) -> ColumnElement[Any]:
+    """``value`` as a SQL string literal (not a parameter), for JSON paths and keys."""
+    return literal_column("'" + value.replace("'", "''") + "'")
 
 
 def field_text(
@@ -30,8 +31,8 @@ def field_text(
     """
     source = col(Record.data) if data is None else data
     if dialect == "postgresql":
-        return source.op("->>")(literal_column(_quoted(name)))
-    return func.json_extract(source, literal_column(_quoted("$." + name)))
+        return source.op("->>")(sql_string(name))
+    return func.json_extract(source, sql_string("$." + name))
 
 
 def field_equals(dialect: str, name: str, value: Any) -> ColumnElement[bool]:
