@@ -324,7 +324,7 @@ class Crm:
             ctx.session.add(row)
             ctx.session.flush()
             after = {"version": data["version"], "file": str(path)}
-            self._journal(ctx, "workflow", _pk(row.id), None, "apply", before, after)
+            ctx.journal("workflow", _pk(row.id), None, "apply", before, after)
             return _workflow_view(row)
 
     def list_workflows(self, actor: str) -> list[WorkflowView]:
@@ -367,7 +367,7 @@ class Crm:
         ctx.session.add(user)
         ctx.session.flush()
         assert user.id is not None
-        self._journal(ctx, "user", user.id, None, "create", None, self._user_state(user))
+        ctx.journal("user", user.id, None, "create", None, self._user_state(user))
         return user
 
     @staticmethod
@@ -393,29 +393,6 @@ class Crm:
             raise NotFound(f"no user '{name}'")
         return user
 
-    def _journal(
-        self,
-        ctx: WriteContext,
-        entity: str,
-        entity_id: int,
-        record_id: int | None,
-        action: str,
-        before: dict[str, Any] | None,
-        after: dict[str, Any] | None,
-    ) -> None:
-        journal.write(
-            ctx.session,
-            at=ctx.now,
-            actor_id=ctx.actor.id if ctx.actor else None,
-            cause=ctx.cause,
-            entity=entity,
-            entity_id=entity_id,
-            record_id=record_id,
-            action=action,
-            before=before,
-            after=after,
-        )
-
     def add_user(self, actor: str, name: str, role: str, team: str | None = None) -> UserView:
         """Add a user (admins only)."""
         with self._write(actor) as ctx:
@@ -436,7 +413,7 @@ class Crm:
             ctx.session.add(user)
             assert user.id is not None
             action = "activate" if active else "deactivate"
-            self._journal(ctx, "user", user.id, None, action, before, self._user_state(user))
+            ctx.journal("user", user.id, None, action, before, self._user_state(user))
             team = ctx.session.get(Team, user.team_id) if user.team_id else None
             return UserView(user.id, user.name, user.role, team.name if team else None, active)
 
@@ -462,7 +439,7 @@ class Crm:
             ctx.session.add(team)
             ctx.session.flush()
             assert team.id is not None
-            self._journal(ctx, "team", team.id, None, "create", None, {"name": name})
+            ctx.journal("team", team.id, None, "create", None, {"name": name})
             return TeamView(team.id, name, [])
 
     def list_teams(self, actor: str) -> list[TeamView]:
@@ -500,7 +477,7 @@ class Crm:
                     PoolMember(pool_id=pool.id, user_id=user.id, is_admin=member in admins)
                 )
             after = {"name": name, "members": everyone, "admins": admins}
-            self._journal(ctx, "pool", pool.id, None, "create", None, after)
+            ctx.journal("pool", pool.id, None, "create", None, after)
             return PoolView(pool.id, name, everyone, admins)
 
     def list_pools(self, actor: str) -> list[PoolView]:
@@ -718,7 +695,7 @@ class Crm:
             ctx.session.add(contact)
             ctx.session.flush()
             view = ContactView(_pk(contact.id), record_id, name, phone, email, position)
-            self._journal(ctx, "contact", view.id, record_id, "create", None, view.to_dict())
+            ctx.journal("contact", view.id, record_id, "create", None, view.to_dict())
             return view
 
     def list_contacts(self, actor: str, record_id: int) -> list[ContactView]:
@@ -768,7 +745,7 @@ class Crm:
             ctx.session.add(deal)
             ctx.session.flush()
             view = _deal_view(deal)
-            self._journal(ctx, "deal", view.id, record_id, "create", None, view.to_dict())
+            ctx.journal("deal", view.id, record_id, "create", None, view.to_dict())
             return view
 
     def list_deals(self, actor: str, record_id: int) -> list[DealView]:
@@ -814,7 +791,7 @@ class Crm:
                 ctx.session.add(record)
             ctx.session.flush()
             view = ActivityView(_pk(activity.id), record_id, type, note, ctx.actor.name, when)
-            self._journal(ctx, "activity", view.id, record_id, "create", None, view.to_dict())
+            ctx.journal("activity", view.id, record_id, "create", None, view.to_dict())
             return view
 
     def list_activities(self, actor: str, record_id: int) -> list[ActivityView]:
@@ -866,7 +843,7 @@ class Crm:
             ctx.session.add(task)
             ctx.session.flush()
             view = _task_view(task, _Names.load(ctx.session))
-            self._journal(ctx, "task", view.id, record_id, "create", None, view.to_dict())
+            ctx.journal("task", view.id, record_id, "create", None, view.to_dict())
             return view
 
     def complete_task(self, actor: str, task_id: int) -> TaskView:
@@ -883,7 +860,7 @@ class Crm:
             task.done_at = ctx.now
             ctx.session.add(task)
             after = {"done_at": ctx.now.isoformat()}
-            self._journal(ctx, "task", task_id, task.record_id, "done", {"done_at": None}, after)
+            ctx.journal("task", task_id, task.record_id, "done", {"done_at": None}, after)
             return _task_view(task, _Names.load(ctx.session))
 
     def list_tasks(

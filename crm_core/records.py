@@ -33,6 +33,31 @@ class WriteContext:
     cause: str
     now: datetime
 
+    def journal(
+        self,
+        entity: str,
+        entity_id: int,
+        record_id: int | None,
+        action: str,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+        reason: str | None = None,
+    ) -> None:
+        """Write a journal row for this write: its actor, cause and time."""
+        journal.write(
+            self.session,
+            at=self.now,
+            actor_id=self.actor.id if self.actor else None,
+            cause=self.cause,
+            entity=entity,
+            entity_id=entity_id,
+            record_id=record_id,
+            action=action,
+            before=before,
+            after=after,
+            reason=reason,
+        )
+
 
 def check_values(
     ctx: WriteContext, kind: str, values: dict[str, Any], before: dict[str, Any] | None
@@ -100,19 +125,7 @@ def _notify(
     reason: str | None = None,
 ) -> None:
     assert record.id is not None
-    journal.write(
-        ctx.session,
-        at=ctx.now,
-        actor_id=ctx.actor.id if ctx.actor else None,
-        cause=ctx.cause,
-        entity="record",
-        entity_id=record.id,
-        record_id=record.id,
-        action=action,
-        before=before,
-        after=after,
-        reason=reason,
-    )
+    ctx.journal("record", record.id, record.id, action, before, after, reason)
     change = RecordChange(
         record_id=record.id,
         kind=record.kind,

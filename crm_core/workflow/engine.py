@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from crm_core import conditions, journal, records
+from crm_core import conditions, records
 from crm_core.errors import Conflict, FieldError, InvalidInput, NotFound
 from crm_core.models import Activity, Pool, Record, Task, User, WorkflowDef
 from crm_core.records import WriteContext
@@ -123,9 +123,7 @@ def _act(ctx: WriteContext, record: Record, action: dict[str, Any], rule: str) -
         ctx.session.flush()
         assert task.id is not None
         after = {"assignee_id": assignee, "due_at": due.isoformat(), "note": note}
-        journal.write(ctx.session, at=ctx.now, actor_id=task.created_by, cause=rule,
-                      entity="task", entity_id=task.id, record_id=record.id, action="create",
-                      before=None, after=after)  # fmt: skip
+        rule_ctx.journal("task", task.id, record.id, "create", None, after)
     elif name == "assign":
         user = ctx.session.exec(select(User).where(User.name == spec["user"])).first()
         if user is None:
