@@ -47,33 +47,20 @@ def facts(session: Session, record: Record) -> conditions.Facts:
     )
 
 
-def _moves(definition: dict[str, Any]) -> dict[str, set[str]]:
-    return Workflow("", definition).moves()
-
-
-def _guard(definition: dict[str, Any], source: str, target: str) -> list[dict[str, Any]]:
-    """The transitions that allow ``source`` → ``target`` (with their guards and actions)."""
-    out = []
-    for t in definition.get("transitions", []):
-        targets = [t["to"]] if isinstance(t["to"], str) else t["to"]
-        if t["from"] in (source, "*") and target in targets:
-            out.append(t)
-    return out
-
-
 def move(ctx: WriteContext, record: Record, target: str, reason: str | None) -> None:
     """Move ``record`` to ``target`` if the workflow allows it; refusals say exactly why."""
     workflow = applied(ctx.session, record.kind)
     if workflow is None:
         raise InvalidInput(f"no workflow is applied to {record.kind}: crm workflow apply FILE")
     definition = workflow.definition
+    flow = Workflow(workflow.name, definition)
     stages = {s["id"]: s for s in definition["stages"]}
     if target not in stages:
         raise InvalidInput(f"no stage '{target}' in workflow {workflow.name} ({', '.join(stages)})")
     source = record.stage or definition["stages"][0]["id"]
     if target == source:
         raise Conflict(f"record #{record.id} is already in {target}")
-    allowed = _moves(definition).get(source, set())
+    allowed = flow.moves().get(source, set())
     if target not in allowed:
         nexts = ", ".join(sorted(allowed)) or "nowhere: it is a final stage"
         raise InvalidInput(
@@ -86,23 +73,19 @@ def move(ctx: WriteContext, record: Record, target: str, reason: str | None) -> 
     if stage.get("outcome") == "lost" and reason not in stage["lost_reasons"]:
         reasons = ", ".join(stage["lost_reasons"])
         raise InvalidInput(f"moving to {target} needs --reason, one of: {reasons}")
-    transitions = _guard(definition, source, target)
+    transitions = flow.transitions(source, target)
     record_facts = facts(ctx.session, record)
     passing = [
         t for t in transitions
         if "when" not in t or conditions.to_python(t["when"], ctx.now)(record_facts)
     ]  # fmt: skip
     if transitions and not passing:
-        failed = transitions[0]["when"]
-        raise InvalidInput(f"guard of {source} → {target} is not met: {_describe(failed)}")
+        failed = json.dumps(transitions[0]["when"], ensure_ascii=False)
+        raise InvalidInput(f"guard of {source} → {target} is not met: {failed}")
     records.change(ctx, record, "move", stage=target, reason=reason)
     for transition in passing[:1]:
         for action in transition.get("on_enter", []):
             _act(ctx, record, action, f"workflow:{workflow.name}:{source}->{target}")
-
-
-def _describe(cond: dict[str, Any]) -> str:
-    return json.dumps(cond, ensure_ascii=False)
 
 
 def _act(ctx: WriteContext, record: Record, action: dict[str, Any], rule: str) -> None:

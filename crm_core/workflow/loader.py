@@ -62,11 +62,24 @@ class Workflow:
                     out[here] |= lost
             return out
         for t in self.data["transitions"]:
-            targets = [t["to"]] if isinstance(t["to"], str) else t["to"]
             sources = ids if t["from"] == "*" else [t["from"]]
             for source in sources:
-                out.setdefault(source, set()).update(x for x in targets if x != source)
+                out.setdefault(source, set()).update(x for x in targets(t) if x != source)
         return out
+
+    def transitions(self, source: str, target: str) -> list[dict[str, Any]]:
+        """The declared transitions that allow ``source`` → ``target``, in file order."""
+        return [
+            t
+            for t in self.data.get("transitions", [])
+            if t["from"] in (source, "*") and target in targets(t)
+        ]
+
+
+def targets(transition: dict[str, Any]) -> list[str]:
+    """A transition's ``to``, which may be one stage or a list, as a list."""
+    to = transition["to"]
+    return [to] if isinstance(to, str) else list(to)
 
 
 @dataclass
@@ -158,8 +171,7 @@ def _semantic_problems(located: Located, registry: Registry | None) -> list[Prob
     for i, t in enumerate(data.get("transitions", [])):
         if t["from"] != "*" and t["from"] not in ids:
             out.append(located.problem(("transitions", i, "from"), _unknown_stage(t["from"], ids)))
-        targets = [t["to"]] if isinstance(t["to"], str) else t["to"]
-        for j, target in enumerate(targets):
+        for j, target in enumerate(targets(t)):
             where = (
                 ("transitions", i, "to")
                 if isinstance(t["to"], str)
