@@ -255,7 +255,9 @@ class Registry:
             validator = fastjsonschema.compile(spec.json_schema(), use_default=False)
             self._validators[kind] = validator
         # JSON has no NaN or infinity, and the databases keep 64-bit integers.
-        out_of_range = [(name, why) for name, v in values.items() if (why := _unstorable(v))]
+        out_of_range = [
+            (name, f"{v!r} {why}") for name, v in values.items() if (why := _unstorable(v))
+        ]
         if out_of_range:
             raise FieldError(kind, out_of_range)
         try:
@@ -337,7 +339,7 @@ def _unstorable(value: Any) -> str | None:
     if isinstance(value, str) and "\x00" in value:
         return "contains a NUL character"
     if isinstance(value, float) and not math.isfinite(value):
-        return f"{value!r} is not a finite number"
+        return "is not a finite number"
     if isinstance(value, int) and not isinstance(value, bool) and not -INT64 <= value < INT64:
         return "is beyond the 64-bit integer range"
     if isinstance(value, list):
@@ -348,22 +350,16 @@ def _unstorable(value: Any) -> str | None:
 def _parse(type_: str, text: str) -> Any:
     if type_ == "string":
         return text
-    if type_ == "integer":
+    if type_ in ("integer", "number"):
+        convert, what = (int, "a whole number") if type_ == "integer" else (float, "a number")
         try:
-            number = int(text)
+            number = convert(text)
         except ValueError:
-            raise ValueError(f"{text!r} is not a whole number") from None
-        if not -INT64 <= number < INT64:
-            raise ValueError(f"{text!r} is beyond the 64-bit integer range")
+            raise ValueError(f"{text!r} is not {what}") from None
+        why = _unstorable(number)
+        if why:
+            raise ValueError(f"{text!r} {why}")
         return number
-    if type_ == "number":
-        try:
-            real = float(text)
-        except ValueError:
-            raise ValueError(f"{text!r} is not a number") from None
-        if not math.isfinite(real):
-            raise ValueError(f"{text!r} is not a finite number")
-        return real
     if type_ == "boolean":
         if text.lower() in TRUE_WORDS:
             return True
