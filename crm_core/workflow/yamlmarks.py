@@ -77,33 +77,37 @@ def load(text: str, file: str) -> Located:
         message = f"YAML syntax: {exc.problem or exc.context}"
         return Located(file, None, problems=[Problem(file, line, column, "", message)])
     located = Located(file, None)
-    located.data = _build(node, (), located) if node is not None else None
+    # One constructor turns every scalar into its Python value (int, bool, date…).
+    constructor = yaml.SafeLoader("")
+    try:
+        located.data = _build(node, (), located, constructor) if node is not None else None
+    finally:
+        constructor.dispose()
     return located
 
 
-def _build(node: yaml.Node, path: Path, out: Located) -> Any:
-    out.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _build(node: yaml.Node, path: Path, out: Located, constructor: yaml.SafeLoader) -> Any:
+    out.values[path] = _mark(node)
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = _scalar(key_node)
+            key = _scalar(key_node, constructor)
             child = (*path, key)
+            out.keys[child] = _mark(key_node)
             if key in result:
-                out.keys[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
                 out.problems.append(out.problem(child, f"duplicate key '{key}'", key=True))
-            out.keys[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            result[key] = _build(value_node, child, out)
+            result[key] = _build(value_node, child, out, constructor)
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_build(item, (*path, i), out) for i, item in enumerate(node.value)]
-    return _scalar(node)
+        return [_build(item, (*path, i), out, constructor) for i, item in enumerate(node.value)]
+    return _scalar(node, constructor)
 
 
-def _scalar(node: yaml.Node) -> Any:
-    if not isinstance(node, yaml.ScalarNode):
+def _scalar(node: yaml.Node, constructor: yaml.SafeLoader) -> Any:
+    if not isinstance(node, yaml.ScalarNode):  # a mapping or list used as a key
         return str(node.start_mark)
-    loader = yaml.SafeLoader("")
-    try:
-        return loader.construct_object(node, deep=True)
-    finally:
-        loader.dispose()
+    return constructor.construct_object(node, deep=True)
