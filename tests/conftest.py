@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -81,6 +81,13 @@ def _reset_pg(url: str) -> None:
     crm = Crm.open(url)
     crm.init("admin")
     crm.close()
+
+
+@pytest.fixture(scope="session")
+def reset_pg() -> Callable[[str], None]:
+    """Empty a PostgreSQL test database and add the admin again (tests that need a clean
+    database several times in one test call it)."""
+    return _reset_pg
 
 
 @pytest.fixture(params=BACKENDS)

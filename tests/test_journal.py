@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,12 +13,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text
 
 from crm_core.api import Conflict, Crm, CrmError, JournalEntry, PluginError
 from crm_core.clock import ManualClock
-from crm_core.db import make_engine
-from crm_core.models import SQLModel
 
 START_STATE = {
     "kind": "member",
@@ -262,16 +259,8 @@ FIRST = ("add", "alice", ("member", {"name": "Zhou Jie", "visits": 1}), None, Fa
 histories = st.lists(operations, max_size=12).map(lambda ops: [FIRST, *ops])
 
 
-def _reset_postgresql(url: str) -> None:
-    engine = make_engine(url)
-    tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    engine.dispose()
-
-
 @pytest.fixture
-def fresh_crm(db_url: str, tmp_path: Path) -> Iterator[Any]:
+def fresh_crm(db_url: str, tmp_path: Path, reset_pg: Callable[[str], None]) -> Iterator[Any]:
     """A factory of CRMs on an empty database, a new one on every call."""
     opened: list[Crm] = []
 
@@ -284,9 +273,8 @@ def fresh_crm(db_url: str, tmp_path: Path) -> Iterator[Any]:
             shutil.copy(db_url.removeprefix("sqlite:///"), path)
             crm = Crm.open(f"sqlite:///{path}", clock=clock)
         else:
-            _reset_postgresql(db_url)
+            reset_pg(db_url)
             crm = Crm.open(db_url, clock=clock)
-            crm.init("admin")
         opened.append(crm)
         crm.add_team("admin", "east")
         crm.add_user("admin", "alice", "operator", "east")
