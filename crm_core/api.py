@@ -24,11 +24,16 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import Engine, func
 from sqlalchemy.exc import DataError, OperationalError, ProgrammingError
 from sqlmodel import Session, col, select
 
 from crm_core import journal, permissions, records, schema
+from crm_core import pools as pool_rules
+from crm_core.assign import run as assign_run
+from crm_core.assign.run import AssignResult
+from crm_core.assign.strategies import Member
 from crm_core.clock import Clock, system_clock
 from crm_core.config import load_settings
 from crm_core.db import make_engine, read_session, transaction
@@ -58,15 +63,23 @@ from crm_core.models import (
     User,
     WorkflowDef,
 )
+from crm_core.notify import Notice, TaskWriter
 from crm_core.permissions import Actor
 from crm_core.plugins import PluginHost, PluginInfo
 from crm_core.records import WriteContext
+from crm_core.schedule import sweep
+from crm_core.schedule import tick as ticks
+from crm_core.schedule.simulate import DayReport, simulate
+from crm_core.schedule.sweep import SweepResult
+from crm_core.schedule.tick import TickResult
 from crm_core.views import (
     ActivityView,
     AddResult,
     ContactView,
     DealView,
     JournalEntry,
+    PoolEntry,
+    PoolPage,
     PoolView,
     RecordChange,
     RecordView,
@@ -75,17 +88,21 @@ from crm_core.views import (
     UserView,
     WorkflowView,
 )
+from crm_core.why import WhyView, explain
 from crm_core.workflow import engine
 from crm_core.workflow.loader import LoadResult, load_workflow, workflow_schema
+from crm_core.workflow.plan import WorkflowPlan, make_plan
 
 __all__ = [
     "ActivityType",
     "ActivityView",
     "AddResult",
+    "AssignResult",
     "Conflict",
     "ContactView",
     "Crm",
     "CrmError",
+    "DayReport",
     "DealView",
     "Duplicate",
     "FieldError",
@@ -94,16 +111,25 @@ __all__ = [
     "JournalEntry",
     "KindSpec",
     "LoadResult",
+    "Member",
     "NotFound",
+    "Notice",
     "PermissionDenied",
     "PluginError",
     "PluginInfo",
+    "PoolEntry",
+    "PoolPage",
     "PoolView",
     "RecordChange",
     "RecordView",
+    "SweepResult",
     "TaskView",
+    "TaskWriter",
     "TeamView",
+    "TickResult",
     "UserView",
+    "WhyView",
+    "WorkflowPlan",
     "WorkflowView",
 ]
 
@@ -165,6 +191,10 @@ def _parse_amount(amount: str | Decimal | int | float) -> int:
     if minor >= 2**63:
         raise InvalidInput(f"amount {amount!r} is too large")
     return int(minor)
+
+
+class _RolledBack(Exception):
+    """Raised inside a dry run's transaction to undo it."""
 
 
 class Crm:
@@ -240,13 +270,26 @@ class Crm:
         self._schema_checked = True
 
     @contextmanager
-    def _write(self, actor: str | None, cause: str | None = None) -> Iterator[WriteContext]:
+    def _write(
+        self,
+        actor: str | None,
+        cause: str | None = None,
+        *,
+        now: datetime | None = None,
+        dry_run: bool = False,
+    ) -> Iterator[WriteContext]:
+        """One transaction; ``dry_run`` rolls it back after the caller has seen the outcome."""
         self._check_schema()
         try:
             with transaction(self.engine) as session:
                 who = permissions.load_actor(session, actor) if actor is not None else None
                 why = cause or (who.cause if who else "system")
-                yield WriteContext(session, self.registry, self.host, who, why, self.clock())
+                moment = now or self.clock()
+                yield WriteContext(session, self.registry, self.host, who, why, moment)
+                if dry_run:
+                    raise _RolledBack
+        except _RolledBack:
+            pass
         except DataError as exc:  # e.g. a NUL character, which PostgreSQL text cannot hold
             first_line = str(exc.orig).splitlines()[0]
             raise InvalidInput(f"the database refused a value: {first_line}") from None
@@ -287,44 +330,105 @@ class Crm:
         """Read and check a workflow file against the schema, its stages and the kind's fields."""
         return load_workflow(path, self.registry)
 
-    def apply_workflow(self, actor: str, path: str | Path) -> WorkflowView:
-        """Apply a checked workflow file to its kind (admins only).
+    def plan_workflow(
+        self, actor: str, path: str | Path, mapping: dict[str, str] | None = None
+    ) -> WorkflowPlan:
+        """Say what applying a workflow file would change, changing nothing (admins, managers).
 
-        Refused, and nothing changed, when the file has problems or when live
-        records sit in stages the new version no longer has.
+        The plan lists added, removed, renamed and reordered stages, the live
+        records in each removed stage and where ``mapping`` (old stage id to
+        new stage id, ``--map OLD=NEW``) sends them, the changed sections, and
+        the blockers that would make :meth:`apply_workflow` refuse.
         """
         result = self.check_workflow(path)
         if result.workflow is None:
             raise InvalidInput("; ".join(str(p) for p in result.problems))
         data = result.workflow.data
+        with self._read(actor) as (session, who):
+            if not who.is_manager:
+                raise PermissionDenied(
+                    f"only an admin or a manager may plan workflows; {who.name} is {who.role}"
+                )
+            current = engine.applied(session, data["kind"])
+            live = session.exec(
+                select(Record.stage, func.count())
+                .where(Record.kind == data["kind"], col(Record.archived_at).is_(None))
+                .group_by(col(Record.stage))
+            ).all()
+            return make_plan(current.definition if current else None, data, dict(live), mapping)
+
+    def apply_workflow(
+        self, actor: str, path: str | Path, mapping: dict[str, str] | None = None
+    ) -> WorkflowView:
+        """Apply a checked workflow file to its kind (admins only).
+
+        Refused, and nothing changed, when the file has problems or when live
+        records sit in stages the new version no longer has and ``mapping``
+        (old stage id to new stage id) does not move them. Mapped records move
+        set-based in the same transaction, one journal row each; these moves
+        run no guards, on-enter actions or ``crm_record_changed`` hooks.
+        """
+        result = self.check_workflow(path)
+        if result.workflow is None:
+            raise InvalidInput("; ".join(str(p) for p in result.problems))
+        data = result.workflow.data
+        kind, name, version = data["kind"], data["workflow"], data["version"]
         with self._write(actor) as ctx:
             assert ctx.actor is not None
             permissions.require_admin(ctx.actor, "apply workflows")
-            stranded = ctx.session.exec(
+            current = engine.applied(ctx.session, kind)
+            live = ctx.session.exec(
                 select(Record.stage, func.count())
-                .where(
-                    Record.kind == data["kind"],
-                    col(Record.archived_at).is_(None),
-                    col(Record.stage).is_not(None),
-                    col(Record.stage).not_in(result.workflow.stage_ids),
-                )
+                .where(Record.kind == kind, col(Record.archived_at).is_(None))
                 .group_by(col(Record.stage))
             ).all()
-            if stranded:
-                held = ", ".join(f"'{s}' holds {n} record(s)" for s, n in stranded)
-                raise Conflict(f"the new workflow drops stages that are in use: {held}")
-            current = engine.applied(ctx.session, data["kind"])
-            if current is not None and current.name != data["workflow"]:
-                raise Conflict(f"{data['kind']} already runs workflow {current.name}")
+            plan = make_plan(current.definition if current else None, data, dict(live), mapping)
+            if plan.blockers:
+                raise Conflict("; ".join(plan.blockers))
             before = {"version": current.version} if current else None
-            row = current or WorkflowDef(name=data["workflow"], kind=data["kind"], version=0,
-                                         definition={}, applied_at=ctx.now)  # fmt: skip
-            row.version, row.definition = data["version"], data
+            row = current or WorkflowDef(name=name, kind=kind, version=0, definition={},
+                                         applied_at=ctx.now)  # fmt: skip
+            row.version, row.definition = version, data
             row.applied_at, row.applied_by = ctx.now, ctx.actor.id
             ctx.session.add(row)
             ctx.session.flush()
-            after = {"version": data["version"], "file": str(path)}
+            after = {"version": version, "file": str(path)}
+            if plan.mapping:
+                after["map"] = plan.mapping
             ctx.journal("workflow", _pk(row.id), None, "apply", before, after)
+            pool_rules.ensure_pools(ctx, data)
+            types = sa.inspect(Journal).columns  # typed literals: UTC times, JSON/JSONB
+            columns = ["at", "actor_id", "cause", "entity", "entity_id", "record_id", "action",
+                       "reason", "before", "after"]  # fmt: skip
+            for old, new in plan.mapping.items():
+                # One UPDATE and one INSERT … SELECT per mapped stage, never a row per record.
+                where = (
+                    col(Record.kind) == kind,
+                    col(Record.stage) == old,
+                    col(Record.archived_at).is_(None),
+                )
+                moved = (
+                    sa.update(Record)
+                    .where(*where)
+                    .values(stage=new, stage_entered_at=ctx.now, updated_at=ctx.now,
+                            version=col(Record.version) + 1)
+                    .execution_options(synchronize_session=False)
+                )  # fmt: skip
+                head = (sa.literal(ctx.now, types["at"].type), sa.literal(ctx.actor.id),
+                        sa.literal(ctx.cause), sa.literal("record"))  # fmt: skip
+                reason = f"workflow {name} v{version} maps {old} to {new}"
+                tail = (sa.literal("move"), sa.literal(reason),
+                        sa.literal({"stage": old}, types["before"].type),
+                        sa.literal({"stage": new}, types["after"].type))  # fmt: skip
+                if self.engine.dialect.name == "postgresql":
+                    # One statement, so the rows journaled are exactly the rows moved.
+                    cte = moved.returning(col(Record.id)).cte("moved")
+                    source = sa.select(*head, cte.c.id, cte.c.id, *tail)
+                    ctx.session.exec(sa.insert(Journal).from_select(columns, source).add_cte(cte))
+                else:  # SQLite has one writer at a time: both statements see the same rows
+                    source = sa.select(*head, col(Record.id), col(Record.id), *tail).where(*where)
+                    ctx.session.exec(sa.insert(Journal).from_select(columns, source))
+                    ctx.session.exec(moved)
             return _workflow_view(row)
 
     def list_workflows(self, actor: str) -> list[WorkflowView]:
@@ -528,8 +632,13 @@ class Crm:
         title: str | None = None,
         owner: str | None = None,
         merge: bool = False,
+        auto_assign: bool = False,
     ) -> AddResult:
         """Add a record of ``kind``; its owner is ``owner`` or else the actor.
+
+        ``auto_assign`` (managers, admins) leaves the owner to the workflow's
+        assignment rules, applied at once in the same transaction; a record
+        no rule can place waits unowned for ``crm assign`` or the worker.
 
         A value that duplicates another record's dedupe key is refused with
         :class:`Duplicate`, unless ``merge`` is true: then the new values fill
@@ -539,7 +648,11 @@ class Crm:
         with self._write(actor) as ctx:
             assert ctx.actor is not None
             self.registry.kind(kind)
-            owner_id = self._owner_id(ctx, owner)
+            if auto_assign and owner is not None:
+                raise InvalidInput("give --owner or leave the owner to the rules, not both")
+            if auto_assign and not (ctx.actor.is_admin or ctx.actor.is_manager):
+                raise PermissionDenied(f"{ctx.actor.name} may not leave owners to the rules")
+            owner_id = None if auto_assign else self._owner_id(ctx, owner)
             try:
                 stage = engine.first_stage(ctx.session, kind)
                 record = records.create(
@@ -549,6 +662,11 @@ class Crm:
                 if not merge:
                     raise
                 return self._merge_into(ctx, dup.record_id, fields)
+            workflow = engine.applied(ctx.session, kind)
+            if auto_assign and workflow is not None:
+                assert record.id is not None
+                assign_run.run(ctx, workflow, record_ids=[record.id])
+                ctx.session.refresh(record)
             return AddResult(_record_view(record, _Names.load(ctx.session)))
 
     def _merge_into(self, ctx: WriteContext, record_id: int, fields: dict[str, Any]) -> AddResult:
@@ -933,6 +1051,120 @@ class Crm:
         with self._read(actor) as (session, who):
             query = select(func.count()).select_from(Record).where(permissions.record_filter(who))
             return int(session.exec(query).one())
+
+    # -- the scheduler: assignment, sweeps, pools ---------------------------
+
+    def _scheduler_actor(self, ctx: WriteContext) -> None:
+        if ctx.actor is not None and not (ctx.actor.is_admin or ctx.actor.is_manager):
+            raise PermissionDenied(f"{ctx.actor.name} may not run the scheduler (managers, admins)")
+
+    def assign(self, actor: str | None, *, dry_run: bool = False) -> list[AssignResult]:
+        """Assign every unowned record outside the pools by its workflow's rules.
+
+        ``actor`` None is the scheduler itself; people need manager or admin.
+        A dry run reports the same figures and changes nothing.
+        """
+        with self._write(actor, "system:assign" if actor is None else None, dry_run=dry_run) as ctx:
+            self._scheduler_actor(ctx)
+            out = [assign_run.run(ctx, wf) for wf in ticks.workflows(ctx)]
+        return out
+
+    def sweep(
+        self, actor: str | None, *, now: datetime | None = None, dry_run: bool = False
+    ) -> list[SweepResult]:
+        """Run every workflow's pool returns, rotations, warnings, stage limits and SLA checks.
+
+        ``now`` sweeps as of another moment (to catch up, or to preview with ``dry_run``).
+        """
+        cause = "system:sweep" if actor is None else None
+        with self._write(actor, cause, now=now, dry_run=dry_run) as ctx:
+            self._scheduler_actor(ctx)
+            out = [sweep.run(ctx, wf) for wf in ticks.workflows(ctx)]
+        return out
+
+    def tick(self, *, now: datetime | None = None) -> TickResult:
+        """One worker tick: sweep and assign everything, unless another worker is running one."""
+        with self._write(None, "system:worker", now=now) as ctx:
+            return ticks.tick(ctx)
+
+    def simulate_workflow(self, actor: str, path: str | Path, days: int) -> list[DayReport]:
+        """Run the scheduler ``days`` days ahead with the workflow in ``path``; keep nothing."""
+        if days < 1:
+            raise InvalidInput("--days must be at least 1")
+        result = self.check_workflow(path)
+        if result.workflow is None:
+            raise InvalidInput("; ".join(str(p) for p in result.problems))
+        with self._write(actor, dry_run=True) as ctx:
+            assert ctx.actor is not None
+            permissions.require_admin(ctx.actor, "simulate workflows")
+            out = simulate(ctx, result.workflow.data, days)
+        return out
+
+    def why(self, actor: str, record_id: int) -> WhyView:
+        """Explain who owns a record and why, and what the workflow will do to it next."""
+        with self._read(actor) as (session, who):
+            record = self._load_record(session, who, record_id, lock=False)
+            return explain(session, record, self.clock())
+
+    def claim(self, actor: str, record_id: int) -> RecordView:
+        """Take a record from a pool the actor belongs to, within the pool's claim rules."""
+        with self._write(actor) as ctx:
+            assert ctx.actor is not None
+            record = ctx.session.exec(
+                select(Record).where(Record.id == record_id).with_for_update()
+            ).first()
+            if record is None or record.archived_at is not None:
+                raise NotFound(f"no record #{record_id} in a pool")
+            pool_rules.claim(ctx, record, engine.applied(ctx.session, record.kind))
+            return _record_view(record, _Names.load(ctx.session))
+
+    def release(
+        self, actor: str, record_id: int, reason: str, *, pool: str | None = None
+    ) -> RecordView:
+        """Give an owned record back to a pool with a reason (default: its workflow's first)."""
+        with self._write(actor) as ctx:
+            assert ctx.actor is not None
+            record = self._load_record(ctx.session, ctx.actor, record_id, lock=True)
+            if pool is None:
+                wf = engine.applied(ctx.session, record.kind)
+                names = [p["id"] for p in wf.definition.get("pools", [])] if wf else []
+                if not names:
+                    raise InvalidInput(f"{record.kind} has no pool in its workflow: use --pool")
+                pool_rules.ensure_pools(ctx, wf.definition if wf else {})
+                pool = names[0]
+            target = pool_rules.find_pool(ctx.session, pool)
+            pool_rules.release(ctx, record, target, reason)
+            return _record_view(record, _Names.load(ctx.session))
+
+    def pool_page(
+        self, actor: str, pool: str, *, limit: int = 50, before_id: int | None = None
+    ) -> PoolPage:
+        """One page of a pool, newest first, with how each record came back and what's left."""
+        with self._read(actor) as (session, who):
+            target = pool_rules.find_pool(session, pool)
+            assert target.id is not None and who.id is not None
+            if not (
+                who.is_admin or who.is_manager or pool_rules.member_of(session, target.id, who.id)
+            ):
+                raise PermissionDenied(f"{who.name} is not a member of pool '{pool}'")
+            return pool_rules.page(session, target, who.id, self.clock(), limit, before_id)
+
+    def set_user_away(self, actor: str, name: str, until: datetime | None) -> UserView:
+        """Mark a user away until ``until`` (None: back now); away users get no new records."""
+        with self._write(actor) as ctx:
+            assert ctx.actor is not None
+            user = self._user(ctx.session, name)
+            if not (ctx.actor.is_admin or ctx.actor.name == name or
+                    (ctx.actor.is_manager and user.id in ctx.actor.team_user_ids)):  # fmt: skip
+                raise PermissionDenied(f"{ctx.actor.name} may not change {name}'s availability")
+            before = {"away_until": user.away_until.isoformat() if user.away_until else None}
+            user.away_until = until
+            ctx.session.add(user)
+            assert user.id is not None
+            after = {"away_until": until.isoformat() if until else None}
+            ctx.journal("user", user.id, None, "away" if until else "back", before, after)
+            team = ctx.session.get(Team, user.team_id) if user.team_id else None
+            return UserView(user.id, user.name, user.role, team.name if team else None, user.active)
 
 
 def _workflow_view(w: WorkflowDef) -> WorkflowView:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from crm_core import dedupe, hookimpl
+from crm_core.assign.strategies import BUILTIN as STRATEGIES
+from crm_core.notify import Notice, TaskWriter
 
 ACTIVITY_TYPES = {
     "call": {"en": "Call", "zh": "电话"},
@@ -32,3 +34,16 @@ def crm_register_normalizers(register: Callable[..., None]) -> None:
     register("email", dedupe.normalize_email)
     register("company", dedupe.normalize_company)
     register("exact", dedupe.normalize_exact)
+
+
+@hookimpl
+def crm_register_assignment_strategies(register: Callable[..., None]) -> None:
+    """Register round_robin, weighted and load_balanced."""
+    for name, factory in STRATEGIES.items():
+        register(name, factory)
+
+
+@hookimpl
+def crm_notify(notices: list[Notice], tasks: TaskWriter) -> None:
+    """Turn every notice into a reminder task for its user, which the TUI shows."""
+    tasks.add(notices)

@@ -74,6 +74,14 @@ class Facts:
     last_activity_at: datetime | None
     owner_role: str | None
     activity_counts: dict[str, int] = field(default_factory=dict)
+    assigned_at: datetime | None = None
+
+    @property
+    def idle_since(self) -> datetime:
+        """Since when the record waits for its owner: the last activity or the hand-over,
+        whichever is later; its creation when it has had neither."""
+        moments = [m for m in (self.last_activity_at, self.assigned_at) if m is not None]
+        return max(moments) if moments else self.created_at
 
     def activities(self, type_: str | None) -> int:
         """Count the activities, of one type or of all types."""
@@ -207,7 +215,7 @@ def to_python(cond: dict[str, Any], now: datetime) -> Predicate:
         stamp: Callable[[Facts], datetime] = {
             "created": lambda f: f.created_at,
             "stage_entered": lambda f: f.stage_entered_at,
-            "last_activity": lambda f: f.last_activity_at or f.created_at,
+            "last_activity": lambda f: f.idle_since,
         }[cond["days_since"]]
         # days since ts > N  <=>  ts < now - N days: the inequality flips.
         flipped = ORDER[_FLIP[op]]
@@ -268,8 +276,7 @@ def _leaf_sql(cond: dict[str, Any], dialect: str, now: datetime) -> ColumnElemen
         column = {
             "created": col(Record.created_at),
             "stage_entered": col(Record.stage_entered_at),
-            # never contacted counts from creation, as in Facts
-            "last_activity": func.coalesce(col(Record.last_activity_at), col(Record.created_at)),
+            "last_activity": idle_since(dialect),
         }[cond["days_since"]]
         return ORDER[_FLIP[op]](column, threshold)
     if "owner_role" in cond:
@@ -288,6 +295,17 @@ def _leaf_sql(cond: dict[str, Any], dialect: str, now: datetime) -> ColumnElemen
     if "max" in spec:
         clauses.append(n <= spec["max"])
     return and_(true(), *clauses)
+
+
+def idle_since(dialect: str) -> ColumnElement[datetime]:
+    """SQL for :attr:`Facts.idle_since`: later of last activity and hand-over, else creation."""
+    created = col(Record.created_at)
+    last = func.coalesce(col(Record.last_activity_at), created)
+    handed = func.coalesce(col(Record.assigned_at), created)
+    # SQLite's two-argument max() is scalar; PostgreSQL spells it greatest().
+    later = func.greatest if dialect == "postgresql" else func.max
+    result: ColumnElement[datetime] = later(last, handed)
+    return result
 
 
 def _field_sql(cond: dict[str, Any], dialect: str) -> ColumnElement[bool]:

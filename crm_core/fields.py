@@ -115,17 +115,21 @@ def _label(value: Any, default: str, who: str) -> Label:
 
 
 class Registry:
-    """Everything plugins registered: kinds, fields, activity types, normalisers."""
+    """Everything plugins registered: kinds, fields, activity types, normalisers, strategies."""
 
     def __init__(self, host: PluginHost) -> None:
         self.kinds: dict[str, KindSpec] = {}
         self.activity_types: dict[str, ActivityType] = {}
         self.normalizers: dict[str, Callable[[str], str]] = {}
+        self.strategies: dict[str, Callable[..., Any]] = {}
         self._validators: dict[str, Callable[[Any], Any]] = {}
         host.call_each("crm_register_normalizers", lambda p: {"register": self._normalizer(p)})
         host.call_each("crm_register_activity_types", lambda p: {"register": self._activity(p)})
         host.call_each("crm_register_kinds", lambda p: {"register": self._kind(p)})
         host.call_each("crm_register_fields", lambda p: {"register": self._extra_field(p)})
+        host.call_each(
+            "crm_register_assignment_strategies", lambda p: {"register": self._strategy(p)}
+        )
 
     # -- registration callbacks handed to plugins ---------------------------
 
@@ -134,6 +138,16 @@ class Registry:
             if name in self.normalizers:
                 raise RegistrationError(f"plugin '{plugin}': normaliser '{name}' already exists")
             self.normalizers[name] = function
+
+        return register
+
+    def _strategy(self, plugin: str) -> Callable[..., None]:
+        def register(name: str, factory: Callable[..., Any]) -> None:
+            if not NAME.match(name):
+                raise RegistrationError(f"plugin '{plugin}': bad strategy name {name!r}")
+            if name in self.strategies:
+                raise RegistrationError(f"plugin '{plugin}': strategy '{name}' already exists")
+            self.strategies[name] = factory
 
         return register
 

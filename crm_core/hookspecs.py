@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from crm_core.api import RecordChange
+    from crm_core.notify import Notice, TaskWriter
 
 hookspec = pluggy.HookspecMarker("crm")
 
@@ -141,4 +142,37 @@ def crm_record_changed(change: RecordChange) -> None:
     after, actor, cause). Raise to refuse the change: the write and its
     journal row are rolled back and the error names the plugin. Returns
     nothing.
+    """
+
+
+# ---------------------------------------------------------------------------
+# Workflows: assignment strategies and notifications
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def crm_register_assignment_strategies(register: Callable[..., None]) -> None:
+    """Register assignment strategies a workflow may name in ``strategy:``.
+
+    Call ``register(name, factory)``. ``factory(members, state)`` receives the
+    scope's :class:`crm_core.api.Member` list (in the YAML's
+    order) and the state the strategy saved last time (``{}`` at first) and
+    returns an object with ``pick(eligible, load) -> Member | None`` and
+    ``state() -> dict``. ``eligible`` is the members who may take one more
+    record now (active, not away, working today, under their caps), in order;
+    ``load`` maps user id to open records. The state is saved after each run,
+    so a strategy stays fair across restarts. The core registers
+    ``round_robin``, ``weighted`` and ``load_balanced`` this way.
+    """
+
+
+@hookspec
+def crm_notify(notices: list[Notice], tasks: TaskWriter) -> None:
+    """Deliver notices: pool-return warnings, stage and SLA alerts, workflow ``notify``.
+
+    Called once per batch inside the transaction that raised them. Each
+    :class:`crm_core.api.Notice` names the user, the record, a message, a
+    due time and the rule that caused it. The core's implementation writes a
+    reminder task per notice with ``tasks.add(notices)``; a plugin may send
+    e-mail or SMS as well. Raising rolls the whole run back.
     """

@@ -35,6 +35,7 @@ class User(SQLModel, table=True):
     role: str
     team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
     active: bool = True
+    away_until: datetime | None = _ts(nullable=True)
     created_at: datetime = _ts()
 
 
@@ -79,6 +80,8 @@ class Record(SQLModel, table=True):
     archived_at: datetime | None = _ts(nullable=True)
     created_by: int | None = Field(default=None, foreign_key="crm_user.id")
     version: int = 1
+    assigned_at: datetime | None = _ts(nullable=True)
+    rotations: int = 0
 
 
 class DedupeKey(SQLModel, table=True):
@@ -151,6 +154,31 @@ class Task(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
+class Holding(SQLModel, table=True):
+    """A past owner of a record: when and how the record left them (return, release, rotate…).
+
+    Claim rules (no re-claim for N days) and rotation (next member who has not
+    held it) read it.
+    """
+
+    __tablename__ = "holding"
+    __table_args__ = (Index("ix_holding_record_user", "record_id", "user_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    record_id: int = Field(foreign_key="record.id")
+    user_id: int = Field(foreign_key="crm_user.id")
+    ended_at: datetime = _ts()
+    how: str
+
+
+class AssignCursor(SQLModel, table=True):
+    """The persistent state of one assignment strategy (round-robin position, weights)."""
+
+    __tablename__ = "assign_cursor"
+    scope: str = Field(primary_key=True)
+    state: dict[str, Any] = Field(sa_column=Column(JsonType, nullable=False))
+    updated_at: datetime = _ts()
+
+
 class WorkflowDef(SQLModel, table=True):
     """The workflow applied to one kind: its checked YAML, as data."""
 
@@ -171,6 +199,7 @@ class Journal(SQLModel, table=True):
     __table_args__ = (
         Index("ix_journal_record", "record_id", "id"),
         Index("ix_journal_entity", "entity", "entity_id"),
+        Index("ix_journal_actor_action", "actor_id", "action", "at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = _ts()

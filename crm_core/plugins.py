@@ -98,6 +98,11 @@ class PluginHost:
             results.append((impl.plugin_name, result))
         return results
 
+    def implemented(self, hook: str) -> bool:
+        """True when some plugin other than the core implements ``hook``."""
+        impls = getattr(self.pm.hook, hook).get_hookimpls()
+        return any(impl.plugin_name != CORE_PLUGIN for impl in impls)
+
     def infos(self, kinds_by_plugin: dict[str, list[str]]) -> list[PluginInfo]:
         """Describe every registered plugin, and every disabled one by name."""
         out = []

@@ -6,6 +6,7 @@ is what keeps the journal complete.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -136,6 +137,27 @@ def _notify(
         cause=ctx.cause,
     )
     ctx.host.call_each("crm_record_changed", {"change": change})
+
+
+def changed_in_bulk(
+    ctx: WriteContext,
+    kind: str,
+    action: str,
+    changes: Sequence[tuple[int, dict[str, Any] | None, dict[str, Any], str]],
+) -> None:
+    """Tell ``crm_record_changed`` plugins about changes written set-based.
+
+    ``changes`` holds ``(record id, before, after, cause)``; bulk writers have
+    already journaled them. Skipped entirely when no plugin listens, which is
+    what keeps sweeps and assignment passes set-based.
+    """
+    if not ctx.host.implemented("crm_record_changed"):
+        return
+    actor = ctx.actor.name if ctx.actor else None
+    for record_id, before, after, cause in changes:
+        change = RecordChange(record_id=record_id, kind=kind, action=action, before=before,
+                              after=after, actor=actor, cause=cause)  # fmt: skip
+        ctx.host.call_each("crm_record_changed", {"change": change})
 
 
 def default_title(ctx: WriteContext, kind: str, values: dict[str, Any]) -> str:

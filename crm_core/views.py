@@ -180,3 +180,27 @@ class WorkflowView(View):
     version: int
     stages: list[str]
     applied_at: datetime
+
+
+@dataclasses.dataclass
+class PoolEntry(View):
+    """A record waiting in a pool, and how it came back."""
+
+    record_id: int
+    kind: str
+    title: str
+    stage: str | None
+    since: datetime | None
+    how: str | None
+    cause: str | None
+    reason: str | None
+
+
+@dataclasses.dataclass
+class PoolPage(View):
+    """One page of a pool, with what the reader may still claim from it."""
+
+    pool: str
+    total: int
+    allowance: dict[str, Any]
+    entries: list[PoolEntry]

@@ -157,7 +157,7 @@ def test_people_are_listed_as_added(tour: Cli) -> None:
         ("east", ["alice", "mia"]),
         ("west", ["carol"]),
     ]
-    pools = tour.json("pool", "pools", user=ADMIN)
+    pools = tour.json("pool", "list", user=ADMIN)
     assert [(p["name"], p["members"], p["admins"]) for p in pools] == [("east-pool", ["alice"], [])]
     actions = [(j["entity"], j["action"], j["actor"]) for j in tour.json("journal", user=ADMIN)]
     assert actions.count(("user", "create", "admin")) == 3

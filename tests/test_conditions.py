@@ -82,10 +82,12 @@ def population(people: Crm, clock: ManualClock) -> list[Facts]:
             created = now - timedelta(days=rng.randint(0, 40), hours=rng.randint(0, 23))
             entered = created + timedelta(days=rng.randint(0, 3))
             last = None if rng.random() < 0.3 else created + timedelta(days=rng.randint(0, 5))
+            handed = None if rng.random() < 0.5 else created + timedelta(days=rng.randint(0, 8))
             record = Record(
                 kind="member", title=f"r{i}", stage=rng.choice([None, "new", "won", "lost"]),
                 owner_id=owner.id if owner else None, data=data, created_at=created,
                 updated_at=created, stage_entered_at=entered, last_activity_at=last,
+                assigned_at=handed,
             )  # fmt: skip
             session.add(record)
             session.flush()
@@ -96,7 +98,7 @@ def population(people: Crm, clock: ManualClock) -> list[Facts]:
                 session.add(Activity(record_id=record.id, type=type_, occurred_at=created))
             facts.append(
                 Facts(record.stage, data, created, entered, last,
-                      owner.role if owner else None, counts)
+                      owner.role if owner else None, counts, handed)
             )  # fmt: skip
     return facts
 
@@ -125,10 +127,25 @@ def test_days_since_counts_from_creation_when_never_contacted(
 ) -> None:
     cond = {"days_since": "last_activity", "gt": 10}
     predicate = conditions.to_python(cond, clock())
-    never = [f for f in population if f.last_activity_at is None]
+    never = [f for f in population if f.last_activity_at is None and f.assigned_at is None]
     assert never, "the population has records that were never contacted"
     assert {predicate(f) for f in never} == {
         clock() - f.created_at > timedelta(days=10) for f in never
+    }
+
+
+def test_days_since_last_activity_restarts_when_the_record_changes_hands(
+    people: Crm, population: list[Facts], clock: ManualClock
+) -> None:
+    cond = {"days_since": "last_activity", "gt": 3}
+    predicate = conditions.to_python(cond, clock())
+    handed_late = [
+        f for f in population
+        if f.assigned_at is not None and (f.last_activity_at or f.created_at) < f.assigned_at
+    ]  # fmt: skip
+    assert handed_late, "the population has records handed over after their last activity"
+    assert {predicate(f) for f in handed_late} == {
+        clock() - f.assigned_at > timedelta(days=3) for f in handed_late if f.assigned_at
     }
 
 

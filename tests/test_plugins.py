@@ -52,7 +52,12 @@ def test_plugins_lists_core_and_installed_plugins() -> None:
     assert core.kinds == []
     assert leads.kinds == ["lead"]
     assert test.kinds == ["member"]
-    assert core.hooks == ["crm_register_activity_types", "crm_register_normalizers"]
+    assert core.hooks == [
+        "crm_notify",
+        "crm_register_activity_types",
+        "crm_register_assignment_strategies",
+        "crm_register_normalizers",
+    ]
     assert leads.hooks == ["crm_register_kinds", "crm_validate_record"]
     assert test.hooks == [
         "crm_record_changed",

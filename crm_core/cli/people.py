@@ -1,15 +1,14 @@
-"""``crm user``, ``crm team`` and ``crm pool``: who works in the CRM."""
+"""``crm user`` and ``crm team``: who works in the CRM."""
 
 from __future__ import annotations
 
 import typer
 
 from crm_core.cli import render
-from crm_core.cli.state import state
+from crm_core.cli.state import parse_when, state
 
 user_app = typer.Typer(help="Users: operators, managers, admins.", no_args_is_help=True)
 team_app = typer.Typer(help="Teams of users.", no_args_is_help=True)
-pool_app = typer.Typer(help="Public pools (公海) of records.", no_args_is_help=True)
 
 JSON = typer.Option(False, "--json", help="Print exact JSON.")
 
@@ -65,28 +64,27 @@ def team_list(ctx: typer.Context, as_json: bool = JSON) -> None:
     render.views(s.crm.list_teams(s.actor), ["name", "members"], as_json, "teams")
 
 
-@pool_app.command("add")
-def pool_add(
+@user_app.command("away")
+def user_away(
     ctx: typer.Context,
     name: str,
-    member: list[str] | None = typer.Option(None, "--member", help="A member (repeat)."),
-    admin: list[str] | None = typer.Option(None, "--admin", help="A pool admin (repeat)."),
+    until: str = typer.Option(..., "--until", help="Back at this ISO time."),
 ) -> None:
-    """Add a public pool with its members (admins only)."""
+    """Mark a user away: the rules hand them no records until they are back."""
     s = state(ctx)
-    pool = s.crm.add_pool(s.actor, name, member or [], admin or [])
-    typer.echo(f"pool {pool.name} added with {len(pool.members)} member(s)")
+    s.crm.set_user_away(s.actor, name, parse_when(until, "--until"))
+    typer.echo(f"user {name} away until {until}")
 
 
-@pool_app.command("pools")
-def pool_pools(ctx: typer.Context, as_json: bool = JSON) -> None:
-    """List the pools and their members."""
+@user_app.command("back")
+def user_back(ctx: typer.Context, name: str) -> None:
+    """Mark a user back: the rules hand them records again."""
     s = state(ctx)
-    render.views(s.crm.list_pools(s.actor), ["name", "members", "admins"], as_json, "pools")
+    s.crm.set_user_away(s.actor, name, None)
+    typer.echo(f"user {name} is back")
 
 
 def register(app: typer.Typer) -> None:
     """Add these commands to the main app."""
     app.add_typer(user_app, name="user")
     app.add_typer(team_app, name="team")
-    app.add_typer(pool_app, name="pool")

@@ -36,12 +36,17 @@ def record_add(
     title: str | None = typer.Option(None, "--title", help="Title [first text field]."),
     owner: str | None = typer.Option(None, "--owner", help="Owner [you]."),
     merge: bool = typer.Option(False, "--merge", help="Merge into a duplicate, not refuse."),
+    auto_assign: bool = typer.Option(
+        False, "--auto-assign", help="Let the workflow's rules pick the owner (managers, admins)."
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Add a record of KIND and print its id."""
     s = state(ctx)
     values = s.crm.coerce_fields(kind, parse_sets(sets))
-    result = s.crm.add_record(s.actor, kind, values, title=title, owner=owner, merge=merge)
+    result = s.crm.add_record(
+        s.actor, kind, values, title=title, owner=owner, merge=merge, auto_assign=auto_assign
+    )
     if as_json:
         render.emit_json(result)
     elif result.merged:
@@ -123,6 +128,34 @@ def record_move(
     s = state(ctx)
     record = s.crm.move_record(s.actor, record_id, stage, reason=reason)
     typer.echo(f"record #{record.id} is now in {record.stage}")
+
+
+@record_app.command("why")
+def record_why(ctx: typer.Context, record_id: int, as_json: bool = JSON) -> None:
+    """Say who owns a record and why, and what the workflow will do to it next."""
+    s = state(ctx)
+    view = s.crm.why(s.actor, record_id)
+    if as_json:
+        render.emit_json(view)
+        return
+    typer.echo(f"#{view.record_id} {view.title} ({view.kind}, stage {view.stage or '-'})")
+    if view.owner:
+        since = f" since {render.cell(view.owner_since)}" if view.owner_since else ""
+        typer.echo(f"owner: {view.owner}{since} ({view.owner_cause or 'cause unknown'})")
+    else:
+        typer.echo("owner: nobody")
+    if view.pool:
+        reason = f": {view.pool_reason}" if view.pool_reason else ""
+        since = render.cell(view.pool_since) if view.pool_since else "?"
+        typer.echo(f"pool: {view.pool} since {since} ({view.pool_cause}){reason}")
+    if view.rotations:
+        typer.echo(f"rotations so far: {view.rotations}")
+    for note in view.notes:
+        typer.echo(f"note: {note}")
+    if not view.upcoming:
+        typer.echo("next: nothing scheduled")
+    for event in view.upcoming:
+        typer.echo(f"next: {render.cell(event.at)} {event.event} [{event.rule}]")
 
 
 @record_app.command("archive")

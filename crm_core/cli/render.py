@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from rich.console import Console
@@ -13,13 +14,16 @@ from rich.table import Table
 from crm_core.views import View
 
 
-def _cell(value: Any) -> str:
+def cell(value: Any) -> str:
+    """One value as table text: blank for None, yes/no, JSON, times to the minute."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, datetime):
+        value = value.isoformat()
     text = str(value)
     # ISO timestamps are long; minutes are what a reader needs in a table.
     if len(text) >= 19 and text[4:5] == "-" and text[10:11] == "T":
@@ -37,8 +41,8 @@ def describe_change(before: dict[str, Any] | None, after: dict[str, Any] | None)
     """Summarise a journal row as ``key: old → new`` pairs (``key=value`` for a creation)."""
     old, new = _flat(before), _flat(after)
     if not old:
-        return ", ".join(f"{k}={_cell(v)}" for k, v in new.items() if v not in (None, "", {}))
-    return ", ".join(f"{k}: {_cell(old.get(k)) or '∅'} → {_cell(v) or '∅'}" for k, v in new.items())
+        return ", ".join(f"{k}={cell(v)}" for k, v in new.items() if v not in (None, "", {}))
+    return ", ".join(f"{k}: {cell(old.get(k)) or '∅'} → {cell(v) or '∅'}" for k, v in new.items())
 
 
 def emit_json(data: Any) -> None:
@@ -60,7 +64,7 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str | N
     for column in columns:
         out.add_column(column)
     for row in rows:
-        out.add_row(*(_cell(row.get(c)) for c in columns))
+        out.add_row(*(cell(row.get(c)) for c in columns))
     console.print(out)
 
 
@@ -68,7 +72,7 @@ def fields_block(pairs: Sequence[tuple[str, Any]]) -> None:
     """Print ``name: value`` lines aligned, for one object."""
     width = max((len(k) for k, _ in pairs), default=0)
     for key, value in pairs:
-        sys.stdout.write(f"{key.ljust(width)}  {_cell(value)}\n")
+        sys.stdout.write(f"{key.ljust(width)}  {cell(value)}\n")
 
 
 def views(items: Sequence[View], columns: Sequence[str], as_json: bool, title: str) -> None:

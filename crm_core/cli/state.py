@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import typer
 
 from crm_core.api import Crm
+from crm_core.clock import parse_time
 from crm_core.errors import InvalidInput
 
 
@@ -52,3 +54,11 @@ def parse_sets(pairs: list[str] | None) -> dict[str, str]:
             raise InvalidInput(f"expected FIELD=VALUE, got {pair!r}")
         out[name.strip()] = value
     return out
+
+
+def parse_when(text: str, option: str) -> datetime:
+    """Parse an ISO time given to ``option``; refused with the format expected."""
+    try:
+        return parse_time(text)
+    except ValueError:
+        raise InvalidInput(f"{option}: {text!r} is not an ISO time like 2026-12-01T09:30") from None

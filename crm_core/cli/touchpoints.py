@@ -7,8 +7,7 @@ from datetime import date, datetime
 import typer
 
 from crm_core.cli import render
-from crm_core.cli.state import state
-from crm_core.clock import parse_time
+from crm_core.cli.state import parse_when, state
 from crm_core.errors import InvalidInput
 
 activity_app = typer.Typer(help="Touchpoints logged on records.", no_args_is_help=True)
@@ -20,14 +19,7 @@ JSON = typer.Option(False, "--json", help="Print exact JSON.")
 
 
 def _time(text: str | None, option: str) -> datetime | None:
-    return None if text is None else _required_time(text, option)
-
-
-def _required_time(text: str, option: str) -> datetime:
-    try:
-        return parse_time(text)
-    except ValueError:
-        raise InvalidInput(f"{option}: {text!r} is not an ISO time like 2026-12-01T09:30") from None
+    return None if text is None else parse_when(text, option)
 
 
 @activity_app.command("log")
@@ -74,7 +66,7 @@ def task_add(
 ) -> None:
     """Add a reminder about a record."""
     s = state(ctx)
-    task = s.crm.add_task(s.actor, record_id, _required_time(due, "--due"), note, assignee=assignee)
+    task = s.crm.add_task(s.actor, record_id, parse_when(due, "--due"), note, assignee=assignee)
     typer.echo(f"task #{task.id} due {task.due_at.isoformat()} for {task.assignee}")
 
 

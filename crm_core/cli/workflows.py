@@ -1,15 +1,26 @@
-"""``crm workflow``: check the YAML an admin writes."""
+"""``crm workflow``: check the YAML an admin writes, see what applying it would change, apply it."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import typer
 
+from crm_core.api import Crm
 from crm_core.cli import render
 from crm_core.cli.state import state
+from crm_core.errors import Conflict
+from crm_core.workflow.plan import WorkflowPlan, parse_mapping
 
-workflow_app = typer.Typer(help="YAML workflows: validate, schema.", no_args_is_help=True)
+workflow_app = typer.Typer(
+    help="YAML workflows: validate, plan, simulate, apply, list, schema.", no_args_is_help=True
+)
+
+MAP = typer.Option(
+    None, "--map", metavar="OLD=NEW",
+    help="Move the records of a stage the file removes (OLD) to one it has (NEW); repeat.",
+)  # fmt: skip
 
 
 @workflow_app.command("validate")
@@ -42,12 +53,93 @@ def validate(
         raise typer.Exit(2)
 
 
+def _check(crm: Crm, file: str) -> None:
+    """Print a bad file's problems as ``validate`` does and exit 2."""
+    result = crm.check_workflow(file)
+    for problem in result.problems:
+        typer.echo(str(problem), err=True)
+    if result.problems:
+        raise typer.Exit(2)
+
+
+def _label(label: Any) -> str:
+    if isinstance(label, dict):
+        return "/".join(str(v) for v in label.values()) or "∅"
+    return "∅" if label is None else str(label)
+
+
+def _show_plan(plan: WorkflowPlan) -> None:
+    old = f"v{plan.old_version}" if plan.old_version is not None else "none applied"
+    renamed = [
+        f"{r.old} → {r.new} (--map)" if r.mapped
+        else f"{r.old}: {_label(r.old_label)} → {_label(r.new_label)}"
+        for r in plan.renamed
+    ]  # fmt: skip
+    removed = [
+        f"{r.id}: {r.live} live record(s)" + (f" → {r.to}" if r.to else "") for r in plan.removed
+    ]
+    pairs: list[tuple[str, object]] = [
+        ("workflow", f"{plan.workflow} for {plan.kind}"),
+        ("version", f"{old} → v{plan.new_version}"),
+    ]
+    for key, lines in (("added", plan.added), ("removed", removed), ("renamed", renamed)):
+        pairs += [(key if i == 0 else "", line) for i, line in enumerate(lines or ["none"])]
+    pairs += [
+        ("reordered", plan.reordered),
+        ("changed stages", ", ".join(plan.changed_stages) or "none"),
+        ("changed sections", ", ".join(plan.changed_sections) or "none"),
+        ("not in a stage", f"{plan.unstaged} live record(s)"),
+        ("apply", "ok" if plan.ok else "refused"),
+    ]
+    render.fields_block(pairs)
+
+
+@workflow_app.command("plan")
+def plan(
+    ctx: typer.Context,
+    file: str = typer.Argument(..., help="The workflow file."),
+    maps: list[str] | None = MAP,
+    as_json: bool = typer.Option(False, "--json", help="Print exact JSON."),
+) -> None:
+    """Show what applying FILE would change, changing nothing; exit 5 if apply would be refused."""
+    s = state(ctx)
+    mapping = parse_mapping(maps)
+    _check(s.crm, file)
+    result = s.crm.plan_workflow(s.actor, file, mapping)
+    if as_json:
+        render.emit_json(result.to_dict())
+    else:
+        _show_plan(result)
+    for blocker in result.blockers:
+        typer.echo(f"error: {blocker}", err=True)
+    if result.blockers:
+        raise typer.Exit(Conflict.exit_code)
+
+
 @workflow_app.command("apply")
-def apply(ctx: typer.Context, file: str) -> None:
+def apply(ctx: typer.Context, file: str, maps: list[str] | None = MAP) -> None:
     """Apply a workflow file to its kind (admins); refused with located errors if invalid."""
     s = state(ctx)
-    applied = s.crm.apply_workflow(s.actor, file)
+    applied = s.crm.apply_workflow(s.actor, file, parse_mapping(maps))
     typer.echo(f"applied {applied.name} v{applied.version} to {applied.kind}")
+
+
+@workflow_app.command("simulate")
+def simulate(
+    ctx: typer.Context,
+    file: str = typer.Argument(..., help="The workflow file."),
+    days: int = typer.Option(30, "--days", min=1, max=3650, help="Days to run forward."),
+    as_json: bool = typer.Option(False, "--json", help="Print exact JSON."),
+) -> None:
+    """Run the scheduler DAYS days ahead over the data with FILE in place; keep nothing."""
+    s = state(ctx)
+    _check(s.crm, file)
+    report = s.crm.simulate_workflow(s.actor, file, days)
+    if as_json:
+        render.emit_json(report)
+        return
+    columns = ["date", "assigned", "warned", "returned", "rotated", "alerted", "reassigned"]
+    render.table([d.to_dict() for d in report], columns, f"simulated {days} day(s); nothing kept")
 
 
 @workflow_app.command("list")

@@ -8,9 +8,10 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from crm_core import conditions, records
+from crm_core import conditions, notify, records
 from crm_core.errors import Conflict, FieldError, InvalidInput, NotFound
-from crm_core.models import Activity, Pool, Record, Task, User, WorkflowDef
+from crm_core.models import Activity, Pool, PoolMember, Record, User, WorkflowDef
+from crm_core.notify import Notice, TaskWriter
 from crm_core.records import WriteContext
 from crm_core.workflow.loader import Workflow
 
@@ -44,6 +45,7 @@ def facts(session: Session, record: Record) -> conditions.Facts:
         last_activity_at=record.last_activity_at,
         owner_role=owner.role if owner else None,
         activity_counts=counts,
+        assigned_at=record.assigned_at,
     )
 
 
@@ -93,20 +95,16 @@ def _act(ctx: WriteContext, record: Record, action: dict[str, Any], rule: str) -
     rule_ctx = WriteContext(ctx.session, ctx.registry, ctx.host, ctx.actor, rule, ctx.now)
     if name == "set":
         records.change(rule_ctx, record, "update", values={spec["field"]: spec["value"]})
-    elif name in ("task", "notify"):
+    elif name == "task":
         assignee = record.owner_id or (ctx.actor.id if ctx.actor else None)
         if assignee is None:
             return
         due = ctx.now + timedelta(days=spec.get("due_in_days", 0))
-        note = spec.get("note") or spec.get("message")
-        creator = ctx.actor.id if ctx.actor else None
-        task = Task(record_id=record.id, assignee_id=assignee, due_at=due, note=note,
-                    created_by=creator, cause=rule, created_at=ctx.now)  # fmt: skip
-        ctx.session.add(task)
-        ctx.session.flush()
-        assert task.id is not None
-        after = {"assignee_id": assignee, "due_at": due.isoformat(), "note": note}
-        rule_ctx.journal("task", task.id, record.id, "create", None, after)
+        TaskWriter(rule_ctx).add([Notice(assignee, record.id, spec["note"], due, rule)])
+    elif name == "notify":
+        assert record.id is not None
+        to = _recipients(ctx, record, spec.get("to", "owner"))
+        notify.send(rule_ctx, [Notice(u, record.id, spec["message"], ctx.now, rule) for u in to])
     elif name == "assign":
         user = ctx.session.exec(select(User).where(User.name == spec["user"])).first()
         if user is None:
@@ -117,3 +115,20 @@ def _act(ctx: WriteContext, record: Record, action: dict[str, Any], rule: str) -
         if pool is None:
             raise NotFound(f"{rule}: no pool '{spec}' (an admin adds it with: crm pool add {spec})")
         records.change(rule_ctx, record, "return", owner_id=None, pool_id=pool.id)
+
+
+def _recipients(ctx: WriteContext, record: Record, to: str) -> list[int]:
+    """Who a workflow ``notify`` reaches: the owner, the owner's managers, or pool admins."""
+    owner = ctx.session.get(User, record.owner_id) if record.owner_id is not None else None
+    if to == "owner":
+        return [owner.id] if owner and owner.id is not None else []
+    if to == "manager":
+        team = owner.team_id if owner else None
+        query = select(User.id).where(
+            User.role == "manager", User.team_id == team, col(User.active)
+        )
+        return [u for u in ctx.session.exec(query).all() if u is not None]
+    query = select(PoolMember.user_id).where(col(PoolMember.is_admin))
+    if record.pool_id is not None:
+        query = query.where(PoolMember.pool_id == record.pool_id)
+    return sorted(set(ctx.session.exec(query).all()))

@@ -17,6 +17,7 @@ import jsonschema
 
 from crm_core import conditions
 from crm_core.fields import Registry
+from crm_core.workflow.calendar import zone_named
 from crm_core.workflow.yamlmarks import Located, Problem, load
 from crm_core.workflow.yamlmarks import Path as KeyPath
 
@@ -180,10 +181,32 @@ def _semantic_problems(located: Located, registry: Registry | None) -> list[Prob
             if target not in ids:
                 out.append(located.problem(where, _unknown_stage(target, ids)))
     out += _pool_references(located, set(pools))
+    out += _names(located, registry)
     out += _condition_fields(located, registry)
     if not out:
         out += _unreachable(located)
         out += _conflicting_rules(located)
+    return out
+
+
+def _names(located: Located, registry: Registry | None) -> list[Problem]:
+    out = []
+    data = located.data
+    if "timezone" in data:
+        try:
+            zone_named(data["timezone"])
+        except ValueError as exc:
+            out.append(located.problem(("timezone",), str(exc)))
+    if registry is None:
+        return out
+    assignment = data.get("assignment", {})
+    named: list[tuple[KeyPath, Any]] = [(("assignment", "strategy"), assignment.get("strategy"))]
+    for i, rule in enumerate(assignment.get("rules", [])):
+        named.append((("assignment", "rules", i, "strategy"), rule.get("strategy")))
+    for place, name in named:
+        if name is not None and name not in registry.strategies:
+            known = ", ".join(sorted(registry.strategies))
+            out.append(located.problem(place, f"no assignment strategy '{name}' (known: {known})"))
     return out
 
 

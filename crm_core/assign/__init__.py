@@ -1,0 +1,1 @@
+"""Assigning records to operators: strategies, eligibility and the assignment pass."""

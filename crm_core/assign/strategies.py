@@ -1,0 +1,109 @@
+"""The core's assignment strategies; plugins add more through the same hook.
+
+A strategy is made per scope (a routing rule, or the workflow's default
+members) from its members and its saved state, picks one member per record
+among those eligible right now, and hands back its state to be saved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Member:
+    """A user who can receive records in one scope, with the scope's weight and days."""
+
+    user_id: int
+    name: str
+    weight: int = 1
+    working_days: frozenset[int] | None = None  # Monday is 0; None means every day
+
+
+class Strategy(Protocol):
+    """What an assignment strategy does."""
+
+    def pick(self, eligible: Sequence[Member], load: Mapping[int, int]) -> Member | None:
+        """Choose the member who gets the next record, or None."""
+
+    def state(self) -> dict[str, Any]:
+        """The state to save so the next run continues fairly."""
+
+
+Factory = Callable[[list[Member], dict[str, Any]], Strategy]
+
+
+class RoundRobin:
+    """Each member in turn, continuing after the last one served, across restarts."""
+
+    def __init__(self, members: list[Member], state: dict[str, Any]) -> None:
+        self.position = {m.user_id: i for i, m in enumerate(members)}
+        self.last: int | None = state.get("last")
+
+    def pick(self, eligible: Sequence[Member], load: Mapping[int, int]) -> Member | None:
+        """The first eligible member after the last one served, in member order."""
+        if not eligible:
+            return None
+        after = self.position.get(self.last, -1) if self.last is not None else -1
+        chosen = next((m for m in eligible if self.position[m.user_id] > after), eligible[0])
+        self.last = chosen.user_id
+        return chosen
+
+    def state(self) -> dict[str, Any]:
+        """The last member served."""
+        return {"last": self.last}
+
+
+class SmoothWeighted:
+    """Smooth weighted round robin (as in nginx): weight 3 gets 3 of every 4, interleaved."""
+
+    def __init__(self, members: list[Member], state: dict[str, Any]) -> None:
+        saved = state.get("current", {})
+        self.current = {m.user_id: float(saved.get(str(m.user_id), 0)) for m in members}
+
+    def pick(self, eligible: Sequence[Member], load: Mapping[int, int]) -> Member | None:
+        """Raise every eligible member by its weight, take the highest, lower it by the total."""
+        if not eligible:
+            return None
+        current = self.current
+        total = 0
+        best = eligible[0]
+        best_value = float("-inf")
+        for m in eligible:
+            value = current[m.user_id] + m.weight
+            current[m.user_id] = value
+            total += m.weight
+            if value > best_value:
+                best, best_value = m, value
+        current[best.user_id] -= total
+        return best
+
+    def state(self) -> dict[str, Any]:
+        """The current weights, by user id."""
+        return {"current": {str(k): v for k, v in self.current.items()}}
+
+
+class LoadBalanced:
+    """The member with the fewest open records; ties go to the earlier member."""
+
+    def __init__(self, members: list[Member], state: dict[str, Any]) -> None:
+        del members, state  # the load is read fresh every run
+
+    def pick(self, eligible: Sequence[Member], load: Mapping[int, int]) -> Member | None:
+        """The least loaded eligible member."""
+        if not eligible:
+            return None
+        return min(eligible, key=lambda m: load.get(m.user_id, 0))
+
+    def state(self) -> dict[str, Any]:
+        """Nothing: the load is the state."""
+        return {}
+
+
+BUILTIN: dict[str, Factory] = {
+    "round_robin": RoundRobin,
+    "weighted": SmoothWeighted,
+    "load_balanced": LoadBalanced,
+}

@@ -1,0 +1,97 @@
+"""``crm assign``, ``crm sweep`` and ``crm worker``: running the workflows' rules."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import typer
+
+from crm_core.cli import render
+from crm_core.cli.state import parse_when, state
+
+JSON = typer.Option(False, "--json", help="Print exact JSON.")
+DRY_RUN = typer.Option(False, "--dry-run", help="Report what would happen; change nothing.")
+
+
+def _assign_lines(results: list[Any], dry_run: bool) -> None:
+    verb = "would assign" if dry_run else "assigned"
+    for r in results:
+        people = ", ".join(f"{name} {n}" for name, n in r.by_user.items()) or "nobody"
+        typer.echo(f"{r.workflow}: {verb} {r.assigned} ({people})")
+        for rule, n in r.by_rule.items():
+            typer.echo(f"  rule {rule}: {n}")
+        for why, n in r.left.items():
+            typer.echo(f"  left unassigned, {why}: {n}")
+        for problem in r.problems:
+            typer.echo(f"  warning: {problem}")
+
+
+def _sweep_lines(results: list[Any], dry_run: bool) -> None:
+    prefix = "would have: " if dry_run else ""
+    for r in results:
+        typer.echo(
+            f"{r.workflow}: {prefix}returned {r.returned}, rotated {r.rotated}, warned {r.warned}, "
+            f"alerted {r.alerted}, reassigned {r.reassigned}"
+        )
+        for rule, n in r.by_rule.items():
+            typer.echo(f"  {rule}: {n}")
+
+
+def assign(ctx: typer.Context, dry_run: bool = DRY_RUN, as_json: bool = JSON) -> None:
+    """Assign unowned records to operators by each workflow's rules (managers, admins)."""
+    s = state(ctx)
+    results = s.crm.assign(s.actor, dry_run=dry_run)
+    if as_json:
+        render.emit_json(results)
+    else:
+        _assign_lines(results, dry_run)
+
+
+def sweep(
+    ctx: typer.Context,
+    dry_run: bool = DRY_RUN,
+    now: str | None = typer.Option(None, "--now", help="Sweep as of this ISO time."),
+    as_json: bool = JSON,
+) -> None:
+    """Return idle records to pools, rotate them, warn owners, check stage limits and SLAs."""
+    s = state(ctx)
+    moment = parse_when(now, "--now") if now is not None else None
+    results = s.crm.sweep(s.actor, now=moment, dry_run=dry_run)
+    if as_json:
+        render.emit_json(results)
+    else:
+        _sweep_lines(results, dry_run)
+
+
+def worker(
+    ctx: typer.Context,
+    interval: float = typer.Option(60.0, "--interval", min=1.0, help="Seconds between ticks."),
+    once: bool = typer.Option(False, "--once", help="Run one tick and stop."),
+) -> None:
+    """Run the scheduler: sweep and assign every interval; one worker acts at a time."""
+    s = state(ctx)
+    while True:
+        result = s.crm.tick()
+        stamp = result.at.isoformat(timespec="seconds")
+        if not result.ran:
+            typer.echo(f"{stamp} another worker is running this tick; skipped")
+        else:
+            assigned = sum(a.assigned for a in result.assignments)
+            returned = sum(w.returned for w in result.sweeps)
+            rotated = sum(w.rotated for w in result.sweeps)
+            warned = sum(w.warned for w in result.sweeps)
+            typer.echo(
+                f"{stamp} assigned {assigned}, returned {returned}, rotated {rotated}, "
+                f"warned {warned}"
+            )
+        if once:
+            return
+        time.sleep(interval)
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to the main app."""
+    app.command("assign")(assign)
+    app.command("sweep")(sweep)
+    app.command("worker")(worker)

@@ -1,0 +1,213 @@
+"""Public pools (公海): the rows behind a workflow's pools, claims, releases and the pool list."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, delete, func, select
+
+from crm_core import records
+from crm_core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from crm_core.models import Holding, Journal, Pool, PoolMember, Record, User, WorkflowDef
+from crm_core.records import WriteContext
+from crm_core.views import PoolEntry, PoolPage
+from crm_core.workflow.calendar import WorkCalendar
+
+ARRIVALS = ("return", "release", "create", "update")
+
+
+def pool_spec(wf: WorkflowDef | None, pool_name: str) -> dict[str, Any]:
+    """The YAML of pool ``pool_name`` in workflow ``wf``, or ``{}``."""
+    if wf is None:
+        return {}
+    return next((p for p in wf.definition.get("pools", []) if p["id"] == pool_name), {})
+
+
+def ensure_pools(ctx: WriteContext, definition: dict[str, Any]) -> dict[str, int]:
+    """Create the workflow's pools that do not exist yet and set their members and admins.
+
+    Returns pool ids by name. Users the YAML names but the database lacks are
+    left out (``crm user add`` them, then apply again).
+    """
+    out: dict[str, int] = {}
+    users = {u.name: u.id for u in ctx.session.exec(select(User)).all()}
+    for spec in definition.get("pools", []):
+        pool = ctx.session.exec(select(Pool).where(Pool.name == spec["id"])).first()
+        if pool is None:
+            pool = Pool(name=spec["id"], created_at=ctx.now)
+            ctx.session.add(pool)
+            ctx.session.flush()
+            ctx.journal("pool", pool.id or 0, None, "create", None, {"name": spec["id"]})
+        assert pool.id is not None
+        out[spec["id"]] = pool.id
+        if "members" not in spec and "admins" not in spec:
+            continue
+        admins = [users[n] for n in spec.get("admins", []) if n in users]
+        members = [users[n] for n in spec.get("members", []) if n in users]
+        wanted = {uid: uid in admins for uid in [*members, *admins] if uid is not None}
+        current = {
+            m.user_id: m.is_admin
+            for m in ctx.session.exec(select(PoolMember).where(PoolMember.pool_id == pool.id))
+        }
+        if wanted == current:
+            continue
+        ctx.session.exec(delete(PoolMember).where(col(PoolMember.pool_id) == pool.id))
+        for uid, is_admin in wanted.items():
+            ctx.session.add(PoolMember(pool_id=pool.id, user_id=uid, is_admin=is_admin))
+        after = {"members": sorted(wanted), "admins": sorted(u for u, a in wanted.items() if a)}
+        ctx.journal("pool", pool.id, None, "members", {"members": sorted(current)}, after)
+    ctx.session.flush()
+    return out
+
+
+def member_of(session: Session, pool_id: int, user_id: int | None) -> bool:
+    """True when the user belongs to the pool (as member or pool admin)."""
+    return session.get(PoolMember, (pool_id, user_id)) is not None
+
+
+def claims_today(session: Session, user_id: int, since: datetime) -> int:
+    """How many records the user claimed since ``since``."""
+    query = select(func.count()).where(
+        Journal.actor_id == user_id, Journal.action == "claim", col(Journal.at) >= since
+    )
+    return int(session.exec(query).one())
+
+
+def held(session: Session, user_id: int, kind: str) -> int:
+    """How many live records of ``kind`` the user owns."""
+    query = select(func.count()).where(
+        Record.owner_id == user_id, Record.kind == kind, col(Record.archived_at).is_(None)
+    )
+    return int(session.exec(query).one())
+
+
+def allowance(
+    session: Session, wf: WorkflowDef | None, pool: str, user_id: int, now: datetime
+) -> dict[str, Any]:
+    """The caps of a pool for one user: held and claimed today, against their maximums."""
+    rules = pool_spec(wf, pool).get("claim", {})
+    calendar = WorkCalendar.of(wf.definition) if wf else None
+    since = (
+        calendar.day_start(now)
+        if calendar
+        else now.replace(hour=0, minute=0, second=0, microsecond=0)
+    )
+    return {
+        "held": held(session, user_id, wf.kind) if wf else None,
+        "max_held": rules.get("max_held"),
+        "claimed_today": claims_today(session, user_id, since),
+        "max_per_day": rules.get("max_per_day"),
+        "reclaim_after_days": rules.get("reclaim_after_days"),
+    }
+
+
+def claim(ctx: WriteContext, record: Record, wf: WorkflowDef | None) -> None:
+    """Give a pooled record to the acting operator, within the pool's claim rules."""
+    actor = ctx.actor
+    assert actor is not None and actor.id is not None and record.id is not None
+    if record.pool_id is None:
+        raise Conflict(f"record #{record.id} is not in a pool")
+    pool = ctx.session.get(Pool, record.pool_id)
+    assert pool is not None
+    if not (actor.is_admin or member_of(ctx.session, pool.id or 0, actor.id)):
+        raise PermissionDenied(f"{actor.name} is not a member of pool '{pool.name}'")
+    # Serialise one operator's claims on PostgreSQL so two at once cannot both pass a cap.
+    ctx.session.exec(select(User).where(User.id == actor.id).with_for_update()).one()
+    left = allowance(ctx.session, wf, pool.name, actor.id, ctx.now)
+    if left["max_held"] is not None and left["held"] >= left["max_held"]:
+        raise Conflict(
+            f"{actor.name} already holds {left['held']} records, the most pool '{pool.name}' allows"
+        )
+    if left["max_per_day"] is not None and left["claimed_today"] >= left["max_per_day"]:
+        raise Conflict(
+            f"{actor.name} has claimed {left['claimed_today']} today, "
+            f"the most pool '{pool.name}' allows"
+        )
+    wait = left["reclaim_after_days"]
+    if wait:
+        last = ctx.session.exec(
+            select(func.max(Holding.ended_at)).where(
+                Holding.record_id == record.id, Holding.user_id == actor.id
+            )
+        ).one()
+        if last is not None and last > ctx.now - timedelta(days=wait):
+            when = (last + timedelta(days=wait)).isoformat(timespec="minutes")
+            raise Conflict(
+                f"{actor.name} held #{record.id} until {last.date()}: "
+                f"may claim it again from {when}"
+            )
+    record.assigned_at = ctx.now
+    record.rotations = 0
+    cause = f"claim:{pool.name}"
+    claim_ctx = WriteContext(ctx.session, ctx.registry, ctx.host, actor, cause, ctx.now)
+    records.change(claim_ctx, record, "claim", owner_id=actor.id, pool_id=None)
+
+
+def release(ctx: WriteContext, record: Record, pool: Pool, reason: str) -> None:
+    """Return an owned record to ``pool`` with the owner's reason; the owner is remembered."""
+    assert record.id is not None
+    if record.archived_at is not None:
+        raise Conflict(f"record #{record.id} is archived")
+    if record.owner_id is None:
+        raise Conflict(f"record #{record.id} has no owner to release it")
+    if not reason.strip():
+        raise InvalidInput("a release needs --reason")
+    ctx.session.add(
+        Holding(record_id=record.id, user_id=record.owner_id, ended_at=ctx.now, how="release")
+    )
+    record.assigned_at = None
+    record.rotations = 0
+    rel_ctx = WriteContext(
+        ctx.session, ctx.registry, ctx.host, ctx.actor, f"release:{pool.name}", ctx.now
+    )
+    records.change(rel_ctx, record, "release", owner_id=None, pool_id=pool.id, reason=reason)
+
+
+def find_pool(session: Session, name: str) -> Pool:
+    """The pool called ``name``."""
+    pool = session.exec(select(Pool).where(Pool.name == name)).first()
+    if pool is None:
+        names = ", ".join(session.exec(select(Pool.name).order_by(col(Pool.name))).all()) or "none"
+        raise NotFound(f"no pool '{name}' (pools: {names})")
+    return pool
+
+
+def page(
+    session: Session, pool: Pool, user_id: int, now: datetime, limit: int, before_id: int | None
+) -> PoolPage:
+    """Records in ``pool``, newest id first, each with the journal row that put it there."""
+    where = [col(Record.pool_id) == pool.id, col(Record.archived_at).is_(None)]
+    total = int(session.exec(select(func.count()).where(*where)).one())
+    query = select(Record).where(*where).order_by(col(Record.id).desc()).limit(limit)
+    if before_id is not None:
+        query = query.where(col(Record.id) < before_id)
+    rows = session.exec(query).all()
+    came: dict[int, Journal] = {}
+    if rows:
+        ids = [r.id for r in rows]
+        for arrival in session.exec(
+            select(Journal)
+            .where(col(Journal.record_id).in_(ids), col(Journal.action).in_(ARRIVALS))
+            .order_by(col(Journal.id).desc())
+        ).all():
+            if arrival.record_id is not None:
+                came.setdefault(arrival.record_id, arrival)
+    entries = []
+    for r in rows:
+        assert r.id is not None
+        j = came.get(r.id)
+        entry = PoolEntry(r.id, r.kind, r.title, r.stage, None, None, None, None)
+        if j is not None:
+            entry.since, entry.how, entry.cause, entry.reason = j.at, j.action, j.cause, j.reason
+        entries.append(entry)
+    wf = workflow_of(session, pool.name)
+    return PoolPage(pool.name, total, allowance(session, wf, pool.name, user_id, now), entries)
+
+
+def workflow_of(session: Session, pool_name: str) -> WorkflowDef | None:
+    """The applied workflow that declares pool ``pool_name``, if any."""
+    for wf in session.exec(select(WorkflowDef)).all():
+        if pool_spec(wf, pool_name):
+            return wf
+    return None

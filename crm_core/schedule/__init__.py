@@ -1,0 +1,1 @@
+"""The scheduler: pool returns, rotation, warnings, stage limits and SLA checks."""

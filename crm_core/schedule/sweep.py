@@ -1,0 +1,340 @@
+"""One sweep of a workflow: pool returns and rotation, return warnings, stage limits, SLA.
+
+Every rule is a declarative condition compiled to SQL, so a sweep touches the
+matching records set-based. A rule that raises a notice writes it once per
+tenure: the task it leaves behind (its ``cause``) is how the next sweep knows.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, bindparam, exists, func, insert, not_, true
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col, select
+
+from crm_core import conditions, notify
+from crm_core.assign import run as assign_run
+from crm_core.models import Holding, Journal, Record, Task, User, WorkflowDef
+from crm_core.notify import Notice
+from crm_core.pools import ensure_pools
+from crm_core.records import WriteContext, changed_in_bulk
+from crm_core.schedule import bulk
+from crm_core.views import View
+
+
+@dataclass
+class SweepResult(View):
+    """What one sweep did, or in a dry run would do, for one workflow, rule by rule."""
+
+    workflow: str
+    returned: int = 0
+    rotated: int = 0
+    warned: int = 0
+    alerted: int = 0
+    reassigned: int = 0
+    by_rule: dict[str, int] = field(default_factory=dict)
+
+
+def _owned(wf: WorkflowDef) -> ColumnElement[bool]:
+    return and_(
+        col(Record.kind) == wf.kind,
+        col(Record.archived_at).is_(None),
+        col(Record.owner_id).is_not(None),
+    )
+
+
+def _not_exempt(spec: dict[str, Any], dialect: str, now: datetime) -> ColumnElement[bool]:
+    if "exempt" not in spec:
+        return true()
+    return not_(conditions.to_sql(spec["exempt"], dialect, now))
+
+
+def _noticed_since(cause: str, since: Any) -> ColumnElement[bool]:
+    """SQL: the record already has a task left by ``cause`` since ``since``."""
+    return exists().where(
+        col(Task.record_id) == col(Record.id),
+        col(Task.cause) == cause,
+        col(Task.created_at) >= since,
+    )
+
+
+def period_start(dialect: str) -> ColumnElement[datetime]:
+    """SQL: when the record's current idle period began (a warning is given once per period).
+
+    The later of its last activity, its hand-over to the owner and its entry
+    into the stage: following up, changing hands or moving on starts a new one.
+    """
+    later = func.greatest if dialect == "postgresql" else func.max
+    result: ColumnElement[datetime] = later(
+        conditions.idle_since(dialect), col(Record.stage_entered_at)
+    )
+    return result
+
+
+def return_cause(wf: WorkflowDef, pool: str, rule: str) -> str:
+    """The journal cause of a return by a pool rule."""
+    return f"pool:{pool}:{rule}"
+
+
+def run(ctx: WriteContext, wf: WorkflowDef) -> SweepResult:
+    """Sweep ``wf`` at ``ctx.now``: returns and rotation, stage limits, SLA, then warnings.
+
+    Warnings come last so that a record that just changed hands is not warned.
+    """
+    result = SweepResult(wf.name)
+    counts: Counter[str] = Counter()
+    dialect = ctx.session.get_bind().dialect.name
+    pool_ids = ensure_pools(ctx, wf.definition)
+    for spec in wf.definition.get("pools", []):
+        pool_id = pool_ids[spec["id"]]
+        for rule in spec.get("return", []):
+            cause = return_cause(wf, spec["id"], rule["id"])
+            where = and_(
+                _owned(wf),
+                _not_exempt(spec, dialect, ctx.now),
+                conditions.to_sql(rule["when"], dialect, ctx.now),
+            )
+            if "rotation" in spec:
+                rotated, returned = _rotate(ctx, wf, spec, pool_id, where, cause)
+                result.rotated += rotated
+                result.returned += returned
+                counts[cause] += rotated + returned
+                continue
+            n = bulk.pick(ctx, where)
+            if n:
+                reason = f"rule {rule['id']} of pool {spec['id']}"
+                bulk.to_pool(ctx, wf.kind, pool_id, cause, "return", reason)
+            result.returned += n
+            counts[cause] += n
+    stage_notices, stage_returned = _stage_limits(ctx, wf, pool_ids, dialect, counts)
+    result.returned += stage_returned
+    sla_notices, reassigned = _sla(ctx, wf, pool_ids, dialect, counts)
+    result.reassigned = reassigned
+    result.alerted = len(stage_notices) + len(sla_notices)
+    warnings = [
+        n for spec in wf.definition.get("pools", []) for n in _warnings(ctx, wf, spec, dialect)
+    ]
+    result.warned = len(warnings)
+    counts.update(n.cause for n in warnings)
+    notify.send(ctx, [*stage_notices, *sla_notices, *warnings])
+    result.by_rule = {rule: n for rule, n in sorted(counts.items()) if n}
+    return result
+
+
+def _warnings(
+    ctx: WriteContext, wf: WorkflowDef, spec: dict[str, Any], dialect: str
+) -> list[Notice]:
+    out = []
+    label = spec.get("label", spec["id"])
+    label = label.get("zh") or label.get("en") if isinstance(label, dict) else label
+    for rule in spec.get("return", []):
+        days = rule.get("warn_days_before")
+        if not days:
+            continue
+        cause = f"{return_cause(wf, spec['id'], rule['id'])}:warn"
+        later = ctx.now + timedelta(days=days)
+        query = select(Record.id, Record.owner_id, Record.title).where(
+            _owned(wf),
+            _not_exempt(spec, dialect, later),
+            conditions.to_sql(rule["when"], dialect, later),
+            not_(conditions.to_sql(rule["when"], dialect, ctx.now)),
+            not_(_noticed_since(cause, period_start(dialect))),
+        )
+        for record_id, owner_id, title in ctx.session.exec(query).all():
+            assert owner_id is not None
+            message = (
+                f"#{record_id} {title} returns to pool {label} within {days} day(s) "
+                f"(rule {rule['id']}) unless you follow up"
+            )
+            notices_due = ctx.now
+            out.append(Notice(owner_id, record_id, message, notices_due, cause))
+    return out
+
+
+def _rotate(
+    ctx: WriteContext,
+    wf: WorkflowDef,
+    spec: dict[str, Any],
+    pool_id: int,
+    where: ColumnElement[bool],
+    cause: str,
+) -> tuple[int, int]:
+    """Hand each expired record to the next pool member who has not held it, up to the limit."""
+    rows = ctx.session.exec(
+        select(Record.id, Record.owner_id, Record.rotations).where(where).order_by(col(Record.id))
+    ).all()
+    if not rows:
+        return 0, 0
+    users = {u.name: u for u in ctx.session.exec(select(User)).all()}
+    order = [users[n] for n in spec.get("members", []) if n in users]
+    present = [
+        u.id
+        for u in order
+        if u.id is not None and u.active and (u.away_until is None or u.away_until <= ctx.now)
+    ]
+    ids = [r[0] for r in rows]
+    holders: dict[int, set[int]] = {}
+    for held_id, user_id in ctx.session.exec(
+        select(Holding.record_id, Holding.user_id).where(col(Holding.record_id).in_(ids))
+    ).all():
+        holders.setdefault(held_id, set()).add(user_id)
+    limit = spec["rotation"]["max_rotations"]
+    moves: list[tuple[int, int, int | None]] = []
+    for record_id, owner_id, rotations in rows:
+        assert record_id is not None and owner_id is not None
+        held = holders.get(record_id, set()) | {owner_id}
+        nxt: int | None = None
+        if rotations < limit:
+            nxt = next((u for u in present if u not in held), None)
+        moves.append((record_id, owner_id, nxt))
+    rotate = [(r, o, n) for r, o, n in moves if n is not None]
+    back = [r for r, _o, n in moves if n is None]
+    if rotate:
+        _write_rotations(ctx, wf, rotate, cause)
+    if back:
+        bulk.pick(ctx, and_(where, col(Record.id).in_(back)))
+        reason = f"rotated {limit} time(s) or no member left who has not held it"
+        bulk.to_pool(ctx, wf.kind, pool_id, cause, "return", reason)
+    return len(rotate), len(back)
+
+
+def _write_rotations(
+    ctx: WriteContext, wf: WorkflowDef, moves: list[tuple[int, int, int]], cause: str
+) -> None:
+    connection = ctx.session.connection()
+    table = bulk.RECORD
+    connection.execute(
+        table.update()
+        .where(table.c.id == bindparam("rid"))
+        .values(
+            owner_id=bindparam("uid"),
+            assigned_at=ctx.now,
+            updated_at=ctx.now,
+            rotations=table.c.rotations + 1,
+            version=table.c.version + 1,
+        ),
+        [{"rid": r, "uid": n} for r, _o, n in moves],
+    )
+    ctx.session.add_all(
+        Holding(record_id=r, user_id=o, ended_at=ctx.now, how="rotate") for r, o, _n in moves
+    )
+    actor = ctx.actor.id if ctx.actor else None
+    rows: list[dict[str, Any]] = [
+        {"at": ctx.now, "actor_id": actor, "cause": cause, "entity": "record", "entity_id": r,
+         "record_id": r, "action": "rotate", "reason": None,
+         "before": {"owner_id": o}, "after": {"owner_id": n}}
+        for r, o, n in moves
+    ]  # fmt: skip
+    ctx.session.execute(insert(Journal), rows)
+    changed_in_bulk(
+        ctx, wf.kind, "rotate", [(r["entity_id"], r["before"], r["after"], cause) for r in rows]
+    )
+
+
+def _managers(ctx: WriteContext, owner_ids: set[int]) -> dict[int, list[int]]:
+    """Who an escalation about each owner goes to: the team's managers, else the admins."""
+    users = ctx.session.exec(select(User).where(col(User.active))).all()
+    admins = [u.id for u in users if u.role == "admin" and u.id is not None]
+    by_id = {u.id: u for u in users}
+    out = {}
+    for owner in owner_ids:
+        team = by_id[owner].team_id if owner in by_id else None
+        managers = [
+            u.id for u in users if u.role == "manager" and team is not None and u.team_id == team
+        ]
+        out[owner] = [m for m in managers if m is not None] or admins
+    return out
+
+
+def _stage_limits(
+    ctx: WriteContext, wf: WorkflowDef, pool_ids: dict[str, int], dialect: str, counts: Counter[str]
+) -> tuple[list[Notice], int]:
+    notices: list[Notice] = []
+    returned = 0
+    for stage in wf.definition["stages"]:
+        limit = stage.get("max_days")
+        if not limit:
+            continue
+        action = limit["action"]
+        cause = f"stage:{wf.name}:{stage['id']}:{action}"
+        stuck = and_(
+            _owned(wf),
+            col(Record.stage) == stage["id"],
+            col(Record.stage_entered_at) < ctx.now - timedelta(days=limit["days"]),
+        )
+        if action == "return_to_pool":
+            pool = limit.get("pool") or next(iter(pool_ids))
+            n = bulk.pick(ctx, stuck)
+            if n:
+                reason = f"more than {limit['days']} day(s) in {stage['id']}"
+                bulk.to_pool(ctx, wf.kind, pool_ids[pool], cause, "return", reason)
+            returned += n
+            counts[cause] += n
+            continue
+        query = select(Record.id, Record.owner_id, Record.title).where(
+            stuck, not_(_noticed_since(cause, col(Record.stage_entered_at)))
+        )
+        rows = ctx.session.exec(query).all()
+        targets = (
+            _managers(ctx, {o for _r, o, _t in rows if o is not None})
+            if action == "escalate"
+            else {}
+        )
+        for record_id, owner_id, title in rows:
+            assert owner_id is not None
+            message = f"#{record_id} {title}: more than {limit['days']} day(s) in {stage['id']}"
+            for user_id in targets.get(owner_id, [owner_id]):
+                notices.append(Notice(user_id, record_id, message, ctx.now, cause))
+            counts[cause] += 1
+    return notices, returned
+
+
+def _sla(
+    ctx: WriteContext, wf: WorkflowDef, pool_ids: dict[str, int], dialect: str, counts: Counter[str]
+) -> tuple[list[Notice], int]:
+    sla = wf.definition.get("assignment", {}).get("sla")
+    if not sla:
+        return [], 0
+    then = sla.get("then", "notify")
+    cause = f"sla:{wf.name}:{then}"
+    late = and_(
+        assign_run.open_filter(wf),
+        col(Record.owner_id).is_not(None),
+        col(Record.assigned_at) <= ctx.now - timedelta(hours=sla["contact_within_hours"]),
+        func.coalesce(col(Record.last_activity_at) >= col(Record.assigned_at), False).is_(False),
+    )
+    if then == "return_to_pool" and pool_ids:
+        n = bulk.pick(ctx, late)
+        if n:
+            reason = f"not contacted within {sla['contact_within_hours']} hour(s)"
+            bulk.to_pool(ctx, wf.kind, next(iter(pool_ids.values())), cause, "return", reason)
+        counts[cause] += n
+        return [], n
+    if then == "reassign":
+        owned = ctx.session.exec(select(Record.id, Record.owner_id).where(late)).all()
+        exclude = {r: o for r, o in owned if r is not None and o is not None}
+        n = assign_run.reassign(ctx, wf, exclude, cause)
+        counts[cause] += n
+        return [], n
+    late_rows = ctx.session.exec(
+        select(Record.id, Record.owner_id, Record.title).where(
+            late, not_(_noticed_since(cause, col(Record.assigned_at)))
+        )
+    ).all()
+    counts[cause] += len(late_rows)
+    hours = sla["contact_within_hours"]
+    return [
+        Notice(
+            o,
+            r,
+            f"#{r} {t} was assigned more than {hours} hour(s) ago and not contacted yet",
+            ctx.now,
+            cause,
+        )
+        for r, o, t in late_rows
+        if o is not None and r is not None
+    ], 0

@@ -1,0 +1,63 @@
+"""One scheduler tick: for every applied workflow, sweep, then assign; one runner at a time."""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlmodel import col, select
+
+from crm_core.assign import run as assign_run
+from crm_core.assign.run import AssignResult
+from crm_core.models import WorkflowDef
+from crm_core.records import WriteContext
+from crm_core.schedule import sweep
+from crm_core.schedule.sweep import SweepResult
+from crm_core.views import View
+
+# The advisory lock every worker asks for; derived from a name so it is stable.
+LOCK_KEY = zlib.crc32(b"crm-core:scheduler")
+
+
+@dataclass
+class TickResult(View):
+    """What one tick did; ``ran`` is False when another worker held the lock."""
+
+    at: datetime
+    ran: bool = True
+    sweeps: list[SweepResult] = field(default_factory=list)
+    assignments: list[AssignResult] = field(default_factory=list)
+
+
+def take_lock(ctx: WriteContext) -> bool:
+    """Try to become the one scheduler runner for this transaction.
+
+    PostgreSQL: a transaction-scoped advisory lock, released at commit. SQLite
+    writes already run one at a time (``BEGIN IMMEDIATE``), and a tick finds
+    nothing left to do once another has run, so the lock is the write lock.
+    """
+    if ctx.session.get_bind().dialect.name != "postgresql":
+        return True
+    got = ctx.session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+    return bool(got.scalar())
+
+
+def workflows(ctx: WriteContext) -> list[WorkflowDef]:
+    """The applied workflows, in name order."""
+    return list(ctx.session.exec(select(WorkflowDef).order_by(col(WorkflowDef.name))).all())
+
+
+def tick(ctx: WriteContext, *, do_sweep: bool = True, do_assign: bool = True) -> TickResult:
+    """Sweep then assign every applied workflow at ``ctx.now``, if this runner holds the lock."""
+    result = TickResult(ctx.now)
+    if not take_lock(ctx):
+        result.ran = False
+        return result
+    for wf in workflows(ctx):
+        if do_sweep:
+            result.sweeps.append(sweep.run(ctx, wf))
+        if do_assign:
+            result.assignments.append(assign_run.run(ctx, wf))
+    return result

@@ -1,0 +1,198 @@
+"""``crm record why``: who owns a record and why, and what the workflow will do to it next."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from crm_core import conditions
+from crm_core.models import Journal, Pool, Record, Task, User, WorkflowDef
+from crm_core.views import View
+from crm_core.workflow import engine
+
+HORIZON_DAYS = 366
+JOURNAL_LOOKBACK = 500
+
+
+@dataclass
+class Forecast(View):
+    """Something the scheduler will do to the record, and when, unless things change."""
+
+    at: datetime
+    event: str
+    rule: str
+
+
+@dataclass
+class WhyView(View):
+    """Why a record is where it is, and what comes next."""
+
+    record_id: int
+    title: str
+    kind: str
+    stage: str | None
+    workflow: str | None
+    owner: str | None
+    owner_since: datetime | None = None
+    owner_cause: str | None = None
+    pool: str | None = None
+    pool_since: datetime | None = None
+    pool_cause: str | None = None
+    pool_reason: str | None = None
+    rotations: int = 0
+    upcoming: list[Forecast] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _last_change(session: Session, record_id: int, key: str, value: Any) -> Journal | None:
+    """The newest journal row that set ``key`` of the record to ``value``."""
+    rows = session.exec(
+        select(Journal)
+        .where(Journal.record_id == record_id, Journal.entity == "record")
+        .order_by(col(Journal.id).desc())
+        .limit(JOURNAL_LOOKBACK)
+    ).all()
+    return next((r for r in rows if r.after and key in r.after and r.after[key] == value), None)
+
+
+def first_true(predicate: Callable[[datetime], bool], now: datetime) -> datetime | None:
+    """The earliest moment within the horizon at which ``predicate`` holds (to the minute).
+
+    Time-based conditions only turn true as time passes, so a day-by-day scan
+    followed by halving the last day finds the moment.
+    """
+    if predicate(now):
+        return now
+    for day in range(1, HORIZON_DAYS + 1):
+        later = now + timedelta(days=day)
+        if predicate(later):
+            lo, hi = later - timedelta(days=1), later
+            while hi - lo > timedelta(seconds=1):
+                mid = lo + (hi - lo) / 2
+                lo, hi = (lo, mid) if predicate(mid) else (mid, hi)
+            # Sweeps run on whole minutes in practice: name the first minute that acts.
+            minute = hi.replace(second=0, microsecond=0)
+            return minute if predicate(minute) else minute + timedelta(minutes=1)
+    return None
+
+
+def explain(session: Session, record: Record, now: datetime) -> WhyView:
+    """Build the explanation for ``record`` as of ``now``."""
+    assert record.id is not None
+    wf = engine.applied(session, record.kind)
+    owner = session.get(User, record.owner_id) if record.owner_id is not None else None
+    pool = session.get(Pool, record.pool_id) if record.pool_id is not None else None
+    view = WhyView(record.id, record.title, record.kind, record.stage,
+                   wf.name if wf else None, owner.name if owner else None,
+                   rotations=record.rotations)  # fmt: skip
+    if owner is not None:
+        row = _last_change(session, record.id, "owner_id", record.owner_id)
+        if row is not None:
+            view.owner_since, view.owner_cause = row.at, _describe(session, row)
+    if pool is not None:
+        row = _last_change(session, record.id, "pool_id", record.pool_id)
+        view.pool = pool.name
+        if row is not None:
+            view.pool_since, view.pool_cause, view.pool_reason = row.at, row.cause, row.reason
+    if wf is None:
+        view.notes.append(f"no workflow is applied to {record.kind}: nothing is scheduled")
+        return view
+    if record.archived_at is not None:
+        view.notes.append("archived: the scheduler leaves it alone")
+        return view
+    facts = engine.facts(session, record)
+    if owner is not None:
+        _pool_forecasts(session, view, wf, record, facts, now)
+        _sla_forecast(view, wf, record, facts)
+        _stage_forecast(view, wf, record, now)
+    view.upcoming.sort(key=lambda f: f.at)
+    return view
+
+
+def _describe(session: Session, row: Journal) -> str:
+    actor = session.get(User, row.actor_id) if row.actor_id is not None else None
+    who = f" by {actor.name}" if actor else ""
+    return f"{row.action}{who}, cause {row.cause}"
+
+
+def _warned(session: Session, record: Record, cause: str, facts: conditions.Facts) -> bool:
+    """True when this idle period's warning task is already out (as the sweep decides)."""
+    since = max(facts.idle_since, record.stage_entered_at)
+    query = select(Task.id).where(
+        Task.record_id == record.id, Task.cause == cause, col(Task.created_at) >= since
+    )
+    return session.exec(query).first() is not None
+
+
+def _pool_forecasts(
+    session: Session,
+    view: WhyView,
+    wf: WorkflowDef,
+    record: Record,
+    facts: conditions.Facts,
+    now: datetime,
+) -> None:
+    for spec in wf.definition.get("pools", []):
+        exempt = spec.get("exempt")
+        if exempt and conditions.to_python(exempt, now)(facts):
+            text = json.dumps(exempt, ensure_ascii=False)
+            view.notes.append(f"exempt from pool {spec['id']} returns: {text}")
+            continue
+        for rule in spec.get("return", []):
+            at = first_true(_holds(rule["when"], facts), now)
+            if at is None:
+                continue
+            limit = spec.get("rotation", {}).get("max_rotations", 0)
+            where = (
+                f"rotates to the next member of pool {spec['id']} "
+                f"({record.rotations + 1} of {limit})"
+                if record.rotations < limit
+                else f"returns to pool {spec['id']}"
+            )
+            name = f"pool:{spec['id']}:{rule['id']}"
+            view.upcoming.append(Forecast(at, where, name))
+            warned = _warned(session, record, f"{name}:warn", facts)
+            if rule.get("warn_days_before") and at > now and not warned:
+                warn_at = max(now, at - timedelta(days=rule["warn_days_before"]))
+                view.upcoming.append(Forecast(warn_at, "the owner gets a warning task", name))
+
+
+def _holds(cond: dict[str, Any], facts: conditions.Facts) -> Callable[[datetime], bool]:
+    return lambda moment: conditions.to_python(cond, moment)(facts)
+
+
+def _stage_forecast(view: WhyView, wf: WorkflowDef, record: Record, now: datetime) -> None:
+    stage = next((s for s in wf.definition["stages"] if s["id"] == record.stage), None)
+    limit = stage.get("max_days") if stage else None
+    if not limit:
+        return
+    at = record.stage_entered_at + timedelta(days=limit["days"])
+    if at < now and limit["action"] != "return_to_pool":
+        return  # the reminder went out once already; it is not repeated
+    event = {
+        "notify": "the owner is reminded",
+        "escalate": "the owner's manager is told",
+        "return_to_pool": f"returns to pool {limit.get('pool', 'the first pool')}",
+    }[limit["action"]]
+    view.upcoming.append(
+        Forecast(at, f"{event}: {limit['days']} day(s) in {record.stage}", f"stage:{record.stage}")
+    )
+
+
+def _sla_forecast(view: WhyView, wf: WorkflowDef, record: Record, facts: conditions.Facts) -> None:
+    sla = wf.definition.get("assignment", {}).get("sla")
+    if not sla or record.assigned_at is None:
+        return
+    contacted = facts.last_activity_at is not None and facts.last_activity_at >= record.assigned_at
+    if contacted:
+        return
+    at = record.assigned_at + timedelta(hours=sla["contact_within_hours"])
+    then = {"reassign": "is reassigned", "notify": "the owner is reminded",
+            "return_to_pool": "returns to the pool"}[sla.get("then", "notify")]  # fmt: skip
+    hours = sla["contact_within_hours"]
+    view.upcoming.append(Forecast(at, f"{then}: not contacted within {hours} h", "sla"))
