@@ -73,10 +73,15 @@ def pg_database() -> Iterator[str]:
 
 
 def _reset_pg(url: str) -> None:
+    # DELETE and setval take milliseconds on a test's few rows; TRUNCATE of every
+    # table costs a quarter of a second, which every PostgreSQL test would pay.
     engine = make_engine(url)
-    tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            conn.execute(table.delete())
+        sequences = conn.execute(text("SELECT relname FROM pg_class WHERE relkind = 'S'"))
+        for name in sequences.scalars().all():
+            conn.execute(text("SELECT setval(quote_ident(:name), 1, false)"), {"name": name})
     engine.dispose()
     crm = Crm.open(url)
     crm.init("admin")
