@@ -665,6 +665,7 @@ class Crm:
             workflow = engine.applied(ctx.session, kind)
             if auto_assign and workflow is not None:
                 assert record.id is not None
+                ticks.take_lock(ctx, wait=True)
                 assign_run.run(ctx, workflow, record_ids=[record.id])
                 ctx.session.refresh(record)
             return AddResult(_record_view(record, _Names.load(ctx.session)))
@@ -1066,6 +1067,7 @@ class Crm:
         """
         with self._write(actor, "system:assign" if actor is None else None, dry_run=dry_run) as ctx:
             self._scheduler_actor(ctx)
+            ticks.take_lock(ctx, wait=True)
             out = [assign_run.run(ctx, wf) for wf in ticks.workflows(ctx)]
         return out
 
@@ -1079,6 +1081,7 @@ class Crm:
         cause = "system:sweep" if actor is None else None
         with self._write(actor, cause, now=now, dry_run=dry_run) as ctx:
             self._scheduler_actor(ctx)
+            ticks.take_lock(ctx, wait=True)
             out = [sweep.run(ctx, wf) for wf in ticks.workflows(ctx)]
         return out
 
@@ -1130,7 +1133,6 @@ class Crm:
                 names = [p["id"] for p in wf.definition.get("pools", [])] if wf else []
                 if not names:
                     raise InvalidInput(f"{record.kind} has no pool in its workflow: use --pool")
-                pool_rules.ensure_pools(ctx, wf.definition if wf else {})
                 pool = names[0]
             target = pool_rules.find_pool(ctx.session, pool)
             pool_rules.release(ctx, record, target, reason)

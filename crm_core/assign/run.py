@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, bindparam, case, insert, literal, or_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 from sqlmodel import col, func, select
 
@@ -302,16 +304,31 @@ def _assign(
             drop(all_scopes, member.user_id)
         plan.append({"rid": record_id, "uid": member.user_id, "old": current, "why": key})
     _write(ctx, wf, plan, action, cause)
-    for scope in all_scopes.values():
-        cursor = AssignCursor(
-            scope=f"{wf.name}:{scope.key}", state=scope.strategy.state(), updated_at=ctx.now
-        )
-        ctx.session.merge(cursor)
+    _save_cursors(ctx, wf, all_scopes)
     names = {uid: u.name for uid, u in roster.users.items()}
     result.assigned = len(plan)
     result.by_user = dict(sorted(Counter(names[p["uid"]] for p in plan).items()))
     result.by_rule = dict(sorted(Counter(p["why"] for p in plan).items()))
     result.left = dict(left)
+
+
+def _save_cursors(ctx: WriteContext, wf: WorkflowDef, scopes: dict[str, Scope]) -> None:
+    """Upsert each scope's strategy state (one statement, so concurrent first runs cannot clash)."""
+    if not scopes:
+        return
+    table = AssignCursor.metadata.tables["assign_cursor"]
+    dialect = ctx.session.get_bind().dialect.name
+    upsert = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
+    rows = [
+        {"scope": f"{wf.name}:{s.key}", "state": s.strategy.state(), "updated_at": ctx.now}
+        for s in scopes.values()
+    ]
+    stmt = upsert.values(rows)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["scope"],
+        set_={"state": stmt.excluded.state, "updated_at": stmt.excluded.updated_at},
+    )
+    ctx.session.execute(stmt)
 
 
 def drop(scopes: dict[str, Scope], user_id: int) -> None:

@@ -164,9 +164,11 @@ def _rotate(
     cause: str,
 ) -> tuple[int, int]:
     """Hand each expired record to the next pool member who has not held it, up to the limit."""
-    rows = ctx.session.exec(
-        select(Record.id, Record.owner_id, Record.rotations).where(where).order_by(col(Record.id))
-    ).all()
+    query = select(Record.id, Record.owner_id, Record.rotations).where(where)
+    if ctx.session.get_bind().dialect.name == "postgresql":
+        # a record an operator is releasing or claiming right now waits for the next sweep
+        query = query.with_for_update(skip_locked=True, of=Record)
+    rows = ctx.session.exec(query.order_by(col(Record.id))).all()
     if not rows:
         return 0, 0
     users = {u.name: u for u in ctx.session.exec(select(User)).all()}
@@ -209,7 +211,7 @@ def _write_rotations(
     table = bulk.RECORD
     connection.execute(
         table.update()
-        .where(table.c.id == bindparam("rid"))
+        .where(table.c.id == bindparam("rid"), table.c.owner_id == bindparam("old"))
         .values(
             owner_id=bindparam("uid"),
             assigned_at=ctx.now,
@@ -217,7 +219,7 @@ def _write_rotations(
             rotations=table.c.rotations + 1,
             version=table.c.version + 1,
         ),
-        [{"rid": r, "uid": n} for r, _o, n in moves],
+        [{"rid": r, "old": o, "uid": n} for r, o, n in moves],
     )
     ctx.session.add_all(
         Holding(record_id=r, user_id=o, ended_at=ctx.now, how="rotate") for r, o, _n in moves

@@ -31,14 +31,19 @@ class TickResult(View):
     assignments: list[AssignResult] = field(default_factory=list)
 
 
-def take_lock(ctx: WriteContext) -> bool:
-    """Try to become the one scheduler runner for this transaction.
+def take_lock(ctx: WriteContext, *, wait: bool = False) -> bool:
+    """Become the one scheduler runner for this transaction; False if busy and not ``wait``.
 
-    PostgreSQL: a transaction-scoped advisory lock, released at commit. SQLite
-    writes already run one at a time (``BEGIN IMMEDIATE``), and a tick finds
-    nothing left to do once another has run, so the lock is the write lock.
+    Every writer of scheduler state takes it: the worker's ticks (which skip
+    a busy tick), ``crm sweep``, ``crm assign`` and rule-based assignment of a
+    new record (which wait). PostgreSQL: a transaction-scoped advisory lock,
+    released at commit. SQLite writes already run one at a time (``BEGIN
+    IMMEDIATE``), so there the write lock is the lock.
     """
     if ctx.session.get_bind().dialect.name != "postgresql":
+        return True
+    if wait:
+        ctx.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
         return True
     got = ctx.session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
     return bool(got.scalar())
