@@ -9,7 +9,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from crm_core.cli import people, pools, records, scheduler, system, touchpoints, workflows
+from crm_core.cli import bench, people, pools, records, scheduler, system, touchpoints, workflows
 from crm_core.cli.state import CliState
 from crm_core.errors import CrmError
 
@@ -67,6 +67,7 @@ touchpoints.register(app)
 workflows.register(app)
 pools.register(app)
 scheduler.register(app)
+bench.register(app)
 
 
 def run() -> None:

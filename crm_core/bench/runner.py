@@ -1,0 +1,137 @@
+"""One ``crm bench`` run: the files it works on and the order of its steps."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from crm_core.bench import data, figures
+from crm_core.bench.report import Check, Figure, Report
+from crm_core.errors import InvalidInput
+
+NAIVE_SAMPLE = 2_000  # leads the one-by-one assignment baseline handles before scaling
+GENERATE_MAX_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Params:
+    """The sizes of a run and where its database goes."""
+
+    records: int = 1_000_000
+    operators: int = 50
+    new: int = 100_000
+    db: Path | None = None
+    keep: bool = False
+
+
+class Workspace:
+    """The files of one run: the database, its twins for the baselines, the workflow file."""
+
+    def __init__(self, db: Path | None) -> None:
+        self.temp: Path | None = None
+        if db is None:
+            self.temp = Path(tempfile.mkdtemp(prefix="crm-bench-"))
+            db = self.temp / "crm.db"
+        elif db.exists():
+            raise InvalidInput(f"{db} exists: crm bench builds a fresh database; pick a new path")
+        self.main = db
+        self.files = [db]
+
+    def path(self, suffix: str) -> Path:
+        """A file next to the database, removed with it."""
+        path = self.main.with_name(self.main.name + suffix)
+        self.files.append(path)
+        return path
+
+    def twin(self, suffix: str) -> Path:
+        """A copy of the database as it is now (no connection to it may be open)."""
+        target = self.path(suffix)
+        for side in ("", "-wal"):
+            source = Path(f"{self.main}{side}")
+            if source.exists():
+                shutil.copyfile(source, f"{target}{side}")
+        return target
+
+    def remove(self) -> None:
+        """Delete every file of the run (and the temporary directory it made)."""
+        for path in self.files:
+            for side in ("", "-wal", "-shm", "-journal"):
+                Path(f"{path}{side}").unlink(missing_ok=True)
+        if self.temp is not None:
+            self.temp.rmdir()
+
+
+def environment() -> dict[str, Any]:
+    """The machine and versions, and how busy the machine already is."""
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "platform": platform.platform(terse=True),
+        "cpus": os.cpu_count(),
+        "load_average": ", ".join(f"{n:.2f}" for n in os.getloadavg()),
+    }
+
+
+def run(params: Params, log: Callable[[str], None]) -> Report:
+    """Build the database, measure every figure against its baseline, and report.
+
+    ``log`` hears about each step as it starts. The files are removed at the
+    end unless ``params.keep``.
+    """
+    env = environment()
+    workspace = Workspace(params.db)
+    try:
+        found, checks = _measure(workspace, params, log)
+    finally:
+        if params.keep:
+            log("kept " + ", ".join(str(p) for p in workspace.files))
+        else:
+            workspace.remove()
+    sizes = {"records": params.records, "operators": params.operators, "new": params.new}
+    return Report(sizes, env, found, checks)
+
+
+def _measure(
+    ws: Workspace, params: Params, log: Callable[[str], None]
+) -> tuple[list[Figure], list[Check]]:
+    """The steps in order: each write figure gets a twin of the database as it is just before."""
+    log(f"creating {ws.main}: admin, {params.operators} operators, pool, workflow (API)")
+    setup = data.create(
+        ws.main, ws.path(".workflow.yaml"), params.operators, params.records, params.new
+    )
+    log(f"generating {params.records:,} owned leads")
+    base_seconds, base = figures.timed(lambda: data.add_records(setup, params.records, owned=True))
+    log(f"sweep: {base.idle:,} idle leads; the UPDATE baseline on a twin, then crm.sweep")
+    sweep, checks = figures.sweep(setup, ws.twin(".sweep-twin"), base.idle)
+    log(f"adding {params.new:,} unowned leads")
+    new_seconds, fresh = figures.timed(lambda: data.add_records(setup, params.new, owned=False))
+    log("assign: crm.assign, then the one-by-one baseline on a twin")
+    sample = min(NAIVE_SAMPLE, params.new)
+    assign, assign_checks = figures.assign(setup, ws.twin(".assign-twin"), fresh.ids, sample)
+    log("latency: why and pool_page, warm, then one cold `crm record why`")
+    latency, latency_checks = figures.latency(setup, fresh.ids[0], base.idle)
+    cold, cold_check = figures.cold_cli(setup, fresh.ids[0])
+    generate = _generation(params, base_seconds + new_seconds)
+    found = [generate, sweep, assign, *latency, cold]
+    return found, [*checks, *assign_checks, *latency_checks, cold_check]
+
+
+def _generation(params: Params, seconds: float) -> Figure:
+    """The data generation figure: no baseline, a time target."""
+    return Figure(
+        f"generate {params.records:,} + {params.new:,} leads",
+        seconds,
+        None,
+        max_seconds=GENERATE_MAX_SECONDS,
+        note="INSERT … SELECT from recursive CTEs: records, their phones' dedupe keys, their "
+        "create journal rows; people and workflow (API) not counted",
+    )

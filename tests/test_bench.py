@@ -1,0 +1,75 @@
+"""``crm bench``: a small run end to end, the report's text, and a refused path."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from crm_core.bench.report import Check, Figure, Report
+from crm_core.cli.main import app
+
+ENV = {"CRM_USER": None, "CRM_DATABASE_URL": None, "CRM_DISABLED_PLUGINS": None, "CRM_DEBUG": None}
+ENVIRONMENT = {"date": "today", "python": "3", "sqlite": "3", "platform": "x", "cpus": 1,
+               "load_average": "0.00, 0.00, 0.00"}  # fmt: skip
+FIGURES = (
+    "generate ",
+    "sweep: ",
+    "assign ",
+    "why #",
+    "why #",
+    "pool_page ",
+    "pool_page ",
+    "why #",  # the cold one, through the CLI in a new process
+)
+
+
+def test_small_run_has_every_figure_and_sane_values(tmp_path: Path) -> None:
+    db = tmp_path / "bench.db"
+    argv = ["bench", "--records", "3000", "--new", "500", "--operators", "5", "--db", str(db)]
+    result = CliRunner().invoke(app, [*argv, "--json"], env=ENV)
+    assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
+    out = json.loads(result.stdout)
+    assert out["params"] == {"records": 3000, "operators": 5, "new": 500}
+    names = [f["name"] for f in out["figures"]]
+    assert len(names) == len(FIGURES)
+    assert all(n.startswith(p) for n, p in zip(names, FIGURES, strict=True)), names
+    assert [n.split()[-1] for n in names[3:7]] == ["p50", "p95", "p50", "p95"]
+    assert all(f["seconds"] > 0 for f in out["figures"])
+    assert all(f["baseline_seconds"] > 0 for f in out["figures"][1:])
+    checks = {c["name"]: c for c in out["checks"]}
+    assert all(c["passed"] for c in checks.values()), out["checks"]
+    swept = checks["sweep returned = rows the UPDATE baseline changed"]
+    assert swept["expected"] == swept["got"] and 600 < swept["got"] < 1300  # ~32% of 3,000
+    assert checks["assign gave every new lead an owner"]["got"] == 500
+    assert not list(tmp_path.iterdir())  # without --keep every file is removed
+
+
+def test_text_report_marks_each_miss_with_fail() -> None:
+    report = Report(
+        {"records": 10, "operators": 1, "new": 1},
+        ENVIRONMENT,
+        [
+            Figure("fast", 0.5, 1.0, max_ratio=2.0),
+            Figure("slow", 3.0, 1.0, max_seconds=2.0, max_ratio=2.0),
+            Figure("info", 1.0, None),
+        ],
+        [Check("counts agree", 3, 3), Check("counts differ", 3, 4)],
+    )
+    text = "\n".join(report.lines())
+    assert "fast" in text and "info" in text and "report only" in text
+    assert "FAIL slow: 3.000 s is not under 2 s" in text
+    assert "FAIL slow: ratio 3 is above 2" in text
+    assert "FAIL check counts differ: expected 3, got 4" in text
+    assert "FAIL fast" not in text
+    assert report.to_dict()["passed"] is False
+
+
+def test_an_existing_database_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "crm.db"
+    db.write_text("mine")
+    result = CliRunner().invoke(app, ["bench", "--db", str(db)], env=ENV)
+    assert result.exit_code == 2
+    assert "exists" in result.stderr
+    assert db.read_text() == "mine"
