@@ -63,8 +63,9 @@ class Record(SQLModel, table=True):
     __tablename__ = "record"
     __table_args__ = (
         Index("ix_record_kind_stage", "kind", "stage"),
-        Index("ix_record_owner", "owner_id", "kind"),
-        Index("ix_record_pool", "pool_id"),
+        Index("ix_record_owner_open", "owner_id", "kind", "stage", "archived_at"),
+        Index("ix_record_pool_live", "pool_id", "archived_at"),
+        Index("ix_record_kind_assigned", "kind", "assigned_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     kind: str

@@ -6,7 +6,7 @@ is what keeps the journal complete.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -143,7 +143,7 @@ def changed_in_bulk(
     ctx: WriteContext,
     kind: str,
     action: str,
-    changes: Sequence[tuple[int, dict[str, Any] | None, dict[str, Any], str]],
+    changes: Iterable[tuple[int, dict[str, Any] | None, dict[str, Any], str]],
 ) -> None:
     """Tell ``crm_record_changed`` plugins about changes written set-based.
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, insert, literal, or_, update
+from sqlalchemy import and_, case, literal, or_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
@@ -26,14 +26,13 @@ from crm_core.errors import InvalidInput
 from crm_core.models import (
     AssignCursor,
     DedupeKey,
-    Holding,
-    Journal,
     Record,
     Team,
     User,
     WorkflowDef,
 )
-from crm_core.records import WriteContext, changed_in_bulk
+from crm_core.records import WriteContext
+from crm_core.schedule import bulk
 from crm_core.views import View
 from crm_core.workflow.calendar import WorkCalendar
 
@@ -93,9 +92,10 @@ class Roster:
         caps = wf.definition.get("assignment", {}).get("caps", {})
         self.max_open = caps.get("max_open")
         self.max_per_day = caps.get("max_per_day")
+        # Naming the owners lets the database count from ix_record_owner_open alone.
         load_rows = ctx.session.exec(
             select(Record.owner_id, func.count())
-            .where(open_filter(wf), col(Record.owner_id).is_not(None))
+            .where(open_filter(wf), col(Record.owner_id).in_(list(self.users)))
             .group_by(col(Record.owner_id))
         ).all()
         self.load: Counter[int] = Counter({o: n for o, n in load_rows if o is not None})
@@ -347,33 +347,9 @@ def _write(
 ) -> None:
     if not plan:
         return
-    table = Record.metadata.tables["record"]
-    stmt = (
-        update(table)
-        .where(table.c.id == bindparam("rid"))
-        .values(
-            owner_id=bindparam("uid"),
-            assigned_at=ctx.now,
-            updated_at=ctx.now,
-            version=table.c.version + 1,
-            rotations=0,
-        )
-    )
-    connection = ctx.session.connection()
-    connection.execute(stmt, [{"rid": p["rid"], "uid": p["uid"]} for p in plan])
-    actor = ctx.actor.id if ctx.actor else None
-    journal_rows = [
-        {"at": ctx.now, "actor_id": actor, "cause": cause or cause_of(wf, p["why"]),
-         "entity": "record", "entity_id": p["rid"], "record_id": p["rid"], "action": action,
-         "reason": None, "before": {"owner_id": p["old"]}, "after": {"owner_id": p["uid"]}}
+    rows = [
+        {"id": p["rid"], "owner_id": p["uid"], "old_owner_id": p["old"],
+         "cause": cause or cause_of(wf, p["why"])}
         for p in plan
     ]  # fmt: skip
-    ctx.session.execute(insert(Journal), journal_rows)
-    held = [
-        Holding(record_id=p["rid"], user_id=p["old"], ended_at=ctx.now, how=action)
-        for p in plan
-        if p["old"] is not None
-    ]
-    ctx.session.add_all(held)
-    changes = [(r["entity_id"], r["before"], r["after"], r["cause"]) for r in journal_rows]
-    changed_in_bulk(ctx, wf.kind, action, changes)
+    bulk.hand_over(ctx, wf.kind, rows, action)

@@ -62,26 +62,44 @@ class SmoothWeighted:
     def __init__(self, members: list[Member], state: dict[str, Any]) -> None:
         saved = state.get("current", {})
         self.current = {m.user_id: float(saved.get(str(m.user_id), 0)) for m in members}
+        # The weights of the eligible list last seen, kept side by side in plain lists:
+        # a pass picks tens of thousands of times from the same list.
+        self._seen: Sequence[Member] | None = None
+        self._values: list[float] = []
+        self._weights: list[int] = []
+        self._total = 0
+
+    def _align(self, eligible: Sequence[Member]) -> None:
+        self._flush()
+        self._seen = eligible
+        self._values = [self.current[m.user_id] for m in eligible]
+        self._weights = [m.weight for m in eligible]
+        self._total = sum(self._weights)
+
+    def _flush(self) -> None:
+        if self._seen is not None:
+            for m, value in zip(self._seen, self._values, strict=True):
+                self.current[m.user_id] = value
 
     def pick(self, eligible: Sequence[Member], load: Mapping[int, int]) -> Member | None:
         """Raise every eligible member by its weight, take the highest, lower it by the total."""
         if not eligible:
             return None
-        current = self.current
-        total = 0
-        best = eligible[0]
-        best_value = float("-inf")
-        for m in eligible:
-            value = current[m.user_id] + m.weight
-            current[m.user_id] = value
-            total += m.weight
+        if eligible is not self._seen:
+            self._align(eligible)
+        values, weights = self._values, self._weights
+        best, best_value = 0, float("-inf")
+        for i, weight in enumerate(weights):
+            value = values[i] + weight
+            values[i] = value
             if value > best_value:
-                best, best_value = m, value
-        current[best.user_id] -= total
-        return best
+                best, best_value = i, value
+        values[best] -= self._total
+        return eligible[best]
 
     def state(self) -> dict[str, Any]:
         """The current weights, by user id."""
+        self._flush()
         return {"current": {str(k): v for k, v in self.current.items()}}
 
 

@@ -1,15 +1,28 @@
-"""Set-based moves of many records at once, journaled row by row without ORM objects.
+"""Set-based changes of many records at once, journaled row by row without ORM objects.
 
-The records to move are first selected into a temporary table (one scan of
-``record``); the journal, the holding history and the update then read that
-table. That keeps a sweep within a small factor of a hand-written ``UPDATE``.
+The records to change are first put in a temporary table: selected into it
+(one scan of ``record``) for pool returns, or written into it from a plan for
+assignments. The journal, the holding history and the update then read that
+table, so each is one statement: that is what keeps a sweep within a small
+factor of a hand-written ``UPDATE`` and an assignment pass set-based.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Column, Integer, MetaData, Table, func, insert, literal, select, update
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from crm_core.models import Record
@@ -24,6 +37,15 @@ PICKED = Table(
     _metadata,
     Column("id", Integer, primary_key=True),
     Column("owner_id", Integer),
+    prefixes=["TEMPORARY"],
+)
+PLANNED = Table(
+    "crm_planned",
+    _metadata,
+    Column("id", Integer, primary_key=True),
+    Column("owner_id", Integer),
+    Column("old_owner_id", Integer),
+    Column("cause", String),
     prefixes=["TEMPORARY"],
 )
 
@@ -100,3 +122,56 @@ def to_pool(ctx: WriteContext, kind: str, pool_id: int, cause: str, how: str, re
             for rid, owner in picked
         ]
         changed_in_bulk(ctx, kind, how, changes)
+
+
+def hand_over(ctx: WriteContext, kind: str, plan: list[dict[str, Any]], action: str) -> None:
+    """Give each planned record (``id``, ``owner_id``, ``old_owner_id``, ``cause``) its owner.
+
+    One executemany fills the plan table; then one UPDATE, one journal
+    INSERT … SELECT and one holding INSERT … SELECT read it.
+    """
+    connection = ctx.session.connection()
+    dialect = connection.dialect.name
+    PLANNED.create(connection, checkfirst=True)
+    connection.execute(PLANNED.delete())
+    connection.execute(insert(PLANNED), plan)
+    new_owner = select(PLANNED.c.owner_id).where(PLANNED.c.id == RECORD.c.id).scalar_subquery()
+    connection.execute(
+        update(RECORD)
+        .where(RECORD.c.id.in_(select(PLANNED.c.id)))
+        .values(
+            owner_id=new_owner,
+            assigned_at=ctx.now,
+            updated_at=ctx.now,
+            version=RECORD.c.version + 1,
+            rotations=0,
+        )
+    )
+    actor = ctx.actor.id if ctx.actor else None
+    journal_rows = select(
+        literal(ctx.now, JOURNAL.c.at.type),
+        literal(actor, Integer),
+        PLANNED.c.cause,
+        literal("record"),
+        PLANNED.c.id,
+        PLANNED.c.id,
+        literal(action),
+        literal(None, String),
+        json_object(dialect, owner_id=PLANNED.c.old_owner_id),
+        json_object(dialect, owner_id=PLANNED.c.owner_id),
+    )
+    columns = ["at", "actor_id", "cause", "entity", "entity_id", "record_id", "action"]
+    columns += ["reason", "before", "after"]
+    connection.execute(insert(JOURNAL).from_select(columns, journal_rows))
+    ended = literal(ctx.now, HOLDING.c.ended_at.type)
+    held = select(PLANNED.c.id, PLANNED.c.old_owner_id, ended, literal(action)).where(
+        PLANNED.c.old_owner_id.is_not(None)
+    )
+    connection.execute(
+        insert(HOLDING).from_select(["record_id", "user_id", "ended_at", "how"], held)
+    )
+    changes = (
+        (p["id"], {"owner_id": p["old_owner_id"]}, {"owner_id": p["owner_id"]}, p["cause"])
+        for p in plan
+    )
+    changed_in_bulk(ctx, kind, action, changes)

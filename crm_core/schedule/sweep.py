@@ -39,9 +39,13 @@ class SweepResult(View):
     by_rule: dict[str, int] = field(default_factory=dict)
 
 
-def _owned(wf: WorkflowDef) -> ColumnElement[bool]:
+def _owned(wf: WorkflowDef, dialect: str) -> ColumnElement[bool]:
+    # A sweep reads most records of a kind. SQLite, which keeps no statistics,
+    # would walk a plugin's (kind, field) index for "kind = ?", twice as slow as
+    # reading the table; comparing kind || '' keeps every index out of it.
+    kind = col(Record.kind) + "" if dialect == "sqlite" else col(Record.kind)
     return and_(
-        col(Record.kind) == wf.kind,
+        kind == wf.kind,
         col(Record.archived_at).is_(None),
         col(Record.owner_id).is_not(None),
     )
@@ -94,7 +98,7 @@ def run(ctx: WriteContext, wf: WorkflowDef) -> SweepResult:
         for rule in spec.get("return", []):
             cause = return_cause(wf, spec["id"], rule["id"])
             where = and_(
-                _owned(wf),
+                _owned(wf, dialect),
                 _not_exempt(spec, dialect, ctx.now),
                 conditions.to_sql(rule["when"], dialect, ctx.now),
             )
@@ -138,7 +142,7 @@ def _warnings(
         cause = f"{return_cause(wf, spec['id'], rule['id'])}:warn"
         later = ctx.now + timedelta(days=days)
         query = select(Record.id, Record.owner_id, Record.title).where(
-            _owned(wf),
+            _owned(wf, dialect),
             _not_exempt(spec, dialect, later),
             conditions.to_sql(rule["when"], dialect, later),
             not_(conditions.to_sql(rule["when"], dialect, ctx.now)),
@@ -264,7 +268,7 @@ def _stage_limits(
         action = limit["action"]
         cause = f"stage:{wf.name}:{stage['id']}:{action}"
         stuck = and_(
-            _owned(wf),
+            _owned(wf, dialect),
             col(Record.stage) == stage["id"],
             col(Record.stage_entered_at) < ctx.now - timedelta(days=limit["days"]),
         )

@@ -46,9 +46,22 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("scope"),
     )
     op.create_index("ix_journal_actor_action", "journal", ["actor_id", "action", "at"])
+    # A pool's page counts its live records: the index answers without reading rows.
+    op.drop_index("ix_record_pool", table_name="record")
+    op.create_index("ix_record_pool_live", "record", ["pool_id", "archived_at"])
+    # Per-day caps count today's hand-overs per kind.
+    op.create_index("ix_record_kind_assigned", "record", ["kind", "assigned_at"])
+    # Caps count each owner's open records from the index alone.
+    op.drop_index("ix_record_owner", table_name="record")
+    op.create_index("ix_record_owner_open", "record", ["owner_id", "kind", "stage", "archived_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_record_owner_open", table_name="record")
+    op.create_index("ix_record_owner", "record", ["owner_id", "kind"])
+    op.drop_index("ix_record_kind_assigned", table_name="record")
+    op.drop_index("ix_record_pool_live", table_name="record")
+    op.create_index("ix_record_pool", "record", ["pool_id"])
     op.drop_index("ix_journal_actor_action", table_name="journal")
     op.drop_table("assign_cursor")
     op.drop_index("ix_holding_record_user", table_name="holding")
