@@ -63,7 +63,7 @@ class Record(SQLModel, table=True):
     __tablename__ = "record"
     __table_args__ = (
         Index("ix_record_kind_stage", "kind", "stage"),
-        Index("ix_record_owner_open", "owner_id", "kind", "stage", "archived_at"),
+        Index("ix_record_owner_open", "owner_id", "pool_id", "kind", "stage", "archived_at"),
         Index("ix_record_pool_live", "pool_id", "archived_at"),
         Index("ix_record_kind_assigned", "kind", "assigned_at"),
     )

@@ -92,10 +92,12 @@ class Roster:
         caps = wf.definition.get("assignment", {}).get("caps", {})
         self.max_open = caps.get("max_open")
         self.max_per_day = caps.get("max_per_day")
-        # Naming the owners lets the database count from ix_record_owner_open alone.
+        # Naming the owners (whose records are in no pool) lets the database count from
+        # ix_record_owner_open alone.
         load_rows = ctx.session.exec(
             select(Record.owner_id, func.count())
             .where(open_filter(wf), col(Record.owner_id).in_(list(self.users)))
+            .where(col(Record.pool_id).is_(None))
             .group_by(col(Record.owner_id))
         ).all()
         self.load: Counter[int] = Counter({o: n for o, n in load_rows if o is not None})

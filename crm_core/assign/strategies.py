@@ -56,6 +56,9 @@ class RoundRobin:
         return {"last": self.last}
 
 
+MEMO_LIMIT = 10_000
+
+
 class SmoothWeighted:
     """Smooth weighted round robin (as in nginx): weight 3 gets 3 of every 4, interleaved."""
 
@@ -68,6 +71,9 @@ class SmoothWeighted:
         self._values: list[float] = []
         self._weights: list[int] = []
         self._total = 0
+        # With integer weights the weights cycle (every sum-of-weights picks from a
+        # fair start), so a pass soon replays remembered steps instead of looping.
+        self._memo: dict[tuple[float, ...], tuple[int, tuple[float, ...]]] = {}
 
     def _align(self, eligible: Sequence[Member]) -> None:
         self._flush()
@@ -75,6 +81,7 @@ class SmoothWeighted:
         self._values = [self.current[m.user_id] for m in eligible]
         self._weights = [m.weight for m in eligible]
         self._total = sum(self._weights)
+        self._memo = {}
 
     def _flush(self) -> None:
         if self._seen is not None:
@@ -88,6 +95,12 @@ class SmoothWeighted:
         if eligible is not self._seen:
             self._align(eligible)
         values, weights = self._values, self._weights
+        before = tuple(values)
+        seen = self._memo.get(before)
+        if seen is not None:
+            best, after = seen
+            values[:] = after
+            return eligible[best]
         best, best_value = 0, float("-inf")
         for i, weight in enumerate(weights):
             value = values[i] + weight
@@ -95,6 +108,8 @@ class SmoothWeighted:
             if value > best_value:
                 best, best_value = i, value
         values[best] -= self._total
+        if len(self._memo) < MEMO_LIMIT:
+            self._memo[before] = (best, tuple(values))
         return eligible[best]
 
     def state(self) -> dict[str, Any]:

@@ -53,7 +53,9 @@ def upgrade() -> None:
     op.create_index("ix_record_kind_assigned", "record", ["kind", "assigned_at"])
     # Caps count each owner's open records from the index alone.
     op.drop_index("ix_record_owner", table_name="record")
-    op.create_index("ix_record_owner_open", "record", ["owner_id", "kind", "stage", "archived_at"])
+    op.create_index(
+        "ix_record_owner_open", "record", ["owner_id", "pool_id", "kind", "stage", "archived_at"]
+    )
 
 
 def downgrade() -> None:
