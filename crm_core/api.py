@@ -1100,6 +1100,8 @@ class Crm:
         with self._write(actor, dry_run=True) as ctx:
             assert ctx.actor is not None
             permissions.require_admin(ctx.actor, "simulate workflows")
+            # Held for the whole run, so a worker's ticks neither skew nor join it.
+            ticks.take_lock(ctx, wait=True)
             out = simulate(ctx, result.workflow.data, days)
         return out
 

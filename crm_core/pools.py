@@ -43,8 +43,10 @@ def ensure_pools(ctx: WriteContext, definition: dict[str, Any]) -> dict[str, int
         out[spec["id"]] = pool.id
         if "members" not in spec and "admins" not in spec:
             continue
-        # One membership sync at a time per pool (an apply and a sweep may meet).
-        ctx.session.exec(select(Pool).where(Pool.id == pool.id).with_for_update()).one()
+        # One membership sync at a time per pool (an apply and a sweep may meet); the
+        # key-share lock still lets records be released into the pool meanwhile.
+        locked = select(Pool).where(Pool.id == pool.id).with_for_update(key_share=True)
+        ctx.session.exec(locked).one()
         admins = [users[n] for n in spec.get("admins", []) if n in users]
         members = [users[n] for n in spec.get("members", []) if n in users]
         wanted = {uid: uid in admins for uid in [*members, *admins] if uid is not None}

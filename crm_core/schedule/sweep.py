@@ -215,7 +215,7 @@ def _write_rotations(
     table = bulk.RECORD
     connection.execute(
         table.update()
-        .where(table.c.id == bindparam("rid"), table.c.owner_id == bindparam("old"))
+        .where(table.c.id == bindparam("rid"))
         .values(
             owner_id=bindparam("uid"),
             assigned_at=ctx.now,
@@ -223,7 +223,7 @@ def _write_rotations(
             rotations=table.c.rotations + 1,
             version=table.c.version + 1,
         ),
-        [{"rid": r, "old": o, "uid": n} for r, o, n in moves],
+        [{"rid": r, "uid": n} for r, _o, n in moves],
     )
     ctx.session.add_all(
         Holding(record_id=r, user_id=o, ended_at=ctx.now, how="rotate") for r, o, _n in moves
