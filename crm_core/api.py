@@ -47,7 +47,7 @@ from crm_core.errors import (
     PermissionDenied,
     PluginError,
 )
-from crm_core.fields import ActivityType, FieldSpec, KindSpec, Registry
+from crm_core.fields import ActivityType, FieldSpec, KindSpec, Registry, ReportSpec
 from crm_core.fieldsql import ensure_field_indexes, field_equals
 from crm_core.models import (
     ROLES,
@@ -67,6 +67,7 @@ from crm_core.notify import Notice, TaskWriter
 from crm_core.permissions import Actor
 from crm_core.plugins import PluginHost, PluginInfo
 from crm_core.records import WriteContext
+from crm_core.reports.spec import ReportContext, ReportResult
 from crm_core.schedule import sweep
 from crm_core.schedule import tick as ticks
 from crm_core.schedule.simulate import DayReport, simulate
@@ -122,6 +123,9 @@ __all__ = [
     "PoolView",
     "RecordChange",
     "RecordView",
+    "ReportContext",
+    "ReportResult",
+    "ReportSpec",
     "SweepResult",
     "TaskView",
     "TaskWriter",
@@ -1169,6 +1173,47 @@ class Crm:
             ctx.journal("user", user.id, None, "away" if until else "back", before, after)
             team = ctx.session.get(Team, user.team_id) if user.team_id else None
             return UserView(user.id, user.name, user.role, team.name if team else None, user.active)
+
+    # -- reports ---------------------------------------------------------------
+
+    def reports(self) -> list[ReportSpec]:
+        """The reports the core and the plugins registered, by name."""
+        return sorted(self.registry.reports.values(), key=lambda r: r.name)
+
+    def run_report(
+        self,
+        actor: str,
+        name: str,
+        *,
+        kind: str | None = None,
+        by: str | None = None,
+        since: datetime | None = None,
+        params: dict[str, str] | None = None,
+    ) -> ReportResult:
+        """Run report ``name`` over the records ``actor`` may see."""
+        spec = self.registry.reports.get(name)
+        if spec is None:
+            known = ", ".join(sorted(self.registry.reports))
+            raise NotFound(f"no report '{name}' (reports: {known})")
+        if kind is not None:
+            self.registry.kind(kind)
+        if spec.needs_kind and kind is None:
+            raise InvalidInput(f"report {name} needs --kind KIND")
+        if by is not None and kind is not None and by not in self.registry.kind(kind).fields:
+            raise InvalidInput(f"--by {by}: no field '{by}' in {kind}")
+        with self._read(actor) as (session, who):
+            wf = engine.applied(session, kind) if kind else None
+            definition = wf.definition if wf else None
+            dialect = self.engine.dialect.name
+            ctx = ReportContext(session, dialect, self.clock(), who, kind, by, since,
+                                dict(params or {}), definition)  # fmt: skip
+            try:
+                result: ReportResult = spec.run(ctx)
+            except CrmError:
+                raise
+            except Exception as exc:  # a plugin's report must not look like a core crash
+                raise PluginError(spec.plugin, f"report {name}", exc) from exc
+            return result
 
 
 def _workflow_view(w: WorkflowDef) -> WorkflowView:

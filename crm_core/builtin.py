@@ -7,6 +7,7 @@ from collections.abc import Callable
 from crm_core import dedupe, hookimpl
 from crm_core.assign.strategies import BUILTIN as STRATEGIES
 from crm_core.notify import Notice, TaskWriter
+from crm_core.reports import core as reports
 
 ACTIVITY_TYPES = {
     "call": {"en": "Call", "zh": "电话"},
@@ -47,3 +48,28 @@ def crm_register_assignment_strategies(register: Callable[..., None]) -> None:
 def crm_notify(notices: list[Notice], tasks: TaskWriter) -> None:
     """Turn every notice into a reminder task for its user, which the TUI shows."""
     tasks.add(notices)
+
+
+CORE_REPORTS = [
+    (reports.funnel, "销售漏斗", True),
+    (reports.time_in_stage, "阶段停留", True),
+    (reports.win_rate_by_owner, "赢单率", True),
+    (reports.conversion_by_field, "分类转化", True),
+    (reports.follow_up_compliance, "跟进达标", False),
+    (reports.pool_stats, "公海统计", False),
+    (reports.customer_growth, "客户增长", False),
+    (reports.retention, "留存与流失", False),
+    (reports.repeat_purchase, "复购率", False),
+    (reports.satisfaction, "满意度", False),
+]
+
+
+@hookimpl
+def crm_register_reports(register: Callable[..., None]) -> None:
+    """Register the reports every CRM has."""
+    for run, zh, needs_kind in CORE_REPORTS:
+        en = run.__name__.replace("_", " ").capitalize()
+        doc = run.__doc__ or ""
+        register(
+            run.__name__, run, label={"en": en, "zh": zh}, needs_kind=needs_kind, description=doc
+        )

@@ -114,6 +114,18 @@ def _label(value: Any, default: str, who: str) -> Label:
     return {"en": value.get("en", default), "zh": value.get("zh", value.get("en", default))}
 
 
+@dataclass(frozen=True)
+class ReportSpec:
+    """A registered report: its name, labels, the plugin that gave it and how to run it."""
+
+    name: str
+    label: dict[str, str]
+    plugin: str
+    run: Callable[..., Any]
+    needs_kind: bool = False
+    description: str = ""
+
+
 class Registry:
     """Everything plugins registered: kinds, fields, activity types, normalisers, strategies."""
 
@@ -122,6 +134,7 @@ class Registry:
         self.activity_types: dict[str, ActivityType] = {}
         self.normalizers: dict[str, Callable[[str], str]] = {}
         self.strategies: dict[str, Callable[..., Any]] = {}
+        self.reports: dict[str, ReportSpec] = {}
         self._validators: dict[str, Callable[[Any], Any]] = {}
         host.call_each("crm_register_normalizers", lambda p: {"register": self._normalizer(p)})
         host.call_each("crm_register_activity_types", lambda p: {"register": self._activity(p)})
@@ -130,6 +143,7 @@ class Registry:
         host.call_each(
             "crm_register_assignment_strategies", lambda p: {"register": self._strategy(p)}
         )
+        host.call_each("crm_register_reports", lambda p: {"register": self._report(p)})
 
     # -- registration callbacks handed to plugins ---------------------------
 
@@ -148,6 +162,25 @@ class Registry:
             if name in self.strategies:
                 raise RegistrationError(f"plugin '{plugin}': strategy '{name}' already exists")
             self.strategies[name] = factory
+
+        return register
+
+    def _report(self, plugin: str) -> Callable[..., None]:
+        def register(
+            name: str,
+            run: Callable[..., Any],
+            *,
+            label: Any = None,
+            needs_kind: bool = False,
+            description: str = "",
+        ) -> None:
+            if not NAME.match(name):
+                raise RegistrationError(f"plugin '{plugin}': bad report name {name!r}")
+            if name in self.reports:
+                raise RegistrationError(f"plugin '{plugin}': report '{name}' already exists")
+            who = f"plugin '{plugin}' report '{name}'"
+            spec = ReportSpec(name, _label(label, name, who), plugin, run, needs_kind, description)
+            self.reports[name] = spec
 
         return register
 

@@ -176,3 +176,23 @@ def crm_notify(notices: list[Notice], tasks: TaskWriter) -> None:
     reminder task per notice with ``tasks.add(notices)``; a plugin may send
     e-mail or SMS as well. Raising rolls the whole run back.
     """
+
+
+# ---------------------------------------------------------------------------
+# Reports
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def crm_register_reports(register: Callable[..., None]) -> None:
+    """Register reports for ``crm report NAME`` and the dashboard.
+
+    Call ``register(name, run, label={"en": ..., "zh": ...}, needs_kind=False,
+    description="...")``. ``run(ctx)`` gets a :class:`crm_core.api.ReportContext`
+    (a read-only session, the acting user, ``kind``, ``by``, ``since``,
+    ``params``, the kind's workflow, ``ctx.records(*columns)`` to start a query
+    over the records the user may see, ``ctx.field(name)`` and
+    ``ctx.number(name)`` for custom fields, ``ctx.tables`` for the core's
+    tables) and returns a :class:`crm_core.api.ReportResult`. Reports should
+    answer in SQL: they run over a million records.
+    """

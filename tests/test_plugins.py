@@ -57,6 +57,7 @@ def test_plugins_lists_core_and_installed_plugins() -> None:
         "crm_register_activity_types",
         "crm_register_assignment_strategies",
         "crm_register_normalizers",
+        "crm_register_reports",
     ]
     assert leads.hooks == ["crm_register_kinds", "crm_validate_record"]
     assert test.hooks == [

@@ -9,7 +9,17 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from crm_core.cli import bench, people, pools, records, scheduler, system, touchpoints, workflows
+from crm_core.cli import (
+    bench,
+    people,
+    pools,
+    records,
+    reports,
+    scheduler,
+    system,
+    touchpoints,
+    workflows,
+)
 from crm_core.cli.state import CliState
 from crm_core.errors import CrmError
 
@@ -68,6 +78,7 @@ workflows.register(app)
 pools.register(app)
 scheduler.register(app)
 bench.register(app)
+reports.register(app)
 
 
 def run() -> None:

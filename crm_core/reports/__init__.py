@@ -1,0 +1,1 @@
+"""Reports: named queries the core and plugins register, run in SQL over the live data."""

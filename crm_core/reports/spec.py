@@ -1,0 +1,106 @@
+"""What a report is, what it gets to work with, and what it returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Numeric, Select, Table, case, cast, func, select
+from sqlmodel import Session, SQLModel, col
+
+from crm_core import permissions
+from crm_core.errors import InvalidInput
+from crm_core.fieldsql import field_text, sql_string
+from crm_core.models import Record
+from crm_core.permissions import Actor
+from crm_core.views import View
+
+
+@dataclass
+class ReportResult(View):
+    """A report's answer: a title, named columns and rows of plain values."""
+
+    name: str
+    title: str
+    columns: list[str]
+    rows: list[list[Any]]
+    notes: list[str] = field(default_factory=list)
+
+
+class Tables:
+    """The core's tables as SQLAlchemy ``Table`` objects, for reports' queries."""
+
+    def __getattr__(self, name: str) -> Table:
+        tables = SQLModel.metadata.tables
+        real = {"user": "crm_user", "workflow": "workflow"}.get(name, name)
+        if real not in tables:
+            raise AttributeError(f"no table {name!r}; tables: {', '.join(sorted(tables))}")
+        return tables[real]
+
+
+@dataclass
+class ReportContext:
+    """What a report runs with: a read-only session, who asks, and the options given.
+
+    ``records()`` starts a query over the records the actor may see, of the
+    chosen kind, not archived, created since ``since`` when given.
+    """
+
+    session: Session
+    dialect: str
+    now: datetime
+    actor: Actor
+    kind: str | None
+    by: str | None
+    since: datetime | None
+    params: dict[str, str]
+    workflow: dict[str, Any] | None
+    tables: Tables = field(default_factory=Tables)
+
+    def records(self, *columns: Any) -> Select[Any]:
+        """``SELECT columns FROM record`` limited to what this report may count."""
+        query = select(*columns).select_from(Record).where(
+            permissions.record_filter(self.actor), col(Record.archived_at).is_(None)
+        )
+        if self.kind is not None:
+            query = query.where(col(Record.kind) == self.kind)
+        if self.since is not None:
+            query = query.where(col(Record.created_at) >= self.since)
+        return query
+
+    def field(self, name: str) -> ColumnElement[Any]:
+        """A custom field's value (SQLite: its native scalar; PostgreSQL: text)."""
+        return field_text(self.dialect, name)
+
+    def number(self, name: str) -> ColumnElement[Any]:
+        """A custom field's value as a number (NULL where it is not one)."""
+        if self.dialect == "postgresql":
+            node = col(Record.data).op("->")(sql_string(name))
+            return case((func.jsonb_typeof(node) == "number", cast(self.field(name), Numeric)))
+        json_type = func.json_type(col(Record.data), sql_string("$." + name))
+        return case((json_type.in_(["integer", "real"]), self.field(name)))
+
+    def stage_ids(self) -> list[str]:
+        """The kind's stages in pipeline order (empty without a workflow)."""
+        return [s["id"] for s in (self.workflow or {}).get("stages", [])]
+
+    def outcome_stages(self, outcome: str) -> list[str]:
+        """The stages whose outcome is ``won`` or ``lost``."""
+        stages = (self.workflow or {}).get("stages", [])
+        return [s["id"] for s in stages if s.get("outcome") == outcome]
+
+    def param_int(self, name: str, default: int) -> int:
+        """A whole-number ``--param NAME=N``; refused when it is not one."""
+        raw = self.params.get(name)
+        if raw is None:
+            return default
+        try:
+            return int(raw)
+        except ValueError:
+            raise InvalidInput(f"--param {name}: {raw!r} is not a whole number") from None
+
+
+def share(part: int | float, whole: int | float) -> float | None:
+    """``part / whole`` rounded to 4 places, or None when ``whole`` is 0."""
+    return round(part / whole, 4) if whole else None
