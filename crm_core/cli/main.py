@@ -11,6 +11,7 @@ from typer.core import TyperGroup
 
 from crm_core.cli import (
     bench,
+    demo,
     people,
     pools,
     records,
@@ -78,6 +79,7 @@ workflows.register(app)
 pools.register(app)
 scheduler.register(app)
 bench.register(app)
+demo.register(app)
 reports.register(app)
 
 
