@@ -1,0 +1,112 @@
+"""The ``account`` kind (企业客户), B2B activity types, checks and the b2b reports.
+
+Opportunities are the core's deals (``Crm.add_deal``) on an account. Which
+deals are cross-sell (交叉销售) or up-sell (高级销售) is kept on the account, in
+the fields ``cross_sell_deals`` and ``up_sell_deals`` (lists of deal ids);
+:mod:`crm_b2b_accounts.opportunities` writes them. See the README.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from crm_b2b_accounts import reports
+from crm_core import hookimpl
+
+KIND = "account"
+SIZES = ["micro", "small", "medium", "large", "enterprise"]
+TYPES = ["end_customer", "distributor", "dealer", "wholesaler", "agent"]
+
+DEAL_IDS: dict[str, Any] = {"type": "array", "items": {"type": "integer", "minimum": 1},
+                            "uniqueItems": True}  # fmt: skip
+
+ACCOUNT_FIELDS: dict[str, dict[str, Any]] = {
+    "company": {
+        "type": "string", "minLength": 1, "maxLength": 200, "required": True,
+        "dedupe": "company", "searchable": True, "label": {"en": "Company", "zh": "公司名称"},
+    },
+    "industry": {
+        "type": "string", "maxLength": 100, "indexed": True,
+        "label": {"en": "Industry", "zh": "行业"},
+    },
+    "size": {
+        "type": "string", "enum": SIZES, "label": {"en": "Company size", "zh": "企业规模"},
+    },
+    "region": {
+        "type": "string", "maxLength": 100, "indexed": True,
+        "label": {"en": "Region", "zh": "地区"},
+    },
+    "type": {
+        "type": "string", "enum": TYPES, "default": "end_customer", "indexed": True,
+        "label": {"en": "Account type", "zh": "客户类型"},
+    },
+    "margin": {
+        "type": "number", "minimum": 0, "maximum": 1,
+        "label": {"en": "Gross margin (0..1)", "zh": "边际利润率"},
+    },
+    "phone": {
+        "type": "string", "maxLength": 40, "dedupe": "phone",
+        "label": {"en": "Phone", "zh": "电话"},
+    },
+    "email": {
+        "type": "string", "maxLength": 254, "dedupe": "email",
+        "label": {"en": "E-mail", "zh": "邮箱"},
+    },
+    "key_account": {
+        "type": "boolean", "default": False,
+        "label": {"en": "Key account (never returned to the pool)", "zh": "大客户"},
+    },
+    "parent_account_id": {
+        "type": "integer", "minimum": 1, "indexed": True,
+        "label": {"en": "Parent account (group company)", "zh": "上级集团"},
+    },
+    "cross_sell_deals": {
+        **DEAL_IDS, "label": {"en": "Cross-sell deals (deal ids)", "zh": "交叉销售商机"},
+    },
+    "up_sell_deals": {
+        **DEAL_IDS, "label": {"en": "Up-sell deals (deal ids)", "zh": "高级销售商机"},
+    },
+}  # fmt: skip
+
+ACTIVITY_TYPES = {
+    "demo": {"en": "Product demo", "zh": "产品演示"},
+    "quote": {"en": "Quote sent", "zh": "报价"},
+}
+
+
+@hookimpl
+def crm_register_kinds(register: Callable[..., None]) -> None:
+    """Register the ``account`` kind."""
+    register(KIND, label={"en": "Account", "zh": "企业客户"}, fields=ACCOUNT_FIELDS)
+
+
+@hookimpl
+def crm_register_activity_types(register: Callable[..., None]) -> None:
+    """Register the B2B touchpoints ``demo`` and ``quote`` (the workflow's guards use them)."""
+    for name, label in ACTIVITY_TYPES.items():
+        register(name, label=label)
+
+
+@hookimpl
+def crm_validate_record(
+    kind: str, fields: dict[str, Any], before: dict[str, Any] | None, actor: str
+) -> list[tuple[str, str]] | None:
+    """A deal is cross-sell or up-sell, not both."""
+    if kind != KIND:
+        return None
+    problems = []
+    both = set(fields.get("cross_sell_deals") or []) & set(fields.get("up_sell_deals") or [])
+    if both:
+        ids = ", ".join(f"#{i}" for i in sorted(both))
+        problems.append(("up_sell_deals", f"deal(s) {ids} are already cross-sell deals"))
+    return problems
+
+
+@hookimpl
+def crm_register_reports(register: Callable[..., None]) -> None:
+    """Register the b2b_* reports (see :mod:`crm_b2b_accounts.reports`)."""
+    for run, zh in reports.REPORTS:
+        name = run.__name__
+        en = name.removeprefix("b2b_").replace("_", " ").capitalize()
+        register(name, run, label={"en": f"B2B: {en}", "zh": zh}, description=run.__doc__ or "")
