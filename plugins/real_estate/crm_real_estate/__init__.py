@@ -1,0 +1,1 @@
+"""crm-real-estate: the buyer kind, its touchpoints and reports for a property developer."""
