@@ -16,13 +16,13 @@ CLI's exit code.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import sqlalchemy as sa
 from sqlalchemy import Engine, func
@@ -36,6 +36,7 @@ from crm_core.assign.run import AssignResult
 from crm_core.assign.strategies import Member
 from crm_core.clock import Clock, system_clock
 from crm_core.config import load_settings
+from crm_core.convert import convert
 from crm_core.db import make_engine, read_session, transaction
 from crm_core.errors import (
     Conflict,
@@ -67,12 +68,17 @@ from crm_core.notify import Notice, TaskWriter
 from crm_core.permissions import Actor
 from crm_core.plugins import PluginHost, PluginInfo
 from crm_core.records import WriteContext
+from crm_core.reports import alerts as dashboards
+from crm_core.reports.alerts import FigureView
 from crm_core.reports.spec import ReportContext, ReportResult
 from crm_core.schedule import sweep
 from crm_core.schedule import tick as ticks
 from crm_core.schedule.simulate import DayReport, simulate
 from crm_core.schedule.sweep import SweepResult
 from crm_core.schedule.tick import TickResult
+from crm_core.transfer import exporter, importer
+from crm_core.transfer.importer import ImportOptions
+from crm_core.transfer.report import ImportProgress, ImportReport
 from crm_core.views import (
     ActivityView,
     AddResult,
@@ -108,6 +114,9 @@ __all__ = [
     "Duplicate",
     "FieldError",
     "FieldSpec",
+    "FigureView",
+    "ImportProgress",
+    "ImportReport",
     "InvalidInput",
     "JournalEntry",
     "KindSpec",
@@ -892,8 +901,13 @@ class Crm:
         *,
         note: str | None = None,
         at: datetime | None = None,
+        data: dict[str, Any] | None = None,
     ) -> ActivityView:
-        """Log a touchpoint on a record; it moves the record's last activity time forward."""
+        """Log a touchpoint on a record; it moves the record's last activity time forward.
+
+        ``data`` holds what the activity type records beyond a note (a feedback's
+        ``score``, a complaint's ``resolved_at``…), as JSON.
+        """
         self.registry.activity_type(type)
         with self._write(actor) as ctx:
             assert ctx.actor is not None
@@ -907,13 +921,16 @@ class Crm:
                 note=note,
                 actor_id=ctx.actor.id,
                 occurred_at=when,
+                data=dict(data or {}),
             )
             ctx.session.add(activity)
             if record.last_activity_at is None or record.last_activity_at < when:
                 record.last_activity_at = when
                 ctx.session.add(record)
             ctx.session.flush()
-            view = ActivityView(_pk(activity.id), record_id, type, note, ctx.actor.name, when)
+            view = ActivityView(
+                _pk(activity.id), record_id, type, note, ctx.actor.name, when, activity.data
+            )
             ctx.journal("activity", view.id, record_id, "create", None, view.to_dict())
             return view
 
@@ -929,7 +946,13 @@ class Crm:
             names = _Names.load(session)
             return [
                 ActivityView(
-                    _pk(a.id), a.record_id, a.type, a.note, names.user(a.actor_id), a.occurred_at
+                    _pk(a.id),
+                    a.record_id,
+                    a.type,
+                    a.note,
+                    names.user(a.actor_id),
+                    a.occurred_at,
+                    a.data,
                 )
                 for a in rows
             ]
@@ -1195,6 +1218,7 @@ class Crm:
         if spec is None:
             known = ", ".join(sorted(self.registry.reports))
             raise NotFound(f"no report '{name}' (reports: {known})")
+        kind = kind or spec.kind
         if kind is not None:
             self.registry.kind(kind)
         if spec.needs_kind and kind is None:
@@ -1214,6 +1238,122 @@ class Crm:
             except Exception as exc:  # a plugin's report must not look like a core crash
                 raise PluginError(spec.plugin, f"report {name}", exc) from exc
             return result
+
+    # -- conversion and deal stages -------------------------------------------
+
+    def convert_record(
+        self,
+        actor: str,
+        record_id: int,
+        to_kind: str,
+        fields: dict[str, Any] | None = None,
+        *,
+        title: str | None = None,
+        deal_title: str | None = None,
+        deal_amount: str | Decimal | int | None = None,
+        currency: str = "CNY",
+    ) -> RecordView:
+        """Convert a record (a qualified lead) into a new record of ``to_kind``.
+
+        The source moves to its won stage (refused if its workflow forbids
+        that move now); the new record gets the shared fields, the contacts,
+        the owner and, with ``deal_title``, a first deal.
+        """
+        deal = None
+        if deal_title is not None:
+            deal = (deal_title, _parse_amount(deal_amount or 0), currency.upper())
+        with self._write(actor) as ctx:
+            assert ctx.actor is not None
+            source = self._load_record(ctx.session, ctx.actor, record_id, lock=True)
+            target = convert(ctx, source, to_kind, dict(fields or {}), title=title, deal=deal)
+            return _record_view(target, _Names.load(ctx.session))
+
+    def set_deal_stage(self, actor: str, deal_id: int, stage: str) -> DealView:
+        """Move a deal to ``stage`` (open, won, lost or your own); journaled."""
+        if not stage.strip():
+            raise InvalidInput("a deal stage cannot be empty")
+        with self._write(actor) as ctx:
+            assert ctx.actor is not None
+            deal = ctx.session.get(Deal, deal_id)
+            if deal is None or deal.archived_at is not None:
+                raise NotFound(f"no deal #{deal_id}")
+            self._load_record(ctx.session, ctx.actor, deal.record_id, lock=False)
+            if deal.stage == stage:
+                raise Conflict(f"deal #{deal_id} is already {stage}")
+            before = {"stage": deal.stage}
+            deal.stage, deal.updated_at = stage, ctx.now
+            ctx.session.add(deal)
+            ctx.journal("deal", deal_id, deal.record_id, "move", before, {"stage": stage})
+            return _deal_view(deal)
+
+    # -- dashboard alerts (超量预警) -------------------------------------------
+
+    def alerts(self, actor: str, path: str | Path) -> list[FigureView]:
+        """Compute every figure of the dashboard file ``path``, each report run as ``actor``.
+
+        Each :class:`FigureView` says whether its value crossed the threshold.
+        A file with problems is refused with every located error (InvalidInput).
+        """
+        board = dashboards.load_dashboard(path, self.registry)
+        now = self.clock()
+
+        def run(figure: dashboards.Figure) -> ReportResult:
+            days = figure.since_days
+            since = now - timedelta(days=days) if days is not None else None
+            return self.run_report(actor, figure.report, kind=figure.kind, by=figure.by,
+                                   since=since, params=figure.params)  # fmt: skip
+
+        return dashboards.compute(board, run)
+
+    # -- import and export -------------------------------------------------------
+
+    def import_records(
+        self,
+        actor: str,
+        kind: str,
+        path: str | Path,
+        *,
+        mapping: dict[str, str] | None = None,
+        on_duplicate: str = "skip",
+        dry_run: bool = False,
+        batch_size: int = importer.DEFAULT_BATCH,
+        errors_path: str | Path | None = None,
+        auto_assign: bool = False,
+        owner: str | None = None,
+        fmt: str | None = None,
+        progress: Callable[[ImportProgress], None] | None = None,
+    ) -> ImportReport:
+        """Import records of ``kind`` from a CSV or JSON Lines file (managers, admins).
+
+        Columns map to fields by name (``mapping``: column to field, ``-``
+        ignores); ``title``, ``owner`` and ``stage`` columns are understood.
+        Rows are checked as :meth:`add_record` checks them and committed in
+        batches of ``batch_size``; a duplicate row is skipped, merged or
+        refused (``on_duplicate``); rejected and skipped rows are listed in
+        ``errors_path`` (CSV: line, column, field, reason). ``owner`` is the
+        owner of rows without an ``owner`` cell; ``auto_assign`` leaves them
+        to the workflow's rules. ``progress`` hears after each batch.
+        """
+        options = ImportOptions(
+            kind, Path(path), dict(mapping or {}), on_duplicate, dry_run, batch_size,
+            Path(errors_path) if errors_path is not None else None, auto_assign, owner, fmt,
+        )  # fmt: skip
+        cause = f"import:{Path(path).name}"
+        return importer.run(
+            lambda rollback: self._write(actor, cause, dry_run=rollback),
+            self.registry,
+            options,
+            progress,
+        )
+
+    def export_records(self, actor: str, kind: str, out: IO[str], fmt: str = "csv") -> int:
+        """Write the live records of ``kind`` the actor may see to ``out`` as import reads them.
+
+        ``fmt`` is ``csv`` (title, stage, owner, then the fields in order) or
+        ``jsonl`` (one object per line, typed values). Returns how many.
+        """
+        with self._read(actor) as (session, who):
+            return exporter.export(session, self.registry, who, kind, out, fmt)
 
 
 def _workflow_view(w: WorkflowDef) -> WorkflowView:

@@ -124,6 +124,7 @@ class ReportSpec:
     run: Callable[..., Any]
     needs_kind: bool = False
     description: str = ""
+    kind: str | None = None
 
 
 class Registry:
@@ -173,13 +174,16 @@ class Registry:
             label: Any = None,
             needs_kind: bool = False,
             description: str = "",
+            kind: str | None = None,
         ) -> None:
             if not NAME.match(name):
                 raise RegistrationError(f"plugin '{plugin}': bad report name {name!r}")
             if name in self.reports:
                 raise RegistrationError(f"plugin '{plugin}': report '{name}' already exists")
             who = f"plugin '{plugin}' report '{name}'"
-            spec = ReportSpec(name, _label(label, name, who), plugin, run, needs_kind, description)
+            spec = ReportSpec(
+                name, _label(label, name, who), plugin, run, needs_kind, description or "", kind
+            )
             self.reports[name] = spec
 
         return register

@@ -188,7 +188,9 @@ def crm_register_reports(register: Callable[..., None]) -> None:
     """Register reports for ``crm report NAME`` and the dashboard.
 
     Call ``register(name, run, label={"en": ..., "zh": ...}, needs_kind=False,
-    description="...")``. ``run(ctx)`` gets a :class:`crm_core.api.ReportContext`
+    description="...", kind=None)``; ``kind`` is the kind the report is about
+    when the user names none (a plugin's report on its own kind). ``run(ctx)``
+    gets a :class:`crm_core.api.ReportContext`
     (a read-only session, the acting user, ``kind``, ``by``, ``since``,
     ``params``, the kind's workflow, ``ctx.records(*columns)`` to start a query
     over the records the user may see, ``ctx.field(name)`` and

@@ -138,6 +138,7 @@ class ActivityView(View):
     note: str | None
     actor: str | None
     occurred_at: datetime
+    data: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass

@@ -22,6 +22,12 @@ FIGURES = (
     "pool_page ",
     "pool_page ",
     "why #",  # the cold one, through the CLI in a new process
+    "report funnel",
+    "report win_rate_by_owner",
+    "report conversion_by_field",
+    "report follow_up_compliance",
+    "report customer_growth",
+    "import ",
 )
 
 

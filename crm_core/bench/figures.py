@@ -12,10 +12,11 @@ import sys
 from collections.abc import Callable
 from contextlib import closing
 from datetime import timedelta
+from functools import partial
 from math import ceil
 from pathlib import Path
 from time import perf_counter
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select, text
 from sqlmodel import col
@@ -232,3 +233,61 @@ def cold_cli(setup: Setup, record_id: int) -> tuple[Figure, Check]:
         "baseline: python -c 'import crm_core.cli.main'",
     )
     return figure, Check("`crm record why` exit code", 0, done.returncode)
+
+
+REPORT_MAX_SECONDS = 1.0
+REPORTS = [
+    ("funnel", None),
+    ("win_rate_by_owner", None),
+    ("conversion_by_field", "source"),
+    ("follow_up_compliance", None),
+    ("customer_growth", None),
+]
+
+
+def reports(setup: Setup, leads: int, returned: int) -> tuple[list[Figure], list[Check]]:
+    """Five core reports over every lead, each run once, against ``SELECT count(*)``.
+
+    Run after the sweep, so a third of the leads are in the pool (``returned``).
+    """
+    crm = _opened(setup.path)
+
+    def count() -> int:
+        with crm.engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM record")).scalar_one())
+
+    def run(name: str, by: str | None) -> Any:
+        return crm.run_report(ADMIN, name, kind=KIND, by=by)
+
+    try:
+        count()  # reads the table once, so that neither side pays for a cold cache
+        baseline, _ = timed(count)
+        runs = {name: (by, *timed(partial(run, name, by))) for name, by in REPORTS}
+    finally:
+        crm.close()
+    figures = [
+        Figure(f"report {name}" + (f" --by {by}" if by else ""), seconds, baseline,
+               max_seconds=REPORT_MAX_SECONDS)
+        for name, (by, seconds, _result) in runs.items()
+    ]  # fmt: skip
+    figures[0].note = "each run once through crm.run_report as the admin; "
+    figures[0].note += "baseline: SELECT count(*) FROM record through the same engine"
+    total = {name: _column_sum(runs[name][2], "records")
+             for name in ("funnel", "win_rate_by_owner", "conversion_by_field")}  # fmt: skip
+    growth = runs["customer_growth"][2].rows
+    follow_up = runs["follow_up_compliance"][2]
+    checks = [
+        Check("funnel counts every lead", leads, total["funnel"]),
+        Check("win_rate_by_owner counts every lead", leads, total["win_rate_by_owner"]),
+        Check("conversion_by_field counts every lead", leads, total["conversion_by_field"]),
+        Check("customer_growth's running total = leads", leads, growth[-1][-1] if growth else 0),
+        Check("follow_up_compliance open = leads not returned", leads - returned,
+              _column_sum(follow_up, "open")),
+    ]  # fmt: skip
+    return figures, checks
+
+
+def _column_sum(result: Any, column: str) -> int:
+    """The sum of a report's column (None counted as 0)."""
+    at = result.columns.index(column)
+    return sum(row[at] or 0 for row in result.rows)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from crm_core.bench import data, figures
+from crm_core.bench import data, figures, importing
 from crm_core.bench.report import Check, Figure, Report
 from crm_core.errors import InvalidInput
 
@@ -30,6 +30,7 @@ class Params:
     new: int = 100_000
     db: Path | None = None
     keep: bool = False
+    import_rows: int | None = None  # lead rows of the import figure; None: as many as records
 
 
 class Workspace:
@@ -91,6 +92,8 @@ def run(params: Params, log: Callable[[str], None]) -> Report:
     workspace = Workspace(params.db)
     try:
         found, checks = _measure(workspace, params, log)
+        imported, import_checks = _import(workspace, params, log)
+        found, checks = [*found, imported], [*checks, *import_checks]
     finally:
         if params.keep:
             log("kept " + ", ".join(str(p) for p in workspace.files))
@@ -112,6 +115,8 @@ def _measure(
     base_seconds, base = figures.timed(lambda: data.add_records(setup, params.records, owned=True))
     log(f"sweep: {base.idle:,} idle leads; the UPDATE baseline on a twin, then crm.sweep")
     sweep, checks = figures.sweep(setup, ws.twin(".sweep-twin"), base.idle)
+    log("reports: funnel, win rate, conversion by source, follow-up, growth")
+    reports, report_checks = figures.reports(setup, params.records, base.idle)
     log(f"adding {params.new:,} unowned leads")
     new_seconds, fresh = figures.timed(lambda: data.add_records(setup, params.new, owned=False))
     log("assign: crm.assign, then the one-by-one baseline on a twin")
@@ -121,8 +126,23 @@ def _measure(
     latency, latency_checks = figures.latency(setup, fresh.ids[0], base.idle)
     cold, cold_check = figures.cold_cli(setup, fresh.ids[0])
     generate = _generation(params, base_seconds + new_seconds)
-    found = [generate, sweep, assign, *latency, cold]
-    return found, [*checks, *assign_checks, *latency_checks, cold_check]
+    found = [generate, sweep, assign, *latency, cold, *reports]
+    return found, [*checks, *assign_checks, *latency_checks, cold_check, *report_checks]
+
+
+def _import(
+    ws: Workspace, params: Params, log: Callable[[str], None]
+) -> tuple[Figure, list[Check]]:
+    """The import figure, on a fresh database of its own (people and workflow, no leads)."""
+    rows = params.import_rows or params.records
+    log(f"import: a fresh database, {rows:,} lead rows written to CSV")
+    setup = data.create(
+        ws.path(".import.db"), ws.path(".import.workflow.yaml"), params.operators, rows, 0
+    )
+    csv_path = ws.path(".import.csv")
+    emails = importing.write_csv(csv_path, rows)
+    log(f"import: crm.import_records, then {importing.sample_size(rows):,} rows via the ORM")
+    return importing.measure(setup, ws.path(".import-orm.db"), csv_path, rows, emails)
 
 
 def _generation(params: Params, seconds: float) -> Figure:

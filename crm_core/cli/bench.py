@@ -17,9 +17,12 @@ def bench(
         None, "--db", help="Path of the new SQLite file (must not exist) [a temporary directory]."
     ),
     keep: bool = typer.Option(False, "--keep", help="Keep the database and its twin copies."),
+    import_rows: int | None = typer.Option(
+        None, "--import-rows", min=1, help="Lead rows to import from CSV [as many as --records]."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print exact JSON."),
 ) -> None:
-    """Time sweep, assign and reads on a generated database, each against a baseline.
+    """Time sweep, assign, reads and import on generated data, each against a baseline.
 
     Progress goes to stderr. The exit code is 0 even when a target is missed:
     look for the FAIL lines (or "passed": false in the JSON).
@@ -27,7 +30,7 @@ def bench(
     # Imported here, not at the top: every other command would pay for loading the benchmark.
     from crm_core.bench import runner
 
-    params = runner.Params(records, operators, new, db, keep)
+    params = runner.Params(records, operators, new, db, keep, import_rows)
     report = runner.run(params, log=lambda line: typer.echo(line, err=True))
     if as_json:
         render.emit_json(report.to_dict())

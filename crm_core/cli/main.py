@@ -10,6 +10,7 @@ import typer
 from typer.core import TyperGroup
 
 from crm_core.cli import (
+    alerts,
     bench,
     demo,
     people,
@@ -19,6 +20,7 @@ from crm_core.cli import (
     scheduler,
     system,
     touchpoints,
+    transfer,
     workflows,
 )
 from crm_core.cli.state import CliState
@@ -81,6 +83,8 @@ scheduler.register(app)
 bench.register(app)
 demo.register(app)
 reports.register(app)
+alerts.register(app)
+transfer.register(app)
 
 
 def run() -> None:

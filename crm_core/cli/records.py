@@ -158,6 +158,27 @@ def record_why(ctx: typer.Context, record_id: int, as_json: bool = JSON) -> None
         typer.echo(f"next: {render.cell(event.at)} {event.event} [{event.rule}]")
 
 
+@record_app.command("convert")
+def record_convert(
+    ctx: typer.Context,
+    record_id: int,
+    kind: str,
+    sets: list[str] | None = SET,
+    title: str | None = typer.Option(None, "--title", help="Title [the old record's]."),
+    deal_title: str | None = typer.Option(None, "--deal", help="Open a first deal, titled so."),
+    deal_amount: str = typer.Option("0", "--amount", help="The first deal's amount."),
+) -> None:
+    """Convert a record (a qualified lead) into a new record of KIND; print the new id."""
+    s = state(ctx)
+    values = s.crm.coerce_fields(kind, parse_sets(sets))
+    record = s.crm.convert_record(
+        s.actor, record_id, kind, values, title=title, deal_title=deal_title,
+        deal_amount=deal_amount,
+    )  # fmt: skip
+    typer.echo(record.id)
+    typer.echo(f"#{record_id} converted into {kind} #{record.id}", err=True)
+
+
 @record_app.command("archive")
 def record_archive(ctx: typer.Context, record_id: int) -> None:
     """Archive a record (nothing is deleted; the journal keeps its history)."""

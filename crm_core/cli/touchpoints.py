@@ -142,6 +142,14 @@ def deal_add(
     typer.echo(f"deal #{deal.id} added to record #{record_id}")
 
 
+@deal_app.command("stage")
+def deal_stage(ctx: typer.Context, deal_id: int, stage: str) -> None:
+    """Move a deal to a stage: open, won, lost, or your own."""
+    s = state(ctx)
+    deal = s.crm.set_deal_stage(s.actor, deal_id, stage)
+    typer.echo(f"deal #{deal.id} is now {deal.stage}")
+
+
 @deal_app.command("list")
 def deal_list(ctx: typer.Context, record_id: int, as_json: bool = JSON) -> None:
     """List a record's deals."""

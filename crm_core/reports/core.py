@@ -2,15 +2,65 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Integer, case, cast, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Integer,
+    Select,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    or_,
+    select,
+)
 from sqlmodel import col
 
+from crm_core import permissions
 from crm_core.errors import InvalidInput
-from crm_core.models import Activity, Deal, Journal, Record, User
+from crm_core.models import Activity, Deal, Journal, Record, User, WorkflowDef
 from crm_core.reports.spec import ReportContext, ReportResult, share
+
+
+def _scan(ctx: ReportContext, *columns: Any) -> Select[Any]:
+    """``ctx.records(*columns)``, but read in one pass on SQLite.
+
+    A report reads most records of its kind. SQLite keeps no statistics and
+    would answer ``kind = ?`` through a plugin's ``(kind, field)`` index,
+    fetching each row at random: several times slower than one scan of the
+    table, or of the owner index when it holds every column the query needs.
+    ``kind || ''`` keeps those indexes out of it (as the sweep does).
+    """
+    query = (
+        select(*columns)
+        .select_from(Record)
+        .where(permissions.record_filter(ctx.actor), col(Record.archived_at).is_(None))
+    )
+    if ctx.kind is not None:
+        kind = col(Record.kind) + "" if ctx.dialect == "sqlite" else col(Record.kind)
+        query = query.where(kind == ctx.kind)
+    if ctx.since is not None:
+        query = query.where(col(Record.created_at) >= ctx.since)
+    return query
+
+
+def _by_owner(ctx: ReportContext, rows: Sequence[Any], nobody: str | None) -> list[tuple[Any, ...]]:
+    """Rows keyed by owner id, keyed by the owner's name instead and sorted by it.
+
+    Names are looked up once, not joined per record; unowned rows get ``nobody``
+    (and come last), or are dropped when it is None.
+    """
+    names = {i: n for i, n in ctx.session.execute(select(col(User.id), col(User.name)))}
+    named = [(names.get(r[0], f"#{r[0]}"), *r[1:]) for r in rows if r[0] is not None]
+    out: list[tuple[Any, ...]] = sorted(named, key=lambda r: r[0])
+    if nobody is not None:
+        out += [(nobody, *r[1:]) for r in rows if r[0] is None]
+    return out
 
 
 def _needs_stages(ctx: ReportContext) -> list[str]:
@@ -21,7 +71,12 @@ def _needs_stages(ctx: ReportContext) -> list[str]:
 
 
 def funnel(ctx: ReportContext) -> ReportResult:
-    """Records per stage, how many reached each stage, and stage-to-stage conversion."""
+    """Records per stage, how many reached each stage, and stage-to-stage conversion.
+
+    A record in a pipeline stage has passed through every earlier one; a lost
+    record reached the stage it was lost from (the journal's last move into a
+    lost stage says which; the first stage when it does not).
+    """
     stages = _needs_stages(ctx)
     lost = set(ctx.outcome_stages("lost"))
     counts = dict(
@@ -30,8 +85,11 @@ def funnel(ctx: ReportContext) -> ReportResult:
         ).all()
     )
     pipeline = [s for s in stages if s not in lost]
-    # A record in a later pipeline stage has passed through every earlier one.
-    reached = {s: sum(counts.get(t, 0) for t in pipeline[i:]) for i, s in enumerate(pipeline)}
+    furthest = {s: counts.get(s, 0) for s in pipeline}
+    for stage, n in _lost_from(ctx, sorted(lost)).items():
+        key = stage if stage in furthest else pipeline[0]
+        furthest[key] += n
+    reached = {s: sum(furthest[t] for t in pipeline[i:]) for i, s in enumerate(pipeline)}
     probability = {s["id"]: s.get("probability") for s in (ctx.workflow or {})["stages"]}
     rows = []
     previous: int | None = None
@@ -45,6 +103,31 @@ def funnel(ctx: ReportContext) -> ReportResult:
     return ReportResult("funnel", f"Funnel of {ctx.kind}", columns, rows)
 
 
+def _lost_from(ctx: ReportContext, lost: list[str]) -> dict[str | None, int]:
+    """How many of the visible lost records were lost from each stage (None: unknown).
+
+    Each lost record's last journaled move into a lost stage is found through
+    the journal's ``(record_id, id)`` index, so the cost follows the lost records.
+    """
+    if not lost:
+        return {}
+    last_move = (
+        select(func.max(col(Journal.id)))
+        .where(col(Journal.record_id) == col(Record.id), col(Journal.entity) == "record")
+        .where(_json_text(ctx, col(Journal.after), "stage").in_(lost))
+        .correlate(Record)
+        .scalar_subquery()
+    )
+    came_from = (
+        select(_json_text(ctx, col(Journal.before), "stage"))
+        .where(col(Journal.id) == last_move)
+        .correlate(Record)
+        .scalar_subquery()
+    )
+    query = ctx.records(came_from, func.count()).where(col(Record.stage).in_(lost))
+    return {stage: n for stage, n in ctx.session.execute(query.group_by(came_from))}
+
+
 def win_rate_by_owner(ctx: ReportContext) -> ReportResult:
     """Won, lost and win rate (won of decided) per owner."""
     won, lost = ctx.outcome_stages("won"), ctx.outcome_stages("lost")
@@ -52,15 +135,11 @@ def win_rate_by_owner(ctx: ReportContext) -> ReportResult:
         _needs_stages(ctx)
     is_won = func.sum(case((col(Record.stage).in_(won), 1), else_=0))
     is_lost = func.sum(case((col(Record.stage).in_(lost), 1), else_=0))
-    query = (
-        ctx.records(User.name, func.count(), is_won, is_lost)
-        .outerjoin(User, col(User.id) == col(Record.owner_id))
-        .group_by(col(User.name))
-        .order_by(col(User.name))
-    )
+    owner = col(Record.owner_id)
+    query = _scan(ctx, owner, func.count(), is_won, is_lost).group_by(owner)
     rows = [
-        [owner or "(nobody)", n, w or 0, lo or 0, share(w or 0, (w or 0) + (lo or 0))]
-        for owner, n, w, lo in ctx.session.execute(query).all()
+        [name, n, w or 0, lo or 0, share(w or 0, (w or 0) + (lo or 0))]
+        for name, n, w, lo in _by_owner(ctx, ctx.session.execute(query).all(), "(nobody)")
     ]
     columns = ["owner", "records", "won", "lost", "win_rate"]
     return ReportResult("win_rate_by_owner", f"Win rate by owner, {ctx.kind}", columns, rows)
@@ -73,7 +152,11 @@ def conversion_by_field(ctx: ReportContext) -> ReportResult:
     won = ctx.outcome_stages("won")
     value = ctx.field(ctx.by)
     is_won = func.sum(case((col(Record.stage).in_(won), 1), else_=0))
-    query = ctx.records(value, func.count(), is_won).group_by(value).order_by(func.count().desc())
+    query = (
+        ctx.records(value, func.count(), is_won)
+        .group_by(value)
+        .order_by(func.count().desc(), value)
+    )
     rows = [[v, n, w or 0, share(w or 0, n)] for v, n, w in ctx.session.execute(query).all()]
     title = f"Conversion of {ctx.kind} by {ctx.by}"
     return ReportResult(
@@ -82,15 +165,15 @@ def conversion_by_field(ctx: ReportContext) -> ReportResult:
 
 
 def _month(ctx: ReportContext, column: Any) -> ColumnElement[str]:
-    if ctx.dialect == "postgresql":
-        return func.to_char(column, "YYYY-MM")
-    return func.strftime("%Y-%m", column)
+    if ctx.dialect == "postgresql":  # in UTC, as SQLite stores it, whatever the session's zone
+        return func.to_char(func.timezone("UTC", column), "YYYY-MM")
+    return func.substr(column, 1, 7)  # SQLite keeps UTC times as "YYYY-MM-DD HH:MM:SS…"
 
 
 def customer_growth(ctx: ReportContext) -> ReportResult:
     """New records per month and the running total."""
     month = _month(ctx, col(Record.created_at))
-    query = ctx.records(month, func.count()).group_by(month).order_by(month)
+    query = _scan(ctx, month, func.count()).group_by(month).order_by(month)
     rows = []
     total = 0
     for m, n in ctx.session.execute(query).all():
@@ -100,27 +183,54 @@ def customer_growth(ctx: ReportContext) -> ReportResult:
 
 
 def follow_up_compliance(ctx: ReportContext) -> ReportResult:
-    """Per owner: open records, those without an activity for ``days`` days, and the share kept."""
+    """Per owner: open records, those without an activity for ``days`` days, and the share kept.
+
+    Idle counts as the workflow's ``days_since: last_activity`` does: from the
+    later of the last activity and the moment the owner got the record
+    (:func:`crm_core.conditions.idle_since`, written as two comparisons, which
+    SQLite answers faster than its scalar ``max()`` over a million rows).
+    """
     days = ctx.param_int("days", 7)
-    closed = ctx.outcome_stages("won") + ctx.outcome_stages("lost")
     threshold = ctx.now - timedelta(days=days)
-    last = func.coalesce(col(Record.last_activity_at), col(Record.created_at))
-    idle = func.sum(case((last < threshold, 1), else_=0))
+    created = col(Record.created_at)
+    quiet = and_(
+        func.coalesce(col(Record.last_activity_at), created) < threshold,
+        func.coalesce(col(Record.assigned_at), created) < threshold,
+    )
+    idle = func.sum(case((quiet, 1), else_=0))
+    # "owner_id + 0" on SQLite: the owner index would fetch each row at random.
+    owner = col(Record.owner_id) + 0 if ctx.dialect == "sqlite" else col(Record.owner_id)
     query = (
-        ctx.records(User.name, func.count(), idle)
-        .join(User, col(User.id) == col(Record.owner_id))
-        .where(col(Record.stage).is_(None) | col(Record.stage).not_in(closed))
-        .group_by(col(User.name))
-        .order_by(col(User.name))
+        _scan(ctx, owner, func.count(), idle)
+        .where(owner.is_not(None), col(Record.stage).is_(None) | ~_closed(ctx))
+        .group_by(owner)
     )
     rows = [
-        [owner, n, i or 0, share(n - (i or 0), n)]
-        for owner, n, i in ctx.session.execute(query).all()
+        [name, n, i or 0, share(n - (i or 0), n)]
+        for name, n, i in _by_owner(ctx, ctx.session.execute(query).all(), None)
     ]
     title = (
         f"Follow-up compliance, {ctx.kind or 'all kinds'}: idle means no activity for {days} days"
     )
     return ReportResult("follow_up_compliance", title, ["owner", "open", "idle", "compliant"], rows)
+
+
+def _closed(ctx: ReportContext) -> ColumnElement[bool]:
+    """True for a record in a won or lost stage of its kind's workflow (every kind's
+    workflow when the report runs over all kinds)."""
+    if ctx.kind is not None:
+        outcomes = {ctx.kind: ctx.workflow or {}}
+    else:
+        rows = ctx.session.execute(select(col(WorkflowDef.kind), col(WorkflowDef.definition)))
+        outcomes = {kind: definition for kind, definition in rows}
+    clauses = []
+    for kind, definition in sorted(outcomes.items()):
+        ends = [s["id"] for s in definition.get("stages", []) if s.get("outcome")]
+        if ends:
+            where_kind = col(Record.kind) == kind if ctx.kind is None else None
+            in_end = col(Record.stage).in_(ends)
+            clauses.append(in_end if where_kind is None else and_(where_kind, in_end))
+    return or_(false(), *clauses)
 
 
 def _json_int(ctx: ReportContext, column: Any, key: str) -> ColumnElement[Any]:
@@ -130,19 +240,26 @@ def _json_int(ctx: ReportContext, column: Any, key: str) -> ColumnElement[Any]:
 
 
 def pool_stats(ctx: ReportContext) -> ReportResult:
-    """Per operator: claims and releases they made, returns and rotations taken from them."""
-    since = [col(Journal.at) >= ctx.since] if ctx.since else []
+    """Per operator: claims and releases they made, returns and rotations taken from them.
+
+    ``--since`` counts the journal from that moment. Operators see their own
+    row, managers their team's, admins everyone's.
+    """
+    limits = [col(Journal.at) >= ctx.since] if ctx.since else []
+    if ctx.kind is not None:
+        of_kind = select(col(Record.id)).where(col(Record.kind) == ctx.kind)
+        limits.append(col(Journal.record_id).in_(of_kind))
     by_actor = ctx.session.execute(
         select(col(Journal.actor_id), col(Journal.action), func.count())
         .where(col(Journal.entity) == "record", col(Journal.action).in_(["claim", "release"]))
-        .where(*since)
+        .where(*limits)
         .group_by(col(Journal.actor_id), col(Journal.action))
     ).all()
     former = _json_int(ctx, col(Journal.before), "owner_id")
     from_owner = ctx.session.execute(
         select(former, col(Journal.action), func.count())
         .where(col(Journal.entity) == "record", col(Journal.action).in_(["return", "rotate"]))
-        .where(*since)
+        .where(*limits)
         .group_by(former, col(Journal.action))
     ).all()
     names: dict[int, str] = {
@@ -150,7 +267,7 @@ def pool_stats(ctx: ReportContext) -> ReportResult:
     }
     table: dict[str, dict[str, int]] = {}
     for user_id, action, n in [*by_actor, *from_owner]:
-        if user_id is None:
+        if user_id is None or not _sees_user(ctx.actor, int(user_id)):
             continue
         row = table.setdefault(names.get(int(user_id), f"#{user_id}"), {})
         row[action] = row.get(action, 0) + n
@@ -158,6 +275,10 @@ def pool_stats(ctx: ReportContext) -> ReportResult:
     rows = [[name, *(counts.get(a, 0) for a in actions)] for name, counts in sorted(table.items())]
     columns = ["operator", "claims", "releases", "returned_from", "rotated_from"]
     return ReportResult("pool_stats", "Pool activity per operator", columns, rows)
+
+
+def _sees_user(actor: permissions.Actor, user_id: int) -> bool:
+    return actor.is_admin or user_id in actor.team_user_ids
 
 
 def repeat_purchase(ctx: ReportContext) -> ReportResult:
@@ -212,8 +333,8 @@ def retention(ctx: ReportContext) -> ReportResult:
         active.setdefault(m, set()).add(record_id)
     rows = []
     previous: set[int] | None = None
-    for m in sorted(active):
-        here = active[m]
+    for m in _months(min(active), max(active)) if active else []:
+        here = active.get(m, set())
         kept = len(here & previous) if previous is not None else None
         churned = len(previous - here) if previous is not None else None
         rate = share(kept, len(previous)) if previous is not None and kept is not None else None
@@ -223,6 +344,16 @@ def retention(ctx: ReportContext) -> ReportResult:
     return ReportResult(
         "retention", f"Retention and churn, {ctx.kind or 'all kinds'}", columns, rows
     )
+
+
+def _months(first: str, last: str) -> list[str]:
+    """Every ``YYYY-MM`` from ``first`` to ``last``, months without activity included."""
+    year, month = int(first[:4]), int(first[5:7])
+    out = []
+    while (here := f"{year:04d}-{month:02d}") <= last:
+        out.append(here)
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
 
 
 def time_in_stage(ctx: ReportContext) -> ReportResult:

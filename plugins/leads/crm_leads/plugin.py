@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from crm_core import hookimpl
+from crm_leads import reports
 
 SOURCES = ["market_survey", "event", "lucky_draw", "referral", "web", "ad", "other"]
 
@@ -41,6 +42,10 @@ LEAD_FIELDS: dict[str, dict[str, Any]] = {
     "budget": {
         "type": "number", "minimum": 0, "label": {"en": "Budget", "zh": "预算"},
     },
+    "converted_to": {
+        "type": "integer", "minimum": 1,
+        "label": {"en": "Converted to (record id)", "zh": "已转化为"},
+    },
 }  # fmt: skip
 
 
@@ -63,3 +68,23 @@ def crm_validate_record(
     if not any(fields.get(k) for k in ("phone", "email", "company")):
         problems.append(("phone", "give at least one of phone, email or company"))
     return problems
+
+
+LEAD_REPORTS = [
+    (
+        reports.conversion_by_source,
+        "lead_conversion_by_source",
+        "Conversion by source",
+        "来源转化率",
+    ),
+    (reports.referrals, "lead_referrals", "Referral leaderboard", "转介绍排行"),
+    (reports.aging, "lead_aging", "Lead aging", "线索账龄"),
+    (reports.scores, "lead_scores", "Qualification scores", "线索评分"),
+]
+
+
+@hookimpl
+def crm_register_reports(register: Callable[..., None]) -> None:
+    """Register the lead reports; they are about the ``lead`` kind."""
+    for run, name, en, zh in LEAD_REPORTS:
+        register(name, run, label={"en": en, "zh": zh}, description=run.__doc__, kind="lead")

@@ -1,0 +1,160 @@
+"""The import figure: N lead rows from a CSV file through ``crm.import_records``.
+
+The file is realistic: Chinese names, unique mobile numbers in random order
+(one in five written with spaces, dashes or ``+86``), e-mail addresses for
+seven leads in ten, a source and a region. The import runs on a fresh
+database (people and workflow made through the API, no records). The
+baseline takes the same rows through SQLModel ORM objects, one
+:func:`crm_core.records.create` per row in transactions of the same size, on
+a twin of that fresh database; it handles a sample and is scaled to N.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+from time import perf_counter
+
+from sqlalchemy import text
+
+from crm_core import records
+from crm_core.bench.data import ADMIN, GIVEN, KIND, REGIONS, SOURCES, SURNAMES, Setup, open_crm
+from crm_core.bench.report import Check, Figure
+from crm_core.db import transaction
+from crm_core.errors import Duplicate
+from crm_core.records import WriteContext
+from crm_core.transfer.importer import DEFAULT_BATCH
+
+ORM_SAMPLE = 5_000  # rows the ORM baseline takes (a tenth of smaller files)
+MIN_ROWS_PER_SECOND = 100_000
+MAX_RATIO = 0.1  # at least 10x the rows per second of the ORM path
+PRIME = 999_999_937  # phones are 13000000000 + (i * MULTIPLIER mod PRIME): unique, shuffled
+MULTIPLIER = 2_654_435_761
+PINYIN = ["wang", "li", "zhang", "liu", "chen", "yang", "huang", "zhao", "wu", "zhou"]
+DOMAINS = ["qq.com", "163.com", "126.com", "sina.com", "gmail.com", "example.cn"]
+HEADER = ["name", "phone", "email", "source", "region"]
+
+
+def sample_size(rows: int) -> int:
+    """How many rows the ORM baseline takes: 5,000, or a tenth of a small file."""
+    return min(ORM_SAMPLE, max(rows // 10, 1))
+
+
+def lead_row(i: int) -> list[str]:
+    """Row ``i`` of the file (deterministic: the choices are hashes of ``i``)."""
+    h = i * MULTIPLIER % PRIME
+    digits = str(13_000_000_000 + h)
+    shape = h % 10
+    if shape == 0:
+        phone = f"+86 {digits[:3]}-{digits[3:7]}-{digits[7:]}"
+    elif shape == 1:
+        phone = f"{digits[:3]} {digits[3:7]} {digits[7:]}"
+    else:
+        phone = digits
+    name = SURNAMES[h % len(SURNAMES)] + GIVEN[h // 100 % len(GIVEN)]
+    email = f"{PINYIN[h // 7 % len(PINYIN)]}.{i}@{DOMAINS[h // 11 % len(DOMAINS)]}"
+    return [
+        name,
+        phone,
+        email if h // 13 % 10 < 7 else "",
+        SOURCES[h // 17 % len(SOURCES)],
+        REGIONS[h // 19 % len(REGIONS)],
+    ]
+
+
+def write_csv(path: Path, rows: int) -> int:
+    """Write ``rows`` leads to ``path``; return how many have an e-mail address."""
+    emails = 0
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(HEADER)
+        for i in range(1, rows + 1):
+            row = lead_row(i)
+            emails += bool(row[2])
+            writer.writerow(row)
+    return emails
+
+
+def measure(
+    setup: Setup, twin: Path, csv_path: Path, rows: int, emails: int
+) -> tuple[Figure, list[Check]]:
+    """Time ``crm.import_records`` of the file on ``setup``'s fresh database against the ORM path.
+
+    ``twin`` receives a copy of the fresh database for the baseline.
+    """
+    shutil.copyfile(setup.path, twin)
+    crm = open_crm(setup.path)
+    try:
+        crm.list_workflows(ADMIN)  # the schema check is not timed
+        start = perf_counter()
+        report = crm.import_records(ADMIN, KIND, csv_path)
+        seconds = perf_counter() - start
+        with crm.engine.connect() as conn:
+            stored = int(conn.execute(text("SELECT count(*) FROM record")).scalar_one())
+            keys = int(conn.execute(text("SELECT count(*) FROM dedupe_key")).scalar_one())
+            created = conn.execute(
+                text("SELECT count(*) FROM journal WHERE entity = 'record' AND action = 'create'")
+            ).scalar_one()
+            first = conn.execute(text("SELECT title, stage, data FROM record ORDER BY id LIMIT 1"))
+            imported_first = tuple(first.one())
+    finally:
+        crm.close()
+    sample = sample_size(rows)
+    orm_seconds, orm_done, orm_first = _orm_path(setup, twin, csv_path, sample)
+    baseline = orm_seconds / sample * rows
+    rate = rows / seconds
+    figure = Figure(
+        f"import {rows:,} leads from CSV ({rate:,.0f} rows/s)",
+        seconds,
+        baseline,
+        max_seconds=rows / MIN_ROWS_PER_SECOND,
+        max_ratio=MAX_RATIO,
+        note=f"crm.import_records on a fresh database, batches of {DEFAULT_BATCH:,}, validation "
+        f"and dedupe included; baseline: {sample:,} rows one records.create (ORM objects) each, "
+        f"in transactions of {DEFAULT_BATCH:,}, took {orm_seconds:.2f} s "
+        f"({sample / orm_seconds:,.0f} rows/s), scaled to {rows:,}; "
+        f"speedup {baseline / seconds:.1f}x; target {MIN_ROWS_PER_SECOND:,} rows/s",
+    )
+    checks = [
+        Check("import created every row", rows, report.created),
+        Check("import rejected and skipped nothing", 0, report.rejected + report.skipped),
+        Check("records stored = rows", rows, stored),
+        Check("dedupe keys stored = phones + e-mails", rows + emails, keys),
+        Check("create journal rows = rows", rows, created),
+        Check("the ORM baseline created its sample", sample, orm_done),
+        Check("the first lead is stored alike by both paths", orm_first, imported_first),
+    ]
+    return figure, checks
+
+
+def _orm_path(
+    setup: Setup, path: Path, csv_path: Path, sample: int
+) -> tuple[float, int, tuple[object, ...]]:
+    """The first ``sample`` rows one ORM ``records.create`` each; seconds, created, first row."""
+    crm = open_crm(path)
+    try:
+        crm.list_workflows(ADMIN)
+        done = 0
+        start = perf_counter()
+        with csv_path.open(encoding="utf-8", newline="") as source:
+            reader = csv.DictReader(source)
+            while done < sample:
+                with transaction(crm.engine) as session:
+                    ctx = WriteContext(session, crm.registry, crm.host, None, "bench:orm",
+                                       crm.clock())  # fmt: skip
+                    for _ in range(min(DEFAULT_BATCH, sample - done)):
+                        values = crm.registry.coerce(KIND, next(reader))
+                        try:
+                            records.create(ctx, KIND, values, title=None, owner_id=None,
+                                           stage=setup.stage)  # fmt: skip
+                        except Duplicate:
+                            continue
+                        done += 1
+        seconds = perf_counter() - start
+        with crm.engine.connect() as conn:
+            first = conn.execute(text("SELECT title, stage, data FROM record ORDER BY id LIMIT 1"))
+            row = tuple(first.one())
+    finally:
+        crm.close()
+    return seconds, done, row

@@ -1,0 +1,12 @@
+"""Import and export of records: CSV and JSON Lines in, the same out.
+
+:mod:`~crm_core.transfer.readers` parses files with line numbers,
+:mod:`~crm_core.transfer.columns` maps their columns to fields,
+:mod:`~crm_core.transfer.rows` turns one row into a checked candidate,
+:mod:`~crm_core.transfer.batch` decides what each row of a batch becomes
+(new, duplicate, merge), :mod:`~crm_core.transfer.writer` writes new records
+set-based, :mod:`~crm_core.transfer.importer` runs the batches and
+:mod:`~crm_core.transfer.report` counts them and writes the errors file;
+:mod:`~crm_core.transfer.fastkeys` computes the common phone keys faster.
+:mod:`~crm_core.transfer.exporter` writes what the importer reads.
+"""

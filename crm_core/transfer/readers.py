@@ -1,0 +1,165 @@
+"""Reading CSV and JSON Lines files row by row, each row with the line it starts on.
+
+A reader gives the file's columns before any row (the CSV header; for JSON
+Lines every key of every object, found by a first pass), then yields
+:class:`RawRow` items. A row the parser cannot read (a CSV row with too many
+or too few values, a line that is not a JSON object) comes out as a
+:class:`RowError`, so the importer can reject it and go on.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from crm_core.errors import InvalidInput
+
+FORMATS = ("csv", "jsonl")
+EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
+
+@dataclass(frozen=True)
+class RawRow:
+    """One row as read: the line it starts on and its values by column name."""
+
+    line: int
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A row that could not be parsed, and why."""
+
+    line: int
+    reason: str
+
+
+def detect_format(path: Path, fmt: str | None) -> str:
+    """The format to read ``path`` in: ``fmt`` if given, else from the file's extension."""
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise InvalidInput(f"--format must be csv or jsonl, not {fmt!r}")
+        return fmt
+    found = EXTENSIONS.get(path.suffix.lower())
+    if found is None:
+        raise InvalidInput(
+            f"cannot tell the format of {path.name} from its extension "
+            "(.csv, .jsonl, .ndjson): pass --format csv or --format jsonl"
+        )
+    return found
+
+
+class Source:
+    """An open file to import: its format, columns and rows, and how far reading has got."""
+
+    def __init__(self, path: Path, fmt: str | None = None) -> None:
+        self.path = path
+        self.format = detect_format(path, fmt)
+        if not path.is_file():
+            raise InvalidInput(f"no file {path}")
+        self.size = path.stat().st_size
+        self._binary: IO[bytes] | None = None
+        self._line = 1
+        self.columns = self._csv_header() if self.format == "csv" else self._jsonl_keys()
+
+    @property
+    def bytes_read(self) -> int:
+        """How many bytes of the file the rows read so far came from (about: reads are buffered)."""
+        if self._binary is None or self._binary.closed:
+            return self.size
+        return self._binary.tell()
+
+    def _text(self) -> IO[str]:
+        """The file as text: UTF-8, a byte-order mark dropped, newlines kept for the parser."""
+        self._binary = self.path.open("rb")
+        return io.TextIOWrapper(self._binary, encoding="utf-8-sig", newline="")
+
+    def _csv_header(self) -> list[str]:
+        with self._text() as text:
+            try:
+                header = next(csv.reader(text), None)
+            except (csv.Error, UnicodeDecodeError) as exc:
+                raise InvalidInput(f"{self.path.name}: line 1: {_why(exc)}") from None
+        if not header:
+            raise InvalidInput(f"{self.path.name} is empty: a CSV file starts with a header row")
+        names = [h.strip() for h in header]
+        seen = {n for n in names if names.count(n) > 1}
+        if seen:
+            raise InvalidInput(f"{self.path.name}: column(s) {_quoted(seen)} appear twice")
+        return names
+
+    def _jsonl_keys(self) -> list[str]:
+        keys: dict[str, None] = {}
+        with self._text() as text:
+            try:
+                for line in text:
+                    if line.strip():
+                        try:
+                            value = json.loads(line)
+                        except json.JSONDecodeError:
+                            continue  # reported with its line number when the rows are read
+                        if isinstance(value, dict):
+                            keys.update(dict.fromkeys(value))
+            except UnicodeDecodeError as exc:
+                raise InvalidInput(f"{self.path.name}: {_why(exc)}") from None
+        return list(keys)
+
+    def rows(self) -> Iterator[RawRow | RowError]:
+        """The data rows, in file order (a CSV header is not a row)."""
+        reader = self._csv_rows if self.format == "csv" else self._jsonl_rows
+        with self._text() as text:
+            try:
+                yield from reader(text)
+            except (csv.Error, UnicodeDecodeError) as exc:
+                # Text is decoded in blocks, so a bad byte is found near, not at, its line.
+                raise InvalidInput(
+                    f"{self.path.name}: near line {self._line}: {_why(exc)}"
+                ) from None
+
+    def _csv_rows(self, text: IO[str]) -> Iterator[RawRow | RowError]:
+        columns = self.columns
+        width = len(columns)
+        reader = csv.reader(text)
+        next(reader)  # the header, read and checked already
+        while True:
+            start = self._line = reader.line_num + 1
+            cells = next(reader, None)
+            if cells is None:
+                return
+            if not cells:
+                continue  # a blank line
+            if len(cells) != width:
+                yield RowError(start, f"has {len(cells)} values but the header has {width} columns")
+                continue
+            yield RawRow(start, dict(zip(columns, cells, strict=True)))
+
+    def _jsonl_rows(self, text: IO[str]) -> Iterator[RawRow | RowError]:
+        for number, line in enumerate(text, start=1):
+            self._line = number
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield RowError(number, f"not JSON: {exc.msg} at column {exc.colno}")
+                continue
+            if not isinstance(value, dict):
+                yield RowError(number, f"a line must be a JSON object, not {type(value).__name__}")
+                continue
+            yield RawRow(number, value)
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8 text ({codecs.lookup(exc.encoding).name}: {exc.reason})"
+    return str(exc)
+
+
+def _quoted(names: set[str] | list[str]) -> str:
+    return ", ".join(f"'{n}'" for n in sorted(names))

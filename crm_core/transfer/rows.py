@@ -1,0 +1,185 @@
+"""One row of an import file made into a candidate record, checked as ``add_record`` checks it.
+
+CSV text is coerced by the registry (the rules of ``--set FIELD=VALUE``;
+an empty cell leaves the field unset), JSON Lines values are taken as typed.
+Then the kind's defaults are filled in and :func:`crm_core.records.check_values`
+validates the values (schema, then every plugin's ``crm_validate_record``)
+and computes their dedupe keys. The title, owner and stage columns are
+checked here too. A row that fails becomes a list of :class:`Problem`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import select
+
+from crm_core import permissions, records
+from crm_core.errors import FieldError, InvalidInput, NotFound, PermissionDenied
+from crm_core.models import User, WorkflowDef
+from crm_core.permissions import Actor
+from crm_core.records import WriteContext
+from crm_core.transfer.columns import ColumnPlan
+from crm_core.transfer.readers import RawRow
+from crm_core.views import View
+from crm_core.workflow import engine
+
+
+@dataclass
+class Problem(View):
+    """Why a row was rejected or skipped: its line, the column and field concerned, the reason."""
+
+    line: int
+    column: str
+    field: str
+    reason: str
+    skipped: bool = False
+
+
+@dataclass
+class Candidate:
+    """A valid row, ready to become a record or to be merged into one."""
+
+    line: int
+    given: dict[str, Any]  # the row's own values: what a merge fills in
+    values: dict[str, Any]  # with the kind's defaults: what a new record holds
+    keys: dict[str, str]  # dedupe field -> normalised key
+    title: str
+    owner_id: int | None
+    stage: str | None
+
+
+@dataclass
+class Setup:
+    """What every row of one import is checked against, loaded once at the start."""
+
+    actor: Actor
+    users: dict[str, tuple[int, bool]]  # name -> (id, active)
+    default_owner: int | None
+    stages: list[str] | None  # the applied workflow's stages, if there is one
+    workflow: str | None = None
+    first_stage: str | None = field(default=None)
+
+    @classmethod
+    def load(cls, ctx: WriteContext, kind: str, owner: str | None) -> Setup:
+        """Check that the actor may import, resolve ``owner`` and read the kind's workflow."""
+        actor = ctx.actor
+        assert actor is not None
+        if not actor.is_manager:
+            raise PermissionDenied(
+                f"only an admin or a manager may import records; {actor.name} is {actor.role}"
+            )
+        rows = ctx.session.exec(select(User.name, User.id, User.active)).all()
+        users = {name: (uid, active) for name, uid, active in rows if uid is not None}
+        default_owner = None
+        if owner is not None:
+            if owner not in users:
+                raise NotFound(f"no user '{owner}'")
+            uid, active = users[owner]
+            if not active:
+                raise InvalidInput(f"user '{owner}' is inactive and cannot own records")
+            permissions.check_owner_choice(actor, uid, owner)
+            default_owner = uid
+        workflow: WorkflowDef | None = engine.applied(ctx.session, kind)
+        stages = [s["id"] for s in workflow.definition["stages"]] if workflow else None
+        return cls(
+            actor,
+            users,
+            default_owner,
+            stages,
+            workflow.name if workflow else None,
+            stages[0] if stages else None,
+        )
+
+
+class RowMaker:
+    """Turns raw rows of one file into candidates (or problems) for one kind."""
+
+    def __init__(self, kind: str, columns: ColumnPlan, typed: bool, setup: Setup) -> None:
+        self.kind = kind
+        self.columns = columns
+        self.typed = typed  # JSON Lines: values are typed already; CSV: text to coerce
+        self.setup = setup
+        self._owners: dict[str, int | Problem] = {}
+
+    def make(self, ctx: WriteContext, row: RawRow) -> Candidate | list[Problem]:
+        """Check one row; return the candidate, or every problem found in it."""
+        raw = row.values
+        problems: list[Problem] = []
+        title = self._text(row, "title", problems)
+        owner_id = self._owner(row, self._text(row, "owner", problems), problems)
+        stage = self._stage(row, self._text(row, "stage", problems), problems)
+        given = {f: raw[c] for c, f in self.columns.fields.items() if c in raw}
+        if not self.typed:
+            try:
+                given = ctx.registry.coerce(self.kind, given)
+            except FieldError as exc:
+                return problems + self._problems(row.line, exc)
+        given = {k: v for k, v in given.items() if v is not None}
+        values = ctx.registry.with_defaults(self.kind, given)
+        try:
+            keys = records.check_values(ctx, self.kind, values, None)
+        except FieldError as exc:
+            return problems + self._problems(row.line, exc)
+        if problems:
+            return problems
+        title = title or records.default_title(ctx, self.kind, values)
+        return Candidate(row.line, given, values, keys, title, owner_id, stage)
+
+    def problem(self, line: int, name: str, reason: str, *, skipped: bool = False) -> Problem:
+        """A problem with field (or special column) ``name``, naming the file's column too."""
+        return Problem(line, self.columns.column_of(name), name, reason, skipped)
+
+    def _problems(self, line: int, exc: FieldError) -> list[Problem]:
+        return [self.problem(line, name, why) for name, why in exc.problems]
+
+    def _text(self, row: RawRow, name: str, problems: list[Problem]) -> str | None:
+        column = self.columns.special.get(name)
+        if column is None:
+            return None
+        value = row.values.get(column)
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            problems.append(self.problem(row.line, name, f"{value!r} is not text"))
+            return None
+        return value
+
+    def _owner(self, row: RawRow, name: str | None, problems: list[Problem]) -> int | None:
+        if name is None:
+            return self.setup.default_owner
+        found = self._owners.get(name)
+        if found is None:
+            found = self._owners[name] = self._resolve(row.line, name)
+        if isinstance(found, Problem):
+            problems.append(Problem(row.line, found.column, found.field, found.reason))
+            return None
+        return found
+
+    def _resolve(self, line: int, name: str) -> int | Problem:
+        user = self.setup.users.get(name)
+        if user is None:
+            return self.problem(line, "owner", f"no user '{name}'")
+        uid, active = user
+        if not active:
+            return self.problem(line, "owner", f"user '{name}' is inactive and cannot own records")
+        try:
+            permissions.check_owner_choice(self.setup.actor, uid, name)
+        except PermissionDenied as exc:
+            return self.problem(line, "owner", str(exc))
+        return uid
+
+    def _stage(self, row: RawRow, stage: str | None, problems: list[Problem]) -> str | None:
+        stages = self.setup.stages
+        if stage is None:
+            return self.setup.first_stage
+        if stages is not None and stage not in stages:
+            problems.append(
+                self.problem(
+                    row.line,
+                    "stage",
+                    f"no stage '{stage}' in workflow {self.setup.workflow} ({', '.join(stages)})",
+                )
+            )
+        return stage
