@@ -11,6 +11,7 @@ later rows see them, as with ``add_record(merge=True)``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,7 +152,7 @@ def _merge(
     ctx: WriteContext,
     candidate: Candidate,
     target: Target,
-    holder: Any,
+    holder: Callable[[tuple[str, str]], Target | None],
     claimed: dict[tuple[str, str], Target],
     out: Outcome,
     maker: RowMaker,

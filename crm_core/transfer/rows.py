@@ -10,7 +10,7 @@ checked here too. A row that fails becomes a list of :class:`Problem`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import select
@@ -59,7 +59,7 @@ class Setup:
     default_owner: int | None
     stages: list[str] | None  # the applied workflow's stages, if there is one
     workflow: str | None = None
-    first_stage: str | None = field(default=None)
+    first_stage: str | None = None
 
     @classmethod
     def load(cls, ctx: WriteContext, kind: str, owner: str | None) -> Setup:
