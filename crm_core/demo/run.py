@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections import Counter
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from sqlmodel import col, func, select
 from crm_core import records
 from crm_core.api import Crm
 from crm_core.clock import ManualClock
-from crm_core.demo.values import record_values
+from crm_core.demo.values import record_values, value
 from crm_core.errors import CrmError
 from crm_core.models import Journal, Record
 from crm_core.workflow import engine
@@ -25,7 +26,10 @@ TEAMS = {
     "sales_east": {"operators": ["wang", "li"], "managers": ["chen"]},
     "sales_west": {"operators": ["zhang", "zhao"], "managers": []},
 }
-ACTIVITIES = ["call", "visit", "message", "email", "meeting"]
+# Touchpoints operators log at random; the plugins' own types (viewings, quotes,
+# signings…) join them, so the workflows' guards can be met.
+EVERYDAY = ["call", "call", "visit", "message", "email", "meeting"]
+NOT_RANDOM = {"complaint", "complaint_resolved", "feedback", "note"}
 
 
 @dataclass
@@ -85,12 +89,14 @@ def arrive(crm: Crm, kind: str, count: int, rng: random.Random, serial: int) -> 
 def work_a_day(crm: Crm, rng: random.Random, summary: DemoSummary) -> None:
     """Every operator follows up some records, moves a few on, and claims from the pools."""
     operators = [n for t in TEAMS.values() for n in t["operators"]]
+    kinds = [a.name for a in crm.activity_types() if a.name not in NOT_RANDOM]
+    choices = EVERYDAY + kinds
     for name in operators:
         mine = crm.list_records(name, owner=name, limit=200)
         # The newest first (their contact deadline is nearest), then a few older ones.
         older = mine[8:]
         for record in mine[:8] + rng.sample(older, min(len(older), 4)):
-            activity = rng.choice(ACTIVITIES)
+            activity = rng.choice(choices)
             _try(summary, "activity", crm.log_activity, name, record.id, activity, note="demo")
             if rng.random() < 0.35:
                 _advance(crm, name, record, rng, summary)
@@ -116,7 +122,44 @@ def _advance(crm: Crm, actor: str, record: Any, rng: random.Random, summary: Dem
     ahead = [t for t in targets if t not in lost]
     target = rng.choice(lost) if lost and (not ahead or rng.random() < 0.2) else rng.choice(ahead)
     reasons = stages[target].get("lost_reasons", [None])
+    if target in ahead:
+        _prepare(crm, actor, record, flow.transitions(record.stage, target), stages[target], rng)
     _try(summary, "move", crm.move_record, actor, record.id, target, reason=reasons[0])
+
+
+def _prepare(
+    crm: Crm,
+    actor: str,
+    record: Any,
+    transitions: list[dict[str, Any]],
+    stage: dict[str, Any],
+    rng: random.Random,
+) -> None:
+    """Do what a diligent operator does before a move: the touchpoints and fields it asks for."""
+    for transition in transitions[:1]:
+        for need in _activities_needed(transition.get("when", {})):
+            for _ in range(need.get("min", 1)):
+                _quietly(crm.log_activity, actor, record.id, need.get("type") or "call")
+    missing = [f for f in stage.get("require", []) if record.fields.get(f) in (None, "")]
+    spec = crm.kind(record.kind)
+    values = {f: value(spec.fields[f], rng, record.id) for f in missing if f in spec.fields}
+    if values:
+        _quietly(crm.update_record, actor, record.id, values)
+
+
+def _activities_needed(cond: Any) -> list[dict[str, Any]]:
+    """The ``activities`` tests of a guard that must hold (not those under ``not``/``any``)."""
+    if not isinstance(cond, dict):
+        return []
+    if "activities" in cond:
+        return [cond["activities"]]
+    return [need for inner in cond.get("all", []) for need in _activities_needed(inner)]
+
+
+def _quietly(action: Any, *args: Any) -> None:
+    # a refusal here shows up in the move that follows, which says what is missing
+    with contextlib.suppress(CrmError):
+        action(*args)
 
 
 def _try(summary: DemoSummary, what: str, action: Any, *args: Any, **kwargs: Any) -> None:
