@@ -364,6 +364,16 @@ def test_activity_log_and_list(tour: Cli) -> None:
     assert "wants a quote before Friday" in tour.ok("activity", "list", str(rid))
 
 
+def test_activity_data_is_kept_and_typed(tour: Cli) -> None:
+    rid = tour.add("lead", *lead("李娜", "13900002222"))
+    tour.ok("activity", "log", str(rid), "feedback", "--data", "score=4", "--data", "via=wechat")
+    rows = tour.json("activity", "list", str(rid))
+    assert rows[0]["data"] == {"score": 4, "via": "wechat"}
+    assert "expected FIELD=VALUE" in tour.fails(2, "activity", "log", str(rid), "feedback",
+                                                "--data", "score")  # fmt: skip
+    assert len(tour.json("activity", "list", str(rid))) == 1
+
+
 def test_tasks_add_list_done(tour: Cli) -> None:
     rid = tour.add("lead", *lead("王芳", "13900001111"))
     out = tour.ok("task", "add", str(rid), "--due", "2026-12-01T09:00", "--note", "send the quote")

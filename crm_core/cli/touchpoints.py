@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
+from typing import Any
 
 import typer
 
 from crm_core.cli import render
-from crm_core.cli.state import parse_when, state
+from crm_core.cli.state import parse_sets, parse_when, state
 from crm_core.errors import InvalidInput
 
 activity_app = typer.Typer(help="Touchpoints logged on records.", no_args_is_help=True)
@@ -29,11 +31,26 @@ def activity_log(
     type: str,
     note: str | None = typer.Option(None, "--note"),
     at: str | None = typer.Option(None, "--at", help="When it happened (ISO) [now]."),
+    data: list[str] | None = typer.Option(
+        None, "--data", help="KEY=VALUE kept with it, e.g. score=4 for feedback (repeat)."
+    ),
 ) -> None:
     """Log a touchpoint (call, visit, email, message, meeting, feedback, complaint, note…)."""
     s = state(ctx)
-    activity = s.crm.log_activity(s.actor, record_id, type, note=note, at=_time(at, "--at"))
+    extra = {k: _scalar(v) for k, v in parse_sets(data).items()}
+    activity = s.crm.log_activity(
+        s.actor, record_id, type, note=note, at=_time(at, "--at"), data=extra
+    )
     typer.echo(f"activity #{activity.id} logged on record #{record_id}")
+
+
+def _scalar(text: str) -> Any:
+    """A number or true/false when the text is one, else the text."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return value if isinstance(value, (int, float, bool)) else text
 
 
 @activity_app.command("list")
