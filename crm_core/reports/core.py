@@ -10,7 +10,6 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     Integer,
-    Select,
     and_,
     case,
     cast,
@@ -25,28 +24,6 @@ from crm_core import permissions
 from crm_core.errors import InvalidInput
 from crm_core.models import Activity, Deal, Journal, Record, User, WorkflowDef
 from crm_core.reports.spec import ReportContext, ReportResult, share
-
-
-def _scan(ctx: ReportContext, *columns: Any) -> Select[Any]:
-    """``ctx.records(*columns)``, but read in one pass on SQLite.
-
-    A report reads most records of its kind. SQLite keeps no statistics and
-    would answer ``kind = ?`` through a plugin's ``(kind, field)`` index,
-    fetching each row at random: several times slower than one scan of the
-    table, or of the owner index when it holds every column the query needs.
-    ``kind || ''`` keeps those indexes out of it (as the sweep does).
-    """
-    query = (
-        select(*columns)
-        .select_from(Record)
-        .where(permissions.record_filter(ctx.actor), col(Record.archived_at).is_(None))
-    )
-    if ctx.kind is not None:
-        kind = col(Record.kind) + "" if ctx.dialect == "sqlite" else col(Record.kind)
-        query = query.where(kind == ctx.kind)
-    if ctx.since is not None:
-        query = query.where(col(Record.created_at) >= ctx.since)
-    return query
 
 
 def _by_owner(ctx: ReportContext, rows: Sequence[Any], nobody: str | None) -> list[tuple[Any, ...]]:
@@ -136,7 +113,7 @@ def win_rate_by_owner(ctx: ReportContext) -> ReportResult:
     is_won = func.sum(case((col(Record.stage).in_(won), 1), else_=0))
     is_lost = func.sum(case((col(Record.stage).in_(lost), 1), else_=0))
     owner = col(Record.owner_id)
-    query = _scan(ctx, owner, func.count(), is_won, is_lost).group_by(owner)
+    query = ctx.records(owner, func.count(), is_won, is_lost).group_by(owner)
     rows = [
         [name, n, w or 0, lo or 0, share(w or 0, (w or 0) + (lo or 0))]
         for name, n, w, lo in _by_owner(ctx, ctx.session.execute(query).all(), "(nobody)")
@@ -173,7 +150,7 @@ def _month(ctx: ReportContext, column: Any) -> ColumnElement[str]:
 def customer_growth(ctx: ReportContext) -> ReportResult:
     """New records per month and the running total."""
     month = _month(ctx, col(Record.created_at))
-    query = _scan(ctx, month, func.count()).group_by(month).order_by(month)
+    query = ctx.records(month, func.count()).group_by(month).order_by(month)
     rows = []
     total = 0
     for m, n in ctx.session.execute(query).all():
@@ -201,7 +178,7 @@ def follow_up_compliance(ctx: ReportContext) -> ReportResult:
     # "owner_id + 0" on SQLite: the owner index would fetch each row at random.
     owner = col(Record.owner_id) + 0 if ctx.dialect == "sqlite" else col(Record.owner_id)
     query = (
-        _scan(ctx, owner, func.count(), idle)
+        ctx.records(owner, func.count(), idle)
         .where(owner.is_not(None), col(Record.stage).is_(None) | ~_closed(ctx))
         .group_by(owner)
     )

@@ -11,7 +11,7 @@ from sqlmodel import Session, SQLModel, col
 
 from crm_core import permissions
 from crm_core.errors import InvalidInput
-from crm_core.fieldsql import field_text, sql_string
+from crm_core.fieldsql import field_text, kind_is, sql_string
 from crm_core.models import Record
 from crm_core.permissions import Actor
 from crm_core.views import View
@@ -66,10 +66,7 @@ class ReportContext:
             .where(permissions.record_filter(self.actor), col(Record.archived_at).is_(None))
         )
         if self.kind is not None:
-            # Reports read most of a kind. SQLite, which keeps no statistics, would walk a
-            # plugin's (kind, field) index for "kind = ?"; kind || '' keeps that index out.
-            kind = col(Record.kind) + "" if self.dialect == "sqlite" else col(Record.kind)
-            query = query.where(kind == self.kind)
+            query = query.where(kind_is(self.dialect, self.kind))
         if self.since is not None:
             query = query.where(col(Record.created_at) >= self.since)
         return query

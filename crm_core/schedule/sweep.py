@@ -18,6 +18,7 @@ from sqlmodel import col, select
 
 from crm_core import conditions, notify
 from crm_core.assign import run as assign_run
+from crm_core.fieldsql import kind_is
 from crm_core.models import Holding, Journal, Record, Task, User, WorkflowDef
 from crm_core.notify import Notice
 from crm_core.pools import ensure_pools
@@ -40,12 +41,8 @@ class SweepResult(View):
 
 
 def _owned(wf: WorkflowDef, dialect: str) -> ColumnElement[bool]:
-    # A sweep reads most records of a kind. SQLite, which keeps no statistics,
-    # would walk a plugin's (kind, field) index for "kind = ?", twice as slow as
-    # reading the table; comparing kind || '' keeps every index out of it.
-    kind = col(Record.kind) + "" if dialect == "sqlite" else col(Record.kind)
     return and_(
-        kind == wf.kind,
+        kind_is(dialect, wf.kind),
         col(Record.archived_at).is_(None),
         col(Record.owner_id).is_not(None),
     )
