@@ -7,23 +7,17 @@ empties it before each test and drops it at the end.
 
 from __future__ import annotations
 
-import os
 import shutil
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
+from crm_core import testing
 from crm_core.api import Crm
 from crm_core.clock import ManualClock
-from crm_core.db import make_engine
-from crm_core.models import SQLModel
 
-PG_URL = os.environ.get("CRM_TEST_PG_URL")
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
 
@@ -33,9 +27,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if PG_URL:
+    if testing.PG_URL:
         return
-    skip = pytest.mark.skip(reason="PostgreSQL tests need CRM_TEST_PG_URL (set by .ci/run)")
+    skip = pytest.mark.skip(reason=testing.SKIP_REASON)
     for item in items:
         if "postgresql" in item.keywords:
             item.add_marker(skip)
@@ -53,36 +47,16 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str]:
-    """A PostgreSQL database of this test session, dropped at the end."""
-    assert PG_URL
-    name = f"crm_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"),
-                          isolation_level="AUTOCOMMIT")  # fmt: skip
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(admin.url).set(database=name).render_as_string(hide_password=False)
-    crm = Crm.open(url)
-    crm.init("admin")
-    crm.close()
-    try:
+    """A migrated PostgreSQL database of this test session, dropped at the end."""
+    with testing.pg_database("crm_test") as url:
+        crm = Crm.open(url)
+        crm.init("admin")
+        crm.close()
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _reset_pg(url: str) -> None:
-    # DELETE and setval take milliseconds on a test's few rows; TRUNCATE of every
-    # table costs a quarter of a second, which every PostgreSQL test would pay.
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        for table in reversed(SQLModel.metadata.sorted_tables):
-            conn.execute(table.delete())
-        sequences = conn.execute(text("SELECT relname FROM pg_class WHERE relkind = 'S'"))
-        for name in sequences.scalars().all():
-            conn.execute(text("SELECT setval(quote_ident(:name), 1, false)"), {"name": name})
-    engine.dispose()
+    testing.empty_pg(url)
     crm = Crm.open(url)
     crm.init("admin")
     crm.close()

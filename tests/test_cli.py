@@ -10,8 +10,6 @@ is exactly one line on stderr.
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,16 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
+from crm_core import testing
 from crm_core.api import Crm
 from crm_core.cli.main import app
 
 USER = "alice"
 ADMIN = "admin"
-PG_URL = os.environ.get("CRM_TEST_PG_URL")
 
 # The tests must not depend on the shell they run in: no acting user, database
 # or disabled plugins from the environment, and a wide terminal so tables do
@@ -514,18 +510,8 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield str(tmp_path / "new" / "crm.db")
         return
-    assert PG_URL
-    name = f"crm_test_empty_{uuid.uuid4().hex[:12]}"
-    server = PG_URL.replace("postgresql://", "postgresql+psycopg://")
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with testing.pg_database("crm_test_empty") as url:
+        yield url
 
 
 def test_uninitialised_database_says_to_run_init(empty_url: str) -> None:

@@ -1,6 +1,7 @@
 """Fixtures: a fresh CRM per test on SQLite, and on PostgreSQL when ``CRM_TEST_PG_URL`` is set.
 
-Only the public API is used (``crm_core.api``), as an integrator's tests would.
+Only the public API (``crm_core.api``) and the core's test support
+(``crm_core.testing``) are used, as an integrator's tests would.
 PostgreSQL: the session creates its own database on that server, migrates it
 once, empties it before each test and drops it at the end (the pattern of the
 core's ``tests/conftest.py``).
@@ -8,20 +9,16 @@ core's ``tests/conftest.py``).
 
 from __future__ import annotations
 
-import os
 import shutil
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import MetaData, create_engine, text
-from sqlalchemy.engine import make_url
 
+from crm_core import testing
 from crm_core.api import Crm
 
-PG_URL = os.environ.get("CRM_TEST_PG_URL")
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
 DATA = Path(__file__).parent / "data"
@@ -33,9 +30,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if PG_URL:
+    if testing.PG_URL:
         return
-    skip = pytest.mark.skip(reason="PostgreSQL tests need CRM_TEST_PG_URL")
+    skip = pytest.mark.skip(reason=testing.SKIP_REASON)
     for item in items:
         if "postgresql" in item.keywords:
             item.add_marker(skip)
@@ -66,38 +63,17 @@ def b2b_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def b2b_pg_database() -> Iterator[str]:
-    """A PostgreSQL database of this test session, dropped at the end."""
-    assert PG_URL
-    name = f"crm_b2b_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"),
-                          isolation_level="AUTOCOMMIT")  # fmt: skip
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(admin.url).set(database=name).render_as_string(hide_password=False)
-    crm = Crm.open(url)
-    crm.init("admin")
-    crm.close()
-    try:
+    """A migrated PostgreSQL database of this test session, dropped at the end."""
+    with testing.pg_database("crm_b2b_test") as url:
+        crm = Crm.open(url)
+        crm.init("admin")
+        crm.close()
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _reset_pg(url: str) -> None:
-    """Empty every table but the migration marker, restart the sequences, add the admin."""
-    engine = create_engine(url)
-    meta = MetaData()
-    meta.reflect(engine)
-    with engine.begin() as conn:
-        for table in reversed(meta.sorted_tables):
-            if table.name != "alembic_version":
-                conn.execute(table.delete())
-        sequences = conn.execute(text("SELECT relname FROM pg_class WHERE relkind = 'S'"))
-        for seq in sequences.scalars().all():
-            conn.execute(text("SELECT setval(quote_ident(:name), 1, false)"), {"name": seq})
-    engine.dispose()
+    """Empty the tables, restart the sequences, add the admin again."""
+    testing.empty_pg(url)
     crm = Crm.open(url)
     crm.init("admin")
     crm.close()

@@ -7,24 +7,18 @@ session drops it at the end (the pattern of the core's ``tests/conftest.py``).
 
 from __future__ import annotations
 
-import os
 import types
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from crm_core import hookimpl
+from crm_core import hookimpl, testing
 from crm_core.api import Crm
 from crm_core.clock import ManualClock
-from crm_core.models import SQLModel
 
-PG_URL = os.environ.get("CRM_TEST_PG_URL")
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
 
@@ -44,9 +38,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if PG_URL:
+    if testing.PG_URL:
         return
-    skip = pytest.mark.skip(reason="PostgreSQL tests need CRM_TEST_PG_URL")
+    skip = pytest.mark.skip(reason=testing.SKIP_REASON)
     for item in items:
         if "postgresql" in item.keywords:
             item.add_marker(skip)
@@ -61,20 +55,12 @@ def _open(url: str, clock: Any = None) -> Crm:
 
 @pytest.fixture(scope="session")
 def re_pg_database() -> Iterator[str]:
-    """A PostgreSQL database of this test session, dropped at the end."""
-    assert PG_URL
-    name = f"crm_re_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"),
-                          isolation_level="AUTOCOMMIT")  # fmt: skip
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(admin.url).set(database=name).render_as_string(hide_password=False)
-    try:
+    """A migrated PostgreSQL database of this test session, dropped at the end."""
+    with testing.pg_database("crm_re_test") as url:
+        crm = _open(url)
+        crm.upgrade()
+        crm.close()
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -84,12 +70,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         url = f"sqlite:///{tmp_path / 'crm.db'}"
     else:
         url = request.getfixturevalue("re_pg_database")
-        crm = _open(url)
-        crm.upgrade()
-        with crm.engine.begin() as conn:
-            for table in reversed(SQLModel.metadata.sorted_tables):
-                conn.execute(table.delete())
-        crm.close()
+        testing.empty_pg(url)
     crm = _open(url)
     crm.init("admin")
     crm.close()
