@@ -29,7 +29,7 @@ from sqlalchemy import Engine, func
 from sqlalchemy.exc import DataError, OperationalError, ProgrammingError
 from sqlmodel import Session, col, select
 
-from crm_core import journal, permissions, records, schema
+from crm_core import browse, journal, permissions, records, schema, worklist
 from crm_core import pools as pool_rules
 from crm_core.assign import run as assign_run
 from crm_core.assign.run import AssignResult
@@ -85,15 +85,18 @@ from crm_core.views import (
     ContactView,
     DealView,
     JournalEntry,
+    MyWork,
     PoolEntry,
     PoolPage,
     PoolView,
     RecordChange,
+    RecordPage,
     RecordView,
     TaskView,
     TeamView,
     UserView,
     WorkflowView,
+    WorkItem,
 )
 from crm_core.why import WhyView, explain
 from crm_core.workflow import engine
@@ -784,6 +787,73 @@ class Crm:
             rows = session.exec(query.order_by(col(Record.id).desc()).limit(limit)).all()
             names = _Names.load(session)
             return [_record_view(r, names) for r in rows]
+
+    def record_page(
+        self,
+        actor: str,
+        *,
+        kind: str | None = None,
+        search: str | None = None,
+        stage: str | None = None,
+        owner: str | None = None,
+        pool: str | None = None,
+        where: dict[str, Any] | None = None,
+        sort: str = "newest",
+        after: str | None = None,
+        limit: int = 50,
+    ) -> RecordPage:
+        """One page of the live records the actor may see, for lists on screens.
+
+        ``search`` matches the title and the kind's searchable fields (any
+        part, any case), a dedupe key (a phone number however it is written)
+        or ``#id``. ``owner`` ``"-"`` lists unowned records. ``sort`` is one
+        of newest, oldest, updated, title, idle. Pass the page's ``next`` as
+        ``after`` for the following page: each page costs the same, however
+        deep.
+        """
+        if not 1 <= limit <= MAX_LIMIT:
+            raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}")
+        browse.check_sort(sort)
+        with self._read(actor) as (session, who):
+            owner_id = None
+            if owner == "-":
+                owner_id = -1
+            elif owner:
+                owner_id = self._user(session, owner).id
+            pool_id = pool_rules.find_pool(session, pool).id if pool else None
+            filters = browse.Filters(kind, search, stage, owner_id, pool_id, where, sort)
+            dialect = self.engine.dialect.name
+            visible = permissions.record_filter(who)
+            query = browse.page_query(self.registry, dialect, visible, filters, after, limit)
+            rows, cursor = browse.read_page(session, query, limit)
+            names = _Names.load(session)
+            return RecordPage([_record_view(r, names) for r in rows], cursor)
+
+    def my_work(self, actor: str, *, limit: int = 200) -> MyWork:
+        """The actor's open reminders by due time, then their live records by next action.
+
+        Records with an open task come first (soonest due), then those longest
+        without a touchpoint, which the pool rules would take back first.
+        """
+        if not 1 <= limit <= MAX_LIMIT:
+            raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}")
+        with self._read(actor) as (session, who):
+            assert who.id is not None
+            names = _Names.load(session)
+            tasks = [_task_view(t, names) for t in worklist.open_tasks(session, who.id)]
+            items = [
+                WorkItem(_record_view(r, names), due)
+                for r, due in worklist.queue(session, who.id, limit)
+            ]
+            return MyWork(tasks, items)
+
+    def new_tasks(self, actor: str, after_id: int) -> list[TaskView]:
+        """The actor's open tasks with an id above ``after_id``: reminders to pop up."""
+        with self._read(actor) as (session, who):
+            assert who.id is not None
+            names = _Names.load(session)
+            return [_task_view(t, names) for t in worklist.open_tasks(session, who.id,
+                                                                    after_id=after_id)]
 
     # -- contacts and deals --------------------------------------------------------
 

@@ -205,3 +205,27 @@ class PoolPage(View):
     total: int
     allowance: dict[str, Any]
     entries: list[PoolEntry]
+
+
+@dataclasses.dataclass
+class RecordPage(View):
+    """One page of a record list; ``next`` is the cursor of the following page, if any."""
+
+    records: list[RecordView]
+    next: str | None
+
+
+@dataclasses.dataclass
+class WorkItem(View):
+    """One of an operator's records, with the due time of its next open task."""
+
+    record: RecordView
+    next_due: datetime | None
+
+
+@dataclasses.dataclass
+class MyWork(View):
+    """An operator's day: open reminders by due time, then records by next action."""
+
+    tasks: list[TaskView]
+    records: list[WorkItem]

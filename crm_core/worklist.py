@@ -1,0 +1,52 @@
+"""An operator's day: their open reminders, then their records by next action."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from crm_core.models import Record, Task
+
+
+def open_tasks(session: Session, user_id: int, *, after_id: int = 0) -> list[Task]:
+    """The user's open tasks by due time; ``after_id`` keeps only newer ones (for pop-ups)."""
+    query = select(Task).where(
+        Task.assignee_id == user_id, col(Task.done_at).is_(None), col(Task.id) > after_id
+    )
+    return list(session.exec(query.order_by(col(Task.due_at), col(Task.id))).all())
+
+
+def queue(session: Session, user_id: int, limit: int) -> list[tuple[Record, datetime | None]]:
+    """The user's live records with the due time of their next open task.
+
+    Records with a task come first, soonest due first; then the ones longest
+    without a touchpoint (counting from the hand-over), which are the ones the
+    pool rules will take back first.
+    """
+    next_due = (
+        select(Task.record_id, func.min(Task.due_at).label("due"))
+        .where(Task.assignee_id == user_id, col(Task.done_at).is_(None))
+        .where(col(Task.record_id).is_not(None))
+        .group_by(col(Task.record_id))
+        .subquery()
+    )
+    idle_from = func.coalesce(
+        col(Record.last_activity_at), col(Record.assigned_at), col(Record.created_at)
+    )
+    due: Any = next_due.c.due
+    query = (
+        select(Record, due)
+        .outerjoin(next_due, next_due.c.record_id == Record.id)
+        .where(
+            Record.owner_id == user_id,
+            col(Record.pool_id).is_(None),
+            col(Record.archived_at).is_(None),
+        )
+        .order_by(sa.case((due.is_(None), 1), else_=0), due, idle_from, col(Record.id))
+        .limit(limit)
+    )
+    return [(r, d) for r, d in session.exec(query).all()]
