@@ -852,8 +852,10 @@ class Crm:
         with self._read(actor) as (session, who):
             assert who.id is not None
             names = _Names.load(session)
-            return [_task_view(t, names) for t in worklist.open_tasks(session, who.id,
-                                                                    after_id=after_id)]
+            return [
+                _task_view(t, names)
+                for t in worklist.open_tasks(session, who.id, after_id=after_id)
+            ]
 
     # -- contacts and deals --------------------------------------------------------
 

@@ -122,9 +122,7 @@ def page_query(
 ) -> Any:
     """The SELECT of one page of records (``limit + 1`` rows, to know if more follow)."""
     key, descending = check_sort(filters.sort)
-    query = select(Record, key.label("sort_key")).where(
-        visible, col(Record.archived_at).is_(None)
-    )
+    query = select(Record, key.label("sort_key")).where(visible, col(Record.archived_at).is_(None))
     if filters.kind:
         registry.kind(filters.kind)
         query = query.where(Record.kind == filters.kind)
@@ -147,7 +145,8 @@ def page_query(
     ident = col(Record.id)
     if after is not None:
         value, last_id = decode_cursor(after)
-        pair, bound = sa.tuple_(key, ident), sa.tuple_(sa.literal(value, key.type), sa.literal(last_id))
+        pair = sa.tuple_(key, ident)
+        bound = sa.tuple_(sa.literal(value, key.type), sa.literal(last_id))
         query = query.where(pair < bound if descending else pair > bound)
     if descending:
         return query.order_by(key.desc(), ident.desc()).limit(limit + 1)

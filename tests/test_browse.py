@@ -17,8 +17,9 @@ def _members(
     ids = []
     for i in range(start, start + n):
         clock.advance(timedelta(minutes=1))
-        fields = {"name": f"Member {i:02d}", "phone": f"1380013{i:04d}",
-                  "plan": "yearly" if i % 3 == 0 else "monthly", "email": f"m{i}@gym.cn"}  # fmt: skip
+        plan = "yearly" if i % 3 == 0 else "monthly"
+        fields = {"name": f"Member {i:02d}", "phone": f"1380013{i:04d}", "plan": plan,
+                  "email": f"m{i}@gym.cn"}  # fmt: skip
         ids.append(crm.add_record(owner, "member", fields, title=f"Member {i:02d}").record.id)
     return ids
 
@@ -35,9 +36,7 @@ def _walk(crm: Crm, actor: str, **kw: object) -> list[int]:
         after = page.next
 
 
-def test_pages_follow_every_sort_without_gaps_or_repeats(
-    people: Crm, clock: ManualClock
-) -> None:
+def test_pages_follow_every_sort_without_gaps_or_repeats(people: Crm, clock: ManualClock) -> None:
     ids = _members(people, clock, 11)
     newest = _walk(people, "alice", kind="member")
     assert newest == sorted(ids, reverse=True)
