@@ -48,7 +48,7 @@ from crm_core.errors import (
     PermissionDenied,
     PluginError,
 )
-from crm_core.fields import ActivityType, FieldSpec, KindSpec, Registry, ReportSpec
+from crm_core.fields import ActivityType, FieldSpec, KindSpec, Registry, ReportSpec, label_of
 from crm_core.fieldsql import ensure_field_indexes, field_equals
 from crm_core.models import (
     ROLES,
@@ -76,6 +76,7 @@ from crm_core.schedule import tick as ticks
 from crm_core.schedule.simulate import DayReport, simulate
 from crm_core.schedule.sweep import SweepResult
 from crm_core.schedule.tick import TickResult
+from crm_core.screenparts import DashboardCard, DetailPanel, ListColumn, ScreenParts
 from crm_core.transfer import exporter, importer
 from crm_core.transfer.importer import ImportOptions
 from crm_core.transfer.report import ImportProgress, ImportReport
@@ -221,6 +222,7 @@ class Crm:
         self.host = host
         self.clock = clock
         self.registry = Registry(host)
+        self.screen_parts = ScreenParts.collect(host, self.registry.kinds)
         self._schema_checked = False
 
     @classmethod
@@ -335,6 +337,48 @@ class Crm:
     def activity_types(self) -> list[ActivityType]:
         """List the activity types that can be logged."""
         return sorted(self.registry.activity_types.values(), key=lambda a: a.name)
+
+    def list_columns(self, kind: str) -> list[ListColumn]:
+        """The columns of ``kind``'s lists: the plugins' choice, else its required fields."""
+        spec = self.registry.kind(kind)
+        chosen = self.screen_parts.columns.get(kind)
+        if chosen:
+            return list(chosen)
+        return [ListColumn(kind, n, f.label, None, spec.plugin)
+                for n, f in spec.fields.items() if f.required]  # fmt: skip
+
+    def detail_panels(self, kind: str) -> list[DetailPanel]:
+        """The panels plugins add to the detail screen of ``kind``'s records."""
+        self.registry.kind(kind)
+        return list(self.screen_parts.panels.get(kind, []))
+
+    def dashboard_cards(self) -> list[DashboardCard]:
+        """The cards plugins add to the dashboard."""
+        return list(self.screen_parts.cards)
+
+    def render_panel(self, actor: str, record_id: int, name: str) -> Any:
+        """Render detail panel ``name`` for a record the actor may see."""
+        record = self.get_record(actor, record_id)
+        panel = next((p for p in self.detail_panels(record.kind) if p.name == name), None)
+        if panel is None:
+            raise NotFound(f"no panel '{name}' for {record.kind}")
+        return self._plugin_call(panel.plugin, f"panel {name}", panel.render, self, actor, record)
+
+    def render_card(self, actor: str, name: str) -> Any:
+        """Render dashboard card ``name`` as ``actor``."""
+        card = next((c for c in self.screen_parts.cards if c.name == name), None)
+        if card is None:
+            raise NotFound(f"no dashboard card '{name}'")
+        return self._plugin_call(card.plugin, f"card {name}", card.render, self, actor)
+
+    @staticmethod
+    def _plugin_call(plugin: str, what: str, function: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return function(*args)
+        except CrmError:
+            raise
+        except Exception as exc:  # a plugin's screen part must not look like a core crash
+            raise PluginError(plugin, what, exc) from exc
 
     def coerce_fields(self, kind: str, raw: dict[str, str]) -> dict[str, Any]:
         """Turn ``FIELD=TEXT`` input into typed values for ``kind`` (empty text clears)."""
@@ -825,7 +869,7 @@ class Crm:
             dialect = self.engine.dialect.name
             visible = permissions.record_filter(who)
             query = browse.page_query(self.registry, dialect, visible, filters, after, limit)
-            rows, cursor = browse.read_page(session, query, limit)
+            rows, cursor = browse.read_page(session, query, sort, limit)
             names = _Names.load(session)
             return RecordPage([_record_view(r, names) for r in rows], cursor)
 
@@ -1430,7 +1474,8 @@ class Crm:
 
 def _workflow_view(w: WorkflowDef) -> WorkflowView:
     stages = [s["id"] for s in w.definition["stages"]]
-    return WorkflowView(_pk(w.id), w.name, w.kind, w.version, stages, w.applied_at)
+    labels = {s["id"]: label_of(s.get("label"), s["id"], s["id"]) for s in w.definition["stages"]}
+    return WorkflowView(_pk(w.id), w.name, w.kind, w.version, stages, w.applied_at, labels)
 
 
 def _deal_view(d: Deal) -> DealView:

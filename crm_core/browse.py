@@ -24,8 +24,8 @@ from crm_core.models import DedupeKey, Record
 # name -> (the key the rows are ordered by, descending?). Every sort ends on the
 # id, so equal keys still give one strict order for the cursor to seek in.
 SORTS: dict[str, tuple[Any, bool]] = {
-    "newest": (col(Record.id), True),
-    "oldest": (col(Record.id), False),
+    "newest": (col(Record.created_at), True),
+    "oldest": (col(Record.created_at), False),
     "updated": (col(Record.updated_at), True),
     "title": (col(Record.title), False),
     # Longest without a touchpoint first: what an operator should call next.
@@ -46,11 +46,18 @@ class Filters:
     sort: str = "newest"
 
 
-def check_sort(sort: str) -> tuple[Any, bool]:
-    """The order of ``sort``; an unknown name is refused with the names known."""
+def check_sort(sort: str, kind: str | None = None) -> tuple[Any, bool]:
+    """The order of ``sort``; an unknown name is refused with the names known.
+
+    Within one kind, newest and oldest walk the (kind, archived_at, created_at)
+    index; across kinds, the primary key, which follows creation just as well.
+    """
     if sort not in SORTS:
         raise InvalidInput(f"unknown sort '{sort}' (sorts: {', '.join(SORTS)})")
-    return SORTS[sort]
+    key, descending = SORTS[sort]
+    if kind is None and sort in ("newest", "oldest"):
+        return col(Record.id), descending
+    return key, descending
 
 
 def _dedupe_matches(registry: Registry, kinds: list[KindSpec], text: str) -> list[Any]:
@@ -92,23 +99,25 @@ def search_condition(
     return sa.or_(*clauses)
 
 
-def encode_cursor(value: Any, record_id: int) -> str:
-    """The opaque cursor after a row whose sort key is ``value``."""
+def encode_cursor(sort: str, value: Any, record_id: int) -> str:
+    """The opaque cursor after a row whose ``sort`` key is ``value``."""
     if isinstance(value, datetime):
-        return json.dumps(["t", value.isoformat(), record_id])
-    return json.dumps(["v", value, record_id])
+        return json.dumps([sort, "t", value.isoformat(), record_id])
+    return json.dumps([sort, "v", value, record_id])
 
 
-def decode_cursor(cursor: str) -> tuple[Any, int]:
-    """The sort key and id a cursor points after; a damaged cursor is refused."""
+def decode_cursor(sort: str, cursor: str) -> tuple[Any, int]:
+    """The sort key and id a cursor points after; a damaged or foreign cursor is refused."""
     try:
-        tag, value, record_id = json.loads(cursor)
+        made_for, tag, value, record_id = json.loads(cursor)
         if tag == "t":
             value = datetime.fromisoformat(value)
         if not isinstance(record_id, int):
             raise TypeError(record_id)
     except (ValueError, TypeError):
         raise InvalidInput(f"not a page cursor: {cursor!r}") from None
+    if made_for != sort:
+        raise InvalidInput(f"that cursor pages the '{made_for}' sort, not '{sort}'")
     return value, record_id
 
 
@@ -121,7 +130,7 @@ def page_query(
     limit: int,
 ) -> Any:
     """The SELECT of one page of records (``limit + 1`` rows, to know if more follow)."""
-    key, descending = check_sort(filters.sort)
+    key, descending = check_sort(filters.sort, filters.kind)
     query = select(Record, key.label("sort_key")).where(visible, col(Record.archived_at).is_(None))
     if filters.kind:
         registry.kind(filters.kind)
@@ -144,7 +153,7 @@ def page_query(
         query = query.where(field_equals(dialect, name, value))
     ident = col(Record.id)
     if after is not None:
-        value, last_id = decode_cursor(after)
+        value, last_id = decode_cursor(filters.sort, after)
         pair = sa.tuple_(key, ident)
         bound = sa.tuple_(sa.literal(value, key.type), sa.literal(last_id))
         query = query.where(pair < bound if descending else pair > bound)
@@ -153,7 +162,9 @@ def page_query(
     return query.order_by(key.asc(), ident.asc()).limit(limit + 1)
 
 
-def read_page(session: Session, query: Any, limit: int) -> tuple[list[Record], str | None]:
+def read_page(
+    session: Session, query: Any, sort: str, limit: int
+) -> tuple[list[Record], str | None]:
     """Run a :func:`page_query`; return its records and the cursor of the next page."""
     rows = session.exec(query).all()
     records = [r for r, _ in rows[:limit]]
@@ -161,4 +172,4 @@ def read_page(session: Session, query: Any, limit: int) -> tuple[list[Record], s
         return records, None
     last, key = rows[limit - 1]
     assert last.id is not None
-    return records, encode_cursor(key, last.id)
+    return records, encode_cursor(sort, key, last.id)

@@ -104,7 +104,8 @@ class RegistrationError(InvalidInput):
     """A plugin registered something the core cannot accept."""
 
 
-def _label(value: Any, default: str, who: str) -> Label:
+def label_of(value: Any, default: str, who: str) -> Label:
+    """A registered label as {"en": ..., "zh": ...}; a bad one is refused naming ``who``."""
     if value is None:
         return {"en": default, "zh": default}
     if isinstance(value, str):
@@ -182,7 +183,7 @@ class Registry:
                 raise RegistrationError(f"plugin '{plugin}': report '{name}' already exists")
             who = f"plugin '{plugin}' report '{name}'"
             spec = ReportSpec(
-                name, _label(label, name, who), plugin, run, needs_kind, description or "", kind
+                name, label_of(label, name, who), plugin, run, needs_kind, description or "", kind
             )
             self.reports[name] = spec
 
@@ -195,7 +196,7 @@ class Registry:
             if name in self.activity_types:
                 raise RegistrationError(f"plugin '{plugin}': activity type '{name}' already exists")
             who = f"plugin '{plugin}' activity '{name}'"
-            self.activity_types[name] = ActivityType(name, _label(label, name, who), plugin)
+            self.activity_types[name] = ActivityType(name, label_of(label, name, who), plugin)
 
         return register
 
@@ -208,7 +209,7 @@ class Registry:
                 raise RegistrationError(
                     f"plugin '{plugin}': kind '{name}' is already registered by '{other}'"
                 )
-            kind = KindSpec(name, _label(label, name, f"plugin '{plugin}' kind '{name}'"), plugin)
+            kind = KindSpec(name, label_of(label, name, f"plugin '{plugin}' kind '{name}'"), plugin)
             self.kinds[name] = kind
             for field_name, spec in (fields or {}).items():
                 self._add_field(plugin, kind, field_name, spec)
@@ -254,7 +255,7 @@ class Registry:
         kind.fields[name] = FieldSpec(
             name=name,
             schema=schema,
-            label=_label(spec.get("label"), name, who),
+            label=label_of(spec.get("label"), name, who),
             plugin=plugin,
             required=bool(spec.get("required", False)),
             dedupe=dedupe or None,

@@ -198,3 +198,67 @@ def crm_register_reports(register: Callable[..., None]) -> None:
     tables) and returns a :class:`crm_core.api.ReportResult`. Reports should
     answer in SQL: they run over a million records.
     """
+
+
+# ---------------------------------------------------------------------------
+# The operator's screens (``crm tui``)
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def crm_register_list_columns(register: Callable[..., None]) -> None:
+    """Choose the columns of a kind's record lists in the TUI.
+
+    Call ``register(kind, field, width=None)`` once per column, in the order
+    they should appear after the record's id and title; the column's heading
+    is the field's label. A kind no plugin gives columns shows its required
+    fields. An unknown kind or field stops the CRM from opening. Returns nothing.
+
+    Example::
+
+        @hookimpl
+        def crm_register_list_columns(register):
+            register("member", "plan", width=8)
+            register("member", "visits")
+    """
+
+
+@hookspec
+def crm_register_detail_panels(register: Callable[..., None]) -> None:
+    """Add panels to the detail screen of a kind's records in the TUI.
+
+    Call ``register(kind, name, render, label={"en": ..., "zh": ...})``.
+    ``render(crm, actor, record)`` gets the :class:`crm_core.api.Crm`, the
+    operator's name and the :class:`crm_core.api.RecordView`, and returns the
+    panel's text (a string with Rich markup, or any Rich renderable). It runs
+    off the UI thread and may call the API as ``actor``; an exception shows in
+    the panel as a plugin failure. Returns nothing.
+
+    Example::
+
+        @hookimpl
+        def crm_register_detail_panels(register):
+            def visits(crm, actor, record):
+                return f"{record.fields.get('visits', 0)} visits this year"
+            register("member", "visits", visits, label={"en": "Visits", "zh": "到店"})
+    """
+
+
+@hookspec
+def crm_register_dashboard_cards(register: Callable[..., None]) -> None:
+    """Add cards to the TUI's dashboard.
+
+    Call ``register(name, render, label={"en": ..., "zh": ...})``.
+    ``render(crm, actor)`` returns the card's text (Rich markup or a Rich
+    renderable); it runs off the UI thread, typically calling
+    ``crm.run_report(actor, ...)``. Returns nothing.
+
+    Example::
+
+        @hookimpl
+        def crm_register_dashboard_cards(register):
+            def members(crm, actor):
+                result = crm.run_report(actor, "funnel", kind="member")
+                return f"{sum(row[1] for row in result.rows)} members"
+            register("members", members, label="Members")
+    """

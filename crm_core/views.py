@@ -181,6 +181,7 @@ class WorkflowView(View):
     version: int
     stages: list[str]
     applied_at: datetime
+    stage_labels: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass

@@ -85,6 +85,7 @@ def test_filters_narrow_by_stage_owner_field_and_respect_permissions(
         ({"where": {"plan": "yearly"}}, "needs a kind"),
         ({"kind": "member", "where": {"colour": "red"}}, "no field 'colour'"),
         ({"limit": 0}, "limit must be"),
+        ({"sort": "idle", "after": '["newest", "v", 5, 5]'}, "pages the 'newest' sort"),
     ],
 )
 def test_bad_page_requests_are_refused(people: Crm, kw: dict[str, object], message: str) -> None:
