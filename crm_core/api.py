@@ -113,8 +113,10 @@ __all__ = [
     "ContactView",
     "Crm",
     "CrmError",
+    "DashboardCard",
     "DayReport",
     "DealView",
+    "DetailPanel",
     "Duplicate",
     "FieldError",
     "FieldSpec",
@@ -124,8 +126,10 @@ __all__ = [
     "InvalidInput",
     "JournalEntry",
     "KindSpec",
+    "ListColumn",
     "LoadResult",
     "Member",
+    "MyWork",
     "NotFound",
     "Notice",
     "PermissionDenied",
@@ -135,6 +139,7 @@ __all__ = [
     "PoolPage",
     "PoolView",
     "RecordChange",
+    "RecordPage",
     "RecordView",
     "ReportContext",
     "ReportResult",
@@ -146,6 +151,7 @@ __all__ = [
     "TickResult",
     "UserView",
     "WhyView",
+    "WorkItem",
     "WorkflowPlan",
     "WorkflowView",
 ]
@@ -582,12 +588,13 @@ class Crm:
             return UserView(user.id, user.name, user.role, team.name if team else None, active)
 
     def list_users(self, actor: str) -> list[UserView]:
-        """List every user with role, team and whether active."""
+        """List every user with role, team, whether active, and until when away."""
         with self._read(actor) as (session, _who):
             teams = {t.id: t.name for t in session.exec(select(Team)).all()}
             users = session.exec(select(User).order_by(col(User.name))).all()
             return [
-                UserView(_pk(u.id), u.name, u.role, teams.get(u.team_id), u.active) for u in users
+                UserView(_pk(u.id), u.name, u.role, teams.get(u.team_id), u.active, u.away_until)
+                for u in users
             ]
 
     def add_team(self, actor: str, name: str) -> TeamView:
@@ -1311,7 +1318,8 @@ class Crm:
             after = {"away_until": until.isoformat() if until else None}
             ctx.journal("user", user.id, None, "away" if until else "back", before, after)
             team = ctx.session.get(Team, user.team_id) if user.team_id else None
-            return UserView(user.id, user.name, user.role, team.name if team else None, user.active)
+            team_name = team.name if team else None
+            return UserView(user.id, user.name, user.role, team_name, user.active, user.away_until)
 
     # -- reports ---------------------------------------------------------------
 

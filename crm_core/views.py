@@ -82,6 +82,7 @@ class UserView(View):
     role: str
     team: str | None
     active: bool
+    away_until: datetime | None = None
 
 
 @dataclasses.dataclass
