@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from crm_b2b_accounts import reports
+from crm_b2b_accounts import reports, screens
 from crm_core import hookimpl
 
 KIND = "account"
@@ -110,3 +110,26 @@ def crm_register_reports(register: Callable[..., None]) -> None:
         name = run.__name__
         en = name.removeprefix("b2b_").replace("_", " ").capitalize()
         register(name, run, label={"en": f"B2B: {en}", "zh": zh}, description=run.__doc__ or "")
+
+
+@hookimpl
+def crm_register_list_columns(register: Callable[..., None]) -> None:
+    """Lists of accounts show company, industry, region and account type."""
+    for name, width in screens.COLUMNS:
+        register(KIND, name, width=width)
+
+
+@hookimpl
+def crm_register_detail_panels(register: Callable[..., None]) -> None:
+    """An account's detail shows its value: ABC class, revenue, pipeline, deals by motion."""
+    register(KIND, "value", screens.value, label={"en": "Account value", "zh": "客户价值"})
+
+
+@hookimpl
+def crm_register_dashboard_cards(register: Callable[..., None]) -> None:
+    """The dashboard shows the weighted pipeline of open deals."""
+    register(
+        "b2b_pipeline",
+        screens.pipeline_card,
+        label={"en": "Weighted pipeline", "zh": "加权商机"},
+    )

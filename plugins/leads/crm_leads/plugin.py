@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from crm_core import hookimpl
-from crm_leads import reports
+from crm_leads import reports, screens
 
 SOURCES = ["market_survey", "event", "lucky_draw", "referral", "web", "ad", "other"]
 
@@ -88,3 +88,31 @@ def crm_register_reports(register: Callable[..., None]) -> None:
     """Register the lead reports; they are about the ``lead`` kind."""
     for run, name, en, zh in LEAD_REPORTS:
         register(name, run, label={"en": en, "zh": zh}, description=run.__doc__, kind="lead")
+
+
+@hookimpl
+def crm_register_list_columns(register: Callable[..., None]) -> None:
+    """Lists of leads show company, phone, source and budget."""
+    for name, width in screens.COLUMNS:
+        register(screens.KIND, name, width=width)
+
+
+@hookimpl
+def crm_register_detail_panels(register: Callable[..., None]) -> None:
+    """A lead's detail shows its qualification: score, what it lacks, who referred it."""
+    register(
+        screens.KIND,
+        "qualification",
+        screens.qualification,
+        label={"en": "Qualification", "zh": "线索评估"},
+    )
+
+
+@hookimpl
+def crm_register_dashboard_cards(register: Callable[..., None]) -> None:
+    """The dashboard shows lead conversion by source."""
+    register(
+        "lead_conversion",
+        screens.conversion_card,
+        label={"en": "Lead conversion by source", "zh": "线索来源转化"},
+    )

@@ -16,6 +16,9 @@ from crm_core.api import ReportContext, ReportResult
 
 SOURCE_POINTS = {"referral": 30, "event": 20, "lucky_draw": 20, "market_survey": 15, "web": 10,
                  "ad": 5}  # fmt: skip
+BUDGET_POINTS = [(100_000, 40), (10_000, 25)]  # budget at least this much: these points
+SOME_BUDGET_POINTS = 10  # any other budget above 0
+TOUCH_POINTS, MAX_TOUCHES = 6, 5  # per activity, counting up to this many
 AGE_BUCKETS = [(0, 7), (8, 30), (31, 90), (91, None)]
 
 
@@ -100,15 +103,22 @@ def scores(ctx: ReportContext) -> ReportResult:
     won, lost = _outcomes(ctx)
     record, activity = ctx.tables.record, ctx.tables.activity
     budget = ctx.number("budget")
-    budget_points = case((budget >= 100_000, 40), (budget >= 10_000, 25), (budget > 0, 10),
-                         else_=0)  # fmt: skip
+    budget_points = case(
+        *((budget >= least, points) for least, points in BUDGET_POINTS),
+        (budget > 0, SOME_BUDGET_POINTS),
+        else_=0,
+    )
     source_points = case(
         *((ctx.field("source") == s, p) for s, p in SOURCE_POINTS.items()), else_=0
     )
     touches = select(func.count()).where(activity.c.record_id == record.c.id).scalar_subquery()
     # SQLite's two-argument min() is scalar; PostgreSQL spells it least().
-    capped = func.min(touches, 5) if ctx.dialect == "sqlite" else func.least(touches, 5)
-    score = budget_points + source_points + 6 * capped
+    capped = (
+        func.min(touches, MAX_TOUCHES)
+        if ctx.dialect == "sqlite"
+        else func.least(touches, MAX_TOUCHES)
+    )
+    score = budget_points + source_points + TOUCH_POINTS * capped
     query = (
         ctx.records(record.c.id, record.c.title, score.label("score"))
         .where(record.c.stage.is_(None) | record.c.stage.not_in(won + lost))

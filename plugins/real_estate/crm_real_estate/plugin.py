@@ -8,7 +8,10 @@ Hooks used:
   ``complaint`` and ``feedback`` are the core's own;
 - ``crm_validate_record``: a budget range in order, and a way to reach the buyer;
 - ``crm_register_reports``: ``re_funnel``, ``re_viewing_to_signing``,
-  ``re_complaints`` and ``re_member_growth`` (see :mod:`crm_real_estate.reports`).
+  ``re_complaints`` and ``re_member_growth`` (see :mod:`crm_real_estate.reports`);
+- ``crm_register_list_columns``, ``crm_register_detail_panels`` and
+  ``crm_register_dashboard_cards``: the buyer's columns, needs panel and the
+  funnel card of ``crm tui`` (see :mod:`crm_real_estate.screens`).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from crm_core import hookimpl
-from crm_real_estate import reports
+from crm_real_estate import reports, screens
 
 KIND = "buyer"
 
@@ -128,3 +131,24 @@ def crm_register_reports(register: Callable[..., None]) -> None:
             needs_kind=False,
             description=run.__doc__ or "",
         )
+
+
+@hookimpl
+def crm_register_list_columns(register: Callable[..., None]) -> None:
+    """Lists of buyers show district, rooms, budget range and member level."""
+    for name, width in screens.COLUMNS:
+        register(KIND, name, width=width)
+
+
+@hookimpl
+def crm_register_detail_panels(register: Callable[..., None]) -> None:
+    """A buyer's detail shows their needs, viewings, member level and open complaints."""
+    register(KIND, "needs", screens.needs, label={"en": "Needs", "zh": "购房需求"})
+
+
+@hookimpl
+def crm_register_dashboard_cards(register: Callable[..., None]) -> None:
+    """The dashboard shows the buyer funnel."""
+    register(
+        "buyer_funnel", screens.funnel_card, label={"en": "Buyer funnel", "zh": "购房客户漏斗"}
+    )

@@ -1,0 +1,86 @@
+"""What leads add to the operator's screens: list columns, a qualification panel, a card.
+
+Each render function gets the :class:`crm_core.api.Crm` and the operator's
+name, calls only the public API as that operator, and returns Rich markup.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crm_core.api import Crm, CrmError, RecordView
+from crm_leads.reports import (
+    BUDGET_POINTS,
+    MAX_TOUCHES,
+    SOME_BUDGET_POINTS,
+    SOURCE_POINTS,
+    TOUCH_POINTS,
+)
+
+KIND = "lead"
+COLUMNS = [("company", 18), ("phone", 14), ("source", 12), ("budget", 10)]
+"""The lead list's columns after id and title: field and width."""
+
+QUALIFY_BUDGET = 10_000
+"""The budget ``workflows/leads.yaml`` asks for before a lead may be qualified (识别真客户)."""
+
+
+def score(fields: dict[str, Any], activities: int) -> tuple[int, int, int]:
+    """A lead's score in its three parts: budget, source and follow-ups.
+
+    The same points as the ``lead_scores`` report, for one lead in Python.
+    """
+    budget = fields.get("budget") or 0
+    budget_points = next((p for least, p in BUDGET_POINTS if budget >= least), 0)
+    if not budget_points and budget > 0:
+        budget_points = SOME_BUDGET_POINTS
+    source_points = SOURCE_POINTS.get(fields.get("source") or "", 0)
+    return budget_points, source_points, TOUCH_POINTS * min(activities, MAX_TOUCHES)
+
+
+def _check(ok: bool, text: str) -> str:
+    return f"[green]✓[/] {text}" if ok else f"[red]✗[/] {text}"
+
+
+def qualification(crm: Crm, actor: str, record: RecordView) -> str:
+    """The lead's score, what it still lacks to be qualified, and where it came from."""
+    activities = crm.list_activities(actor, record.id)
+    fields = record.fields
+    budget, source, touches = score(fields, len(activities))
+    lines = [
+        f"[b]Score {budget + source + touches}[/b] = budget {budget} + source {source} "
+        f"({fields.get('source') or 'none'}) + follow-ups {touches} "
+        f"({min(len(activities), MAX_TOUCHES)} of {MAX_TOUCHES})",
+    ]
+    calls = sum(1 for a in activities if a.type == "call")
+    checks = [
+        _check((fields.get("budget") or 0) >= QUALIFY_BUDGET, f"budget of {QUALIFY_BUDGET:,}"),
+        _check(calls > 0, "a call logged"),
+        _check(bool(fields.get("region")), "region"),
+    ]
+    lines.append("To qualify: " + "  ".join(checks))
+    for key, what in (("referrer_id", "Referred by"), ("converted_to", "Converted to")):
+        if fields.get(key):
+            lines.append(f"{what} {_record_name(crm, actor, fields[key])}")
+    return "\n".join(lines)
+
+
+def _record_name(crm: Crm, actor: str, record_id: int) -> str:
+    """``#id title``, or just ``#id`` for a record the operator may not see."""
+    try:
+        return f"#{record_id} {crm.get_record(actor, record_id).title}"
+    except CrmError:
+        return f"#{record_id}"
+
+
+def conversion_card(crm: Crm, actor: str) -> str:
+    """Conversion by source of the leads the operator sees, best first."""
+    result = crm.run_report(actor, "lead_conversion_by_source")
+    if not result.rows:
+        return "[dim]No leads yet.[/dim]"
+    rows = sorted(result.rows, key=lambda r: (-(r[4] or 0), -r[1], r[0] or ""))
+    lines = []
+    for source, leads, converted, _dropped, rate in rows:
+        shown = f"{rate:.0%}" if rate is not None else "–"
+        lines.append(f"{source or '(none)':<14} {converted:>4} of {leads:<5} [b]{shown:>4}[/b]")
+    return "\n".join(lines)

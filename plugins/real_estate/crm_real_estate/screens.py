@@ -1,0 +1,68 @@
+"""What buyers add to the operator's screens: list columns, a needs panel, a funnel card.
+
+Each render function gets the :class:`crm_core.api.Crm` and the operator's
+name, calls only the public API as that operator, and returns Rich markup.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crm_core.api import Crm, RecordView
+from crm_real_estate.reports import KIND, VIEWING
+
+COLUMNS = [("district", 12), ("rooms", 6), ("budget_min", 12), ("budget_max", 12),
+           ("member_level", 10)]  # fmt: skip
+"""The buyer list's columns after id and title: field and width."""
+
+
+def budget_range(fields: dict[str, Any]) -> str:
+    """``1,500,000 – 2,500,000``, ``from 1,500,000``, ``up to 2,500,000`` or ``not given``."""
+    low, high = fields.get("budget_min"), fields.get("budget_max")
+    if low is not None and high is not None:
+        return f"{low:,.0f} – {high:,.0f}"
+    if low is not None:
+        return f"from {low:,.0f}"
+    if high is not None:
+        return f"up to {high:,.0f}"
+    return "not given"
+
+
+def needs(crm: Crm, actor: str, record: RecordView) -> str:
+    """What the buyer looks for, how many viewings they had, their member level, complaints."""
+    f = record.fields
+    wanted = [f"Budget {budget_range(f)}"]
+    if f.get("rooms"):
+        wanted.append(f"{f['rooms']} rooms")
+    wanted.extend(str(f[k]) for k in ("district", "purpose") if f.get(k))
+    lines = [" · ".join(wanted)]
+    if f.get("property_interest"):
+        lines.append(f"Interested in {f['property_interest']}")
+    viewings = [a for a in crm.list_activities(actor, record.id) if a.type == VIEWING]
+    if viewings:
+        last = viewings[0].occurred_at.strftime("%Y-%m-%d")  # newest first
+        lines.append(f"Viewings: {len(viewings)} (last {last})")
+    else:
+        lines.append("Viewings: none yet")
+    level = f.get("member_level") or "none"
+    if level != "none":
+        lines.append(f"Member: [b]{level}[/b], {f.get('member_points') or 0:,} points")
+    if f.get("complaint_open"):
+        lines.append("[red]A complaint is open[/red]: the buyer stays out of the pool")
+    return "\n".join(lines)
+
+
+def funnel_card(crm: Crm, actor: str) -> str:
+    """The buyer funnel: buyers now in each stage and how many reached it."""
+    if not crm.record_page(actor, kind=KIND, limit=1).records:
+        return "[dim]No buyers yet.[/dim]"
+    result = crm.run_report(actor, "re_funnel")
+    lines = []
+    for stage, now, _lost_here, reached, conversion in result.rows:
+        if reached is None:  # a lost stage: only its count
+            lines.append(f"{stage:<13} {now:>5}")
+            continue
+        rate = f"{conversion:.0%}" if conversion is not None else ""
+        lines.append(f"{stage:<13} {now:>5}  reached {reached:>5} [b]{rate:>5}[/b]")
+    lines.extend(f"[dim]{note}[/dim]" for note in result.notes)
+    return "\n".join(lines)
