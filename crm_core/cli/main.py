@@ -21,6 +21,7 @@ from crm_core.cli import (
     system,
     touchpoints,
     transfer,
+    tui,
     workflows,
 )
 from crm_core.cli.state import CliState
@@ -85,6 +86,7 @@ demo.register(app)
 reports.register(app)
 alerts.register(app)
 transfer.register(app)
+tui.register(app)
 
 
 def run() -> None:

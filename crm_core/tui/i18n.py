@@ -1,0 +1,319 @@
+"""The TUI's words in English and Chinese.
+
+Screens write English and wrap it in :func:`tr`; :data:`ZH` holds the
+Chinese. A test scans the TUI's sources so no wrapped text lacks a translation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+LANGS = ("en", "zh")
+
+ZH: dict[str, str] = {
+    # navigation
+    "My work": "我的工作",
+    "Records": "客户列表",
+    "Pool": "公海",
+    "Dashboard": "仪表盘",
+    "Team": "团队",
+    "Help": "帮助",
+    "Quit": "退出",
+    "Palette": "命令",
+    # my work
+    "Reminders": "提醒",
+    "My records by next action": "我的客户（按下一步）",
+    "Overdue": "已逾期",
+    "Due": "到期",
+    "Task": "任务",
+    "Record": "客户",
+    "Next due": "下次跟进",
+    "Last activity": "最近跟进",
+    "Done": "完成",
+    "Open": "打开",
+    "Refresh": "刷新",
+    "No open reminders.": "没有待办提醒。",
+    "New reminder": "新提醒",
+    "Task done": "任务已完成",
+    "{n} overdue reminder(s)": "{n} 条提醒已逾期",
+    "Returns to the pool soon": "即将退回公海",
+    # lists
+    "Kind": "类型",
+    "Search": "搜索",
+    "Search title, phone, e-mail or #id": "搜索名称、电话、邮箱或 #编号",
+    "Stage": "阶段",
+    "Owner": "负责人",
+    "Title": "名称",
+    "Sort": "排序",
+    "Next page": "下一页",
+    "Previous page": "上一页",
+    "Filter": "筛选",
+    "Clear filters": "清除筛选",
+    "Page": "页",
+    "more": "更多",
+    "end": "结束",
+    "No records.": "没有客户。",
+    "Any": "全部",
+    "Unowned": "无负责人",
+    "newest": "最新",
+    "oldest": "最早",
+    "updated": "最近更新",
+    "title": "名称",
+    "idle": "最久未跟进",
+    "Field filter (FIELD=VALUE)": "字段筛选（字段=值）",
+    # -- record detail and forms
+    "Fields": "字段",
+    "Contacts": "联系人",
+    "Deals": "商机",
+    "Activities": "跟进记录",
+    "Journal": "变更日志",
+    "Why": "原因",
+    "Field": "字段",
+    "Value": "值",
+    "Name": "姓名",
+    "Phone": "电话",
+    "E-mail": "邮箱",
+    "Position": "职位",
+    "Amount": "金额",
+    "Expected close": "预计成交",
+    "When": "时间",
+    "Who": "操作人",
+    "Action": "动作",
+    "Change": "变更",
+    "Reason": "原因说明",
+    "No fields.": "没有字段。",
+    "No contacts.": "没有联系人。",
+    "No deals.": "没有商机。",
+    "No activities yet.": "还没有跟进记录。",
+    "No journal rows.": "没有变更记录。",
+    "Workflow": "流程",
+    "none": "无",
+    "since": "自",
+    "Rotations": "轮转次数",
+    "Coming up": "接下来",
+    "Nothing scheduled.": "没有计划中的动作。",
+    "Notes": "备注",
+    "version {n}": "版本 {n}",
+    "archived": "已归档",
+    "never": "从未",
+    "Created {created} · in this stage since {entered} · last activity {last}": (
+        "创建于 {created} · 进入本阶段 {entered} · 最近跟进 {last}"
+    ),
+    "Back": "返回",
+    "Edit fields": "编辑字段",
+    "Log activity": "记录跟进",
+    "Add task": "添加任务",
+    "Move stage": "变更阶段",
+    "Release": "退回公海",
+    "Convert": "转化",
+    "Saved #{id}": "已保存 #{id}",
+    "Activity logged": "已记录跟进",
+    "Task added": "已添加任务",
+    "Moved to {stage}": "已移到 {stage}",
+    "Released to pool {pool}": "已退回公海 {pool}",
+    "Converted to #{id}": "已转化为 #{id}",
+    "No workflow is applied to this kind.": "这个类型没有应用流程。",
+    "There is no other kind to convert into.": "没有可转化的其他类型。",
+    "Save": "保存",
+    "Cancel": "取消",
+    "Edit #{id} {title}": "编辑 #{id} {title}",
+    "* required. An empty input clears the field.": "* 必填。清空输入即清除该字段。",
+    "Log an activity on #{id}": "记录 #{id} 的跟进",
+    "Type": "方式",
+    "Note": "内容",
+    "Add a task on #{id}": "为 #{id} 添加任务",
+    "tomorrow": "明天",
+    "Due: +2d, +3h, +30m, tomorrow, 2026-03-14 (09:00) or 2026-03-14 15:30": (
+        "到期：+2d、+3h、+30m、明天、2026-03-14（09:00）或 2026-03-14 15:30"
+    ),
+    "Move #{id} from {stage}": "变更 #{id} 的阶段（当前 {stage}）",
+    "To stage": "目标阶段",
+    "A lost stage needs one of the workflow's lost reasons.": (
+        "移到流失阶段需填写流程规定的流失原因之一。"
+    ),
+    "Release #{id} to the pool": "把 #{id} 退回公海",
+    "Convert #{id} {title}": "转化 #{id} {title}",
+    "Into": "转化为",
+    "Other fields": "其他字段",
+    "Deal title": "商机名称",
+    "Deal amount": "商机金额",
+    "A deal amount needs a deal title.": "填写商机金额时需要商机名称。",
+    "Shared fields and contacts are copied; the record moves to its won stage.": (
+        "共有字段和联系人会被复制；原客户移到成交阶段。"
+    ),
+    # -- pool
+    "Claim": "领取",
+    "In pool for": "入池时长",
+    "Came back": "回流方式",
+    "Why it came back": "回流原因",
+    "released by its owner": "负责人退回",
+    "returned by a rule": "规则收回",
+    "created in the pool": "直接入池",
+    "moved here": "转入",
+    "You belong to no pool: an admin adds you in the workflow's pools.": (
+        "你不属于任何公海：请管理员在流程的公海中加入你。"
+    ),
+    "{n} of {m} claims left today": "今日还可领取 {n}/{m} 个",
+    "{n} claimed today": "今日已领取 {n} 个",
+    "holding {n} of {m}": "持有 {n}/{m}",
+    "holding {n}": "持有 {n}",
+    "reclaim yours after {n} days": "退回的客户 {n} 天后才能再领",
+    "Page {n}": "第 {n} 页",
+    "{n} in the pool": "公海共 {n} 个",
+    "c claims · o opens · n/p pages": "c 领取 · o 打开 · n/p 翻页",
+    "Nothing waits in this pool.": "公海里暂时没有客户。",
+    "This is the last page.": "已是最后一页。",
+    "This is the first page.": "已是第一页。",
+    "Claimed #{id} {title}: it is yours now.": "已领取 #{id} {title}，现在归你跟进。",
+    "Pool: {name}": "公海：{name}",
+    "Show the records waiting in {name}": "查看 {name} 中等待领取的客户",
+    # -- dashboard
+    "Funnel": "销售漏斗",
+    "Records that reached each stage": "到达各阶段的客户数",
+    "Growth": "客户增长",
+    "New records per month": "每月新增客户",
+    "Figures and alerts": "指标与预警",
+    "Follow-up compliance": "跟进达标率",
+    "No workflow is applied: the funnel has no stages to show.": (
+        "尚未应用流程：漏斗没有阶段可显示。"
+    ),
+    "{n} here": "停留 {n}",
+    "{p} came on": "转化 {p}",
+    "total {n}": "累计 {n}",
+    "Open records": "未结客户",
+    "Idle records": "未跟进",
+    "Kept up": "达标率",
+    "No open records.": "没有未结客户。",
+    "Idle: no activity for {n} days.": "未跟进：{n} 天内没有跟进记录。",
+    "No dashboard file: start with crm tui --dashboard FILE.": (
+        "没有仪表盘文件：用 crm tui --dashboard 文件 启动。"
+    ),
+    "below {v}": "低于 {v}",
+    "above {v}": "高于 {v}",
+    " or ": " 或 ",
+    "Figure": "指标",
+    "Current": "当前值",
+    "Alert when": "预警条件",
+    "alert": "预警",
+    "ok": "正常",
+    "{n} of {m} figures crossed their threshold.": "{m} 项指标中有 {n} 项超出阈值。",
+    "Dashboard of {kind}": "{kind}仪表盘",
+    "Funnel, growth and compliance of {kind}": "{kind}的漏斗、增长与跟进达标率",
+    # -- team
+    "away until {at}": "休假至 {at}",
+    "Only managers and admins see the team": "只有经理和管理员可以查看团队",
+    "Team {team}": "{team} 团队",
+    "Everyone": "全部成员",
+    "Operator": "业务员",
+    "Role": "角色",
+    "operator": "业务员",
+    "manager": "经理",
+    "admin": "管理员",
+    "inactive": "已停用",
+    "Idle {n}d+": "{n} 天未跟进",
+    "Compliant": "跟进达标率",
+    "Open tasks": "待办任务",
+    "Overdue tasks": "逾期任务",
+    "Updated": "更新",
+    "Pick an operator to see their records.": "选择一位业务员查看其客户。",
+    "Records of {name}, longest idle first": "{name} 的客户（最久未跟进在前）",
+    "page {n}": "第 {n} 页",
+    "Open record": "打开客户",
+    "Reassign": "转交",
+    "Validate workflow": "校验流程",
+    "r: give the highlighted record to another user": "r：把选中的客户转交给其他人",
+    "v: check a workflow file or folder": "v：校验流程文件或目录",
+    "Pick a record of an operator first.": "请先选择一位业务员的客户。",
+    "#{id} {title} now belongs to {owner}": "#{id} {title} 已转交给 {owner}",
+    "Reassign #{id} {title} (now {owner})": "转交 #{id} {title}（当前负责人 {owner}）",
+    "or type a user name, then enter": "或输入用户名后回车",
+    "enter: give · escape: cancel": "回车：转交 · esc：取消",
+    "Validate a workflow file": "校验流程文件",
+    "a workflow file or folder": "流程文件或目录",
+    "enter: check · escape: close": "回车：校验 · esc：关闭",
+    "No file or folder at {path}": "找不到文件或目录：{path}",
+    "No .yaml files in {path}": "{path} 中没有 .yaml 文件",
+    "Checking…": "正在校验…",
+    "valid": "有效",
+    "{file}: workflow {name} for {kind}, stages {stages}": (
+        "{file}：流程 {name}（{kind}），阶段 {stages}"
+    ),
+    "{n} problem(s) in {file}": "{file} 有 {n} 个问题",
+    # -- help
+    "Close": "关闭",
+    "Your first two minutes": "上手两分钟",
+    "Press [b]3[/b] for the Pool: the records waiting for an owner.": (
+        "按 [b]3[/b] 打开公海：等待领取的客户。"
+    ),
+    "Highlight a record and press [b]enter[/b] to claim it: it leaves the pool "
+    "and is yours (the line above the table says how many claims are left today).": (
+        "选中一个客户，按 [b]回车[/b] 领取：它离开公海，归你了（表格上方显示今天还能领取几个）。"
+    ),
+    "Press [b]1[/b] for My work, highlight the record and press [b]enter[/b] to "
+    "open it (or [b]2[/b] for Records and [b]/[/b] to search its name).": (
+        "按 [b]1[/b] 打开“我的工作”，选中该客户按 [b]回车[/b] 打开"
+        "（或按 [b]2[/b] 打开客户列表，按 [b]/[/b] 搜索名称）。"
+    ),
+    "Press [b]a[/b] to log an activity: a call unless you pick another type; "
+    "type a note and press [b]enter[/b].": (
+        "按 [b]a[/b] 记录跟进：默认是电话，也可选其他类型；写下备注后按 [b]回车[/b]。"
+    ),
+    "Press [b]m[/b] to move it a stage: pick the stage (e.g. contacted) and press "
+    "[b]ctrl+s[/b]; a refused move names the rule it failed.": (
+        "按 [b]m[/b] 推进阶段：选择阶段（例如“已联系”）后按 [b]ctrl+s[/b]；"
+        "推进被拒绝时会说明未满足的规则。"
+    ),
+    "Press [b]esc[/b] to go back, then [b]4[/b]: the Dashboard's funnel "
+    "counts the record in its new stage.": (
+        "按 [b]esc[/b] 返回，再按 [b]4[/b]：仪表盘的漏斗已把它计入新阶段。"
+    ),
+    "Keys everywhere": "全局按键",
+    "switch screen: My work, Records, Pool, Dashboard, Team": (
+        "切换页面：我的工作、客户列表、公海、仪表盘、团队"
+    ),
+    "this help": "本帮助",
+    "command palette: every action of the screen by name": "命令面板：按名称执行当前页面的任何操作",
+    "next table or field": "下一个表格或输入框",
+    "back, or close a dialog": "返回，或关闭对话框",
+    "quit": "退出",
+    "Your reminders, overdue first, then your records by next action.": (
+        "你的提醒（逾期在前），然后是按下一步排序的客户。"
+    ),
+    "Every record you may see, by kind: search as you type, filter by stage, "
+    "owner, pool or field, sort, and page through any number.": (
+        "你能看到的所有客户，按类型：边输边搜，按阶段、负责人、公海或字段筛选，排序，任意翻页。"
+    ),
+    "The records waiting in your pools (公海), why each came back, and how "
+    "many claims you have left today.": (
+        "你所在公海中等待领取的客户、每个客户退回的原因，以及今天还能领取几个。"
+    ),
+    "The funnel and the trend, figures against their thresholds, the alerts "
+    "that fired, and the plugins' cards; managers see their team's follow-ups.": (
+        "漏斗和趋势图、指标与阈值、已触发的预警和插件卡片；经理可看到团队的跟进情况。"
+    ),
+    "Managers and admins: each operator's open records, idle records and "
+    "overdue tasks; reassign a record; check a workflow file.": (
+        "经理和管理员：每位业务员的未结客户、未跟进客户和逾期任务；转交客户；校验流程文件。"
+    ),
+    "One record (o or enter in a list): fields, contacts, deals, activities, "
+    "journal, and why it is where it is.": (
+        "单个客户（列表中按 o 或回车）：字段、联系人、商机、跟进记录、日志及现状原因。"
+    ),
+    "esc, F1 or q closes this help; arrows scroll": "esc、F1 或 q 关闭帮助；方向键滚动",
+}
+
+
+class Translator:
+    """Turns the English of the screens into the operator's language."""
+
+    def __init__(self, lang: str = "en") -> None:
+        self.lang = lang if lang in LANGS else "en"
+
+    def __call__(self, text: str, **values: Any) -> str:
+        """``text`` in the operator's language, with ``{name}`` slots filled from ``values``."""
+        out = ZH.get(text, text) if self.lang == "zh" else text
+        return out.format(**values) if values else out
+
+    def label(self, label: dict[str, str], fallback: str) -> str:
+        """A plugin's ``{"en": ..., "zh": ...}`` label in the operator's language."""
+        return label.get(self.lang) or label.get("en") or fallback

@@ -1,0 +1,154 @@
+"""My work, where an operator lands: reminders (overdue on top), then records by next action."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime
+from typing import ClassVar
+
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Footer, Header, Static
+
+from crm_core.tui.base import CrmScreen
+from crm_core.tui.screens.detail import RecordScreen
+from crm_core.tui.widgets.cells import ago, when
+from crm_core.views import MyWork, TaskView, WorkflowView
+
+# Tasks the pool sweep writes before it takes a record back end with this cause.
+POOL_WARNING = ":warn"
+
+
+class MyWorkScreen(CrmScreen):
+    """The operator's reminders and records, soonest action first."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open", "Open"),
+        Binding("d", "done", "Task done"),
+        Binding("r", "refresh", "Refresh"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._first_load = True
+        self._tasks: list[TaskView] = []
+
+    def compose(self) -> ComposeResult:
+        """Two tables: the reminders, then the records queue."""
+        yield Header()
+        yield Static(self.tr("Reminders"), classes="heading")
+        reminders: DataTable[str] = DataTable(id="reminders", cursor_type="row")
+        # Fixed widths: auto widths are sized only when the app idles, so a busy
+        # machine would paint (and snapshot) them half-sized.
+        reminders.add_column(self.tr("Due"), width=24)
+        reminders.add_column(self.tr("Record"), width=8)
+        reminders.add_column(self.tr("Task"), width=70)
+        yield reminders
+        yield Static(self.tr("My records by next action"), classes="heading")
+        queue: DataTable[str] = DataTable(id="queue", cursor_type="row")
+        widths = [("#", 6), ("Title", 20), ("Stage", 14), ("Next due", 14), ("Last activity", 14)]
+        for title, width in widths:
+            queue.add_column(self.tr(title) if title != "#" else title, width=width)
+        yield queue
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Load the day."""
+        self.action_refresh()
+
+    def on_screen_resume(self) -> None:
+        """Coming back from a record: what changed there shows here."""
+        if not self._first_load:
+            self.action_refresh()
+
+    def action_refresh(self) -> None:
+        """Read the reminders and the queue again."""
+        crm, actor = self.crm, self.actor
+        self.call_api(lambda: (crm.my_work(actor), crm.list_workflows(actor)), self._show,
+                      group="my-work")  # fmt: skip
+
+    def _show(self, found: tuple[MyWork, list[WorkflowView]]) -> None:
+        work, workflows = found
+        self.crm_app.remember_workflows(workflows)
+        kinds = Counter(item.record.kind for item in work.records)
+        if kinds:
+            self.crm_app.usual_kind = kinds.most_common(1)[0][0]
+        now = self.crm.clock()
+        self._tasks = work.tasks
+        reminders = self.query_one("#reminders", DataTable)
+        reminders.clear()
+        for task in work.tasks:
+            due = when(task.due_at, now, self.crm_app.tz)
+            if task.due_at < now:
+                due = f"[b red]{self.tr('Overdue')}[/] {due}"
+            record = f"#{task.record_id}" if task.record_id else ""
+            reminders.add_row(due, record, task.note, key=str(task.id))
+        if not work.tasks:
+            reminders.add_row("", "", self.tr("No open reminders."))
+        queue = self.query_one("#queue", DataTable)
+        queue.clear()
+        for item in work.records:
+            r = item.record
+            due = when(item.next_due, now, self.crm_app.tz) if item.next_due else ""
+            if item.next_due and item.next_due < now:
+                due = f"[red]{due}[/]"
+            stage = self.crm_app.stage_label(r.kind, r.stage)
+            queue.add_row(str(r.id), r.title, stage, due,
+                          ago(r.last_activity_at, now), key=str(r.id))  # fmt: skip
+        if self._first_load:
+            self._first_load = False
+            self._announce(work.tasks, now)
+        self.crm_app.mark_tasks_seen(t.id for t in work.tasks)
+
+    def _announce(self, tasks: list[TaskView], now: datetime) -> None:
+        """Pop up what needs attention at once: overdue reminders and records about to go."""
+        overdue = sum(1 for t in tasks if t.due_at < now)
+        if overdue:
+            self.notify(self.tr("{n} overdue reminder(s)", n=overdue), severity="warning")
+        for task in tasks:
+            if (task.cause or "").endswith(POOL_WARNING):
+                self.notify(task.note, title=self.tr("Returns to the pool soon"),
+                            severity="warning", timeout=10)  # fmt: skip
+
+    def _highlighted_record(self) -> int | None:
+        table = self.focused if isinstance(self.focused, DataTable) else None
+        if table is None or table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        if table.id == "queue":
+            return int(key) if key else None
+        task = next((t for t in self._tasks if str(t.id) == key), None)
+        return task.record_id if task else None
+
+    def action_open(self) -> None:
+        """Open the record of the highlighted reminder or queue row."""
+        record_id = self._highlighted_record()
+        if record_id is not None:
+            self.app.push_screen(RecordScreen(record_id))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a row opens its record."""
+        event.stop()
+        self.action_open()
+
+    def action_done(self) -> None:
+        """Mark the highlighted reminder done."""
+        table = self.query_one("#reminders", DataTable)
+        if table.row_count == 0 or not self._tasks:
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        if key is None:
+            return
+        task_id = int(key)
+        self.call_api(lambda: self.crm.complete_task(self.actor, task_id), self._task_done)
+
+    def _task_done(self, task: TaskView) -> None:
+        self.notify(self.tr("Task done") + f": {task.note}")
+        self.action_refresh()
+
+    def palette_commands(self) -> Iterable[SystemCommand]:
+        """This screen's actions for the command palette."""
+        yield SystemCommand(self.tr("Open"), "enter", self.action_open)
+        yield SystemCommand(self.tr("Task done"), "d", self.action_done)
+        yield SystemCommand(self.tr("Refresh"), "r", self.action_refresh)

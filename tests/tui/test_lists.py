@@ -1,0 +1,145 @@
+"""My work and the record lists, driven by keys as an operator would."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from textual.widgets import DataTable, Input, Select, Static
+
+from crm_core.api import Crm
+from crm_core.tui.app import CrmApp
+from crm_core.tui.screens.detail import RecordScreen
+from crm_core.tui.screens.records import PAGE_SIZE
+
+SIZE = (120, 40)
+Settle = Callable[[CrmApp], Awaitable[None]]
+
+
+def _rows(app: CrmApp, table_id: str) -> list[list[str]]:
+    table = app.screen.query_one(table_id, DataTable)
+    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+def _ids(app: CrmApp) -> list[int]:
+    return [int(row[0]) for row in _rows(app, "#records")]
+
+
+async def test_my_work_lists_overdue_reminders_first_and_pops_them_up(
+    make_app: Callable[..., CrmApp], tui_crm: Crm, settle: Settle
+) -> None:
+    app = make_app("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app)
+        await pilot.pause()
+        reminders = _rows(app, "#reminders")
+        notes = [t.note for t in tui_crm.my_work("alice").tasks]
+        assert [row[2] for row in reminders] == notes
+        assert "Overdue" in reminders[0][0] and "Overdue" not in reminders[-1][0]
+        queue = [int(row[0]) for row in _rows(app, "#queue")]
+        assert queue == [w.record.id for w in tui_crm.my_work("alice").records]
+        assert any("overdue reminder" in n.message for n in app._notifications)
+
+
+async def test_a_task_done_leaves_my_work_and_enter_opens_the_record(
+    make_app: Callable[..., CrmApp], tui_crm: Crm, settle: Settle
+) -> None:
+    app = make_app("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app)
+        app.screen.query_one("#reminders", DataTable).focus()
+        before = len(tui_crm.my_work("alice").tasks)
+        await pilot.press("d")
+        await settle(app)
+        await pilot.pause()
+        assert len(tui_crm.my_work("alice").tasks) == before - 1
+        assert len(_rows(app, "#reminders")) == before - 1
+        app.screen.query_one("#queue", DataTable).focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, RecordScreen)
+
+
+async def test_new_reminders_pop_up_while_the_operator_works(
+    make_app: Callable[..., CrmApp], tui_crm: Crm, settle: Settle
+) -> None:
+    app = make_app("alice", poll_seconds=0.1)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app)
+        tui_crm.add_task("mia", 3, tui_crm.clock(), "call the client now", assignee="alice")
+        await pilot.pause(0.4)
+        await settle(app)
+        await pilot.pause()
+        popped = [n for n in app._notifications if n.message.endswith("call the client now")]
+        assert len(popped) == 1
+
+
+async def test_records_list_pages_forward_and_back_with_keys(
+    make_app: Callable[..., CrmApp], tui_crm: Crm, settle: Settle
+) -> None:
+    for i in range(PAGE_SIZE + 5):
+        tui_crm.add_record("alice", "lead", {"name": f"Extra {i}", "phone": f"1500000{i:04d}"})
+    app = make_app("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await settle(app)
+        app.screen.query_one("#records", DataTable).focus()
+        expected = [r.id for r in tui_crm.record_page("alice", kind="lead", limit=200).records]
+        assert _ids(app) == expected[:PAGE_SIZE]
+        await pilot.press("n")
+        await settle(app)
+        assert _ids(app) == expected[PAGE_SIZE : 2 * PAGE_SIZE]
+        status = str(app.screen.query_one("#page-status", Static).render())
+        assert "Page 2" in status and "end" in status
+        await pilot.press("p")
+        await settle(app)
+        assert _ids(app) == expected[:PAGE_SIZE]
+
+
+async def test_search_as_you_type_by_name_or_phone_and_filters(
+    make_app: Callable[..., CrmApp], tui_crm: Crm, settle: Settle
+) -> None:
+    app = make_app("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await settle(app)
+        await pilot.press("slash", *"li wei")
+        await pilot.pause(0.4)
+        await settle(app)
+        assert [row[1] for row in _rows(app, "#records")] == ["Li Wei"]
+        app.screen.query_one("#search", Input).value = ""
+        await pilot.press("slash", *"139 1234 0004")
+        await pilot.pause(0.4)
+        await settle(app)
+        assert _ids(app) == [5]
+        await pilot.press("escape")
+        await settle(app)
+        app.screen.query_one("#stage", Select).value = "contacted"
+        await pilot.pause()
+        await settle(app)
+        ids = _ids(app)
+        assert ids and all(tui_crm.get_record("alice", i).stage == "contacted" for i in ids)
+
+
+async def test_operators_see_only_their_records_and_pools(
+    make_app: Callable[..., CrmApp], tui_crm: Crm, settle: Settle
+) -> None:
+    app = make_app("carol")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await settle(app)
+        owners = {row[3] for row in _rows(app, "#records")}
+        assert owners == {"carol"}
+
+
+async def test_a_bad_field_filter_is_refused_with_a_notice(
+    make_app: Callable[..., CrmApp], settle: Settle
+) -> None:
+    app = make_app("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await settle(app)
+        app.screen.query_one("#where", Input).focus()
+        await pilot.press(*"budget=lots", "enter")
+        await settle(app)
+        await pilot.pause()
+        assert any(n.severity == "error" and "budget" in n.message for n in app._notifications)
