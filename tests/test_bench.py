@@ -22,6 +22,9 @@ FIGURES = (
     "pool_page ",
     "pool_page ",
     "why #",  # the cold one, through the CLI in a new process
+    "tui start as ",
+    "tui key n ",
+    "tui key n ",
     "report funnel",
     "report win_rate_by_owner",
     "report conversion_by_field",
