@@ -12,8 +12,8 @@ from textual.containers import Horizontal
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 
+from crm_core.api import ListColumn
 from crm_core.errors import CrmError, InvalidInput
-from crm_core.screenparts import ListColumn
 from crm_core.tui.base import CrmScreen
 from crm_core.tui.screens.detail import RecordScreen
 from crm_core.tui.widgets.cells import ago, value
