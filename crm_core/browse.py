@@ -49,7 +49,7 @@ class Filters:
 def check_sort(sort: str, kind: str | None = None) -> tuple[Any, bool]:
     """The order of ``sort``; an unknown name is refused with the names known.
 
-    Within one kind, newest and oldest walk the (kind, archived_at, created_at)
+    Within one kind, newest and oldest walk the (kind, created_at, archived_at)
     index; across kinds, the primary key, which follows creation just as well.
     """
     if sort not in SORTS:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
 
 from crm_core import schema
 from crm_core.api import Crm
+from crm_core.db import make_engine
 from crm_core.models import SQLModel
 
 PLUGIN = ("ix_f_", "ix_record_data_gin")
@@ -19,3 +24,24 @@ def test_migrated_schema_matches_the_models(crm: Crm) -> None:
     field_indexes = [d for d in diff if d[0] == "remove_index" and d[1].name.startswith(PLUGIN)]
     assert [d for d in diff if d not in field_indexes] == []
     assert schema.current_revision(crm.engine) == schema.head_revision()
+
+
+def test_the_report_indexes_go_down_to_0003_and_up_again(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'crm.db'}")
+    try:
+        schema.upgrade(engine)
+        config = schema.alembic_config()
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0003")
+        indexes = {i["name"]: i["column_names"] for i in inspect(engine).get_indexes("record")}
+        assert indexes["ix_record_kind_stage"] == ["kind", "stage"]
+        assert indexes["ix_record_owner_open"] == [
+            "owner_id", "pool_id", "kind", "stage", "archived_at",
+        ]  # fmt: skip
+        assert "ix_record_kind_created" not in indexes
+        schema.upgrade(engine)
+        with engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), SQLModel.metadata) == []
+    finally:
+        engine.dispose()

@@ -176,6 +176,45 @@ def test_conversion_by_field(pipeline: Pipeline) -> None:
     ]
 
 
+def test_conversion_by_field_leaves_archived_records_out(pipeline: Pipeline) -> None:
+    # L2 (web), L5 (web, won) and L7 (event) archived. An admin's report of an indexed
+    # field counts from the field's index and takes the archived records off.
+    for n in (2, 5, 7):
+        pipeline.crm.archive_record("admin", pipeline.ids[n])
+    assert pipeline.run("conversion_by_field", kind="lead", by="source") == [
+        ["ad", 2, 0, 0.0],
+        ["event", 1, 0, 0.0],
+        ["web", 1, 1, 1.0],
+    ]
+    # Fields without a value (indexed or not) come together under None.
+    assert pipeline.run("conversion_by_field", kind="lead", by="region") == [[None, 4, 1, 0.25]]
+    assert pipeline.run("conversion_by_field", kind="lead", by="budget") == [[None, 4, 1, 0.25]]
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "from_table"),
+    [
+        ("funnel", {"kind": "lead"}, {"since": START - DAY}),
+        ("conversion_by_field", {"kind": "lead", "by": "source"}, {"since": START - DAY}),
+        ("customer_growth", {"kind": "lead"}, {"kind": None}),
+    ],
+)
+def test_an_admins_report_from_indexes_equals_one_from_the_table(
+    pipeline: Pipeline, name: str, options: dict[str, Any], from_table: dict[str, Any]
+) -> None:
+    # An admin's report of one kind reads the core's and the fields' indexes; with a
+    # --since before every record (growth: over all kinds, leads only here) it reads
+    # the table. Both count the same records.
+    crm, ids = pipeline.crm, pipeline.ids
+    crm.archive_record("admin", ids[3])
+    crm.archive_record("admin", ids[5])
+    pipeline.clock.advance(60 * DAY)  # May: April brought nothing
+    add_lead(crm, 8, "alice", "ad")
+    from_indexes = pipeline.run(name, **options)
+    assert from_indexes == pipeline.run(name, **{**options, **from_table})
+    assert from_indexes != []
+
+
 def test_follow_up_compliance(pipeline: Pipeline) -> None:
     # Open at day 10: L2 (call on day 5), L4 (never), L6 (call on day 2), L7 (never).
     assert pipeline.run("follow_up_compliance", kind="lead") == [
@@ -262,6 +301,31 @@ def test_customer_growth_by_month(pipeline: Pipeline) -> None:
         ["2026-05", 2, 3],
     ]
     assert pipeline.run("customer_growth") == pipeline.run("customer_growth", kind="lead")
+
+
+def test_customer_growth_leaves_out_empty_months_and_archived_records(
+    pipeline: Pipeline,
+) -> None:
+    crm, clock = pipeline.crm, pipeline.clock
+    crm.archive_record("admin", pipeline.ids[1])
+    clock.advance(61 * DAY)  # 2026-05-12: April brought nothing
+    add_lead(crm, 8, "alice", "web")
+    clock.advance(240 * DAY)  # 2027-01-07: into the next year
+    add_lead(crm, 9, "bob", "web")
+    crm.archive_record("admin", add_lead(crm, 10, "bob", "ad"))
+    expected = [["2026-03", 6, 6], ["2026-05", 1, 7], ["2027-01", 1, 8]]
+    assert pipeline.run("customer_growth", kind="lead") == expected
+    assert pipeline.run("customer_growth") == expected
+    assert pipeline.run("customer_growth", "mia", kind="lead") == [
+        ["2026-03", 5, 5],
+        ["2026-05", 1, 6],
+        ["2027-01", 1, 7],
+    ]
+    since = datetime(2026, 5, 11, tzinfo=UTC)
+    assert pipeline.run("customer_growth", kind="lead", since=since) == [
+        ["2026-05", 1, 1],
+        ["2027-01", 1, 2],
+    ]
 
 
 def test_retention_and_churn_by_month(pipeline: Pipeline) -> None:
