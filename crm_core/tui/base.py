@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
-from textual.worker import Worker
+from textual.worker import Worker, get_current_worker
 
 from crm_core.errors import CrmError
 
@@ -71,18 +71,26 @@ class ApiMixin:
     ) -> Worker[None]:
         """Run ``call`` in a worker; then ``done(result)`` or ``failed(error)`` on the UI thread.
 
-        Workers of one ``group`` are exclusive: a new page request cancels the
-        one still waiting, so fast key presses never paint stale pages.
+        Workers of one ``group`` are exclusive: a new request cancels the one
+        still running, so fast key presses never paint stale pages.
         """
         app = self.crm_app
 
+        def deliver(worker: Worker[None], show: Callable[[Any], Any], value: object) -> None:
+            # A thread cannot be stopped: a cancelled call still finishes, and
+            # its result, older than the newer call's, must not be painted.
+            # Cancelling happens on the UI thread too, so this check cannot race it.
+            if not worker.is_cancelled:
+                show(value)
+
         def work() -> None:
+            worker = get_current_worker()
             try:
                 result = call()
             except CrmError as exc:
-                app.call_from_thread(failed or app.show_error, exc)
+                app.call_from_thread(deliver, worker, failed or app.show_error, exc)
                 return
-            app.call_from_thread(done, result)
+            app.call_from_thread(deliver, worker, done, result)
 
         runner = self.run_worker  # type: ignore[attr-defined]
         worker: Worker[None] = runner(work, thread=True, group=group, exclusive=True)
