@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
+import pytest
+from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Select, Static
 
 from crm_core.api import Crm
 from crm_core.tui.app import CrmApp
+from crm_core.tui.screens import records as records_screen
 from crm_core.tui.screens.detail import RecordScreen
-from crm_core.tui.screens.records import PAGE_SIZE
+from crm_core.tui.screens.records import PAGE_SIZE, RecordsScreen
+from crm_core.views import RecordPage
 
 SIZE = (120, 40)
 Settle = Callable[[CrmApp], Awaitable[None]]
@@ -93,6 +98,87 @@ async def test_records_list_pages_forward_and_back_with_keys(
         await pilot.press("p")
         await settle(app)
         assert _ids(app) == expected[:PAGE_SIZE]
+
+
+async def _paged_list(pilot: Pilot[None], tui_crm: Crm, settle: Settle) -> list[int]:
+    """Two pages of alice's leads on the records screen; the ids in list order."""
+    for i in range(PAGE_SIZE + 5):
+        tui_crm.add_record("alice", "lead", {"name": f"Extra {i}", "phone": f"1500000{i:04d}"})
+    app = pilot.app
+    assert isinstance(app, CrmApp)
+    await pilot.press("2")
+    await settle(app)
+    app.screen.query_one("#records", DataTable).focus()
+    return [r.id for r in tui_crm.record_page("alice", kind="lead", limit=200).records]
+
+
+async def test_the_next_page_is_read_ahead_and_shown_without_asking_again(
+    make_app: Callable[..., CrmApp], tui_crm: Crm, settle: Settle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        expected = await _paged_list(pilot, tui_crm, settle)
+        screen = app.screen
+        assert isinstance(screen, RecordsScreen) and screen.ahead is not None
+        assert screen.ahead.after == screen.paging.next
+        reads: list[str | None] = []
+        real = tui_crm.record_page
+
+        def counted(*args: Any, **kwargs: Any) -> RecordPage:
+            reads.append(kwargs.get("after"))
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(tui_crm, "record_page", counted)
+        await pilot.press("n")
+        assert _ids(app) == expected[PAGE_SIZE : 2 * PAGE_SIZE]  # painted before any read
+        await settle(app)
+        assert reads == []  # the last page: nothing after it to read ahead
+
+
+async def test_a_page_read_ahead_is_not_shown_for_other_filters_or_when_old(
+    make_app: Callable[..., CrmApp], tui_crm: Crm, settle: Settle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        expected = await _paged_list(pilot, tui_crm, settle)
+        screen = app.screen
+        assert isinstance(screen, RecordsScreen) and screen.ahead is not None
+        second = expected[PAGE_SIZE]
+        tui_crm.update_record("alice", second, title="Renamed after the read-ahead")
+        monkeypatch.setattr(records_screen, "AHEAD_SECONDS", 0.0)  # the page read ahead is old
+        await pilot.press("n")
+        await settle(app)
+        assert _rows(app, "#records")[0][1] == "Renamed after the read-ahead"
+        monkeypatch.undo()
+        await pilot.press("p")
+        await settle(app)
+        assert screen.ahead is not None  # page 2 again, read ahead under the current filters
+        screen.query_one("#sort", Select).value = "oldest"
+        await pilot.pause()  # the Changed message starts the new read
+        await settle(app)
+        page = tui_crm.record_page("alice", kind="lead", sort="oldest", limit=200)
+        oldest = [r.id for r in page.records]
+        assert _ids(app) == oldest[:PAGE_SIZE]
+        await pilot.press("n")
+        await settle(app)
+        assert _ids(app) == oldest[PAGE_SIZE : 2 * PAGE_SIZE]
+
+
+async def test_back_from_a_record_the_list_shows_it_as_it_is_now(
+    make_app: Callable[..., CrmApp], tui_crm: Crm, settle: Settle
+) -> None:
+    app = make_app("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        expected = await _paged_list(pilot, tui_crm, settle)
+        await pilot.press("enter")
+        await settle(app)
+        assert isinstance(app.screen, RecordScreen)
+        tui_crm.move_record("alice", expected[0], "contacted")
+        await pilot.press("escape")
+        await settle(app)
+        assert isinstance(app.screen, RecordsScreen)
+        label = app.stage_label("lead", "contacted")
+        assert _rows(app, "#records")[0][2] == label
 
 
 async def test_search_as_you_type_by_name_or_phone_and_filters(

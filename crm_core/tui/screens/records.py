@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -25,6 +27,9 @@ DEFAULT_WIDTH = 14  # of a plugin's column that names no width
 UNOWNED = "-"
 # Wait this long after the last key of a search before asking the database.
 SEARCH_DELAY = 0.25
+# A page read ahead is shown at once when asked for within this time; an older
+# one is read again, so the list is never staler than a page just read.
+AHEAD_SECONDS = 30.0
 
 
 @dataclass
@@ -38,6 +43,25 @@ class Paging:
     def number(self) -> int:
         """The page shown, from 1."""
         return len(self.starts)
+
+
+@dataclass
+class ReadAhead:
+    """The page after the shown one, read while the operator reads this one.
+
+    ``query`` names the filters and sort it was read with and ``after`` the
+    cursor it starts from: it stands in for a read of exactly those.
+    """
+
+    query: str
+    after: str
+    page: RecordPage
+    read_at: float = field(default_factory=time.monotonic)
+
+    def answers(self, query: str, after: str | None) -> bool:
+        """True when this page is what reading ``after`` with ``query`` would give now."""
+        fresh = time.monotonic() - self.read_at < AHEAD_SECONDS
+        return fresh and (query, after) == (self.query, self.after)
 
 
 class RecordsScreen(CrmScreen):
@@ -55,6 +79,7 @@ class RecordsScreen(CrmScreen):
     def __init__(self) -> None:
         super().__init__()
         self.paging = Paging()
+        self.ahead: ReadAhead | None = None
         self.columns: list[ListColumn] = []
         self._search_timer: Timer | None = None
         self._workflows: list[WorkflowView] = []
@@ -86,6 +111,12 @@ class RecordsScreen(CrmScreen):
             return crm.list_workflows(actor), crm.list_users(actor), crm.list_pools(actor)
 
         self.call_api(choices, self._fill_choices, group="choices")
+
+    def on_screen_resume(self) -> None:
+        """Back from a record or another screen: read the shown page again, as it is now."""
+        if self._ready:
+            self.ahead = None
+            self.reload(self.paging.starts[-1])
 
     def _fill_choices(
         self, found: tuple[list[WorkflowView], list[UserView], list[PoolView]]
@@ -160,10 +191,37 @@ class RecordsScreen(CrmScreen):
             "sort": self._value("sort") or "newest",
         }
 
-        def page() -> RecordPage:
+        query = json.dumps(options, sort_keys=True, default=str)
+        if self.ahead is not None and self.ahead.answers(query, after):
+            page, self.ahead = self.ahead.page, None
+            self._show(page)
+            self._read_ahead(query, options, page.next)
+            return
+
+        def read() -> RecordPage:
             return crm.record_page(actor, after=after, limit=PAGE_SIZE, **options)
 
-        self.call_api(page, self._show, group="page")
+        def show(page: RecordPage) -> None:
+            self._show(page)
+            self._read_ahead(query, options, page.next)
+
+        self.ahead = None
+        self.call_api(read, show, group="page")
+
+    def _read_ahead(self, query: str, options: dict[str, Any], after: str | None) -> None:
+        """Read the page after ``after`` now, so that ``n`` shows it without waiting."""
+        if after is None:
+            return
+        crm, actor = self.crm, self.actor
+
+        def read() -> ReadAhead:
+            page = crm.record_page(actor, after=after, limit=PAGE_SIZE, **options)
+            return ReadAhead(query, after, page)
+
+        def keep(ahead: ReadAhead) -> None:
+            self.ahead = ahead
+
+        self.call_api(read, keep, group="ahead")
 
     def _show(self, page: RecordPage) -> None:
         now = self.crm.clock()
