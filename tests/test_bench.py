@@ -25,6 +25,8 @@ FIGURES = (
     "tui start as ",
     "tui key n ",
     "tui key n ",
+    "tui key n, page not read ahead",
+    "tui key n, page not read ahead",
     "report funnel",
     "report win_rate_by_owner",
     "report conversion_by_field",
