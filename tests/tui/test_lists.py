@@ -100,16 +100,20 @@ async def test_records_list_pages_forward_and_back_with_keys(
         assert _ids(app) == expected[:PAGE_SIZE]
 
 
-async def _paged_list(pilot: Pilot[None], tui_crm: Crm, settle: Settle) -> list[int]:
-    """Two pages of alice's leads on the records screen; the ids in list order."""
+async def _paged_list(
+    pilot: Pilot[None], tui_crm: Crm, settle: Settle
+) -> tuple[RecordsScreen, list[int]]:
+    """Two pages of alice's leads on the records screen, page 2 read ahead; the ids in order."""
     for i in range(PAGE_SIZE + 5):
         tui_crm.add_record("alice", "lead", {"name": f"Extra {i}", "phone": f"1500000{i:04d}"})
     app = pilot.app
     assert isinstance(app, CrmApp)
     await pilot.press("2")
     await settle(app)
-    app.screen.query_one("#records", DataTable).focus()
-    return [r.id for r in tui_crm.record_page("alice", kind="lead", limit=200).records]
+    screen = app.screen
+    assert isinstance(screen, RecordsScreen) and screen.ahead is not None
+    screen.query_one("#records", DataTable).focus()
+    return screen, [r.id for r in tui_crm.record_page("alice", kind="lead", limit=200).records]
 
 
 async def test_the_next_page_is_read_ahead_and_shown_without_asking_again(
@@ -117,10 +121,8 @@ async def test_the_next_page_is_read_ahead_and_shown_without_asking_again(
 ) -> None:
     app = make_app("alice")
     async with app.run_test(size=SIZE) as pilot:
-        expected = await _paged_list(pilot, tui_crm, settle)
-        screen = app.screen
-        assert isinstance(screen, RecordsScreen) and screen.ahead is not None
-        assert screen.ahead.after == screen.paging.next
+        screen, expected = await _paged_list(pilot, tui_crm, settle)
+        assert screen.ahead is not None and screen.ahead.after == screen.paging.next
         reads: list[str | None] = []
         real = tui_crm.record_page
 
@@ -140,9 +142,7 @@ async def test_a_page_read_ahead_is_not_shown_for_other_filters_or_when_old(
 ) -> None:
     app = make_app("alice")
     async with app.run_test(size=SIZE) as pilot:
-        expected = await _paged_list(pilot, tui_crm, settle)
-        screen = app.screen
-        assert isinstance(screen, RecordsScreen) and screen.ahead is not None
+        screen, expected = await _paged_list(pilot, tui_crm, settle)
         second = expected[PAGE_SIZE]
         tui_crm.update_record("alice", second, title="Renamed after the read-ahead")
         monkeypatch.setattr(records_screen, "AHEAD_SECONDS", 0.0)  # the page read ahead is old
@@ -169,7 +169,7 @@ async def test_back_from_a_record_the_list_shows_it_as_it_is_now(
 ) -> None:
     app = make_app("alice")
     async with app.run_test(size=SIZE) as pilot:
-        expected = await _paged_list(pilot, tui_crm, settle)
+        _, expected = await _paged_list(pilot, tui_crm, settle)
         await pilot.press("enter")
         await settle(app)
         assert isinstance(app.screen, RecordScreen)
