@@ -13,8 +13,8 @@ from crm_core.db import JsonType, UTCDateTime
 ROLES = ("operator", "manager", "admin")
 
 
-def _ts(nullable: bool = False, index: bool = False) -> Any:
-    return Field(sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+def _ts(nullable: bool = False) -> Any:
+    return Field(sa_column=Column(UTCDateTime(), nullable=nullable))
 
 
 class Team(SQLModel, table=True):
@@ -80,7 +80,7 @@ class Record(SQLModel, table=True):
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
     stage_entered_at: datetime = _ts()
-    last_activity_at: datetime | None = _ts(nullable=True, index=True)
+    last_activity_at: datetime | None = _ts(nullable=True)
     archived_at: datetime | None = _ts(nullable=True)
     created_by: int | None = Field(default=None, foreign_key="crm_user.id")
     version: int = 1

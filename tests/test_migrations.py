@@ -26,7 +26,7 @@ def test_migrated_schema_matches_the_models(crm: Crm) -> None:
     assert schema.current_revision(crm.engine) == schema.head_revision()
 
 
-def test_the_report_indexes_go_down_to_0003_and_up_again(tmp_path: Path) -> None:
+def test_the_record_indexes_go_down_to_0003_and_up_again(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'crm.db'}")
     try:
         schema.upgrade(engine)
@@ -40,6 +40,7 @@ def test_the_report_indexes_go_down_to_0003_and_up_again(tmp_path: Path) -> None
             "owner_id", "pool_id", "kind", "stage", "archived_at",
         ]  # fmt: skip
         assert "ix_record_kind_created" not in indexes
+        assert indexes["ix_record_last_activity_at"] == ["last_activity_at"]  # back from 0005
         schema.upgrade(engine)
         with engine.connect() as conn:
             assert compare_metadata(MigrationContext.configure(conn), SQLModel.metadata) == []
