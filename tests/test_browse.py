@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from crm_core.api import Crm
 from crm_core.clock import ManualClock
@@ -50,6 +52,43 @@ def test_pages_follow_every_sort_without_gaps_or_repeats(people: Crm, clock: Man
     idle = _walk(people, "alice", kind="member", sort="idle")
     assert idle[-1] == ids[0] and idle[0] == ids[1]
     assert sorted(idle) == sorted(ids)
+
+
+def test_my_work_stops_at_the_limit_and_leaves_out_pooled_and_archived_records(
+    people: Crm, clock: ManualClock
+) -> None:
+    ids = _members(people, clock, 5)
+    now = clock()
+    people.add_task("alice", ids[4], now, "call back")
+    people.release("alice", ids[0], "not reachable", pool="east-pool")
+    people.archive_record("admin", ids[1])
+    assert [w.record.id for w in people.my_work("alice").records] == [ids[4], ids[2], ids[3]]
+    assert [w.record.id for w in people.my_work("alice", limit=1).records] == [ids[4]]
+    assert [w.record.id for w in people.my_work("alice", limit=2).records] == [ids[4], ids[2]]
+
+
+def test_my_work_walks_the_idle_index_instead_of_sorting_every_record(
+    people: Crm, clock: ManualClock
+) -> None:
+    if people.engine.dialect.name != "sqlite":
+        pytest.skip("the plan is SQLite's; PostgreSQL picks by its statistics")
+    _members(people, clock, 3)
+    seen: list[tuple[str, Any]] = []
+
+    def keep(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        seen.append((statement, params))
+
+    event.listen(people.engine, "before_cursor_execute", keep)
+    try:
+        people.my_work("alice")
+    finally:
+        event.remove(people.engine, "before_cursor_execute", keep)
+    statement, params = next((q, p) for q, p in seen if "NOT IN" in q)
+    with people.engine.connect() as conn:
+        plan = " ".join(
+            row[3] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)
+        )
+    assert "ix_record_owner_idle" in plan and "TEMP B-TREE" not in plan, plan
 
 
 def test_search_matches_title_part_any_case_phone_spelling_and_id(
