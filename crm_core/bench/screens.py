@@ -98,7 +98,7 @@ async def _tui(setup: Setup, operator: str) -> dict[str, Any]:
                 began = perf_counter()
                 page = crm.record_page(ADMIN, kind="lead", after=cursor, limit=50)
                 api.append(perf_counter() - began)
-                shown_ids = [table.get_row_at(i)[0] for i in range(table.row_count)]
+                shown_ids = [table.get_row_at(row)[0] for row in range(table.row_count)]
                 mismatches += shown_ids != [str(r.id) for r in page.records]
             out["presses"], out["cold"], out["api"] = presses, cold, api
             out["mismatches"] = mismatches

@@ -192,20 +192,19 @@ class RecordsScreen(CrmScreen):
         }
 
         query = json.dumps(options, sort_keys=True, default=str)
-        if self.ahead is not None and self.ahead.answers(query, after):
-            page, self.ahead = self.ahead.page, None
-            self._show(page)
-            self._read_ahead(query, options, page.next)
-            return
-
-        def read() -> RecordPage:
-            return crm.record_page(actor, after=after, limit=PAGE_SIZE, **options)
 
         def show(page: RecordPage) -> None:
             self._show(page)
             self._read_ahead(query, options, page.next)
 
-        self.ahead = None
+        ahead, self.ahead = self.ahead, None
+        if ahead is not None and ahead.answers(query, after):
+            show(ahead.page)
+            return
+
+        def read() -> RecordPage:
+            return crm.record_page(actor, after=after, limit=PAGE_SIZE, **options)
+
         self.call_api(read, show, group="page")
 
     def _read_ahead(self, query: str, options: dict[str, Any], after: str | None) -> None:
