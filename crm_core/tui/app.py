@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from datetime import tzinfo
 from pathlib import Path
@@ -19,7 +21,7 @@ from crm_core.tui.base import localize_bindings
 from crm_core.tui.i18n import Translator
 from crm_core.tui.screens.dashboard import DashboardScreen
 from crm_core.tui.screens.help import HelpScreen
-from crm_core.tui.screens.my_work import MyWorkScreen
+from crm_core.tui.screens.my_work import MyWorkRead, MyWorkScreen, read_my_work
 from crm_core.tui.screens.pool import PoolScreen
 from crm_core.tui.screens.records import RecordsScreen
 from crm_core.tui.screens.team import TeamScreen
@@ -78,6 +80,7 @@ class CrmApp(App[None]):
         self._last_task_id = 0
         self.workflows: dict[str, WorkflowView] = {}  # by kind, as the screens last read them
         self.usual_kind: str | None = None  # the kind most of My work is about
+        self._first_work: Future[MyWorkRead] | None = None
         self.sub_title = f"{user.name} ({user.role})"
 
     @property
@@ -85,11 +88,31 @@ class CrmApp(App[None]):
         """Managers and admins see their team's queues and may reassign."""
         return self.user.role in ("manager", "admin")
 
+    def on_load(self) -> None:
+        """Start reading My work now, while Textual is still building the screen."""
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crm-first-read")
+        self._first_work = pool.submit(read_my_work, self.crm, self.actor)
+        pool.shutdown(wait=False)  # the thread ends once the read is done
+
+    def take_first_work(self) -> Future[MyWorkRead] | None:
+        """The read :meth:`on_load` started, once: later refreshes read anew."""
+        first, self._first_work = self._first_work, None
+        return first
+
     def on_mount(self) -> None:
         """Land on My work, and start watching for new reminders."""
         localize_bindings(self, self.tr)
         self.switch_mode("work")
         self.set_interval(self.poll_seconds, self.check_reminders)
+        # Start-up leaves hundreds of thousands of long-lived objects (modules,
+        # styles, widgets). A full collection walks them all, about 100 ms here:
+        # a stall whenever it falls on a key press. Frozen, collections walk
+        # only what came after.
+        self.call_after_refresh(gc.freeze)
+
+    def on_unmount(self) -> None:
+        """Let the collector see the start-up objects again, for whatever runs next."""
+        gc.unfreeze()
 
     def remember_workflows(self, workflows: Iterable[WorkflowView]) -> None:
         """Keep the applied workflows a screen read, for stage labels everywhere."""

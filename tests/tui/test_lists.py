@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -43,6 +44,34 @@ async def test_my_work_lists_overdue_reminders_first_and_pops_them_up(
         queue = [int(row[0]) for row in _rows(app, "#queue")]
         assert queue == [w.record.id for w in tui_crm.my_work("alice").records]
         assert any("overdue reminder" in n.message for n in app._notifications)
+
+
+async def test_my_work_is_read_while_the_app_starts_and_anew_on_refresh(
+    make_app: Callable[..., CrmApp], tui_crm: Crm, settle: Settle
+) -> None:
+    app = make_app("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app)
+        await pilot.pause()
+        assert app.take_first_work() is None  # the early read was taken by My work
+        notes = [row[2] for row in _rows(app, "#reminders")]
+        assert notes == [t.note for t in tui_crm.my_work("alice").tasks]
+        tui_crm.add_task("mia", 3, tui_crm.clock(), "a reminder after start", assignee="alice")
+        await pilot.press("r")
+        await settle(app)
+        await pilot.pause()
+        assert "a reminder after start" in [row[2] for row in _rows(app, "#reminders")]
+
+
+async def test_start_up_objects_are_frozen_while_the_app_runs_and_only_then(
+    make_app: Callable[..., CrmApp], settle: Settle
+) -> None:
+    app = make_app("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app)
+        await pilot.pause()
+        assert gc.get_freeze_count() > 0  # a full collection skips them: no stall on a key
+    assert gc.get_freeze_count() == 0  # and the collector sees them again once it ends
 
 
 async def test_a_task_done_leaves_my_work_and_enter_opens_the_record(

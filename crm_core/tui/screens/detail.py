@@ -32,6 +32,7 @@ from crm_core.tui.widgets.forms import (
     MoveStageDialog,
     ReleaseDialog,
 )
+from crm_core.tui.widgets.table import CrmTable
 from crm_core.views import ActivityView, ContactView, DealView, JournalEntry, RecordView
 
 # A journal change longer than this is cut: the table is for scanning, `crm journal` for detail.
@@ -204,7 +205,7 @@ class RecordScreen(CrmScreen):
         yield Footer()
 
     def _table(self, table_id: str, *columns: tuple[str, int]) -> DataTable[Any]:
-        table: DataTable[Any] = DataTable(id=table_id, cursor_type="row", zebra_stripes=True)
+        table = CrmTable(id=table_id, cursor_type="row", zebra_stripes=True)
         # Fixed widths: auto widths are sized only when the app idles, so a busy
         # machine would paint them half-sized first.
         for title, width in columns:
@@ -294,8 +295,7 @@ class RecordScreen(CrmScreen):
         table = self.query_one(f"#{table_id}", DataTable)
         table.clear()
         for row in rows:
-            # Text, not markup: a title or note with [brackets] shows as typed.
-            table.add_row(*(Text(cell) for cell in row))
+            table.add_row(*row)
         if not rows:
             table.add_row(Text(empty, style="dim"))
 

@@ -7,17 +7,27 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Header, Static
 
+from crm_core.api import Crm
 from crm_core.tui.base import CrmScreen
 from crm_core.tui.screens.detail import RecordScreen
 from crm_core.tui.widgets.cells import ago, when
+from crm_core.tui.widgets.table import CrmTable
 from crm_core.views import MyWork, TaskView, WorkflowView
 
 # Tasks the pool sweep writes before it takes a record back end with this cause.
 POOL_WARNING = ":warn"
+
+MyWorkRead = tuple[MyWork, list[WorkflowView]]
+
+
+def read_my_work(crm: Crm, actor: str) -> MyWorkRead:
+    """What My work shows: the operator's reminders and queue, and the workflows' stages."""
+    return crm.my_work(actor), crm.list_workflows(actor)
 
 
 class MyWorkScreen(CrmScreen):
@@ -38,7 +48,7 @@ class MyWorkScreen(CrmScreen):
         """Two tables: the reminders, then the records queue."""
         yield Header()
         yield Static(self.tr("Reminders"), classes="heading")
-        reminders: DataTable[str] = DataTable(id="reminders", cursor_type="row")
+        reminders = CrmTable(id="reminders", cursor_type="row")
         # Fixed widths: auto widths are sized only when the app idles, so a busy
         # machine would paint (and snapshot) them half-sized.
         reminders.add_column(self.tr("Due"), width=24)
@@ -46,7 +56,7 @@ class MyWorkScreen(CrmScreen):
         reminders.add_column(self.tr("Task"), width=70)
         yield reminders
         yield Static(self.tr("My records by next action"), classes="heading")
-        queue: DataTable[str] = DataTable(id="queue", cursor_type="row")
+        queue = CrmTable(id="queue", cursor_type="row")
         widths = [("#", 6), ("Title", 20), ("Stage", 14), ("Next due", 14), ("Last activity", 14)]
         for title, width in widths:
             queue.add_column(self.tr(title) if title != "#" else title, width=width)
@@ -63,12 +73,16 @@ class MyWorkScreen(CrmScreen):
             self.action_refresh()
 
     def action_refresh(self) -> None:
-        """Read the reminders and the queue again."""
+        """Read the reminders and the queue again (the first time: take the app's early read)."""
         crm, actor = self.crm, self.actor
-        self.call_api(lambda: (crm.my_work(actor), crm.list_workflows(actor)), self._show,
-                      group="my-work")  # fmt: skip
+        first = self.crm_app.take_first_work()
+        if first is not None and first.done() and first.exception() is None:
+            self._show(first.result())  # in the first paint, not one frame later
+            return
+        read = first.result if first is not None else lambda: read_my_work(crm, actor)
+        self.call_api(read, self._show, group="my-work")
 
-    def _show(self, found: tuple[MyWork, list[WorkflowView]]) -> None:
+    def _show(self, found: MyWorkRead) -> None:
         work, workflows = found
         self.crm_app.remember_workflows(workflows)
         kinds = Counter(item.record.kind for item in work.records)
@@ -79,9 +93,9 @@ class MyWorkScreen(CrmScreen):
         reminders = self.query_one("#reminders", DataTable)
         reminders.clear()
         for task in work.tasks:
-            due = when(task.due_at, now, self.crm_app.tz)
+            due: str | Text = when(task.due_at, now, self.crm_app.tz)
             if task.due_at < now:
-                due = f"[b red]{self.tr('Overdue')}[/] {due}"
+                due = Text.assemble((self.tr("Overdue"), "b red"), " ", due)
             record = f"#{task.record_id}" if task.record_id else ""
             reminders.add_row(due, record, task.note, key=str(task.id))
         if not work.tasks:
@@ -90,11 +104,13 @@ class MyWorkScreen(CrmScreen):
         queue.clear()
         for item in work.records:
             r = item.record
-            due = when(item.next_due, now, self.crm_app.tz) if item.next_due else ""
+            next_due: str | Text = (
+                when(item.next_due, now, self.crm_app.tz) if item.next_due else ""
+            )
             if item.next_due and item.next_due < now:
-                due = f"[red]{due}[/]"
+                next_due = Text(str(next_due), style="red")
             stage = self.crm_app.stage_label(r.kind, r.stage)
-            queue.add_row(str(r.id), r.title, stage, due,
+            queue.add_row(str(r.id), r.title, stage, next_due,
                           ago(r.last_activity_at, now), key=str(r.id))  # fmt: skip
         if self._first_load:
             self._first_load = False

@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Footer, Header, Select, Static
 from crm_core.tui.base import CrmScreen
 from crm_core.tui.screens.detail import RecordScreen
 from crm_core.tui.widgets.cells import ago
+from crm_core.tui.widgets.table import CrmTable
 from crm_core.views import PoolEntry, PoolPage, PoolView, RecordView, WorkflowView
 
 
@@ -47,7 +48,7 @@ class PoolScreen(CrmScreen):
         with Horizontal(id="pool-bar"):
             yield Select[str]([], prompt=self.tr("Pool"), id="pool-choice")
             yield Static("", id="pool-allowance")
-        table: DataTable[str] = DataTable(id="pool-entries", cursor_type="row")
+        table = CrmTable(id="pool-entries", cursor_type="row")
         # Fixed widths: the table never reflows as pages of other lengths arrive.
         for heading, width in (("#", 6), (self.tr("Title"), 22), (self.tr("Stage"), 12),
                                (self.tr("In pool for"), 11), (self.tr("Came back"), 22),

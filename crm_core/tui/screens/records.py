@@ -19,6 +19,7 @@ from crm_core.errors import CrmError, InvalidInput
 from crm_core.tui.base import CrmScreen
 from crm_core.tui.screens.detail import RecordScreen
 from crm_core.tui.widgets.cells import ago, value
+from crm_core.tui.widgets.table import CrmTable
 from crm_core.views import PoolView, RecordPage, UserView, WorkflowView
 
 SORTS = ("newest", "oldest", "updated", "title", "idle")
@@ -99,7 +100,7 @@ class RecordsScreen(CrmScreen):
             yield Select([], id="owner", prompt=self.tr("Owner"))
             yield Select([], id="pool", prompt=self.tr("Pool"))
             yield Input(placeholder=self.tr("Field filter (FIELD=VALUE)"), id="where")
-        yield DataTable(id="records", cursor_type="row", zebra_stripes=True)
+        yield CrmTable(id="records", cursor_type="row", zebra_stripes=True)
         yield Static("", id="page-status", classes="hint")
         yield Footer()
 
@@ -239,7 +240,8 @@ class RecordsScreen(CrmScreen):
         status = self.tr("Page") + f" {self.paging.number} · {shown} · {more}"
         if not page.records:
             status = self.tr("No records.")
-        self.query_one("#page-status", Static).update(status)
+        # Its size is fixed: no layout of the whole screen for a new page line.
+        self.query_one("#page-status", Static).update(status, layout=False)
 
     def _restart(self) -> None:
         self.paging = Paging()

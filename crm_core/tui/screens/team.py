@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
@@ -24,6 +25,7 @@ from crm_core.api import Crm, LoadResult
 from crm_core.tui.base import CrmModal, CrmScreen
 from crm_core.tui.screens.detail import RecordScreen
 from crm_core.tui.widgets.cells import ago, when
+from crm_core.tui.widgets.table import CrmTable
 from crm_core.views import RecordPage, RecordView, UserView
 
 IDLE_DAYS = 7
@@ -111,14 +113,14 @@ class TeamScreen(CrmScreen):
         team = self.crm_app.user.team if self.crm_app.user.role != "admin" else None
         title = self.tr("Team {team}", team=team) if team else self.tr("Everyone")
         yield Static(title, classes="heading")
-        queues: DataTable[str] = DataTable(id="team-queues", cursor_type="row")
+        queues = CrmTable(id="team-queues", cursor_type="row")
         queues.add_columns(self.tr("Operator"), self.tr("Role"), self.tr("Open records"),
                            self.tr("Idle {n}d+", n=IDLE_DAYS), self.tr("Compliant"),
                            self.tr("Open tasks"), self.tr("Overdue tasks"))  # fmt: skip
         yield queues
         yield Static(self.tr("Pick an operator to see their records."), id="team-records-title",
                      classes="heading")  # fmt: skip
-        records: DataTable[str] = DataTable(id="team-records", cursor_type="row")
+        records = CrmTable(id="team-records", cursor_type="row")
         records.add_columns("#", self.tr("Title"), self.tr("Kind"), self.tr("Stage"),
                             self.tr("Last activity"), self.tr("Updated"))  # fmt: skip
         yield records
@@ -158,8 +160,8 @@ class TeamScreen(CrmScreen):
             if q.away_until is not None and q.away_until > self.crm.clock():
                 away = when(q.away_until, self.crm.clock(), self.crm_app.tz)
                 name += f" ({self.tr('away until {at}', at=away)})"
-            idle = f"[red]{q.idle}[/]" if q.idle else "0"
-            overdue = f"[b red]{q.overdue}[/]" if q.overdue else "0"
+            idle = Text(str(q.idle), style="red") if q.idle else "0"
+            overdue = Text(str(q.overdue), style="b red") if q.overdue else "0"
             compliant = f"{q.compliant:.0%}" if q.compliant is not None else "—"
             table.add_row(name, self.tr(q.role), str(q.open), idle, compliant, str(q.tasks),
                           overdue, key=q.name)  # fmt: skip
