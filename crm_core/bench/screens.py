@@ -8,16 +8,22 @@ is not.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC
 from time import perf_counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App, ComposeResult
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header
 
 from crm_core.bench.data import ADMIN, Setup, open_crm
 from crm_core.bench.figures import percentile
 from crm_core.bench.report import Check, Figure
+
+if TYPE_CHECKING:
+    from crm_core.tui.app import CrmApp
 
 SIZE = (120, 40)
 START_MAX_SECONDS = 0.3
@@ -38,16 +44,62 @@ class _Bare(App[None]):
         yield Footer()
 
 
+class _Paints:
+    """When each screen update reached the (headless) terminal, and what it showed.
+
+    ``Pilot`` can wait for messages to be handled, but a screen is drawn by a
+    timer after that; only the compositor's refresh says the rows are on the
+    terminal.
+    """
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[float, Any]] = []
+        self.probe: Callable[[App[Any]], Any] = lambda app: None
+
+    @contextmanager
+    def watching(self) -> Iterator[None]:
+        """Log every screen's refreshes while the block runs."""
+        original = Screen._compositor_refresh
+        log = self
+
+        def refresh(screen: Screen[Any]) -> None:
+            original(screen)
+            log.seen.append((perf_counter(), log.probe(screen.app)))
+
+        Screen._compositor_refresh = refresh  # type: ignore[method-assign,assignment]
+        try:
+            yield
+        finally:
+            Screen._compositor_refresh = original  # type: ignore[method-assign]
+
+    async def first(self, after: float, shows: Callable[[Any], bool]) -> float:
+        """The time of the first refresh since ``after`` whose probe ``shows`` accepts."""
+        while True:
+            for at, shown in self.seen:
+                if at > after and shows(shown):
+                    return at
+            await asyncio.sleep(0.0005)
+
+
 async def _bare_start() -> float:
+    paints = _Paints()
+    paints.probe = lambda app: len(app.screen.query(DataTable))
     start = perf_counter()
-    app = _Bare()
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot._wait_for_screen()
-        return perf_counter() - start
+    with paints.watching():
+        app = _Bare()
+        async with app.run_test(size=SIZE):
+            return await paints.first(start, bool) - start
 
 
 def _rows(app: App[Any], table_id: str) -> int:
     return int(app.screen.query_one(table_id, DataTable).row_count)
+
+
+def _first_id(app: App[Any]) -> Any:
+    """The first record id the records list shows, if that is the screen."""
+    tables = app.screen.query("#records")
+    table = tables.first(DataTable) if tables else None
+    return table.get_row_at(0)[0] if table is not None and table.row_count else None
 
 
 async def _tui(setup: Setup, operator: str) -> dict[str, Any]:
@@ -55,57 +107,71 @@ async def _tui(setup: Setup, operator: str) -> dict[str, Any]:
     from crm_core.tui.app import CrmApp  # Textual screens load only for this figure
 
     out: dict[str, Any] = {}
+    paints = _Paints()
+    paints.probe = lambda app: app.screen.query("#queue") and _rows(app, "#queue")
     start = perf_counter()
     crm = open_crm(setup.path)
     try:
         me = next(u for u in crm.list_users(operator) if u.name == operator)
         app = CrmApp(crm, me, tz=UTC, poll_seconds=3600)
-        async with app.run_test(size=SIZE) as pilot:
-            while _rows(app, "#queue") == 0:
-                await asyncio.sleep(0.0005)
-            await pilot._wait_for_screen()
-            out["start"] = perf_counter() - start
-            out["queue_rows"] = _rows(app, "#queue")
+        with paints.watching():
+            async with app.run_test(size=SIZE):
+                out["start"] = await paints.first(start, bool) - start
+                out["queue_rows"] = _rows(app, "#queue")
         admin = next(u for u in crm.list_users(ADMIN) if u.name == ADMIN)
-        app = CrmApp(crm, admin, tz=UTC, poll_seconds=3600)
-        async with app.run_test(size=SIZE) as pilot:
-            await pilot.press("2")
-            await app.settled()
-            await pilot.pause()
-            table = app.screen.query_one("#records", DataTable)
-            table.focus()
-            presses: list[float] = []
-            cold: list[float] = []
-            api: list[float] = []
-            mismatches = 0
-            for i in range(2 * PAGE_PRESSES):
-                # Every other press finds its page not read ahead (as when keys come
-                # faster than the database): that one waits for the read.
-                ahead = i % 2 == 0
-                if not ahead:
-                    app.screen.ahead = None  # type: ignore[attr-defined]
-                cursor = app.screen.paging.next  # type: ignore[attr-defined]
-                shown = table.get_row_at(0)[0]
-                began = perf_counter()
-                # Pilot.press would also wait for the CPU to idle (20 ms steps): time the key alone.
-                app.simulate_key("n")
-                while table.row_count == 0 or table.get_row_at(0)[0] == shown:
-                    await asyncio.sleep(0.0005)
-                await pilot._wait_for_screen()  # the repaint the new rows asked for
-                (presses if ahead else cold).append(perf_counter() - began)
-                await app.settled()  # the next page read ahead, as while the operator reads
-                await pilot.pause()
-                began = perf_counter()
-                page = crm.record_page(ADMIN, kind="lead", after=cursor, limit=50)
-                api.append(perf_counter() - began)
-                shown_ids = [table.get_row_at(row)[0] for row in range(table.row_count)]
-                mismatches += shown_ids != [str(r.id) for r in page.records]
-            out["presses"], out["cold"], out["api"] = presses, cold, api
-            out["mismatches"] = mismatches
-            out["page"] = app.screen.paging.number  # type: ignore[attr-defined]
+        paints.probe = _first_id
+        with paints.watching():
+            out.update(await _page_through(CrmApp(crm, admin, tz=UTC, poll_seconds=3600), paints))
     finally:
         crm.close()
     return out
+
+
+def _other_than(shown: Any) -> Callable[[Any], bool]:
+    """Accepts a first row that is there and is not ``shown``."""
+    return lambda first: first is not None and first != shown
+
+
+async def _page_through(app: CrmApp, paints: _Paints) -> dict[str, Any]:
+    """Press ``n`` on the admin's lead list, timing each press until its page is painted."""
+    crm = app.crm
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await app.settled()
+        await pilot.pause()
+        table = app.screen.query_one("#records", DataTable)
+        table.focus()
+        presses: list[float] = []
+        cold: list[float] = []
+        api: list[float] = []
+        mismatches = 0
+        for i in range(2 * PAGE_PRESSES):
+            # Every other press finds its page not read ahead (as when keys come
+            # faster than the database): that one waits for the read.
+            ahead = i % 2 == 0
+            if not ahead:
+                app.screen.ahead = None  # type: ignore[attr-defined]
+            cursor = app.screen.paging.next  # type: ignore[attr-defined]
+            shown = table.get_row_at(0)[0]
+            began = perf_counter()
+            # Pilot.press would also wait for the CPU to idle (20 ms steps): time the key alone.
+            app.simulate_key("n")
+            painted = await paints.first(began, _other_than(shown))
+            (presses if ahead else cold).append(painted - began)
+            await app.settled()  # the next page read ahead, as while the operator reads
+            await pilot.pause()
+            began = perf_counter()
+            page = crm.record_page(ADMIN, kind="lead", after=cursor, limit=50)
+            api.append(perf_counter() - began)
+            shown_ids = [table.get_row_at(row)[0] for row in range(table.row_count)]
+            mismatches += shown_ids != [str(r.id) for r in page.records]
+        return {
+            "presses": presses,
+            "cold": cold,
+            "api": api,
+            "mismatches": mismatches,
+            "page": app.screen.paging.number,  # type: ignore[attr-defined]
+        }
 
 
 def measure(setup: Setup, records: int) -> tuple[list[Figure], list[Check]]:
