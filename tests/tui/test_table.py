@@ -49,8 +49,13 @@ def _lines(table: DataTable[Any]) -> list[list[tuple[str, Any]]]:
 
 @pytest.mark.parametrize(
     "options",
-    [{}, {"zebra_stripes": True, "cursor_type": "row"}, {"cursor_type": "cell"}],
-    ids=["plain", "zebra-rows", "cells"],
+    [
+        {"cursor_type": "row"},
+        {"cursor_type": "row", "zebra_stripes": True},
+        {"cursor_type": "row", "show_header": False},
+        {"cursor_type": "cell"},  # drawn by DataTable itself
+    ],
+    ids=["rows", "zebra-rows", "no-header", "cells"],
 )
 async def test_fast_cells_paint_exactly_what_datatable_paints(options: dict[str, Any]) -> None:
     app = _Both(**options)
@@ -61,6 +66,7 @@ async def test_fast_cells_paint_exactly_what_datatable_paints(options: dict[str,
             table = app.query_one(table_id, DataTable)
             table.focus()
             table.move_cursor(row=1, column=1)
+            await pilot.hover(table_id, offset=(3, 4))  # the mouse over another row
             await pilot.pause()
             painted.append(_lines(table))
         plain, fast = painted
@@ -92,7 +98,7 @@ async def test_a_click_on_a_fast_cell_selects_its_row() -> None:
 async def test_text_is_shown_as_typed_never_as_markup() -> None:
     class _Markup(App[None]):
         def compose(self) -> ComposeResult:
-            table = CrmTable()
+            table = CrmTable(cursor_type="row")
             table.add_column("Title", width=20)
             table.add_row("[b]bold?[/b]")
             table.add_row("[/] closes nothing")

@@ -2,13 +2,16 @@
 
 Every list in the TUI holds short texts in columns of fixed width. Textual's
 table renders each visible cell through Rich's console (markup parsing,
-padding, wrapping) and, whenever rows are added, measures every new cell for
-column widths. At 30 rows × 9 columns that is most of the time between ``n``
-and the next page on the screen. A text cell of one line needs none of it:
-it is the text cut or padded to the column's width, in the cell's style.
+padding, wrapping), reads the row's CSS styles again for every line, and,
+whenever rows are added, measures every new cell for column widths. At 30
+rows × 9 columns that was most of the time between ``n`` and the next page
+on the screen. A text cell of one line needs none of it: it is the text cut
+or padded to the column's width, in the cell's style.
 
 Cell values are literal text, never Rich markup: a record titled ``[b]x`` or
 ``[/]`` shows those characters (``DataTable`` would style or refuse them).
+A table with another cursor than a row cursor is drawn by ``DataTable``,
+markup and all: the TUI has none.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 from rich.cells import set_cell_size
 from rich.segment import Segment
 from rich.style import Style
+from textual.coordinate import Coordinate
 from textual.geometry import Size
 from textual.widgets import DataTable
 from textual.widgets._data_table import RowKey
@@ -36,66 +40,127 @@ def one_line(text: str) -> str:
 class CrmTable(DataTable[Any]):
     """A ``DataTable`` whose text cells are one line of literal text.
 
-    Cells of other types (Rich renderables, numbers) and rows taller than one
-    line are drawn by ``DataTable`` as before.
+    Tables with a row cursor (every table of the TUI) draw their ``str``
+    cells and headers themselves, in the styles ``DataTable`` would give
+    them. Other cells (Rich renderables, numbers), rows taller than one
+    line, fixed columns, row labels and other cursors are drawn by
+    ``DataTable`` as before.
     """
 
-    def _render_cell(
-        self,
-        row_index: int,
-        column_index: int,
-        base_style: Style,
-        width: int,
-        cursor: bool = False,
-        hover: bool = False,
-    ) -> list[list[Segment]]:
-        """One text cell as one segment: the text fitted to ``width`` in the cell's style.
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # CSS styles every row of a page shares, by component; see _shared_style.
+        self._shared: dict[str, Style] = {}
+        self._shared_for: tuple[object, int] | None = None
 
-        The style is the one ``DataTable`` gives the cell (header or row, zebra
-        stripe, cursor, hover, and the row and column a mouse click reports).
-        Nothing is cached: building the segment costs less than the cache's
-        bookkeeping, and a new page would miss it anyway.
-        """
-        text = self._plain_text(row_index, column_index)
-        if text is None:
-            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        header = row_index == -1
-        component_style, post_style = self._get_styles_to_render_cell(
-            header,
+    def notify_style_update(self) -> None:
+        """A new stylesheet or theme: forget the styles read from the old one."""
+        self._shared.clear()
+        super().notify_style_update()
+
+    def _render_line_in_row(
+        self,
+        row_key: RowKey,
+        line_no: int,
+        base_style: Style,
+        cursor_location: Coordinate,
+        hover_location: Coordinate,
+    ) -> tuple[list[list[Segment]], list[list[Segment]]]:
+        """A line of a row (or of the header), drawn as ``DataTable`` would draw it."""
+        cursor_type = self.cursor_type
+        if cursor_type != "row" or self.fixed_columns or self._should_render_row_labels:
+            return super()._render_line_in_row(
+                row_key, line_no, base_style, cursor_location, hover_location
+            )
+        show_cursor, show_hover = self.show_cursor, self._show_hover_cursor
+        update_count, pseudo = self._update_count, self._pseudo_class_state
+        cache_key = (row_key, line_no, base_style, cursor_location, hover_location,
+                     cursor_type, show_cursor, show_hover, update_count, pseudo)  # fmt: skip
+        cached = self._row_render_cache.get(cache_key)
+        if cached is not None:
+            return cached
+        found = self._row_locations.get(row_key)
+        row_index = -1 if found is None else found  # the header row has no location
+        row_style = self._shared_style(row_index, base_style)
+        # With a row cursor, every cell of a row is highlighted alike.
+        cursor = row_index == cursor_location.row
+        hover = self._should_highlight(hover_location, Coordinate(row_index, 0), cursor_type)
+        component, post = self._get_styles_to_render_cell(
+            row_index == -1,
             False,
-            not header and (row_index < self.fixed_rows or column_index < self.fixed_columns),
+            0 <= row_index < self.fixed_rows,
             hover,
             cursor,
-            self.show_cursor,
-            self._show_hover_cursor,
+            show_cursor,
+            show_hover,
             self.cursor_foreground_priority == "css",
             self.cursor_background_priority == "css",
         )
-        style = (
-            base_style
-            + Style.from_meta({"row": row_index, "column": column_index})
-            + component_style
-            + post_style
-        )
+        texts = self._plain_texts(row_key, row_index)
         padding = " " * self.cell_padding
-        inner = max(width - 2 * self.cell_padding, 0)
-        return [[Segment(padding + set_cell_size(one_line(text), inner) + padding, style)]]
+        cells: list[list[Segment]] = []
+        width = self._row_label_column_width
+        for column_index, (column, text) in enumerate(
+            zip(self.ordered_columns, texts, strict=True)
+        ):
+            cell_width = column.get_render_width(self)
+            width += cell_width
+            if text is None:
+                lines = self._render_cell(row_index, column_index, row_style, cell_width,
+                                          cursor=cursor, hover=hover)  # fmt: skip
+                cells.append(lines[line_no])
+                continue
+            meta = Style.from_meta({"row": row_index, "column": column_index})
+            inner = max(cell_width - 2 * len(padding), 0)
+            shown = padding + set_cell_size(one_line(text), inner) + padding
+            cells.append([Segment(shown, row_style + meta + component + post)])
+        # The row's colour runs on to the table's right edge, as DataTable's does.
+        extend, _ = self._get_styles_to_render_cell(
+            row_index == -1, False, False, hover, cursor, show_cursor, show_hover, False, False
+        )
+        meta = Style.from_meta({"row": row_index, "column": 0, "out_of_bounds": True})
+        rest = max(0, self.size.width - width)
+        cells.append([Segment(" " * rest, row_style + extend + meta)])
+        pair: tuple[list[list[Segment]], list[list[Segment]]] = ([], cells)
+        self._row_render_cache[cache_key] = pair
+        return pair
 
-    def _plain_text(self, row_index: int, column_index: int) -> str | None:
-        """The text of a one-line cell (a header or a ``str`` value); None for any other."""
-        column_key = self._column_locations.get_key(column_index)
-        if column_key is None:  # row labels have no column
-            return None
+    def _plain_texts(self, row_key: RowKey, row_index: int) -> list[str | None]:
+        """Each column's text in this row (-1: the header) if it is one line of plain text."""
+        columns = self.ordered_columns
         if row_index == -1:
-            label = self.columns[column_key].label
-            plain = self.header_height == 1 and not label.spans and not label.style
-            return label.plain if plain else None
-        row_key = self._row_locations.get_key(row_index)
-        row = self.rows.get(row_key) if row_key is not None else None
-        if row_key is None or row is None or row.height != 1:
-            return None
-        datum = self._data.get(row_key, {}).get(column_key)
-        return datum if isinstance(datum, str) else None
+            if self.header_height != 1:
+                return [None] * len(columns)
+            return [c.label.plain if not (c.label.spans or c.label.style) else None
+                    for c in columns]  # fmt: skip
+        row = self.rows.get(row_key)
+        if row is None or row.height != 1:
+            return [None] * len(columns)
+        data = self._data.get(row_key, {})
+        return [d if isinstance(d := data.get(c.key), str) else None for c in columns]
+
+    def _shared_style(self, row_index: int, base_style: Style) -> Style:
+        """The style of the row at ``row_index`` (-1: the header), as ``_get_row_style`` gives it.
+
+        Kept for the page and focus state it was read in: a new page, focus
+        or hover reads it again.
+        """
+        if row_index == -1:
+            name = "datatable--header"
+        elif row_index < self.fixed_rows:
+            name = "datatable--fixed"
+        elif self.zebra_stripes:
+            name = "datatable--odd-row" if row_index % 2 else "datatable--even-row"
+        else:
+            return base_style
+        state = (self._pseudo_class_state, self._update_count)
+        if state != self._shared_for:
+            self._shared.clear()
+            self._shared_for = state
+        style = self._shared.get(name)
+        if style is None:
+            style = self._shared[name] = self.get_component_styles(name).rich_style
+        return style
 
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
         """Size the table without measuring a cell when no column or row sizes to content.
