@@ -196,7 +196,8 @@ class RecordsScreen(CrmScreen):
 
         def show(page: RecordPage) -> None:
             self._show(page)
-            self._read_ahead(query, options, page.next)
+            # After the paint: a read running beside it would slow the paint down.
+            self.call_after_refresh(self._read_ahead, query, options, page.next)
 
         ahead, self.ahead = self.ahead, None
         if ahead is not None and ahead.answers(query, after):
