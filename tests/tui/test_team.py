@@ -34,6 +34,9 @@ async def _open_team(pilot: Pilot[None], settle: Settle) -> CrmApp:
     assert isinstance(app, CrmApp)
     await settle(app)
     await pilot.press("5")
+    while not isinstance(app.screen, TeamScreen):  # its mount asks for the queues
+        await pilot.pause(0.01)
+    await pilot.pause()
     await settle(app)
     return app
 
