@@ -177,7 +177,7 @@ class DashboardScreen(CrmScreen):
             table.add_column(heading, justify="right")
         for row in result.rows:
             table.add_row(
-                str(column(result, row, "owner")),
+                Text(str(column(result, row, "owner"))),  # as typed, never markup
                 number(column(result, row, "open")),
                 number(column(result, row, "idle")),
                 percent(column(result, row, "compliant")),
@@ -230,7 +230,7 @@ class DashboardScreen(CrmScreen):
                 else Text("✓ " + self.tr("ok"), style="green")
             )
             label = self.tr.label(figure.label, figure.id)
-            table.add_row(label, number(figure.value), self._threshold(figure), mark)
+            table.add_row(Text(label), number(figure.value), self._threshold(figure), mark)
         fired = sum(1 for f in figures if f.alert)
         table.caption = self.tr("{n} of {m} figures crossed their threshold.", n=fired,
                                 m=len(figures))  # fmt: skip
