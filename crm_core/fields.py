@@ -92,6 +92,19 @@ class KindSpec:
 
 
 @dataclass(frozen=True)
+class _Compiled:
+    """What the per-write methods need of one kind's fields, worked out once.
+
+    Fields are only added while the registry is built; adding one drops its kind's entry.
+    """
+
+    spec: KindSpec
+    types: dict[str, str]  # field -> JSON type
+    defaults: tuple[tuple[str, Any], ...]  # (field, default) in field order
+    dedupe: tuple[tuple[str, str], ...]  # (field, normaliser name) in field order
+
+
+@dataclass(frozen=True)
 class ActivityType:
     """A kind of touchpoint that can be logged on a record."""
 
@@ -138,6 +151,7 @@ class Registry:
         self.strategies: dict[str, Callable[..., Any]] = {}
         self.reports: dict[str, ReportSpec] = {}
         self._validators: dict[str, Callable[[Any], Any]] = {}
+        self._compiled: dict[str, _Compiled] = {}
         host.call_each("crm_register_normalizers", lambda p: {"register": self._normalizer(p)})
         host.call_each("crm_register_activity_types", lambda p: {"register": self._activity(p)})
         host.call_each("crm_register_kinds", lambda p: {"register": self._kind(p)})
@@ -263,6 +277,7 @@ class Registry:
             searchable=bool(spec.get("searchable", False)),
         )
         self._validators.pop(kind.name, None)
+        self._compiled.pop(kind.name, None)
 
     # -- lookups ------------------------------------------------------------
 
@@ -291,12 +306,30 @@ class Registry:
 
     # -- values -------------------------------------------------------------
 
+    def _compile(self, kind: str) -> _Compiled:
+        """One kind's fields as :meth:`coerce`, :meth:`with_defaults`, :meth:`dedupe_keys` use them.
+
+        An import calls those for every row, so they are not worked out each time.
+        """
+        compiled = self._compiled.get(kind)
+        if compiled is None:
+            spec = self.kind(kind)
+            fields = spec.fields.values()
+            compiled = _Compiled(
+                spec,
+                {f.name: f.type for f in fields},
+                tuple((f.name, f.schema["default"]) for f in fields if "default" in f.schema),
+                tuple((f.name, f.dedupe) for f in fields if f.dedupe),
+            )
+            self._compiled[kind] = compiled
+        return compiled
+
     def with_defaults(self, kind: str, values: dict[str, Any]) -> dict[str, Any]:
         """Return ``values`` with each missing field that has a default filled in."""
         out = dict(values)
-        for name, spec in self.kind(kind).fields.items():
-            if name not in out and "default" in spec.schema:
-                out[name] = spec.schema["default"]
+        for name, default in self._compile(kind).defaults:
+            if name not in out:
+                out[name] = default
         return out
 
     def validate(self, kind: str, values: dict[str, Any]) -> None:
@@ -336,19 +369,20 @@ class Registry:
 
         Returns field name to value, with ``None`` for "unset".
         """
-        spec = self.kind(kind)
+        compiled = self._compile(kind)
         out: dict[str, Any] = {}
         problems = []
         for name, text in raw.items():
-            if name not in spec.fields:
-                known = ", ".join(sorted(spec.fields))
+            type_ = compiled.types.get(name)
+            if type_ is None:
+                known = ", ".join(sorted(compiled.spec.fields))
                 problems.append((name, f"unknown field (known fields: {known})"))
                 continue
             if text == "":
                 out[name] = None
                 continue
             try:
-                out[name] = _parse(spec.fields[name].type, text)
+                out[name] = _parse(type_, text)
             except ValueError as exc:
                 problems.append((name, str(exc)))
         if problems:
@@ -359,10 +393,10 @@ class Registry:
         """Return field name to normalised key for every dedupe field that has a value."""
         keys = {}
         problems = []
-        for name, spec in self.kind(kind).fields.items():
-            if spec.dedupe and values.get(name) not in (None, ""):
+        for name, normalizer in self._compile(kind).dedupe:
+            if values.get(name) not in (None, ""):
                 try:
-                    keys[name] = self.normalizers[spec.dedupe](str(values[name]))
+                    keys[name] = self.normalizers[normalizer](str(values[name]))
                 except ValueError as exc:
                     problems.append((name, str(exc)))
         if problems:
@@ -388,8 +422,8 @@ def _field_errors(spec: FieldSpec, value: Any) -> list[str]:
 
 
 def _unstorable(value: Any) -> str | None:
-    if isinstance(value, str) and "\x00" in value:
-        return "contains a NUL character"
+    if isinstance(value, str):  # most values: answered before the other types are tried
+        return "contains a NUL character" if "\x00" in value else None
     if isinstance(value, float) and not math.isfinite(value):
         return "is not a finite number"
     if isinstance(value, int) and not isinstance(value, bool) and not -INT64 <= value < INT64:

@@ -6,7 +6,7 @@ is what keeps the journal complete.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -60,20 +60,35 @@ class WriteContext:
         )
 
 
+Check = Callable[[dict[str, Any], dict[str, Any] | None], dict[str, str]]
+"""Validates ``(values, before)`` of one kind and returns their dedupe keys."""
+
+
 def check_values(
     ctx: WriteContext, kind: str, values: dict[str, Any], before: dict[str, Any] | None
 ) -> dict[str, str]:
     """Validate ``values`` (schema, then plugin rules) and return their dedupe keys."""
-    ctx.registry.validate(kind, values)
-    keys = ctx.registry.dedupe_keys(kind, values)
+    return checker(ctx, kind)(values, before)
+
+
+def checker(ctx: WriteContext, kind: str) -> Check:
+    """:func:`check_values` for many values of ``kind``, the plugins' rules looked up once."""
+    registry = ctx.registry
+    rules = ctx.host.caller("crm_validate_record")
     actor = ctx.actor.name if ctx.actor else ""
-    problems: list[tuple[str, str]] = []
-    args = {"kind": kind, "fields": dict(values), "before": before, "actor": actor}
-    for _plugin, result in ctx.host.call_each("crm_validate_record", args):
-        problems.extend(result or [])
-    if problems:
-        raise FieldError(kind, problems)
-    return keys
+
+    def check(values: dict[str, Any], before: dict[str, Any] | None) -> dict[str, str]:
+        registry.validate(kind, values)
+        keys = registry.dedupe_keys(kind, values)
+        problems: list[tuple[str, str]] = []
+        args = {"kind": kind, "fields": dict(values), "before": before, "actor": actor}
+        for _plugin, result in rules(args):
+            problems.extend(result or [])
+        if problems:
+            raise FieldError(kind, problems)
+        return keys
+
+    return check
 
 
 def find_duplicate(
@@ -162,10 +177,11 @@ def changed_in_bulk(
 
 def default_title(ctx: WriteContext, kind: str, values: dict[str, Any]) -> str:
     """Pick a title from the first string field that has a value, else the kind's label."""
-    for name, spec in ctx.registry.kind(kind).fields.items():
-        if spec.type == "string" and values.get(name):
+    spec = ctx.registry.kind(kind)
+    for name, field in spec.fields.items():
+        if field.type == "string" and values.get(name):
             return str(values[name])
-    return ctx.registry.kind(kind).label.get("en", kind)
+    return spec.label.get("en", kind)
 
 
 def create(

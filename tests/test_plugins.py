@@ -20,6 +20,7 @@ from crm_core.api import (
     PluginInfo,
     RecordChange,
 )
+from crm_core.plugins import PluginHost
 
 
 @pytest.fixture
@@ -205,3 +206,26 @@ def test_a_disabled_extra_plugin_is_not_registered(open_crm: Callable[..., Crm])
     crm = open_crm(extra_plugins=[("broken", plugin)], disabled_plugins=["broken"])
     assert _by_name(crm.plugins())["broken"].disabled
     assert crm.add_record("admin", "member", {"name": "Li"}).record.fields["name"] == "Li"
+
+
+def test_a_caller_calls_every_plugin_as_call_each_does() -> None:
+    def strict(kind: str, fields: dict[str, Any], before: Any, actor: str) -> list[Any]:
+        return [("name", f"{actor} may not add {kind} {fields['name']}")]
+
+    def broken(kind: str, fields: dict[str, Any], before: Any, actor: str) -> None:
+        raise KeyError("region")
+
+    args = {"kind": "member", "fields": {"name": "Li"}, "before": None, "actor": "mia"}
+    host = PluginHost(extra=[("strict", _plugin(crm_validate_record=strict))], entry_points=False)
+    once = host.caller("crm_validate_record")
+    assert once(args) == host.call_each("crm_validate_record", args)
+    assert once(args) == [("strict", [("name", "mia may not add member Li")])]
+    host = PluginHost(
+        extra=[("strict", _plugin(crm_validate_record=strict)),
+               ("broken", _plugin(crm_validate_record=broken))],
+        entry_points=False,
+    )  # fmt: skip
+    with pytest.raises(PluginError) as err:
+        host.caller("crm_validate_record")(args)
+    assert (err.value.plugin, err.value.hook) == ("broken", "crm_validate_record")
+    assert str(err.value) == "plugin 'broken' failed in crm_validate_record: KeyError: 'region'"

@@ -5,9 +5,12 @@
 Chinese mobile number, 11 ASCII digits ``1[3-9]…``, comes out of it as
 ``+86`` and the digits: it has no international or national prefix to strip
 for region CN (those start ``00``, ``0``, ``11``, ``12`` or ``179``, which are
-left to the full parse), and 11 digits is a possible length there. So
-:func:`phone_key` answers those numbers directly and hands everything else
-to the real normaliser.
+left to the full parse), and 11 digits is a possible length there. The same
+digits written the usual ways, grouped 3-4-4 by spaces or dashes and perhaps
+after ``+86`` (``138 1234 5678``, ``+86 138-1234-5678``), come out alike:
+the parser drops that punctuation, and ``+86`` names the country region CN
+assumes. So :func:`phone_key` answers those numbers directly and hands
+everything else to the real normaliser.
 
 It is used only when the registry's ``phone`` normaliser is the core's own
 with region CN, and only after :func:`agrees` has checked it against that
@@ -27,23 +30,36 @@ from crm_core import dedupe
 from crm_core.fields import Registry
 
 PLAIN_MOBILE = re.compile(r"1(?:[3-689][0-9]|7[0-8])[0-9]{8}")
+# 3-4-4 digits, each gap a space, a dash or nothing, perhaps after +86 (and a space or dash).
+GROUPED = re.compile(r"(?:\+86[ -]?)?([0-9]{3})[ -]?([0-9]{4})[ -]?([0-9]{4})")
 PREFIXES = [f"1{d}" for d in "345689"] + [f"17{d}" for d in "012345678"]
 SAMPLES_PER_PREFIX = 20
+SHAPES = ("{}{}{}", "{} {} {}", "{}-{}-{}", "+86{}{}{}", "+86 {}-{}-{}", "+86-{} {}{}")
 
 
 def phone_key(value: str) -> str:
     """The phone key :func:`crm_core.dedupe.normalize_phone` gives ``value``, faster."""
     if len(value) == 11 and PLAIN_MOBILE.fullmatch(value):
         return "+86" + value
+    grouped = GROUPED.fullmatch(value)
+    if grouped is not None:
+        digits = "".join(grouped.groups())
+        if PLAIN_MOBILE.fullmatch(digits):
+            return "+86" + digits
     return dedupe.normalize_phone(value)
 
 
 def agrees(normalize: Callable[[str], str], seed: int = 0) -> bool:
-    """True when ``normalize`` gives :func:`phone_key`'s answer on sampled plain mobile numbers."""
+    """True when ``normalize`` gives :func:`phone_key`'s answer on sampled mobile numbers.
+
+    The samples cover every prefix the fast path answers, in each way of
+    writing it that the fast path reads.
+    """
     rng = random.Random(seed)
     for prefix in PREFIXES:
-        for _ in range(SAMPLES_PER_PREFIX):
-            number = prefix + "".join(rng.choices("0123456789", k=11 - len(prefix)))
+        for i in range(SAMPLES_PER_PREFIX):
+            digits = prefix + "".join(rng.choices("0123456789", k=11 - len(prefix)))
+            number = SHAPES[i % len(SHAPES)].format(digits[:3], digits[3:7], digits[7:])
             try:
                 if normalize(number) != phone_key(number):
                     return False

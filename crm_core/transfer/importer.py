@@ -163,11 +163,12 @@ def _batch(
     kind = maker.kind
     result = BatchResult(rows=len(items))
     candidates = []
+    check = records.checker(ctx, kind)
     for item in items:
         if isinstance(item, RowError):
             result.problems.append(Problem(item.line, "", "", item.reason))
             continue
-        made = maker.make(ctx, item)
+        made = maker.make(ctx, item, check)
         if isinstance(made, list):
             result.problems.extend(made)
         else:

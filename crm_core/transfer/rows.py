@@ -2,10 +2,11 @@
 
 CSV text is coerced by the registry (the rules of ``--set FIELD=VALUE``;
 an empty cell leaves the field unset), JSON Lines values are taken as typed.
-Then the kind's defaults are filled in and :func:`crm_core.records.check_values`
-validates the values (schema, then every plugin's ``crm_validate_record``)
-and computes their dedupe keys. The title, owner and stage columns are
-checked here too. A row that fails becomes a list of :class:`Problem`.
+Then the kind's defaults are filled in and :func:`crm_core.records.checker`
+(``check_values`` with the plugins' hooks looked up once a batch) validates
+the values (schema, then every plugin's ``crm_validate_record``) and computes
+their dedupe keys. The title, owner and stage columns are checked here too.
+A row that fails becomes a list of :class:`Problem`.
 """
 
 from __future__ import annotations
@@ -103,8 +104,13 @@ class RowMaker:
         self.setup = setup
         self._owners: dict[str, int | Problem] = {}
 
-    def make(self, ctx: WriteContext, row: RawRow) -> Candidate | list[Problem]:
-        """Check one row; return the candidate, or every problem found in it."""
+    def make(
+        self, ctx: WriteContext, row: RawRow, check: records.Check
+    ) -> Candidate | list[Problem]:
+        """Check one row; return the candidate, or every problem found in it.
+
+        ``check`` is :func:`crm_core.records.checker` of the kind, made once a batch.
+        """
         raw = row.values
         problems: list[Problem] = []
         title = self._text(row, "title", problems)
@@ -119,7 +125,7 @@ class RowMaker:
         given = {k: v for k, v in given.items() if v is not None}
         values = ctx.registry.with_defaults(self.kind, given)
         try:
-            keys = records.check_values(ctx, self.kind, values, None)
+            keys = check(values, None)
         except FieldError as exc:
             return problems + self._problems(row.line, exc)
         if problems:

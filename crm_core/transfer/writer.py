@@ -54,7 +54,7 @@ STAGED = Table(
 PG_IDS = "SELECT nextval(pg_get_serial_sequence('record', 'id')) FROM generate_series(1, :n)"
 
 
-def _marks(connection: Connection, count: int) -> str:
+def marks(connection: Connection, count: int) -> str:
     """``count`` positional placeholders in the driver's own style."""
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     return ", ".join([mark] * count)
@@ -83,7 +83,7 @@ def create(ctx: WriteContext, kind: str, new: Sequence[Candidate]) -> list[int]:
     connection.execute(STAGED.delete())
     connection.exec_driver_sql(
         "INSERT INTO crm_import_rows (id, title, stage, owner_id, data) "
-        f"VALUES ({_marks(connection, 5)})",
+        f"VALUES ({marks(connection, 5)})",
         [
             (i, c.title, c.stage, c.owner_id, json.dumps(c.values))
             for i, c in zip(ids, new, strict=True)
@@ -96,7 +96,7 @@ def create(ctx: WriteContext, kind: str, new: Sequence[Candidate]) -> list[int]:
         try:
             connection.exec_driver_sql(
                 "INSERT INTO dedupe_key (kind, field, value, record_id) "
-                f"VALUES ({_marks(connection, 4)})",
+                f"VALUES ({marks(connection, 4)})",
                 keys,
             )
         except IntegrityError:
