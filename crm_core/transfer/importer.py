@@ -18,7 +18,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from crm_core import records
+from crm_core import collector, records
 from crm_core.assign import run as assign_run
 from crm_core.errors import (
     Conflict,
@@ -122,7 +122,7 @@ def _batches(
     progress: Progress | None,
 ) -> None:
     """Run every batch in the transaction ``begin`` opens; count it once it has committed."""
-    with ErrorsFile(options.errors_path) as errors:
+    with ErrorsFile(options.errors_path) as errors, collector.frozen():
         try:
             for items in _chunks(source.rows(), options.batch_size):
                 with begin() as ctx:

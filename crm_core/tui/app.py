@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
@@ -15,6 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.worker import WorkerCancelled, WorkerState
 
+from crm_core import collector
 from crm_core.api import Crm
 from crm_core.errors import CrmError
 from crm_core.tui.base import localize_bindings
@@ -81,6 +81,7 @@ class CrmApp(App[None]):
         self.workflows: dict[str, WorkflowView] = {}  # by kind, as the screens last read them
         self.usual_kind: str | None = None  # the kind most of My work is about
         self._first_work: Future[MyWorkRead] | None = None
+        self._frozen = False  # the collector's view of start-up's objects; see on_mount
         self.sub_title = f"{user.name} ({user.role})"
 
     @property
@@ -104,15 +105,19 @@ class CrmApp(App[None]):
         localize_bindings(self, self.tr)
         self.switch_mode("work")
         self.set_interval(self.poll_seconds, self.check_reminders)
-        # Start-up leaves hundreds of thousands of long-lived objects (modules,
-        # styles, widgets). A full collection walks them all, about 100 ms here:
-        # a stall whenever it falls on a key press. Frozen, collections walk
-        # only what came after.
-        self.call_after_refresh(gc.freeze)
+        # A full collection of what start-up left (modules, styles, widgets)
+        # would stall a key press: see crm_core.collector.
+        self.call_after_refresh(self._freeze)
+
+    def _freeze(self) -> None:
+        collector.freeze()
+        self._frozen = True
 
     def on_unmount(self) -> None:
         """Let the collector see the start-up objects again, for whatever runs next."""
-        gc.unfreeze()
+        if self._frozen:
+            self._frozen = False
+            collector.thaw()
 
     def remember_workflows(self, workflows: Iterable[WorkflowView]) -> None:
         """Keep the applied workflows a screen read, for stage labels everywhere."""
