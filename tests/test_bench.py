@@ -84,3 +84,14 @@ def test_an_existing_database_is_refused(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "exists" in result.stderr
     assert db.read_text() == "mine"
+
+
+def test_a_list_of_few_pages_is_paged_as_far_as_it_goes(tmp_path: Path) -> None:
+    argv = ["bench", "--records", "130", "--new", "10", "--operators", "2", "--import-rows", "20"]
+    result = CliRunner().invoke(app, [*argv, "--db", str(tmp_path / "b.db"), "--json"], env=ENV)
+    assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
+    out = json.loads(result.stdout)
+    paged = next(c for c in out["checks"] if c["name"] == "tui paged forward")
+    assert paged["expected"] == paged["got"] == 3  # 140 leads: pages 1 to 3, two presses
+    names = [f["name"] for f in out["figures"]]
+    assert sum(n.startswith("tui key n") for n in names) == 4
