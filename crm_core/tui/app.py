@@ -156,6 +156,9 @@ class CrmApp(App[None]):
         self.run_worker(work, thread=True, group="reminders", exclusive=True)
 
     def _pop_up(self, tasks: list[Any]) -> None:
+        # Two looks can overlap when the database is slow (a thread cannot be
+        # stopped): each reminder pops up once, whichever look brings it first.
+        tasks = [t for t in tasks if t.id > self._last_task_id]
         for task in tasks:
             where = f"#{task.record_id} " if task.record_id else ""
             self.notify(f"{where}{task.note}", title=self.tr("New reminder"), timeout=10)

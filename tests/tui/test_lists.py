@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -102,6 +103,33 @@ async def test_new_reminders_pop_up_while_the_operator_works(
         await settle(app)
         await pilot.pause()
         popped = [n for n in app._notifications if n.message.endswith("call the client now")]
+        assert len(popped) == 1
+
+
+async def test_a_reminder_pops_up_once_when_two_looks_for_it_overlap(
+    make_app: Callable[..., CrmApp], tui_crm: Crm, settle: Settle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app("alice", poll_seconds=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app)
+        tui_crm.add_task("mia", 3, tui_crm.clock(), "call back today", assignee="alice")
+        release, real = threading.Event(), tui_crm.new_tasks
+        reading = threading.Semaphore(0)
+
+        def slow(actor: str, after: int) -> Any:
+            reading.release()
+            release.wait(timeout=10)  # both looks read before either shows what it found
+            return real(actor, after)
+
+        monkeypatch.setattr(tui_crm, "new_tasks", slow)
+        for _ in range(2):  # the second look starts while the first is reading
+            app.check_reminders()
+            while not reading.acquire(blocking=False):
+                await pilot.pause(0.01)
+        release.set()
+        await settle(app)
+        await pilot.pause(0.2)
+        popped = [n for n in app._notifications if n.message.endswith("call back today")]
         assert len(popped) == 1
 
 
