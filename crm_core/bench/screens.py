@@ -29,7 +29,6 @@ SIZE = (120, 40)
 START_MAX_SECONDS = 0.3
 PAGE_MAX_SECONDS = 0.05
 PAGE_PRESSES = 20
-PAGE = 50  # records a page of the list holds
 WAIT_SECONDS = 60.0  # for a paint that should take milliseconds
 
 
@@ -139,6 +138,8 @@ def _other_than(shown: Any) -> Callable[[Any], bool]:
 
 async def _page_through(app: CrmApp, paints: _Paints, count: int) -> dict[str, Any]:
     """Press ``n`` on the admin's lead list, timing each press until its page is painted."""
+    from crm_core.tui.screens.records import PAGE_SIZE
+
     crm = app.crm
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("2")
@@ -166,7 +167,7 @@ async def _page_through(app: CrmApp, paints: _Paints, count: int) -> dict[str, A
             await app.settled()  # the next page read ahead, as while the operator reads
             await pilot.pause()
             began = perf_counter()
-            page = crm.record_page(ADMIN, kind="lead", after=cursor, limit=50)
+            page = crm.record_page(ADMIN, kind="lead", after=cursor, limit=PAGE_SIZE)
             api.append(perf_counter() - began)
             shown_ids = [table.get_row_at(row)[0] for row in range(table.row_count)]
             mismatches += shown_ids != [str(r.id) for r in page.records]
@@ -184,8 +185,10 @@ def measure(setup: Setup, records: int) -> tuple[list[Figure], list[Check]]:
     (against the same page read through the API alone), on ``records`` leads."""
     bare = asyncio.run(_bare_start())
     operator = setup.members[0].name
+    from crm_core.tui.screens.records import PAGE_SIZE
+
     # Every press needs a page after the shown one.
-    count = min(2 * PAGE_PRESSES, (records - 1) // PAGE)
+    count = min(2 * PAGE_PRESSES, (records - 1) // PAGE_SIZE)
     found = asyncio.run(_tui(setup, operator, count))
     presses, cold, api = found["presses"], found["cold"], found["api"]
     figures = [

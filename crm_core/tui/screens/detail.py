@@ -206,10 +206,7 @@ class RecordScreen(CrmScreen):
 
     def _table(self, table_id: str, *columns: tuple[str, int]) -> DataTable[Any]:
         table = CrmTable(id=table_id, cursor_type="row", zebra_stripes=True)
-        # Fixed widths: auto widths are sized only when the app idles, so a busy
-        # machine would paint them half-sized first.
-        for title, width in columns:
-            table.add_column(self.tr(title), width=width)
+        table.add_fixed_columns(*((self.tr(title), width) for title, width in columns))
         return table
 
     # -- loading ---------------------------------------------------------------

@@ -48,18 +48,14 @@ class MyWorkScreen(CrmScreen):
         """Two tables: the reminders, then the records queue."""
         yield Header()
         yield Static(self.tr("Reminders"), classes="heading")
+        tr = self.tr
         reminders = CrmTable(id="reminders", cursor_type="row")
-        # Fixed widths: auto widths are sized only when the app idles, so a busy
-        # machine would paint (and snapshot) them half-sized.
-        reminders.add_column(self.tr("Due"), width=24)
-        reminders.add_column(self.tr("Record"), width=8)
-        reminders.add_column(self.tr("Task"), width=70)
+        reminders.add_fixed_columns((tr("Due"), 24), (tr("Record"), 8), (tr("Task"), 70))
         yield reminders
         yield Static(self.tr("My records by next action"), classes="heading")
         queue = CrmTable(id="queue", cursor_type="row")
-        widths = [("#", 6), ("Title", 20), ("Stage", 14), ("Next due", 14), ("Last activity", 14)]
-        for title, width in widths:
-            queue.add_column(self.tr(title) if title != "#" else title, width=width)
+        queue.add_fixed_columns(("#", 6), (tr("Title"), 20), (tr("Stage"), 14),
+                                (tr("Next due"), 14), (tr("Last activity"), 14))  # fmt: skip
         yield queue
         yield Footer()
 

@@ -50,10 +50,9 @@ class PoolScreen(CrmScreen):
             yield Static("", id="pool-allowance")
         table = CrmTable(id="pool-entries", cursor_type="row")
         # Fixed widths: the table never reflows as pages of other lengths arrive.
-        for heading, width in (("#", 6), (self.tr("Title"), 22), (self.tr("Stage"), 12),
-                               (self.tr("In pool for"), 11), (self.tr("Came back"), 22),
-                               (self.tr("Why it came back"), 32)):  # fmt: skip
-            table.add_column(heading, width=width)
+        table.add_fixed_columns(("#", 6), (self.tr("Title"), 22), (self.tr("Stage"), 12),
+                                (self.tr("In pool for"), 11), (self.tr("Came back"), 22),
+                                (self.tr("Why it came back"), 32))  # fmt: skip
         yield table
         yield Static("", id="pool-status", classes="hint")
         yield Footer()

@@ -113,23 +113,17 @@ class TeamScreen(CrmScreen):
         team = self.crm_app.user.team if self.crm_app.user.role != "admin" else None
         title = self.tr("Team {team}", team=team) if team else self.tr("Everyone")
         yield Static(title, classes="heading")
-        # Fixed widths: auto widths are sized only when the app idles, so a busy
-        # machine would paint them half-sized first.
-        queues = CrmTable(id="team-queues", cursor_type="row")
         tr = self.tr
-        widths = [(tr("Operator"), 28), (tr("Role"), 10), (tr("Open records"), 13),
-                  (tr("Idle {n}d+", n=IDLE_DAYS), 10), (tr("Compliant"), 10),
-                  (tr("Open tasks"), 11), (tr("Overdue tasks"), 13)]  # fmt: skip
-        for label, width in widths:
-            queues.add_column(label, width=width)
+        queues = CrmTable(id="team-queues", cursor_type="row")
+        queues.add_fixed_columns((tr("Operator"), 28), (tr("Role"), 10), (tr("Open records"), 13),
+                                 (tr("Idle {n}d+", n=IDLE_DAYS), 10), (tr("Compliant"), 10),
+                                 (tr("Open tasks"), 11), (tr("Overdue tasks"), 13))  # fmt: skip
         yield queues
         yield Static(self.tr("Pick an operator to see their records."), id="team-records-title",
                      classes="heading")  # fmt: skip
         records = CrmTable(id="team-records", cursor_type="row")
-        for label, width in (("#", 7), (self.tr("Title"), 24), (self.tr("Kind"), 12),
-                             (self.tr("Stage"), 14), (self.tr("Last activity"), 14),
-                             (self.tr("Updated"), 8)):  # fmt: skip
-            records.add_column(label, width=width)
+        records.add_fixed_columns(("#", 7), (tr("Title"), 24), (tr("Kind"), 12), (tr("Stage"), 14),
+                                  (tr("Last activity"), 14), (tr("Updated"), 8))  # fmt: skip
         yield records
         yield Static("", id="team-status", classes="hint")
         yield Footer()

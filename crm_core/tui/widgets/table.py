@@ -53,6 +53,16 @@ class CrmTable(DataTable[Any]):
         self._shared: dict[str, Style] = {}
         self._shared_for: tuple[object, int] | None = None
 
+    def add_fixed_columns(self, *columns: tuple[str, int]) -> None:
+        """Add a column of each ``(label, width)``, ``width`` cells wide whatever it holds.
+
+        Every TUI table has fixed widths: automatic ones are sized only when the
+        app idles, so a busy machine would paint them half-sized first, and
+        fixed ones spare the measuring of each new cell (``_update_dimensions``).
+        """
+        for label, width in columns:
+            self.add_column(label, width=width)
+
     def notify_style_update(self) -> None:
         """A new stylesheet or theme: forget the styles read from the old one."""
         self._shared.clear()
