@@ -33,6 +33,7 @@ FIGURES = (
     "report follow_up_compliance",
     "report customer_growth",
     "import ",
+    "import floor: ",
 )
 
 
