@@ -23,7 +23,7 @@ from sqlalchemy import text
 from crm_core import records
 from crm_core.bench.data import ADMIN, GIVEN, KIND, REGIONS, SOURCES, SURNAMES, Setup, open_crm
 from crm_core.bench.report import Check, Figure
-from crm_core.db import transaction
+from crm_core.db import make_engine, transaction
 from crm_core.errors import Duplicate
 from crm_core.records import WriteContext
 from crm_core.transfer.importer import DEFAULT_BATCH
@@ -36,17 +36,13 @@ MULTIPLIER = 2_654_435_761
 PINYIN = ["wang", "li", "zhang", "liu", "chen", "yang", "huang", "zhao", "wu", "zhou"]
 DOMAINS = ["qq.com", "163.com", "126.com", "sina.com", "gmail.com", "example.cn"]
 HEADER = ["name", "phone", "email", "source", "region"]
-JOURNAL_COLUMNS = "at, actor_id, cause, entity, entity_id, record_id, action, reason, before, after"
-FLOOR_READ = (  # one batch of imported rows (ids ? to ?): records, keys in index order, journal
-    "SELECT * FROM record WHERE id BETWEEN ? AND ? ORDER BY id",
-    "SELECT * FROM dedupe_key WHERE record_id BETWEEN ? AND ? ORDER BY kind, field, value",
-    f"SELECT {JOURNAL_COLUMNS} FROM journal "
-    "WHERE entity = 'record' AND action = 'create' AND record_id BETWEEN ? AND ? ORDER BY id",
-)
-FLOOR_WRITE = (
-    "INSERT INTO record VALUES ({})",
-    "INSERT INTO dedupe_key VALUES ({})",
-    f"INSERT INTO journal ({JOURNAL_COLUMNS}) VALUES ({{}})",
+FLOOR_ROWS = (  # each table's imported rows of one batch (record ids ? to ?), in write order
+    ("record", "id BETWEEN ? AND ? ORDER BY id"),
+    ("dedupe_key", "record_id BETWEEN ? AND ? ORDER BY kind, field, value"),
+    (
+        "journal",
+        "entity = 'record' AND action = 'create' AND record_id BETWEEN ? AND ? ORDER BY id",
+    ),
 )
 
 
@@ -162,26 +158,31 @@ def storage_floor(path: Path, imported: Path, rows: int) -> tuple[float, int]:
     batches and transactions, each batch read from ``imported`` first (not
     timed), then written with one ``executemany`` a table and a commit, with
     none of the reading, checking or building of the import. ``path`` is a
-    copy of the fresh database the import ran on.
+    copy of the fresh database the import ran on; its connection comes from an
+    engine made like the CRM's, so it has the same pragmas.
     """
     seconds = 0.0
-    with (
-        closing(sqlite3.connect(imported)) as source,
-        closing(sqlite3.connect(path, isolation_level=None)) as conn,
-    ):
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
-            conn.execute(f"PRAGMA {pragma}")  # as crm_core.db sets them
-        for first in range(1, rows + 1, DEFAULT_BATCH):
-            span = (first, first + DEFAULT_BATCH - 1)
-            batch = [source.execute(query, span).fetchall() for query in FLOOR_READ]
-            start = perf_counter()
-            conn.execute("BEGIN IMMEDIATE")
-            for statement, values in zip(FLOOR_WRITE, batch, strict=True):
-                if values:
-                    conn.executemany(statement.format(", ".join("?" * len(values[0]))), values)
-            conn.execute("COMMIT")
-            seconds += perf_counter() - start
-        stored = int(conn.execute("SELECT count(*) FROM record").fetchone()[0])
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        with closing(sqlite3.connect(imported)) as source, closing(engine.raw_connection()) as conn:
+            cursor = conn.cursor()
+            for first in range(1, rows + 1, DEFAULT_BATCH):
+                span = (first, first + DEFAULT_BATCH - 1)
+                batch = [
+                    (table, source.execute(f"SELECT * FROM {table} WHERE {where}", span).fetchall())
+                    for table, where in FLOOR_ROWS
+                ]
+                start = perf_counter()
+                cursor.execute("BEGIN IMMEDIATE")
+                for table, values in batch:
+                    if values:
+                        marks = ", ".join("?" * len(values[0]))
+                        cursor.executemany(f"INSERT INTO {table} VALUES ({marks})", values)
+                cursor.execute("COMMIT")
+                seconds += perf_counter() - start
+            stored = int(cursor.execute("SELECT count(*) FROM record").fetchone()[0])
+    finally:
+        engine.dispose()
     return seconds, stored
 
 
