@@ -512,11 +512,23 @@ class Crm:
         """
         with self._write(actor) as ctx:
             assert ctx.actor is not None
-            record = self._load_record(ctx.session, ctx.actor, record_id, lock=True)
+            record = self._load_record(ctx.session, ctx.actor, record_id, True, "move")
             if record.archived_at is not None:
                 raise Conflict(f"record #{record_id} is archived")
             engine.move(ctx, record, stage, reason)
             return _record_view(record, _Names.load(ctx.session))
+
+    @staticmethod
+    def permission_rules() -> dict[str, dict[str, list[str]]]:
+        """The permission table: role → relation to the record → the actions allowed."""
+        return {role: {rel: [a for a in permissions.ACTIONS if a in granted]
+                       for rel, granted in by_relation.items()}
+                for role, by_relation in permissions.RULES.items()}  # fmt: skip
+
+    @staticmethod
+    def permission_table() -> str:
+        """The permission table as the README prints it (Markdown)."""
+        return permissions.markdown_table()
 
     @staticmethod
     def workflow_schema() -> dict[str, Any]:
@@ -651,11 +663,14 @@ class Crm:
             ctx.journal("pool", pool.id, None, "create", None, after)
             return PoolView(pool.id, name, everyone, admins)
 
-    def list_pools(self, actor: str) -> list[PoolView]:
-        """List the pools with their members."""
-        with self._read(actor) as (session, _who):
+    def list_pools(self, actor: str, *, usable: bool = False) -> list[PoolView]:
+        """List the pools with their members; ``usable``: only those the actor may open
+        and release into (their own pools and the pools their team works)."""
+        with self._read(actor) as (session, who):
             out = []
             for pool in session.exec(select(Pool).order_by(col(Pool.name))).all():
+                if usable and not permissions.may_use_pool(who, _pk(pool.id)):
+                    continue
                 rows = session.exec(
                     select(User.name, PoolMember.is_admin)
                     .join(PoolMember, col(PoolMember.user_id) == User.id)
@@ -669,16 +684,22 @@ class Crm:
 
     # -- records ---------------------------------------------------------------
 
-    def _load_record(self, session: Session, who: Actor, record_id: int, lock: bool) -> Record:
+    def _load_record(
+        self, session: Session, who: Actor, record_id: int, lock: bool, action: str
+    ) -> Record:
+        """The record ``who`` may ``action`` (see :data:`crm_core.permissions.RULES`)."""
         query = select(Record).where(Record.id == record_id)
         if lock:
             query = query.with_for_update()
         record = session.exec(query).first()
-        owner = None
-        if record is not None and record.owner_id is not None:
-            owner_user = session.get(User, record.owner_id)
-            owner = owner_user.name if owner_user else None
-        return permissions.check_record(who, record, record_id, owner)
+        return permissions.check(who, action, record, record_id, self._owner_name(session, record))
+
+    @staticmethod
+    def _owner_name(session: Session, record: Record | None) -> str | None:
+        if record is None or record.owner_id is None:
+            return None
+        owner = session.get(User, record.owner_id)
+        return owner.name if owner else None
 
     def _owner_id(self, ctx: WriteContext, owner: str | None) -> int | None:
         assert ctx.actor is not None
@@ -739,7 +760,7 @@ class Crm:
 
     def _merge_into(self, ctx: WriteContext, record_id: int, fields: dict[str, Any]) -> AddResult:
         assert ctx.actor is not None
-        record = self._load_record(ctx.session, ctx.actor, record_id, lock=True)
+        record = self._load_record(ctx.session, ctx.actor, record_id, True, "update")
         filled = {k: v for k, v in fields.items() if v is not None and k not in record.data}
         kept = sorted(
             k
@@ -762,12 +783,19 @@ class Crm:
     ) -> RecordView:
         """Change fields (``None`` clears one), the title, or the owner of a record.
 
+        A new owner of a pool record goes through the pool: taking it for
+        oneself is a claim, within the pool's claim rules; a manager giving
+        it to a team member is an assignment journaled with the cause
+        ``assign:POOL``. Giving an owned record to someone else is a
+        reassignment (managers, admins). Field changes are checked after the
+        owner changed, so one call can claim a record and fill it in.
+
         With ``expected_version``, a record changed by someone else since it
         was read is refused with :class:`Conflict` instead of overwritten.
         """
         with self._write(actor) as ctx:
             assert ctx.actor is not None
-            record = self._load_record(ctx.session, ctx.actor, record_id, lock=True)
+            record = self._load_record(ctx.session, ctx.actor, record_id, True, "show")
             if expected_version is not None and record.version != expected_version:
                 raise Conflict(
                     f"record #{record_id} is at version {record.version}, not "
@@ -776,16 +804,43 @@ class Crm:
             if record.archived_at is not None:
                 raise Conflict(f"record #{record_id} is archived")
             if owner is not None:
-                owner_id = self._owner_id(ctx, owner)
-                records.change(ctx, record, "assign", owner_id=owner_id, pool_id=None)
+                self._give(ctx, record, self._owner_id(ctx, owner))
+            if owner is None or fields or title:
+                owner_name = self._owner_name(ctx.session, record)
+                permissions.check(ctx.actor, "update", record, record_id, owner_name)
             records.change(ctx, record, "update", values=fields or {}, title=title)
             return _record_view(record, _Names.load(ctx.session))
+
+    def _give(self, ctx: WriteContext, record: Record, owner_id: int | None) -> None:
+        """Give ``record`` to ``owner_id`` as a claim, an assignment or a reassignment."""
+        assert ctx.actor is not None and record.id is not None
+        if owner_id == record.owner_id:
+            return
+        holder = self._owner_name(ctx.session, record)
+        if record.owner_id is not None:
+            permissions.check(ctx.actor, "reassign", record, record.id, holder)
+            records.change(ctx, record, "assign", owner_id=owner_id, pool_id=None)
+            return
+        where = permissions.relation(ctx.actor, None, record.pool_id)
+        if (
+            record.pool_id is not None
+            and owner_id == ctx.actor.id
+            and ("claim" in permissions.RULES[ctx.actor.role][where])
+        ):
+            pool_rules.claim(ctx, record, engine.applied(ctx.session, record.kind))
+            return
+        permissions.check(ctx.actor, "assign", record, record.id, holder)
+        pool = ctx.session.get(Pool, record.pool_id) if record.pool_id is not None else None
+        cause = f"assign:{pool.name}" if pool else ctx.cause
+        given = WriteContext(ctx.session, ctx.registry, ctx.host, ctx.actor, cause, ctx.now)
+        record.assigned_at = ctx.now
+        records.change(given, record, "assign", owner_id=owner_id, pool_id=None)
 
     def archive_record(self, actor: str, record_id: int) -> RecordView:
         """Archive a record: it leaves lists but keeps its history. Nothing is deleted."""
         with self._write(actor) as ctx:
             assert ctx.actor is not None
-            record = self._load_record(ctx.session, ctx.actor, record_id, lock=True)
+            record = self._load_record(ctx.session, ctx.actor, record_id, True, "archive")
             if record.archived_at is not None:
                 raise Conflict(f"record #{record_id} is already archived")
             records.change(ctx, record, "archive", archived=True)
@@ -794,7 +849,7 @@ class Crm:
     def get_record(self, actor: str, record_id: int) -> RecordView:
         """Return one record the actor may see."""
         with self._read(actor) as (session, who):
-            record = self._load_record(session, who, record_id, lock=False)
+            record = self._load_record(session, who, record_id, False, "show")
             return _record_view(record, _Names.load(session))
 
     def list_records(
@@ -874,7 +929,7 @@ class Crm:
             pool_id = pool_rules.find_pool(session, pool).id if pool else None
             filters = browse.Filters(kind, search, stage, owner_id, pool_id, where, sort)
             dialect = self.engine.dialect.name
-            visible = permissions.record_filter(who)
+            visible = permissions.record_filter(who, "show")
             query = browse.page_query(self.registry, dialect, visible, filters, after, limit)
             rows, cursor = browse.read_page(session, query, sort, limit)
             names = _Names.load(session)
@@ -925,7 +980,7 @@ class Crm:
             raise InvalidInput("a contact needs a name")
         with self._write(actor) as ctx:
             assert ctx.actor is not None
-            self._load_record(ctx.session, ctx.actor, record_id, lock=False)
+            self._load_record(ctx.session, ctx.actor, record_id, False, "update")
             problems = []
             if phone:
                 try:
@@ -956,7 +1011,7 @@ class Crm:
     def list_contacts(self, actor: str, record_id: int) -> list[ContactView]:
         """List the contacts of a record."""
         with self._read(actor) as (session, who):
-            self._load_record(session, who, record_id, lock=False)
+            self._load_record(session, who, record_id, False, "show")
             rows = session.exec(
                 select(Contact)
                 .where(Contact.record_id == record_id, col(Contact.archived_at).is_(None))
@@ -986,7 +1041,7 @@ class Crm:
         minor = _parse_amount(amount)
         with self._write(actor) as ctx:
             assert ctx.actor is not None
-            self._load_record(ctx.session, ctx.actor, record_id, lock=False)
+            self._load_record(ctx.session, ctx.actor, record_id, False, "update")
             deal = Deal(
                 record_id=record_id,
                 title=title,
@@ -1006,7 +1061,7 @@ class Crm:
     def list_deals(self, actor: str, record_id: int) -> list[DealView]:
         """List the deals of a record."""
         with self._read(actor) as (session, who):
-            self._load_record(session, who, record_id, lock=False)
+            self._load_record(session, who, record_id, False, "show")
             rows = session.exec(
                 select(Deal)
                 .where(Deal.record_id == record_id, col(Deal.archived_at).is_(None))
@@ -1037,7 +1092,7 @@ class Crm:
             when = at or ctx.now
             if when > ctx.now:
                 raise InvalidInput("an activity cannot happen in the future")
-            record = self._load_record(ctx.session, ctx.actor, record_id, lock=True)
+            record = self._load_record(ctx.session, ctx.actor, record_id, True, "update")
             activity = Activity(
                 record_id=record_id,
                 type=type,
@@ -1060,7 +1115,7 @@ class Crm:
     def list_activities(self, actor: str, record_id: int) -> list[ActivityView]:
         """List a record's activities, newest first."""
         with self._read(actor) as (session, who):
-            self._load_record(session, who, record_id, lock=False)
+            self._load_record(session, who, record_id, False, "show")
             rows = session.exec(
                 select(Activity)
                 .where(Activity.record_id == record_id)
@@ -1095,7 +1150,7 @@ class Crm:
         with self._write(actor) as ctx:
             assert ctx.actor is not None
             if record_id is not None:
-                self._load_record(ctx.session, ctx.actor, record_id, lock=False)
+                self._load_record(ctx.session, ctx.actor, record_id, False, "update")
             user = self._user(ctx.session, assignee) if assignee else None
             assignee_id = user.id if user else ctx.actor.id
             assert assignee_id is not None
@@ -1159,10 +1214,10 @@ class Crm:
         with self._read(actor) as (session, who):
             query = select(Journal)
             if record_id is not None:
-                self._load_record(session, who, record_id, lock=False)
+                self._load_record(session, who, record_id, False, "journal")
                 query = query.where(Journal.record_id == record_id)
             elif not who.is_admin:
-                visible = select(Record.id).where(permissions.record_filter(who))
+                visible = select(Record.id).where(permissions.record_filter(who, "journal"))
                 query = query.where(col(Journal.record_id).in_(visible))
             rows = session.exec(query.order_by(col(Journal.id).desc()).limit(limit)).all()
             names = _Names.load(session)
@@ -1258,7 +1313,7 @@ class Crm:
     def why(self, actor: str, record_id: int) -> WhyView:
         """Explain who owns a record and why, and what the workflow will do to it next."""
         with self._read(actor) as (session, who):
-            record = self._load_record(session, who, record_id, lock=False)
+            record = self._load_record(session, who, record_id, False, "show")
             return explain(session, record, self.clock())
 
     def claim(self, actor: str, record_id: int) -> RecordView:
@@ -1270,6 +1325,9 @@ class Crm:
             ).first()
             if record is None or record.archived_at is not None:
                 raise NotFound(f"no record #{record_id} in a pool")
+            if record.pool_id is None:  # often: someone claimed it a moment ago
+                raise Conflict(f"record #{record_id} is not in a pool")
+            permissions.check(ctx.actor, "claim", record, record_id)
             pool_rules.claim(ctx, record, engine.applied(ctx.session, record.kind))
             return _record_view(record, _Names.load(ctx.session))
 
@@ -1279,7 +1337,9 @@ class Crm:
         """Give an owned record back to a pool with a reason (default: its workflow's first)."""
         with self._write(actor) as ctx:
             assert ctx.actor is not None
-            record = self._load_record(ctx.session, ctx.actor, record_id, lock=True)
+            record = self._load_record(ctx.session, ctx.actor, record_id, True, "show")
+            if record.owner_id is not None:  # else pool_rules.release says there is no owner
+                permissions.check(ctx.actor, "release", record, record_id)
             if pool is None:
                 wf = engine.applied(ctx.session, record.kind)
                 names = [p["id"] for p in wf.definition.get("pools", [])] if wf else []
@@ -1287,6 +1347,11 @@ class Crm:
                     raise InvalidInput(f"{record.kind} has no pool in its workflow: use --pool")
                 pool = names[0]
             target = pool_rules.find_pool(ctx.session, pool)
+            if not permissions.may_use_pool(ctx.actor, _pk(target.id)):
+                raise PermissionDenied(
+                    f"{ctx.actor.name} may not release into pool '{pool}': "
+                    "not one of their pools or their team's"
+                )
             pool_rules.release(ctx, record, target, reason)
             return _record_view(record, _Names.load(ctx.session))
 
@@ -1297,10 +1362,10 @@ class Crm:
         with self._read(actor) as (session, who):
             target = pool_rules.find_pool(session, pool)
             assert target.id is not None and who.id is not None
-            if not (
-                who.is_admin or who.is_manager or pool_rules.member_of(session, target.id, who.id)
-            ):
-                raise PermissionDenied(f"{who.name} is not a member of pool '{pool}'")
+            if not permissions.may_use_pool(who, target.id):
+                raise PermissionDenied(
+                    f"{who.name} may not see pool '{pool}': not one of their pools or their team's"
+                )
             return pool_rules.page(session, target, who.id, self.clock(), limit, before_id)
 
     def set_user_away(self, actor: str, name: str, until: datetime | None) -> UserView:
@@ -1388,7 +1453,7 @@ class Crm:
             deal = (deal_title, _parse_amount(deal_amount or 0), currency.upper())
         with self._write(actor) as ctx:
             assert ctx.actor is not None
-            source = self._load_record(ctx.session, ctx.actor, record_id, lock=True)
+            source = self._load_record(ctx.session, ctx.actor, record_id, True, "move")
             target = convert(ctx, source, to_kind, dict(fields or {}), title=title, deal=deal)
             return _record_view(target, _Names.load(ctx.session))
 
@@ -1401,7 +1466,7 @@ class Crm:
             deal = ctx.session.get(Deal, deal_id)
             if deal is None or deal.archived_at is not None:
                 raise NotFound(f"no deal #{deal_id}")
-            self._load_record(ctx.session, ctx.actor, deal.record_id, lock=False)
+            self._load_record(ctx.session, ctx.actor, deal.record_id, False, "update")
             if deal.stage == stage:
                 raise Conflict(f"deal #{deal_id} is already {stage}")
             before = {"stage": deal.stage}
