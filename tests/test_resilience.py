@@ -459,3 +459,57 @@ def test_a_record_the_database_refuses_to_change_is_skipped_and_the_cli_exits_7(
     assert (failure["record_id"], failure["rule"], failure["plugin"]) == (bad, IDLE, None)
     assert failure["message"].startswith("database: ") and "record is frozen" in failure["message"]
     assert owner_and_pool(people, bad)[1:] == (None, 1)
+
+
+# -- every plugin call site: a non-CrmError is a PluginError naming the plugin and hook ----
+
+
+class CrashingKeys:
+    """Registers dedupe normaliser ``code`` (it crashes on "boom") for lead field ``code``."""
+
+    @hookimpl
+    def crm_register_normalizers(self, register: Any) -> None:
+        register("code", self.normalize)
+
+    @hookimpl
+    def crm_register_fields(self, register: Any) -> None:
+        register("lead", "code", {"type": "string", "dedupe": "code"})
+
+    @staticmethod
+    def normalize(value: str) -> str:
+        if value == "boom":
+            raise ZeroDivisionError("division by zero")
+        if not value.isalnum():
+            raise ValueError("letters and digits only")
+        return value.upper()
+
+
+def test_a_crashing_normaliser_is_a_plugin_error_and_a_value_error_a_field_error(
+    people: Crm, db_url: str, clock: ManualClock, cli_with: Any
+) -> None:
+    crm = Crm.open(db_url, clock=clock, extra_plugins=[("crashkeys", CrashingKeys())])
+    try:
+        before = count(crm, RECORD)
+        with pytest.raises(PluginError) as err:
+            crm.add_record("admin", "lead", {"name": "A", "phone": "13900000001", "code": "boom"})
+        assert (err.value.plugin, err.value.hook) == ("crashkeys", "normalizer code")
+        assert str(err.value) == (
+            "plugin 'crashkeys' failed in normalizer code: ZeroDivisionError: division by zero"
+        )
+        with pytest.raises(CrmError, match="field 'code': letters and digits only") as bad:
+            crm.add_record("admin", "lead", {"name": "B", "phone": "13900000002", "code": "a-b"})
+        assert bad.value.exit_code == 2
+        assert count(crm, RECORD) == before
+        # searching normalises the text with every dedupe normaliser: the same failure
+        with pytest.raises(PluginError, match=r"crashkeys.*normalizer code"):
+            crm.record_page("admin", kind="lead", search="boom")
+        assert crm.record_page("admin", kind="lead", search="a-b").records == []
+    finally:
+        crm.close()
+    cli_with([("crashkeys", CrashingKeys())])
+    args = ["record", "add", "lead", "--set", "name=A", "--set", "phone=13900000003"]
+    out = run(db_url, *args, "--set", "code=boom")
+    assert out.exit_code == 6 and out.stdout == ""
+    assert out.stderr == (
+        "error: plugin 'crashkeys' failed in normalizer code: ZeroDivisionError: division by zero\n"
+    )
