@@ -185,6 +185,29 @@ def test_a_plugin_failing_for_one_record_of_1000_skips_that_record_alone(
     assert failure_rows(people) == [failure.to_dict()]
 
 
+def test_a_rotation_skips_the_record_a_plugin_refuses(
+    people: Crm, db_url: str, clock: ManualClock, tmp_path: Path
+) -> None:
+    rota = WORKFLOW.replace("    members: [alice, bob]\n", "    members: [alice, bob]\n"
+                            "    rotation: {{max_rotations: 1}}\n")  # fmt: skip
+    path = tmp_path / "rota.yaml"
+    path.write_text(rota.format(version=1, assignment=""), encoding="utf-8")
+    people.apply_workflow("admin", path)
+    ids = insert_leads(people, 10, "alice")
+    plugins = [("badplugin", RefusesRecords({ids[7]}))]
+    crm = Crm.open(db_url, clock=clock, extra_plugins=plugins)
+    try:
+        (result,) = crm.sweep("admin")
+    finally:
+        crm.close()
+    assert (result.rotated, result.returned) == (9, 0)
+    assert [(f.record_id, f.hook) for f in result.failures] == [(ids[7], "crm_record_changed")]
+    bob = next(u.id for u in people.list_users("admin") if u.name == "bob")
+    assert [owner_and_pool(people, i)[0] == bob for i in ids].count(False) == 1
+    assert owner_and_pool(people, ids[7])[2] == 1
+    assert count(people, Record.metadata.tables["holding"]) == 9
+
+
 def test_values_a_rule_cannot_compare_are_not_matches_and_fail_nothing(
     people: Crm, tmp_path: Path
 ) -> None:

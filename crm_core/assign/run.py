@@ -179,7 +179,8 @@ def build_scopes(
     """Every scope of the workflow (``default`` and one per rule) with its strategy and state.
 
     A strategy that fails to start raises :class:`PluginError`; with ``contain``
-    it is recorded there instead and its scope left out, so its records wait.
+    it is recorded there instead and its scope kept without a strategy, so
+    the records routed to it wait.
     """
     spec = wf.definition.get("assignment", {})
     default_strategy = spec.get("strategy", "round_robin")
