@@ -185,6 +185,27 @@ def test_a_plugin_failing_for_one_record_of_1000_skips_that_record_alone(
     assert failure_rows(people) == [failure.to_dict()]
 
 
+def test_a_plugin_failing_for_every_record_is_given_up_on_after_100(
+    people: Crm, db_url: str, clock: ManualClock, tmp_path: Path
+) -> None:
+    apply(people, tmp_path)
+    ids = insert_leads(people, 150, "alice")
+    crm = Crm.open(db_url, clock=clock, extra_plugins=[("badplugin", RefusesRecords(set(ids)))])
+    try:
+        (result,) = crm.sweep("admin")
+    finally:
+        crm.close()
+    assert result.returned == 0
+    *each, last = result.failures
+    assert [f.record_id for f in each] == ids[:100]
+    assert (last.record_id, last.rule, last.plugin) == (None, IDLE, "badplugin")
+    assert (
+        last.message
+        == f"50 item(s) skipped after 100 failed; last: ValueError: cannot take #{ids[100]}"
+    )
+    assert len(failure_rows(people)) == 101
+
+
 def test_a_rotation_skips_the_record_a_plugin_refuses(
     people: Crm, db_url: str, clock: ManualClock, tmp_path: Path
 ) -> None:
