@@ -984,12 +984,12 @@ class Crm:
             problems = []
             if phone:
                 try:
-                    self.registry.normalizers["phone"](phone)
+                    self.registry.normalize("phone", phone)
                 except ValueError as exc:
                     problems.append(("phone", str(exc)))
             if email:
                 try:
-                    self.registry.normalizers["email"](email)
+                    self.registry.normalize("email", email)
                 except ValueError as exc:
                     problems.append(("email", str(exc)))
             if problems:
@@ -1268,12 +1268,14 @@ class Crm:
         """Assign every unowned record outside the pools by its workflow's rules.
 
         ``actor`` None is the scheduler itself; people need manager or admin.
-        A dry run reports the same figures and changes nothing.
+        A dry run reports the same figures and changes nothing. A record that
+        fails (a plugin raised for it) is skipped and listed in ``failures``;
+        the others are assigned.
         """
         with self._write(actor, "system:assign" if actor is None else None, dry_run=dry_run) as ctx:
             self._scheduler_actor(ctx)
             ticks.take_lock(ctx, wait=True)
-            out = [assign_run.run(ctx, wf) for wf in ticks.workflows(ctx)]
+            out = [assign_run.run(ctx, wf, contained=True) for wf in ticks.workflows(ctx)]
         return out
 
     def sweep(
@@ -1282,6 +1284,8 @@ class Crm:
         """Run every workflow's pool returns, rotations, warnings, stage limits and SLA checks.
 
         ``now`` sweeps as of another moment (to catch up, or to preview with ``dry_run``).
+        A record that fails a rule (a plugin raised, a value the database cannot
+        read) is skipped and listed in ``failures``; the rest is done.
         """
         cause = "system:sweep" if actor is None else None
         with self._write(actor, cause, now=now, dry_run=dry_run) as ctx:
