@@ -1,4 +1,7 @@
-"""``crm assign``, ``crm sweep`` and ``crm worker``: running the workflows' rules."""
+"""``crm assign``, ``crm sweep`` and ``crm worker``: running the workflows' rules.
+
+After a real (not dry) run commits, the notices it raised are delivered.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +30,12 @@ def _assign_lines(results: list[Any], dry_run: bool) -> None:
             typer.echo(f"  warning: {problem}")
 
 
+def notified_line(notified: int, per_channel: dict[str, int], dry_run: bool) -> str:
+    """``notified 3 (email 3, webhook 3)``, or ``would notify …`` for a dry run."""
+    channels = ", ".join(f"{name} {n}" for name, n in per_channel.items()) or "no channel"
+    return f"{'would notify' if dry_run else 'notified'} {notified} ({channels})"
+
+
 def _sweep_lines(results: list[Any], dry_run: bool) -> None:
     prefix = "would have: " if dry_run else ""
     for r in results:
@@ -36,16 +45,32 @@ def _sweep_lines(results: list[Any], dry_run: bool) -> None:
         )
         for rule, n in r.by_rule.items():
             typer.echo(f"  {rule}: {n}")
+        if r.notified:
+            typer.echo(f"  {notified_line(r.notified, r.outbox, dry_run)}")
+
+
+def _deliver(crm: Any) -> str | None:
+    """Deliver the outbox after a commit; the line to print, or None when nothing was due."""
+    report = crm.deliver_outbox()
+    if not report.total:
+        return None
+    return (
+        f"outbox: sent {report.sent}, retrying {report.retrying}, failed {report.failed}, "
+        f"skipped {report.skipped}"
+    )
 
 
 def assign(ctx: typer.Context, dry_run: bool = DRY_RUN, as_json: bool = JSON) -> None:
     """Assign unowned records to operators by each workflow's rules (managers, admins)."""
     s = state(ctx)
     results = s.crm.assign(s.actor, dry_run=dry_run)
+    delivered = None if dry_run else _deliver(s.crm)
     if as_json:
         render.emit_json(results)
-    else:
-        _assign_lines(results, dry_run)
+        return
+    _assign_lines(results, dry_run)
+    if delivered:
+        typer.echo(delivered)
 
 
 def sweep(
@@ -58,10 +83,13 @@ def sweep(
     s = state(ctx)
     moment = parse_when(now, "--now") if now is not None else None
     results = s.crm.sweep(s.actor, now=moment, dry_run=dry_run)
+    delivered = None if dry_run else _deliver(s.crm)
     if as_json:
         render.emit_json(results)
-    else:
-        _sweep_lines(results, dry_run)
+        return
+    _sweep_lines(results, dry_run)
+    if delivered:
+        typer.echo(delivered)
 
 
 def worker(
@@ -69,7 +97,11 @@ def worker(
     interval: float = typer.Option(60.0, "--interval", min=1.0, help="Seconds between ticks."),
     once: bool = typer.Option(False, "--once", help="Run one tick and stop."),
 ) -> None:
-    """Run the scheduler: sweep and assign every interval; one worker acts at a time."""
+    """Run the scheduler: sweep and assign every interval, then deliver the outbox.
+
+    One worker acts on a tick at a time; every worker delivers (they never
+    take the same notice).
+    """
     s = state(ctx)
     while True:
         result = s.crm.tick()
@@ -81,10 +113,14 @@ def worker(
             returned = sum(w.returned for w in result.sweeps)
             rotated = sum(w.rotated for w in result.sweeps)
             warned = sum(w.warned for w in result.sweeps)
+            notified = sum(w.notified for w in result.sweeps)
             typer.echo(
                 f"{stamp} assigned {assigned}, returned {returned}, rotated {rotated}, "
-                f"warned {warned}"
+                f"warned {warned}, notified {notified}"
             )
+        delivered = _deliver(s.crm)
+        if delivered:
+            typer.echo(f"{stamp} {delivered}")
         if once:
             return
         time.sleep(interval)

@@ -29,7 +29,11 @@ from crm_core.views import View
 
 @dataclass
 class SweepResult(View):
-    """What one sweep did, or in a dry run would do, for one workflow, rule by rule."""
+    """What one sweep did, or in a dry run would do, for one workflow, rule by rule.
+
+    ``notified`` counts the notices raised (a reminder task each);
+    ``outbox`` the rows queued for delivery per channel.
+    """
 
     workflow: str
     returned: int = 0
@@ -38,6 +42,8 @@ class SweepResult(View):
     alerted: int = 0
     reassigned: int = 0
     by_rule: dict[str, int] = field(default_factory=dict)
+    notified: int = 0
+    outbox: dict[str, int] = field(default_factory=dict)
 
 
 def _owned(wf: WorkflowDef, dialect: str) -> ColumnElement[bool]:
@@ -121,7 +127,9 @@ def run(ctx: WriteContext, wf: WorkflowDef) -> SweepResult:
     ]
     result.warned = len(warnings)
     counts.update(n.cause for n in warnings)
-    notify.send(ctx, [*stage_notices, *sla_notices, *warnings])
+    notices = [*stage_notices, *sla_notices, *warnings]
+    result.notified = len(notices)
+    result.outbox = notify.send(ctx, notices)
     result.by_rule = {rule: n for rule, n in sorted(counts.items()) if n}
     return result
 
