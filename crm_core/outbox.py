@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, or_
 from sqlmodel import Session, col, select
 
 from crm_core.errors import Conflict, InvalidInput, NotFound
@@ -187,15 +187,18 @@ def _message(row: Outbox) -> OutboxMessage:
 
 
 def claim(ctx: WriteContext, limit: int) -> list[OutboxMessage]:
-    """Take up to ``limit`` pending rows due at ``ctx.now``: they become ``sending``.
+    """Take up to ``limit`` pending rows due at ``ctx.now``, oldest first: they become ``sending``.
 
     The caller commits before delivering, so a crash mid-delivery leaves the
     row in ``sending`` and it is not sent twice. Rows another deliverer has
     locked are skipped, not waited for.
     """
+    # A notice never tried is due at once, even one raised by a sweep run as of a
+    # later moment (``crm sweep --now``): the decision is committed, so it goes out.
+    due = or_(col(Outbox.attempts) == 0, col(Outbox.next_attempt_at) <= ctx.now)
     query = (
         select(Outbox)
-        .where(col(Outbox.status) == "pending", col(Outbox.next_attempt_at) <= ctx.now)
+        .where(col(Outbox.status) == "pending", due)
         .order_by(col(Outbox.id))
         .limit(limit)
         .with_for_update(skip_locked=True)
