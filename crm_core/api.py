@@ -65,7 +65,7 @@ from crm_core.models import (
     User,
     WorkflowDef,
 )
-from crm_core.notify import Notice, TaskWriter
+from crm_core.notify import Notice
 from crm_core.outbox import DeliveryReport, OutboxMessage, OutboxView, Undeliverable
 from crm_core.permissions import Actor
 from crm_core.plugins import PluginHost, PluginInfo
@@ -151,7 +151,6 @@ __all__ = [
     "ReportSpec",
     "SweepResult",
     "TaskView",
-    "TaskWriter",
     "TeamView",
     "TickResult",
     "Undeliverable",
