@@ -675,3 +675,27 @@ def test_the_cli_adds_updates_and_lists_users_with_contacts(crm: Crm, db_url: st
     assert "only an admin" in crm_cli(
         db_url, "user", "update", "dan", "--email", "a@b.cn", user="dan", code=3
     )
+
+
+def test_the_worker_delivers_after_each_tick(
+    crm: Crm,
+    leads: Path,
+    db_url: str,
+    clock: ManualClock,
+    webhook: Hooked,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (tmp_path / "crm.toml").write_text(
+        f'[channels.webhook]\nurl = "{webhook.url}"\nsecret = "s"\n', encoding="utf-8"
+    )
+    monkeypatch.chdir(tmp_path)
+    webhook.status = 500
+    clock.advance(datetime.now(UTC) - clock() - 13 * DAY)  # warned on the real clock's tick
+    rid = lead(crm, "alice", 1)
+    first, second = crm_cli(db_url, "worker", "--once").splitlines()
+    assert first.endswith("assigned 0, returned 0, rotated 0, warned 1")
+    assert second.endswith("outbox: sent 0, retrying 1, failed 0, skipped 0")
+    (row,) = crm.outbox("admin")
+    assert (row.record_id, row.status, row.attempts) == (rid, "pending", 1)
+    assert len(webhook.requests) == 1

@@ -113,10 +113,9 @@ def worker(
             returned = sum(w.returned for w in result.sweeps)
             rotated = sum(w.rotated for w in result.sweeps)
             warned = sum(w.warned for w in result.sweeps)
-            notified = sum(w.notified for w in result.sweeps)
             typer.echo(
                 f"{stamp} assigned {assigned}, returned {returned}, rotated {rotated}, "
-                f"warned {warned}, notified {notified}"
+                f"warned {warned}"
             )
         delivered = _deliver(s.crm)
         if delivered:
