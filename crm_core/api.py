@@ -16,7 +16,7 @@ CLI's exit code.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -30,6 +30,7 @@ from sqlalchemy.exc import DataError, OperationalError, ProgrammingError
 from sqlmodel import Session, col, select
 
 from crm_core import browse, journal, permissions, records, schema, worklist
+from crm_core import outbox as outbox_queue
 from crm_core import pools as pool_rules
 from crm_core.assign import run as assign_run
 from crm_core.assign.run import AssignResult
@@ -64,7 +65,8 @@ from crm_core.models import (
     User,
     WorkflowDef,
 )
-from crm_core.notify import Notice, TaskWriter
+from crm_core.notify import Notice
+from crm_core.outbox import DeliveryReport, OutboxMessage, OutboxView, Undeliverable
 from crm_core.permissions import Actor
 from crm_core.plugins import PluginHost, PluginInfo
 from crm_core.records import WriteContext
@@ -116,6 +118,7 @@ __all__ = [
     "DashboardCard",
     "DayReport",
     "DealView",
+    "DeliveryReport",
     "DetailPanel",
     "Duplicate",
     "FieldError",
@@ -132,6 +135,8 @@ __all__ = [
     "MyWork",
     "NotFound",
     "Notice",
+    "OutboxMessage",
+    "OutboxView",
     "PermissionDenied",
     "PluginError",
     "PluginInfo",
@@ -146,9 +151,9 @@ __all__ = [
     "ReportSpec",
     "SweepResult",
     "TaskView",
-    "TaskWriter",
     "TeamView",
     "TickResult",
+    "Undeliverable",
     "UserView",
     "WhyView",
     "WorkItem",
@@ -223,11 +228,17 @@ class _RolledBack(Exception):
 class Crm:
     """One CRM: a database, the plugins that shape it, and a clock."""
 
-    def __init__(self, engine: Engine, host: PluginHost, clock: Clock = system_clock) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        host: PluginHost,
+        clock: Clock = system_clock,
+        channels: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
         self.engine = engine
         self.host = host
         self.clock = clock
-        self.registry = Registry(host)
+        self.registry = Registry(host, channels)
         self.screen_parts = ScreenParts.collect(host, self.registry.kinds)
         self._schema_checked = False
 
@@ -240,17 +251,21 @@ class Crm:
         extra_plugins: Iterable[tuple[str, object]] = (),
         entry_points: bool = True,
         clock: Clock = system_clock,
+        channels: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> Crm:
         """Open the CRM at ``url`` (default: settings, then ``./crm.db``) with its plugins.
 
         ``extra_plugins`` registers ``(name, module)`` pairs besides those found
         through entry points; ``disabled_plugins`` names plugins to skip.
+        ``channels`` is the channels' configuration (``{"email": {"host": …}}``)
+        in place of the ``[channels]`` tables of ``crm.toml``.
         """
         settings = load_settings(
             url, frozenset(disabled_plugins) if disabled_plugins is not None else None
         )
         host = PluginHost(settings.disabled_plugins, extra_plugins, entry_points)
-        return cls(make_engine(settings.database_url), host, clock)
+        config = settings.channels if channels is None else channels
+        return cls(make_engine(settings.database_url), host, clock, config)
 
     def close(self) -> None:
         """Release the database connections."""
@@ -537,7 +552,14 @@ class Crm:
 
     # -- users, teams and pools ---------------------------------------------
 
-    def _insert_user(self, ctx: WriteContext, name: str, role: str, team: str | None) -> User:
+    def _insert_user(
+        self,
+        ctx: WriteContext,
+        name: str,
+        role: str,
+        team: str | None,
+        contacts: dict[str, str | None] | None = None,
+    ) -> User:
         if role not in ROLES:
             raise InvalidInput(f"role must be one of {', '.join(ROLES)}, not {role!r}")
         if not name.strip() or len(name) > 64:
@@ -545,7 +567,9 @@ class Crm:
         if ctx.session.exec(select(User).where(User.name == name)).first():
             raise Conflict(f"user '{name}' already exists")
         team_id = self._team_id(ctx.session, team) if team else None
-        user = User(name=name, role=role, team_id=team_id, created_at=ctx.now)
+        contacts = contacts or {}
+        user = User(name=name, role=role, team_id=team_id, created_at=ctx.now,
+                    email=contacts.get("email"), phone=contacts.get("phone"))  # fmt: skip
         ctx.session.add(user)
         ctx.session.flush()
         assert user.id is not None
@@ -554,12 +578,39 @@ class Crm:
 
     @staticmethod
     def _user_state(user: User) -> dict[str, Any]:
-        return {
+        state = {
             "name": user.name,
             "role": user.role,
             "team_id": user.team_id,
             "active": user.active,
         }
+        # Only when set, so the journal of users without contacts reads as before.
+        state.update({k: v for k, v in (("email", user.email), ("phone", user.phone)) if v})
+        return state
+
+    def _user_contacts(self, email: str | None, phone: str | None) -> dict[str, str | None]:
+        """Normalised ``email`` and ``phone`` (as dedupe keys are); '' clears, None is left out."""
+        out: dict[str, str | None] = {}
+        problems = []
+        for name, value in (("email", email), ("phone", phone)):
+            if value is None:
+                continue
+            if not value.strip():
+                out[name] = None
+                continue
+            try:
+                out[name] = self.registry.normalizers[name](value)
+            except ValueError as exc:
+                problems.append((name, str(exc)))
+        if problems:
+            raise FieldError("user", problems)
+        return out
+
+    @staticmethod
+    def _user_view(session: Session, user: User) -> UserView:
+        team = session.get(Team, user.team_id) if user.team_id else None
+        return UserView(_pk(user.id), user.name, user.role, team.name if team else None,
+                        user.active, user.away_until, user.email, user.phone)  # fmt: skip
 
     @staticmethod
     def _team_id(session: Session, name: str) -> int:
@@ -575,14 +626,45 @@ class Crm:
             raise NotFound(f"no user '{name}'")
         return user
 
-    def add_user(self, actor: str, name: str, role: str, team: str | None = None) -> UserView:
-        """Add a user (admins only)."""
+    def add_user(
+        self,
+        actor: str,
+        name: str,
+        role: str,
+        team: str | None = None,
+        *,
+        email: str | None = None,
+        phone: str | None = None,
+    ) -> UserView:
+        """Add a user (admins only), with the e-mail and phone the channels reach them at."""
+        contacts = self._user_contacts(email, phone)
         with self._write(actor) as ctx:
             assert ctx.actor is not None
             permissions.require_admin(ctx.actor, "add users")
-            user = self._insert_user(ctx, name, role, team)
-            assert user.id is not None
-            return UserView(user.id, user.name, user.role, team, user.active)
+            user = self._insert_user(ctx, name, role, team, contacts)
+            return self._user_view(ctx.session, user)
+
+    def update_user(
+        self, actor: str, name: str, *, email: str | None = None, phone: str | None = None
+    ) -> UserView:
+        """Change a user's e-mail or phone (admins only); ``None`` keeps one, ``""`` clears it.
+
+        Both are checked and normalised as contacts' are (phones to E.164).
+        Notices already in the outbox keep the address they were raised with.
+        """
+        if email is None and phone is None:
+            raise InvalidInput("nothing to change: give --email or --phone")
+        contacts = self._user_contacts(email, phone)
+        with self._write(actor) as ctx:
+            assert ctx.actor is not None
+            permissions.require_admin(ctx.actor, "change users")
+            user = self._user(ctx.session, name)
+            before = {k: getattr(user, k) for k in contacts}
+            for key, value in contacts.items():
+                setattr(user, key, value)
+            ctx.session.add(user)
+            ctx.journal("user", _pk(user.id), None, "update", before, dict(contacts))
+            return self._user_view(ctx.session, user)
 
     def set_user_active(self, actor: str, name: str, active: bool) -> UserView:
         """Activate or deactivate a user (admins only); inactive users cannot act."""
@@ -600,14 +682,15 @@ class Crm:
             return UserView(user.id, user.name, user.role, team.name if team else None, active)
 
     def list_users(self, actor: str) -> list[UserView]:
-        """List every user with role, team, whether active, and until when away."""
+        """List every user with role, team, whether active, until when away, e-mail and phone."""
         with self._read(actor) as (session, _who):
             teams = {t.id: t.name for t in session.exec(select(Team)).all()}
             users = session.exec(select(User).order_by(col(User.name))).all()
             return [
-                UserView(_pk(u.id), u.name, u.role, teams.get(u.team_id), u.active, u.away_until)
+                UserView(_pk(u.id), u.name, u.role, teams.get(u.team_id), u.active, u.away_until,
+                         u.email, u.phone)
                 for u in users
-            ]
+            ]  # fmt: skip
 
     def add_team(self, actor: str, name: str) -> TeamView:
         """Add a team (admins only)."""
@@ -1298,6 +1381,56 @@ class Crm:
         """One worker tick: sweep and assign everything, unless another worker is running one."""
         with self._write(None, "system:worker", now=now) as ctx:
             return ticks.tick(ctx)
+
+    # -- the outbox: notices to deliver --------------------------------------
+
+    def deliver_outbox(self, actor: str | None = None, *, batch: int = 100) -> DeliveryReport:
+        """Deliver every due notice of the outbox through its channel, after the fact.
+
+        ``actor`` None is the system (the worker, and ``crm sweep``/``crm
+        assign`` after their commit); a person must be an admin. Rows are
+        claimed ``batch`` at a time and committed as ``sending`` before any
+        channel is called, so concurrent deliverers never send one row twice;
+        each outcome is committed as soon as it is known. A channel's
+        exception is stored on its row (retried with backoff), never raised.
+        """
+        if batch < 1:
+            raise InvalidInput("batch must be at least 1")
+        if actor is not None:
+            with self._read(actor) as (_session, who):
+                permissions.require_admin(who, "deliver the outbox")
+        report = DeliveryReport()
+        while True:
+            with self._write(None, "system:outbox") as ctx:
+                messages = outbox_queue.claim(ctx, batch)
+            if not messages:
+                return report
+            for message in messages:
+                channel = self.registry.channels.get(message.channel)
+                outcome = outbox_queue.attempt(channel.deliver if channel else None, message)
+                with self._write(None, "system:outbox") as ctx:
+                    report.add(outbox_queue.store(ctx, message.id, outcome))
+
+    def outbox(
+        self, actor: str, *, status: str | None = None, limit: int = 100
+    ) -> list[OutboxView]:
+        """The newest ``limit`` outbox rows, of one ``status`` or all (admins only)."""
+        with self._read(actor) as (session, who):
+            permissions.require_admin(who, "read the outbox")
+            return outbox_queue.listing(session, status, limit)
+
+    def retry_outbox(
+        self, actor: str, ids: Iterable[int] = (), *, all_failed: bool = False
+    ) -> list[int]:
+        """Send failed outbox rows again, or rows left ``sending`` by a crash (admins only).
+
+        Returns the ids put back to pending, due now; the next delivery takes them.
+        """
+        wanted = list(ids)
+        with self._write(actor) as ctx:
+            assert ctx.actor is not None
+            permissions.require_admin(ctx.actor, "retry the outbox")
+            return outbox_queue.retry(ctx, wanted, all_failed)
 
     def simulate_workflow(self, actor: str, path: str | Path, days: int) -> list[DayReport]:
         """Run the scheduler ``days`` days ahead with the workflow in ``path``; keep nothing."""

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from crm_core import dedupe, hookimpl
 from crm_core.assign.strategies import BUILTIN as STRATEGIES
-from crm_core.notify import Notice, TaskWriter
+from crm_core.channels import Options, smtp, webhook
 from crm_core.reports import core as reports
 
 ACTIVITY_TYPES = {
@@ -45,9 +45,12 @@ def crm_register_assignment_strategies(register: Callable[..., None]) -> None:
 
 
 @hookimpl
-def crm_notify(notices: list[Notice], tasks: TaskWriter) -> None:
-    """Turn every notice into a reminder task for its user, which the TUI shows."""
-    tasks.add(notices)
+def crm_register_channels(register: Callable[..., None], config: dict[str, Options]) -> None:
+    """Register ``email`` and ``webhook`` when crm.toml has their ``[channels.*]`` table."""
+    if "email" in config:
+        register("email", smtp.channel(config["email"]))
+    if "webhook" in config:
+        register("webhook", webhook.channel(config["webhook"]))
 
 
 CORE_REPORTS = [

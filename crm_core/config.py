@@ -1,4 +1,4 @@
-"""Settings: database URL, workflow folder and disabled plugins.
+"""Settings: database URL, workflow folder, disabled plugins and delivery channels.
 
 Precedence: explicit arguments (CLI flags), then environment variables, then
 ``crm.toml`` in the working directory, then defaults.
@@ -8,11 +8,18 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from crm_core.errors import InvalidInput
 
 DEFAULT_DB_FILE = "crm.db"
 CONFIG_FILE = "crm.toml"
+CHANNEL_ENV = "CRM_CHANNELS_"
+# The core's channels, so that their environment variables work without a crm.toml table.
+CORE_CHANNELS = ("email", "webhook")
 
 
 @dataclass(frozen=True)
@@ -22,6 +29,7 @@ class Settings:
     database_url: str
     workflows_dir: Path
     disabled_plugins: frozenset[str] = field(default_factory=frozenset)
+    channels: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 def sqlite_url(path: str | Path) -> str:
@@ -29,14 +37,40 @@ def sqlite_url(path: str | Path) -> str:
     return f"sqlite:///{Path(path)}"
 
 
-def _file_settings(cwd: Path) -> dict[str, object]:
+def _file(cwd: Path) -> dict[str, Any]:
     path = cwd / CONFIG_FILE
     if not path.exists():
         return {}
     with path.open("rb") as fh:
-        data = tomllib.load(fh)
+        return tomllib.load(fh)
+
+
+def _file_settings(data: dict[str, Any]) -> dict[str, object]:
     section = data.get("crm", {})
     return section if isinstance(section, dict) else {}
+
+
+def channel_settings(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """The ``[channels.NAME]`` tables, with ``CRM_CHANNELS_NAME_KEY`` variables over them.
+
+    A variable names a channel of the file or one of the core's (``email``,
+    ``webhook``), so secrets such as ``CRM_CHANNELS_EMAIL_PASSWORD`` can stay
+    out of the file; a variable alone enables the channel.
+    """
+    tables = data.get("channels", {})
+    if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
+        raise InvalidInput("crm.toml: [channels] must hold one table per channel")
+    out = {name: dict(table) for name, table in tables.items()}
+    names = sorted(set(out) | set(CORE_CHANNELS), key=len, reverse=True)
+    for variable, value in environ.items():
+        if not variable.startswith(CHANNEL_ENV):
+            continue
+        rest = variable[len(CHANNEL_ENV) :].lower()
+        for name in names:
+            if rest.startswith(name + "_") and len(rest) > len(name) + 1:
+                out.setdefault(name, {})[rest[len(name) + 1 :]] = value
+                break
+    return out
 
 
 def _split(value: object) -> frozenset[str]:
@@ -54,7 +88,8 @@ def load_settings(
 ) -> Settings:
     """Resolve settings from arguments, ``CRM_*`` environment variables and ``crm.toml``."""
     cwd = cwd or Path.cwd()
-    file = _file_settings(cwd)
+    data = _file(cwd)
+    file = _file_settings(data)
     url = (
         database_url
         or os.environ.get("CRM_DATABASE_URL")
@@ -68,4 +103,5 @@ def load_settings(
         disabled_plugins = _split(os.environ.get("CRM_DISABLED_PLUGINS")) | _split(
             file.get("disabled_plugins")
         )
-    return Settings(url, Path(workflows), disabled_plugins)
+    channels = channel_settings(data, os.environ)
+    return Settings(url, Path(workflows), disabled_plugins, channels)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import fastjsonschema
 import jsonschema
 
+from crm_core.channels import Channel, Options
 from crm_core.errors import CrmError, FieldError, InvalidInput, NotFound, PluginError
 from crm_core.plugins import PluginHost
 
@@ -142,9 +143,16 @@ class ReportSpec:
 
 
 class Registry:
-    """Everything plugins registered: kinds, fields, activity types, normalisers, strategies."""
+    """Everything plugins registered: kinds, fields, activity types, normalisers, strategies,
+    reports and delivery channels.
 
-    def __init__(self, host: PluginHost) -> None:
+    ``channel_config`` is the ``[channels]`` part of the settings: each
+    channel's table, handed to ``crm_register_channels``.
+    """
+
+    def __init__(
+        self, host: PluginHost, channel_config: Mapping[str, Mapping[str, Any]] | None = None
+    ) -> None:
         self.kinds: dict[str, KindSpec] = {}
         self.activity_types: dict[str, ActivityType] = {}
         self.normalizers: dict[str, Callable[[str], str]] = {}
@@ -153,6 +161,7 @@ class Registry:
         self.normalizer_plugins: dict[str, str] = {}
         self.strategy_plugins: dict[str, str] = {}
         self.reports: dict[str, ReportSpec] = {}
+        self.channels: dict[str, Channel] = {}
         self._validators: dict[str, Callable[[Any], Any]] = {}
         self._compiled: dict[str, _Compiled] = {}
         host.call_each("crm_register_normalizers", lambda p: {"register": self._normalizer(p)})
@@ -163,6 +172,10 @@ class Registry:
             "crm_register_assignment_strategies", lambda p: {"register": self._strategy(p)}
         )
         host.call_each("crm_register_reports", lambda p: {"register": self._report(p)})
+        config = {name: Options(name, table) for name, table in (channel_config or {}).items()}
+        host.call_each(
+            "crm_register_channels", lambda p: {"register": self._channel(p), "config": config}
+        )
 
     # -- registration callbacks handed to plugins ---------------------------
 
@@ -183,6 +196,18 @@ class Registry:
                 raise RegistrationError(f"plugin '{plugin}': strategy '{name}' already exists")
             self.strategies[name] = factory
             self.strategy_plugins[name] = plugin
+
+        return register
+
+    def _channel(self, plugin: str) -> Callable[..., None]:
+        def register(name: str, deliver: Callable[..., None]) -> None:
+            if not NAME.match(name):
+                raise RegistrationError(f"plugin '{plugin}': bad channel name {name!r}")
+            if name in self.channels:
+                raise RegistrationError(f"plugin '{plugin}': channel '{name}' already exists")
+            if not callable(deliver):
+                raise RegistrationError(f"plugin '{plugin}': channel '{name}' needs a deliver()")
+            self.channels[name] = Channel(name, plugin, deliver)
 
         return register
 

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from crm_core.api import RecordChange
-    from crm_core.notify import Notice, TaskWriter
+    from crm_core.channels import Options
 
 hookspec = pluggy.HookspecMarker("crm")
 
@@ -148,7 +148,7 @@ def crm_record_changed(change: RecordChange) -> None:
 
 
 # ---------------------------------------------------------------------------
-# Workflows: assignment strategies and notifications
+# Workflows: assignment strategies and delivery channels
 # ---------------------------------------------------------------------------
 
 
@@ -172,17 +172,45 @@ def crm_register_assignment_strategies(register: Callable[..., None]) -> None:
 
 
 @hookspec
-def crm_notify(notices: list[Notice], tasks: TaskWriter) -> None:
-    """Deliver notices: pool-return warnings, stage and SLA alerts, workflow ``notify``.
+def crm_register_channels(register: Callable[..., None], config: dict[str, Options]) -> None:
+    """Register delivery channels for notices (e-mail, webhook, SMS, chat).
 
-    Called once per batch inside the transaction that raised them. Each
-    :class:`crm_core.api.Notice` names the user, the record, a message, a
-    due time and the rule that caused it. The core's implementation writes a
-    reminder task per notice with ``tasks.add(notices)``; a plugin may send
-    e-mail or SMS as well. Raising rolls the write back; in a sweep it undoes
-    just the batch's tasks, and the sweep calls again with halves of the
-    batch down to the notices that fail, which are skipped and reported as
-    failures (the next sweep raises them again).
+    When a rule raises a notice (a pool-return warning, a stage or SLA alert,
+    a workflow ``notify``), the core writes the reminder task and one outbox
+    row per registered channel in the transaction that decided it; nothing is
+    delivered there, and a dry run or ``simulate`` writes and sends nothing.
+    After the commit, ``crm worker``, ``crm sweep`` and ``crm assign`` hand
+    each row to its channel's ``deliver``.
+
+    Call ``register(name, deliver)``; ``deliver(message)`` gets a
+    :class:`crm_core.api.OutboxMessage` (the person with e-mail and phone,
+    the record, the rule, the text, the due time) and returns when it was
+    delivered. Raise :class:`crm_core.api.Undeliverable` when this person
+    cannot be reached on the channel (the notice is skipped with the reason);
+    any other exception is a failed attempt, tried again later with backoff
+    and shown by ``crm outbox list``. Each notice reaches each channel at most
+    once. ``config`` maps the tables of ``[channels]`` in ``crm.toml`` to
+    readers (``text``, ``number``, ``flag``, the raw ``table``); register a
+    channel only when its table is there. The core's ``email`` and
+    ``webhook`` channels register this way. Returns nothing.
+
+    This replaces ``crm_notify``, which ran inside the transaction (and so in
+    dry runs); a plugin still implementing it is refused when the CRM opens.
+
+    Example::
+
+        @hookimpl
+        def crm_register_channels(register, config):
+            if "sms" not in config:
+                return
+            gateway = config["sms"].text("url", required=True)
+
+            def deliver(message):
+                if not message.phone:
+                    raise Undeliverable(f"{message.user_name} has no phone")
+                post_sms(gateway, message.phone, message.message)
+
+            register("sms", deliver)
     """
 
 

@@ -37,6 +37,8 @@ class User(SQLModel, table=True):
     active: bool = True
     away_until: datetime | None = _ts(nullable=True)
     created_at: datetime = _ts()
+    email: str | None = None
+    phone: str | None = None
 
 
 class Pool(SQLModel, table=True):
@@ -216,3 +218,30 @@ class Journal(SQLModel, table=True):
     reason: str | None = None
     before: dict[str, Any] | None = Field(default=None, sa_column=Column(JsonType, nullable=True))
     after: dict[str, Any] | None = Field(default=None, sa_column=Column(JsonType, nullable=True))
+
+
+class Outbox(SQLModel, table=True):
+    """One notice for one delivery channel, written with the change that raised it.
+
+    ``status`` is pending (waiting for ``next_attempt_at``), sending (claimed by
+    a deliverer), sent, failed (given up, or retried by an admin) or skipped
+    (the channel cannot reach the person; ``last_error`` says why).
+    ``payload`` is what the channel needs, as it was when the notice was raised.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = _ts()
+    channel: str
+    user_id: int = Field(foreign_key="crm_user.id")
+    record_id: int | None = Field(default=None, foreign_key="record.id")
+    message: str
+    cause: str
+    due_at: datetime = _ts()
+    payload: dict[str, Any] = Field(sa_column=Column(JsonType, nullable=False))
+    status: str = "pending"
+    attempts: int = 0
+    next_attempt_at: datetime = _ts()
+    last_error: str | None = None
+    sent_at: datetime | None = _ts(nullable=True)

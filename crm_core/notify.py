@@ -1,4 +1,4 @@
-"""Notices raised by workflow rules, and the writer of the reminder tasks they become."""
+"""Notices raised by workflow rules: the reminder tasks they become and their outbox rows."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import insert
 
+from crm_core import outbox
 from crm_core.models import Journal, Task
 from crm_core.records import WriteContext
 
@@ -54,10 +55,14 @@ class TaskWriter:
         self.written += len(tasks)
 
 
-def send(ctx: WriteContext, notices: list[Notice]) -> int:
-    """Hand ``notices`` to every notifier (the core's writes tasks); return tasks written."""
+def send(ctx: WriteContext, notices: list[Notice]) -> dict[str, int]:
+    """Write a reminder task per notice and queue it on every enabled channel.
+
+    Both in the caller's transaction, and no plugin code runs: delivery
+    happens after the commit (:mod:`crm_core.outbox`). Returns the outbox rows
+    written per channel.
+    """
     if not notices:
-        return 0
-    writer = TaskWriter(ctx)
-    ctx.host.call_each("crm_notify", {"notices": notices, "tasks": writer})
-    return writer.written
+        return {}
+    TaskWriter(ctx).add(notices)
+    return outbox.write(ctx, notices, sorted(ctx.registry.channels))

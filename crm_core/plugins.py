@@ -15,6 +15,21 @@ from crm_core.errors import PluginError
 
 ENTRY_POINT_GROUP = "crm.plugins"
 CORE_PLUGIN = "core"
+# Hooks crm-core had and no longer calls, with what a plugin should do instead.
+REMOVED_HOOKS = {
+    "crm_notify": "it ran inside the transaction, dry runs included; deliver notices "
+    "through crm_register_channels instead (see crm_core/hookspecs.py)",
+}
+
+
+class UnknownHook(PluginError):
+    """A plugin implements a hook crm-core does not have, or no longer calls (exit 6)."""
+
+    def __init__(self, plugin: str, hook: str) -> None:
+        advice = REMOVED_HOOKS.get(hook, "no such hook (see crm_core/hookspecs.py)")
+        super().__init__(plugin, hook, LookupError(advice))
+        what = "which crm-core no longer calls" if hook in REMOVED_HOOKS else "unknown to crm-core"
+        self.args = (f"plugin '{plugin}' implements {hook}, {what}: {advice}",)
 
 
 @dataclass
@@ -61,6 +76,20 @@ class PluginHost:
         for name, plugin in extra:
             if name not in self.disabled:
                 self.pm.register(plugin, name=name)
+        self._refuse_unknown_hooks()
+
+    def _refuse_unknown_hooks(self) -> None:
+        """Refuse a hook implementation that matches no hookspec, rather than never call it.
+
+        pluggy accepts such implementations silently; a plugin written for a
+        removed hook (``crm_notify``) would then lose its behaviour unnoticed.
+        """
+        for hook, caller in vars(self.pm.hook).items():
+            if hook.startswith("_") or caller.has_spec():
+                continue
+            for impl in caller.get_hookimpls():
+                if not impl.optionalhook:
+                    raise UnknownHook(impl.plugin_name, hook)
 
     def _load_entry_points(self) -> None:
         for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):

@@ -83,6 +83,8 @@ class UserView(View):
     team: str | None
     active: bool
     away_until: datetime | None = None
+    email: str | None = None
+    phone: str | None = None
 
 
 @dataclasses.dataclass

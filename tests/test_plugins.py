@@ -54,9 +54,9 @@ def test_plugins_lists_core_and_installed_plugins() -> None:
     assert leads.kinds == ["lead"]
     assert test.kinds == ["member"]
     assert core.hooks == [
-        "crm_notify",
         "crm_register_activity_types",
         "crm_register_assignment_strategies",
+        "crm_register_channels",
         "crm_register_normalizers",
         "crm_register_reports",
     ]

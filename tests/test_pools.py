@@ -1,5 +1,5 @@
 """Public pools (公海) and the scheduler: returns, warnings, stage limits, rotation, claims,
-releases, the pool list, ``record why``, dry runs, replay, notifiers, simulation and the CLI.
+releases, the pool list, ``record why``, dry runs, replay, channels, simulation and the CLI.
 
 Every scenario writes its own workflow to ``tmp_path``, applies it and moves the
 test clock; the assertions read owners, pools, tasks and journal rows back through
@@ -21,10 +21,9 @@ import pytest
 from typer.testing import CliRunner
 
 from crm_core import hookimpl
-from crm_core.api import Conflict, Crm, InvalidInput, NotFound, PermissionDenied
+from crm_core.api import Conflict, Crm, InvalidInput, NotFound, OutboxMessage, PermissionDenied
 from crm_core.cli.main import app
 from crm_core.clock import ManualClock
-from crm_core.notify import Notice
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # the test clock's start (conftest)
 DAY = timedelta(days=1)
@@ -990,24 +989,27 @@ def test_journal_replays_after_sweeps_claims_releases_and_rotations(
     assert_replays(people)
 
 
-# -- 12. notifiers ---------------------------------------------------------------
+# -- 12. delivery channels -------------------------------------------------------
 
 
 @dataclass
 class Recorder:
-    """A notifier plugin that keeps every batch it is handed."""
+    """A channel plugin that keeps every message it is handed."""
 
-    batches: list[list[Notice]] = field(default_factory=list)
+    messages: list[OutboxMessage] = field(default_factory=list)
     fail: bool = False
 
     @hookimpl
-    def crm_notify(self, notices: list[Notice], tasks: Any) -> None:
-        self.batches.append(list(notices))
+    def crm_register_channels(self, register: Any) -> None:
+        register("recorder", self.deliver)
+
+    def deliver(self, message: OutboxMessage) -> None:
+        self.messages.append(message)
         if self.fail:
             raise RuntimeError("SMS gateway down")
 
 
-def test_a_notifier_plugin_receives_the_notices_and_tasks_are_still_written(
+def test_a_channel_plugin_receives_the_notices_after_the_commit_and_tasks_are_written(
     public: Crm, db_url: str, clock: ManualClock
 ) -> None:
     recorder = Recorder()
@@ -1015,39 +1017,43 @@ def test_a_notifier_plugin_receives_the_notices_and_tasks_are_still_written(
     try:
         rid = lead(crm, "alice", 1)
         clock.advance(12 * DAY + 12 * HOUR)
-        assert sweep(crm).warned == 1
-        (batch,) = recorder.batches
-        (notice,) = batch
-        assert (notice.user_id, notice.record_id, notice.cause, notice.due_at) == (
+        result = sweep(crm)
+        assert (result.warned, result.notified, result.outbox) == (1, 1, {"recorder": 1})
+        assert recorder.messages == []  # nothing is delivered inside the sweep
+        assert crm.deliver_outbox().sent == 1
+        (message,) = recorder.messages
+        assert (message.user_id, message.record_id, message.cause, message.due_at) == (
             uid(crm, "alice"), rid, "pool:public:idle:warn", clock()
         )  # fmt: skip
-        assert notice.message.startswith(f"#{rid} Lead 1 returns to pool 公海 within 2 day(s)")
+        assert (message.user_name, message.record_title, message.attempt) == ("alice", "Lead 1", 1)
+        assert message.message.startswith(f"#{rid} Lead 1 returns to pool 公海 within 2 day(s)")
         assert tasks(crm) == [("alice", rid, "pool:public:idle:warn")]
         sweep(crm)
-        assert len(recorder.batches) == 1  # no notices: the notifiers are not called
+        assert crm.deliver_outbox().total == 0
+        assert len(recorder.messages) == 1
     finally:
         crm.close()
 
 
-def test_a_failing_notifier_skips_its_notices_and_the_rest_of_the_sweep_is_kept(
+def test_a_failing_channel_leaves_the_sweep_committed(
     public: Crm, db_url: str, clock: ManualClock
 ) -> None:
-    crm = Crm.open(db_url, clock=clock, extra_plugins=[("recorder", Recorder(fail=True))])
+    recorder = Recorder(fail=True)
+    crm = Crm.open(db_url, clock=clock, extra_plugins=[("recorder", recorder)])
     try:
         idle = lead(crm, "alice", 1)
         clock.advance(2 * DAY + 12 * HOUR)
-        warned = lead(crm, "bob", 2)
+        lead(crm, "bob", 2)
         clock.advance(12 * DAY + 12 * HOUR)  # idle returns, the other one is warned
-        result = sweep(crm)
-        assert where(crm, idle) == (None, "public")
-        (failure,) = result.failures
-        assert (failure.record_id, failure.rule, failure.plugin, failure.hook) == (
-            warned, "pool:public:idle:warn", "recorder", "crm_notify"
+        counts(sweep(crm), returned=1, warned=1)
+        report = crm.deliver_outbox()
+        assert (report.sent, report.retrying) == (0, 1)
+        assert len(recorder.messages) == 1
+        assert where(crm, idle)[0] is None
+        (row,) = crm.outbox("admin")
+        assert (row.status, row.attempts, row.last_error) == (
+            "pending", 1, "RuntimeError: SMS gateway down"
         )  # fmt: skip
-        assert failure.message == "RuntimeError: SMS gateway down"
-        assert tasks(crm) == []  # the warning's task went with it: the next sweep tries again
-        (row,) = rows(crm, warned, "failure")
-        assert row.after == failure.to_dict()
     finally:
         crm.close()
 
@@ -1254,7 +1260,7 @@ def test_cli_sweep_dry_run_json_and_worker(cli: Cli, public: Crm) -> None:
     assert snapshot(public) == before
 
     (result,) = json.loads(cli.ok("sweep", "--json", "--now", "2030-01-01T00:00", user="admin"))
-    assert set(result) == {"workflow", *names, "by_rule", "failures"}
+    assert set(result) == {"workflow", *names, "by_rule", "notified", "outbox", "failures"}
     assert result["failures"] == []
     counts(result, workflow="leads", returned=1, rotated=0, warned=0, alerted=0, reassigned=0)
     counts(result, by_rule={"pool:public:idle": 1})
@@ -1292,7 +1298,8 @@ def test_cli_workflow_simulate(cli: Cli, public: Crm, tmp_path: Path) -> None:
         cli.ok("workflow", "simulate", str(path), "--days", "5", "--json", user="admin")
     )
     assert [d["day"] for d in days] == [1, 2, 3, 4, 5]
-    keys = {"day", "date", "assigned", "warned", "returned", "rotated", "alerted", "reassigned"}
+    keys = {"day", "date", "assigned", "warned", "returned", "rotated", "alerted", "reassigned",
+            "notified", "outbox"}  # fmt: skip
     assert all(set(d) == keys for d in days)
     assert sum(d["rotated"] for d in days) == 1  # bob's lead #3, idle since 2026-03-02
     out = cli.ok("workflow", "simulate", str(path), "--days", "5", user="admin")

@@ -13,6 +13,7 @@ from crm_core.cli import (
     alerts,
     bench,
     demo,
+    outbox,
     people,
     pools,
     records,
@@ -87,6 +88,7 @@ demo.register(app)
 reports.register(app)
 alerts.register(app)
 transfer.register(app)
+outbox.register(app)
 tui.register(app)
 
 

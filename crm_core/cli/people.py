@@ -19,18 +19,34 @@ def user_add(
     name: str,
     role: str = typer.Option(..., "--role", help="operator, manager or admin."),
     team: str | None = typer.Option(None, "--team", help="The user's team."),
+    email: str | None = typer.Option(None, "--email", help="Where the e-mail channel writes."),
+    phone: str | None = typer.Option(None, "--phone", help="The user's phone (E.164 kept)."),
 ) -> None:
     """Add a user (admins only)."""
     s = state(ctx)
-    user = s.crm.add_user(s.actor, name, role, team)
+    user = s.crm.add_user(s.actor, name, role, team, email=email, phone=phone)
     typer.echo(f"user {user.name} ({user.role}) added")
+
+
+@user_app.command("update")
+def user_update(
+    ctx: typer.Context,
+    name: str,
+    email: str | None = typer.Option(None, "--email", help="New e-mail; '' clears it."),
+    phone: str | None = typer.Option(None, "--phone", help="New phone; '' clears it."),
+) -> None:
+    """Change a user's e-mail or phone (admins only)."""
+    s = state(ctx)
+    user = s.crm.update_user(s.actor, name, email=email, phone=phone)
+    typer.echo(f"user {user.name}: email {user.email or '-'}, phone {user.phone or '-'}")
 
 
 @user_app.command("list")
 def user_list(ctx: typer.Context, as_json: bool = JSON) -> None:
     """List users."""
     s = state(ctx)
-    render.views(s.crm.list_users(s.actor), ["name", "role", "team", "active"], as_json, "users")
+    columns = ["name", "role", "team", "active", "email", "phone"]
+    render.views(s.crm.list_users(s.actor), columns, as_json, "users")
 
 
 @user_app.command("deactivate")

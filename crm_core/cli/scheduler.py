@@ -1,4 +1,7 @@
-"""``crm assign``, ``crm sweep`` and ``crm worker``: running the workflows' rules."""
+"""``crm assign``, ``crm sweep`` and ``crm worker``: running the workflows' rules.
+
+After a real (not dry) run commits, the notices it raised are delivered.
+"""
 
 from __future__ import annotations
 
@@ -32,6 +35,12 @@ def _assign_lines(results: list[Any], dry_run: bool) -> None:
             typer.echo(f"  {failure.line()}")
 
 
+def notified_line(notified: int, per_channel: dict[str, int], dry_run: bool) -> str:
+    """``notified 3 (email 3, webhook 3)``, or ``would notify …`` for a dry run."""
+    channels = ", ".join(f"{name} {n}" for name, n in per_channel.items()) or "no channel"
+    return f"{'would notify' if dry_run else 'notified'} {notified} ({channels})"
+
+
 def _sweep_lines(results: list[Any], dry_run: bool) -> None:
     prefix = "would have: " if dry_run else ""
     for r in results:
@@ -41,6 +50,8 @@ def _sweep_lines(results: list[Any], dry_run: bool) -> None:
         )
         for rule, n in r.by_rule.items():
             typer.echo(f"  {rule}: {n}")
+        if r.notified:
+            typer.echo(f"  {notified_line(r.notified, r.outbox, dry_run)}")
         for failure in r.failures:
             typer.echo(f"  {failure.line()}")
 
@@ -53,14 +64,42 @@ def _exit_for(failures: Sequence[Failure]) -> None:
         raise typer.Exit(code)
 
 
+def _first_line(exc: Exception) -> str:
+    what = str(exc) if isinstance(exc, CrmError) else f"{type(exc).__name__}: {exc}"
+    return (what.splitlines() or [""])[0]
+
+
+def _deliver(crm: Any, *, contain: bool = False) -> str | None:
+    """Deliver the outbox after a commit; the line to print, or None when nothing was due.
+
+    ``contain`` (the looping worker): a delivery that fails as a whole is a line
+    to print, and the next tick tries again.
+    """
+    try:
+        report = crm.deliver_outbox()
+    except Exception as exc:
+        if not contain:
+            raise
+        return f"outbox: delivery failed: {_first_line(exc)}"
+    if not report.total:
+        return None
+    return (
+        f"outbox: sent {report.sent}, retrying {report.retrying}, failed {report.failed}, "
+        f"skipped {report.skipped}"
+    )
+
+
 def assign(ctx: typer.Context, dry_run: bool = DRY_RUN, as_json: bool = JSON) -> None:
     """Assign unowned records to operators by each workflow's rules (managers, admins)."""
     s = state(ctx)
     results = s.crm.assign(s.actor, dry_run=dry_run)
+    delivered = None if dry_run else _deliver(s.crm)
     if as_json:
         render.emit_json(results)
     else:
         _assign_lines(results, dry_run)
+        if delivered:
+            typer.echo(delivered)
     _exit_for([f for r in results for f in r.failures])
 
 
@@ -74,10 +113,13 @@ def sweep(
     s = state(ctx)
     moment = parse_when(now, "--now") if now is not None else None
     results = s.crm.sweep(s.actor, now=moment, dry_run=dry_run)
+    delivered = None if dry_run else _deliver(s.crm)
     if as_json:
         render.emit_json(results)
     else:
         _sweep_lines(results, dry_run)
+        if delivered:
+            typer.echo(delivered)
     _exit_for([f for r in results for f in r.failures])
 
 
@@ -86,11 +128,13 @@ def worker(
     interval: float = typer.Option(60.0, "--interval", min=1.0, help="Seconds between ticks."),
     once: bool = typer.Option(False, "--once", help="Run one tick and stop."),
 ) -> None:
-    """Run the scheduler: sweep and assign every interval; one worker acts at a time.
+    """Run the scheduler: sweep and assign every interval, then deliver the outbox.
 
-    A record or plugin that fails is reported on one line and skipped; a tick
-    that fails as a whole (the database unreachable) is reported and tried
-    again at the next interval. Only ``--once`` exits non-zero for them.
+    One worker acts on a tick at a time; every worker delivers (they never
+    take the same notice). A record or plugin that fails is reported on one
+    line and skipped; a tick or a delivery that fails as a whole (the
+    database unreachable) is reported and tried again at the next interval.
+    Only ``--once`` exits non-zero for them.
     """
     s = state(ctx)
     while True:
@@ -100,8 +144,7 @@ def worker(
             if once:
                 raise
             stamp = s.crm.clock().isoformat(timespec="seconds")
-            what = str(exc) if isinstance(exc, CrmError) else f"{type(exc).__name__}: {exc}"
-            typer.echo(f"{stamp} tick failed: {(what.splitlines() or [''])[0]}")
+            typer.echo(f"{stamp} tick failed: {_first_line(exc)}")
             time.sleep(interval)
             continue
         stamp = result.at.isoformat(timespec="seconds")
@@ -118,6 +161,9 @@ def worker(
             )
         for failure in result.failures():
             typer.echo(f"{stamp} {failure.workflow}: {failure.line()}")
+        delivered = _deliver(s.crm, contain=not once)
+        if delivered:
+            typer.echo(f"{stamp} {delivered}")
         if once:
             _exit_for(result.failures())
             return

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 import typer
 
 from crm_core.api import Crm
 from crm_core.cli import render
+from crm_core.cli.scheduler import notified_line
 from crm_core.cli.state import state
 from crm_core.errors import Conflict
 from crm_core.workflow.plan import WorkflowPlan, parse_mapping
@@ -138,8 +140,14 @@ def simulate(
     if as_json:
         render.emit_json(report)
         return
-    columns = ["date", "assigned", "warned", "returned", "rotated", "alerted", "reassigned"]
+    columns = ["date", "assigned", "warned", "returned", "rotated", "alerted", "reassigned",
+               "notified"]  # fmt: skip
     render.table([d.to_dict() for d in report], columns, f"simulated {days} day(s); nothing kept")
+    outbox: Counter[str] = Counter()
+    for day in report:
+        outbox.update(day.outbox)
+    notified = sum(d.notified for d in report)
+    typer.echo(f"{notified_line(notified, dict(sorted(outbox.items())), True)}; nothing sent")
 
 
 @workflow_app.command("list")

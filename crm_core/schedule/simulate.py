@@ -7,6 +7,7 @@ leaves nothing behind.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -22,7 +23,7 @@ from crm_core.views import View
 
 @dataclass
 class DayReport(View):
-    """What the scheduler did on one simulated day."""
+    """What the scheduler did on one simulated day; ``outbox``: what would be sent, per channel."""
 
     day: int
     date: date
@@ -32,6 +33,8 @@ class DayReport(View):
     rotated: int
     alerted: int
     reassigned: int
+    notified: int
+    outbox: dict[str, int]
 
 
 def put_in_place(ctx: WriteContext, definition: dict[str, Any]) -> None:
@@ -62,6 +65,9 @@ def simulate(ctx: WriteContext, definition: dict[str, Any], days: int) -> list[D
         result = tick(day_ctx)
         sweeps = [s for s in result.sweeps if s.workflow == definition["workflow"]]
         assigned = [a for a in result.assignments if a.workflow == definition["workflow"]]
+        outbox: Counter[str] = Counter()
+        for s in sweeps:
+            outbox.update(s.outbox)
         out.append(
             DayReport(
                 day=day + 1,
@@ -72,6 +78,8 @@ def simulate(ctx: WriteContext, definition: dict[str, Any], days: int) -> list[D
                 rotated=sum(s.rotated for s in sweeps),
                 alerted=sum(s.alerted for s in sweeps),
                 reassigned=sum(s.reassigned for s in sweeps),
+                notified=sum(s.notified for s in sweeps),
+                outbox=dict(sorted(outbox.items())),
             )
         )
     return out

@@ -31,7 +31,11 @@ from crm_core.views import View
 
 @dataclass
 class SweepResult(View):
-    """What one sweep did, or in a dry run would do, for one workflow, rule by rule."""
+    """What one sweep did, or in a dry run would do, for one workflow, rule by rule.
+
+    ``notified`` counts the notices raised (a reminder task each);
+    ``outbox`` the rows queued for delivery per channel.
+    """
 
     workflow: str
     returned: int = 0
@@ -40,6 +44,8 @@ class SweepResult(View):
     alerted: int = 0
     reassigned: int = 0
     by_rule: dict[str, int] = field(default_factory=dict)
+    notified: int = 0
+    outbox: dict[str, int] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
 
 
@@ -142,13 +148,9 @@ def run(ctx: WriteContext, wf: WorkflowDef) -> SweepResult:
     result.warned = len(warnings)
     counts.update(n.cause for n in warnings)
     notices = [*stage_notices, *sla_notices, *warnings]
-    contain.batch(
-        "notify",
-        partial(notify.send, ctx, notices),
-        lambda: notices,
-        lambda some: notify.send(ctx, list(some)),
-        lambda n: (n.record_id, n.cause),
-    )
+    # No plugin code runs here any more (channels deliver after commit): nothing to contain.
+    result.notified = len(notices)
+    result.outbox = notify.send(ctx, notices)
     result.by_rule = {rule: n for rule, n in sorted(counts.items()) if n}
     result.failures = contain.failures
     return result
