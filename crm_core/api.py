@@ -29,7 +29,16 @@ from sqlalchemy import Engine, func
 from sqlalchemy.exc import DataError, OperationalError, ProgrammingError
 from sqlmodel import Session, col, select
 
-from crm_core import browse, journal, permissions, records, schema, worklist
+from crm_core import (
+    browse,
+    journal,
+    journalcheck,
+    permissions,
+    records,
+    reminders,
+    schema,
+    worklist,
+)
 from crm_core import pools as pool_rules
 from crm_core.assign import run as assign_run
 from crm_core.assign.run import AssignResult
@@ -50,6 +59,7 @@ from crm_core.errors import (
 )
 from crm_core.fields import ActivityType, FieldSpec, KindSpec, Registry, ReportSpec, label_of
 from crm_core.fieldsql import ensure_field_indexes, field_equals
+from crm_core.journalcheck import JournalCheck
 from crm_core.models import (
     ROLES,
     Activity,
@@ -124,6 +134,7 @@ __all__ = [
     "ImportProgress",
     "ImportReport",
     "InvalidInput",
+    "JournalCheck",
     "JournalEntry",
     "KindSpec",
     "ListColumn",
@@ -1055,6 +1066,7 @@ class Crm:
                 _pk(activity.id), record_id, type, note, ctx.actor.name, when, activity.data
             )
             ctx.journal("activity", view.id, record_id, "create", None, view.to_dict())
+            reminders.touched(ctx, record)  # a follow-up ends the idle and SLA warnings
             return view
 
     def list_activities(self, actor: str, record_id: int) -> list[ActivityView]:
@@ -1189,6 +1201,17 @@ class Crm:
             permissions.require_admin(who, "replay the journal")
             rows = session.exec(select(Journal).order_by(col(Journal.id))).yield_per(5000)
             return journal.replay(rows)
+
+    def verify_journal(self, actor: str) -> JournalCheck:
+        """Replay the journal and compare it with every record's row (admins only).
+
+        The check streams both in record id order, so it runs in constant
+        memory; each difference (kind, title, owner, pool, stage, a field,
+        archived) is one line of the result.
+        """
+        with self._read(actor) as (session, who):
+            permissions.require_admin(who, "verify the journal")
+            return journalcheck.check(session)
 
     def record_states(self, actor: str) -> dict[int, dict[str, Any]]:
         """Return every record's current state in the journal's shape (admins only)."""

@@ -16,7 +16,7 @@ from sqlalchemy import and_, bindparam, exists, func, insert, not_, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
-from crm_core import conditions, notify
+from crm_core import conditions, notify, reminders
 from crm_core.assign import run as assign_run
 from crm_core.fieldsql import kind_is
 from crm_core.models import Holding, Journal, Record, Task, User, WorkflowDef
@@ -37,6 +37,7 @@ class SweepResult(View):
     warned: int = 0
     alerted: int = 0
     reassigned: int = 0
+    closed: int = 0
     by_rule: dict[str, int] = field(default_factory=dict)
 
 
@@ -116,6 +117,9 @@ def run(ctx: WriteContext, wf: WorkflowDef) -> SweepResult:
     sla_notices, reassigned = _sla(ctx, wf, pool_ids, dialect, counts)
     result.reassigned = reassigned
     result.alerted = len(stage_notices) + len(sla_notices)
+    # The safety net: whatever the writes since the last sweep (and this one's returns) left
+    # open although its reason is gone. Before the warnings, so a new period can warn again.
+    result.closed = reminders.close(ctx, [wf])
     warnings = [
         n for spec in wf.definition.get("pools", []) for n in _warnings(ctx, wf, spec, dialect)
     ]
@@ -233,6 +237,7 @@ def _write_rotations(
         for r, o, n in moves
     ]  # fmt: skip
     ctx.session.execute(insert(Journal), rows)
+    reminders.follow(ctx, wf.kind, [(r, o, n, cause) for r, o, n in moves])
     changed_in_bulk(
         ctx, wf.kind, "rotate", [(r["entity_id"], r["before"], r["after"], cause) for r in rows]
     )
