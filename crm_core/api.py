@@ -463,6 +463,12 @@ class Crm:
             if plan.blockers:
                 raise Conflict("; ".join(plan.blockers))
             before = {"version": current.version} if current else None
+            # Kept to close the reminders its rules raised about the stages mapped away.
+            replaced = (
+                WorkflowDef(name=current.name, kind=kind, version=current.version,
+                            definition=current.definition, applied_at=current.applied_at)
+                if current and plan.mapping else None
+            )  # fmt: skip
             row = current or WorkflowDef(name=name, kind=kind, version=0, definition={},
                                          applied_at=ctx.now)  # fmt: skip
             row.version, row.definition = version, data
@@ -506,6 +512,8 @@ class Crm:
                     source = sa.select(*head, col(Record.id), col(Record.id), *tail).where(*where)
                     ctx.session.exec(sa.insert(Journal).from_select(columns, source))
                     ctx.session.exec(moved)
+            if replaced is not None:
+                reminders.close(ctx, [replaced, row])
             return _workflow_view(row)
 
     def list_workflows(self, actor: str) -> list[WorkflowView]:
