@@ -88,7 +88,7 @@ class _Replayer:
                 elif isinstance(state, dict):
                     journal.apply(state, row.after)
                 elif state is None:
-                    state = f"journal has a {row.action} row before any create row"
+                    state = f"journal rows start with {row.action}, not create"
             assert state is not None
             yield record_id, state
 
