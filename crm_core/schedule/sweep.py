@@ -117,15 +117,16 @@ def run(ctx: WriteContext, wf: WorkflowDef) -> SweepResult:
     sla_notices, reassigned = _sla(ctx, wf, pool_ids, dialect, counts)
     result.reassigned = reassigned
     result.alerted = len(stage_notices) + len(sla_notices)
-    # The safety net: whatever the writes since the last sweep (and this one's returns) left
-    # open although its reason is gone. Before the warnings, so a new period can warn again.
-    result.closed = reminders.close(ctx, [wf])
     warnings = [
         n for spec in wf.definition.get("pools", []) for n in _warnings(ctx, wf, spec, dialect)
     ]
     result.warned = len(warnings)
     counts.update(n.cause for n in warnings)
     notify.send(ctx, [*stage_notices, *sla_notices, *warnings])
+    # The safety net: reminders whose reason went away unseen (this sweep's returns, a
+    # database from before reminders closed themselves). Last, so that on PostgreSQL the task
+    # rows it locks are not held while the sweep still waits for a record an operator holds.
+    result.closed = reminders.close(ctx, [wf])
     result.by_rule = {rule: n for rule, n in sorted(counts.items()) if n}
     return result
 
