@@ -253,7 +253,7 @@ def after_change(
     ctx: WriteContext, record: Record, before: dict[str, Any], after: dict[str, Any]
 ) -> None:
     """After one record's change: close the reminders it ended, hand its tasks to a new owner."""
-    if not any(key in after for key in OWNER_MOVES):
+    if not any(key in after for key in OWNER_MOVES) or not _has_open_tasks(ctx, record):
         return
     assert record.id is not None
     old, new = before.get("owner_id"), after.get("owner_id")
@@ -265,5 +265,13 @@ def after_change(
 
 def touched(ctx: WriteContext, record: Record) -> int:
     """Close the reminders of one record that its latest write (or activity) ended."""
+    if not _has_open_tasks(ctx, record):
+        return 0
     wf = _workflow(ctx, record.kind)
     return close(ctx, [wf], [record.id]) if wf is not None else 0
+
+
+def _has_open_tasks(ctx: WriteContext, record: Record) -> bool:
+    """One indexed look-up that spares most single-record writes the statements above."""
+    query = select(TASK.c.id).where(TASK.c.record_id == record.id, TASK.c.done_at.is_(None))
+    return ctx.session.connection().execute(query.limit(1)).first() is not None
