@@ -29,7 +29,16 @@ from sqlalchemy import Engine, func
 from sqlalchemy.exc import DataError, OperationalError, ProgrammingError
 from sqlmodel import Session, col, select
 
-from crm_core import browse, journal, permissions, records, schema, worklist
+from crm_core import (
+    browse,
+    journal,
+    journalcheck,
+    permissions,
+    records,
+    reminders,
+    schema,
+    worklist,
+)
 from crm_core import outbox as outbox_queue
 from crm_core import pools as pool_rules
 from crm_core.assign import run as assign_run
@@ -51,6 +60,7 @@ from crm_core.errors import (
 )
 from crm_core.fields import ActivityType, FieldSpec, KindSpec, Registry, ReportSpec, label_of
 from crm_core.fieldsql import ensure_field_indexes, field_equals
+from crm_core.journalcheck import JournalCheck
 from crm_core.models import (
     ROLES,
     Activity,
@@ -127,6 +137,7 @@ __all__ = [
     "ImportProgress",
     "ImportReport",
     "InvalidInput",
+    "JournalCheck",
     "JournalEntry",
     "KindSpec",
     "ListColumn",
@@ -467,6 +478,12 @@ class Crm:
             if plan.blockers:
                 raise Conflict("; ".join(plan.blockers))
             before = {"version": current.version} if current else None
+            # Kept to close the reminders its rules raised about the stages mapped away.
+            replaced = (
+                WorkflowDef(name=current.name, kind=kind, version=current.version,
+                            definition=current.definition, applied_at=current.applied_at)
+                if current and plan.mapping else None
+            )  # fmt: skip
             row = current or WorkflowDef(name=name, kind=kind, version=0, definition={},
                                          applied_at=ctx.now)  # fmt: skip
             row.version, row.definition = version, data
@@ -510,6 +527,8 @@ class Crm:
                     source = sa.select(*head, col(Record.id), col(Record.id), *tail).where(*where)
                     ctx.session.exec(sa.insert(Journal).from_select(columns, source))
                     ctx.session.exec(moved)
+            if replaced is not None:
+                reminders.close(ctx, [replaced, row])
             return _workflow_view(row)
 
     def list_workflows(self, actor: str) -> list[WorkflowView]:
@@ -1193,6 +1212,7 @@ class Crm:
                 _pk(activity.id), record_id, type, note, ctx.actor.name, when, activity.data
             )
             ctx.journal("activity", view.id, record_id, "create", None, view.to_dict())
+            reminders.touched(ctx, record)  # a follow-up ends the idle and SLA warnings
             return view
 
     def list_activities(self, actor: str, record_id: int) -> list[ActivityView]:
@@ -1327,6 +1347,17 @@ class Crm:
             permissions.require_admin(who, "replay the journal")
             rows = session.exec(select(Journal).order_by(col(Journal.id))).yield_per(5000)
             return journal.replay(rows)
+
+    def verify_journal(self, actor: str) -> JournalCheck:
+        """Replay the journal and compare it with every record's row (admins only).
+
+        The check streams both in record id order, so it runs in constant
+        memory; each difference (kind, title, owner, pool, stage, a field,
+        archived) is one line of the result.
+        """
+        with self._read(actor) as (session, who):
+            permissions.require_admin(who, "verify the journal")
+            return journalcheck.check(session)
 
     def record_states(self, actor: str) -> dict[int, dict[str, Any]]:
         """Return every record's current state in the journal's shape (admins only)."""

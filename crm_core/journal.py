@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func, literal
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from crm_core.models import Journal, Record
@@ -46,6 +48,15 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any],
         old["fields"] = {k: was.get(k) for k in changed}
         new["fields"] = {k: now.get(k) for k in changed}
     return old, new
+
+
+def json_object(dialect: str, **pairs: Any) -> ColumnElement[Any]:
+    """A SQL JSON object built from column expressions or literals."""
+    build = func.jsonb_build_object if dialect == "postgresql" else func.json_object
+    args: list[Any] = []
+    for key, value in pairs.items():
+        args += [literal(key), value]
+    return build(*args)
 
 
 def write(
@@ -86,15 +97,24 @@ def replay(rows: Iterable[Journal]) -> dict[int, dict[str, Any]]:
         if row.entity != "record" or row.after is None:
             continue
         if row.action == "create":
-            states[row.entity_id] = {**row.after, "fields": dict(row.after.get("fields", {}))}
-            continue
-        state = states[row.entity_id]
-        for key, value in row.after.items():
-            if key != "fields":
-                state[key] = value
-        for name, value in row.after.get("fields", {}).items():
-            if value is None:
-                state["fields"].pop(name, None)
-            else:
-                state["fields"][name] = value
+            states[row.entity_id] = start(row.after)
+        else:
+            apply(states[row.entity_id], row.after)
     return states
+
+
+def start(after: dict[str, Any]) -> dict[str, Any]:
+    """The state a ``create`` row's ``after`` describes."""
+    return {**after, "fields": dict(after.get("fields", {}))}
+
+
+def apply(state: dict[str, Any], after: dict[str, Any]) -> None:
+    """Apply one later row's ``after`` (only what changed) to ``state`` in place."""
+    for key, value in after.items():
+        if key != "fields":
+            state[key] = value
+    for name, value in after.get("fields", {}).items():
+        if value is None:
+            state["fields"].pop(name, None)
+        else:
+            state["fields"][name] = value

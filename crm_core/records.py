@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
-from crm_core import journal
+from crm_core import journal, reminders
 from crm_core.errors import Conflict, Duplicate, FieldError
 from crm_core.fields import Registry
 from crm_core.models import DedupeKey, Record, User
@@ -273,6 +273,7 @@ def change(
     ctx.session.add(record)
     ctx.session.flush()
     _notify(ctx, record, action, old, new, reason)
+    reminders.after_change(ctx, record, old, new)
     return True
 
 

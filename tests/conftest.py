@@ -3,6 +3,13 @@
 PostgreSQL tests run when ``CRM_TEST_PG_URL`` is set (``.ci/run`` sets it):
 the session creates its own database on that server, migrates it once,
 empties it before each test and drops it at the end.
+
+After every test that used the ``crm`` fixture, the journal is replayed against
+the tables (``Crm.verify_journal``) and any difference fails the test: every
+write path must journal what it changes. A test that changes tables behind
+the API's back on purpose (raw SQL to fake a corrupt or legacy database) opts
+out with ``@pytest.mark.no_journal_check`` (a fixture that does so adds the
+marker with ``request.node.add_marker``).
 """
 
 from __future__ import annotations
@@ -24,6 +31,9 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "postgresql: needs CRM_TEST_PG_URL")
+    config.addinivalue_line(
+        "markers", "no_journal_check: the test edits tables behind the API on purpose"
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -88,11 +98,19 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def crm(db_url: str, clock: ManualClock) -> Iterator[Crm]:
-    """A CRM on a fresh database with the installed plugins (leads, testplugin)."""
+def crm(request: pytest.FixtureRequest, db_url: str, clock: ManualClock) -> Iterator[Crm]:
+    """A CRM on a fresh database with the installed plugins (leads, testplugin).
+
+    On teardown the journal must replay to exactly what the tables hold.
+    """
     crm = Crm.open(db_url, clock=clock)
     yield crm
-    crm.close()
+    try:
+        if request.node.get_closest_marker("no_journal_check") is None:
+            check = crm.verify_journal("admin")
+            assert check.ok, "journal and tables disagree:\n" + "\n".join(check.differences)
+    finally:
+        crm.close()
 
 
 @pytest.fixture

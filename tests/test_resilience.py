@@ -3,8 +3,8 @@
 A sweep rule, an assignment pass's hand-over and the notices run in
 savepoints; a failing batch is halved down to the records that fail, which are
 skipped, listed in ``failures`` and journaled (``entity="scheduler"``,
-``action="failure"``). Records are inserted in bulk with SQL (a thousand API
-calls would be slow); the scheduler and the checks go through the API and the
+``action="failure"``). Records are inserted in bulk with SQL, with their journal
+rows (a thousand API calls would be slow); the scheduler and the checks go through the API and the
 CLI. Every test runs on SQLite and, with ``CRM_TEST_PG_URL``, PostgreSQL.
 """
 
@@ -79,7 +79,19 @@ def insert_leads(crm: Crm, n: int, owner: str | None) -> list[int]:
         first = conn.execute(select(func.coalesce(func.max(RECORD.c.id), 0))).scalar_one()
         conn.execute(insert(RECORD), rows)
         found = conn.execute(select(RECORD.c.id).where(RECORD.c.id > first).order_by(RECORD.c.id))
-        return list(found.scalars())
+        ids = list(found.scalars())
+        # Their create rows, as the API would write them: `crm journal verify` runs after each test.
+        created = [
+            {"at": at, "actor_id": None, "cause": "test:insert", "entity": "record",
+             "entity_id": rid, "record_id": rid, "action": "create", "reason": None,
+             "before": None,
+             "after": {"kind": "lead", "title": row["title"], "stage": "new",
+                       "owner_id": owner_id, "pool_id": None, "archived": False,
+                       "fields": row["data"]}}
+            for rid, row in zip(ids, rows, strict=True)
+        ]  # fmt: skip
+        conn.execute(insert(JOURNAL), created)
+        return ids
 
 
 def owner_and_pool(crm: Crm, record_id: int) -> tuple[int | None, int | None, int]:
@@ -181,7 +193,7 @@ def test_a_plugin_failing_for_one_record_of_1000_skips_that_record_alone(
     public = next(p.id for p in people.list_pools("admin") if p.name == "public")
     assert count(people, RECORD, RECORD.c.pool_id == public) == 999
     assert count(people, JOURNAL, JOURNAL.c.action == "return") == 999
-    assert count(people, JOURNAL, JOURNAL.c.record_id == bad) == 1
+    assert count(people, JOURNAL, JOURNAL.c.record_id == bad) == 2  # its create, its failure
     assert failure_rows(people) == [failure.to_dict()]
 
 
@@ -229,6 +241,7 @@ def test_a_rotation_skips_the_record_a_plugin_refuses(
     assert count(people, Record.metadata.tables["holding"]) == 9
 
 
+@pytest.mark.no_journal_check  # the values are written behind the API on purpose
 def test_values_a_rule_cannot_compare_are_not_matches_and_fail_nothing(
     people: Crm, tmp_path: Path
 ) -> None:

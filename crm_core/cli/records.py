@@ -187,13 +187,19 @@ def record_archive(ctx: typer.Context, record_id: int) -> None:
     typer.echo(f"record #{record_id} archived")
 
 
+journal_app = typer.Typer(help="The journal of changes.")
+
+
+@journal_app.callback(invoke_without_command=True)
 def journal(
     ctx: typer.Context,
     record: int | None = typer.Option(None, "--record", help="Only this record's changes."),
     limit: int = typer.Option(50, "--limit"),
     as_json: bool = JSON,
 ) -> None:
-    """Show the journal of changes, newest first."""
+    """Show the journal of changes, newest first (``crm journal verify`` checks it)."""
+    if ctx.invoked_subcommand is not None:
+        return
     s = state(ctx)
     rows = s.crm.journal(s.actor, record_id=record, limit=limit)
     if as_json:
@@ -207,7 +213,26 @@ def journal(
     render.table(table, ["id", "at", "actor", "cause", "what", "action", "change"], "journal")
 
 
+@journal_app.command("verify")
+def journal_verify(ctx: typer.Context, as_json: bool = JSON) -> None:
+    """Replay the journal against the tables (admins); exit 1 on any difference."""
+    s = state(ctx)
+    result = s.crm.verify_journal(s.actor)
+    if as_json:
+        render.emit_json({**result.to_dict(), "ok": result.ok})
+    else:
+        for line in result.differences:
+            typer.echo(line)
+        if result.ok:
+            typer.echo(f"journal ok: {result.records} records, {result.rows} rows")
+        else:
+            typer.echo(f"{len(result.differences)} difference(s) between journal and tables",
+                       err=True)  # fmt: skip
+    if not result.ok:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     """Add these commands to the main app."""
     app.add_typer(record_app, name="record")
-    app.command("journal")(journal)
+    app.add_typer(journal_app, name="journal")

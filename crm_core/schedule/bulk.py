@@ -25,6 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
+from crm_core import reminders
+from crm_core.journal import json_object
 from crm_core.models import Record
 from crm_core.records import WriteContext, changed_in_bulk
 
@@ -48,15 +50,6 @@ PLANNED = Table(
     Column("cause", String),
     prefixes=["TEMPORARY"],
 )
-
-
-def json_object(dialect: str, **pairs: Any) -> ColumnElement[Any]:
-    """A SQL JSON object built from column expressions or literals."""
-    build = func.jsonb_build_object if dialect == "postgresql" else func.json_object
-    args: list[Any] = []
-    for key, value in pairs.items():
-        args += [literal(key), value]
-    return build(*args)
 
 
 def pick(ctx: WriteContext, where: ColumnElement[bool]) -> int:
@@ -170,6 +163,8 @@ def hand_over(ctx: WriteContext, kind: str, plan: list[dict[str, Any]], action: 
     connection.execute(
         insert(HOLDING).from_select(["record_id", "user_id", "ended_at", "how"], held)
     )
+    handed = [(p["id"], p["old_owner_id"], p["owner_id"], p["cause"]) for p in plan]
+    reminders.follow(ctx, kind, [h for h in handed if h[1] is not None])
     changes = (
         (p["id"], {"owner_id": p["old_owner_id"]}, {"owner_id": p["owner_id"]}, p["cause"])
         for p in plan

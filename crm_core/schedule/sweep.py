@@ -17,7 +17,7 @@ from sqlalchemy import and_, bindparam, exists, func, insert, not_, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
-from crm_core import conditions, notify
+from crm_core import conditions, notify, reminders
 from crm_core.assign import run as assign_run
 from crm_core.fieldsql import kind_is
 from crm_core.models import Holding, Journal, Record, Task, User, WorkflowDef
@@ -43,6 +43,7 @@ class SweepResult(View):
     warned: int = 0
     alerted: int = 0
     reassigned: int = 0
+    closed: int = 0
     by_rule: dict[str, int] = field(default_factory=dict)
     notified: int = 0
     outbox: dict[str, int] = field(default_factory=dict)
@@ -151,6 +152,10 @@ def run(ctx: WriteContext, wf: WorkflowDef) -> SweepResult:
     # No plugin code runs here any more (channels deliver after commit): nothing to contain.
     result.notified = len(notices)
     result.outbox = notify.send(ctx, notices)
+    # The safety net: reminders whose reason went away unseen (this sweep's returns, a
+    # database from before reminders closed themselves). Last, so that on PostgreSQL the task
+    # rows it locks are not held while the sweep still waits for a record an operator holds.
+    result.closed = reminders.close(ctx, [wf])
     result.by_rule = {rule: n for rule, n in sorted(counts.items()) if n}
     result.failures = contain.failures
     return result
@@ -270,6 +275,7 @@ def _write_rotations(
         for r, o, n in moves
     ]  # fmt: skip
     ctx.session.execute(insert(Journal), rows)
+    reminders.follow(ctx, wf.kind, [(r, o, n, cause) for r, o, n in moves])
     changed_in_bulk(
         ctx, wf.kind, "rotate", [(r["entity_id"], r["before"], r["after"], cause) for r in rows]
     )

@@ -33,9 +33,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 
 from crm_core.errors import Conflict
+from crm_core.journal import json_object
 from crm_core.models import Record
 from crm_core.records import WriteContext, changed_in_bulk
-from crm_core.schedule.bulk import json_object
 from crm_core.transfer.rows import Candidate
 
 RECORD = Record.metadata.tables["record"]
