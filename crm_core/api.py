@@ -37,7 +37,7 @@ from crm_core.assign.strategies import Member
 from crm_core.clock import Clock, system_clock
 from crm_core.config import load_settings
 from crm_core.convert import convert
-from crm_core.db import make_engine, read_session, transaction
+from crm_core.db import database_label, make_engine, probe, read_session, sqlite_path, transaction
 from crm_core.errors import (
     Conflict,
     CrmError,
@@ -258,11 +258,14 @@ class Crm:
 
     # -- schema ---------------------------------------------------------------
 
-    def init(self, admin: str | None = None) -> list[str]:
+    def init(self, admin: str | None = None, *, create: bool = True) -> list[str]:
         """Create or upgrade the schema and field indexes; add a first admin if there is none.
 
-        Returns the names of the indexes created. Safe to run again.
+        Returns the names of the indexes created. Safe to run again. With
+        ``create`` false a SQLite file that does not exist is refused, not created.
         """
+        if not create:
+            self._require_file()
         self.upgrade()
         created = ensure_field_indexes(self.engine, list(self.registry.kinds.values()))
         if admin:
@@ -273,6 +276,7 @@ class Crm:
 
     def upgrade(self) -> str | None:
         """Run the schema migrations up to the newest; return the revision reached."""
+        probe(self.engine)
         schema.upgrade(self.engine)
         self._schema_checked = True
         return schema.current_revision(self.engine)
@@ -280,18 +284,25 @@ class Crm:
     def _check_schema(self) -> None:
         if self._schema_checked:
             return
-        try:
-            current = schema.current_revision(self.engine)
-        except OperationalError as exc:
-            raise InvalidInput(f"cannot open the database: {exc.orig}") from None
+        self._require_file()
+        probe(self.engine)
+        current = schema.current_revision(self.engine)
         if current is None:
-            raise InvalidInput(f"{self.engine.url!r} is not a CRM database yet: run `crm init`")
+            raise InvalidInput(
+                f"{database_label(self.engine.url)} is not a CRM database yet: run `crm init`"
+            )
         if current != schema.head_revision():
             raise InvalidInput(
                 f"the database is at schema {current}, this crm needs "
                 f"{schema.head_revision()}: run `crm db upgrade`"
             )
         self._schema_checked = True
+
+    def _require_file(self) -> None:
+        # Connecting to SQLite creates a missing file: only `init` may do that.
+        path = sqlite_path(self.engine.url)
+        if path is not None and not path.exists():
+            raise InvalidInput(f"no database at {path}: run `crm init` first")
 
     @contextmanager
     def _write(

@@ -31,7 +31,7 @@ def init(
 def db_upgrade(ctx: typer.Context) -> None:
     """Run the schema migrations and create missing field indexes."""
     crm = state(ctx).crm
-    created = crm.init(None)
+    created = crm.init(None, create=False)
     typer.echo(f"schema at revision {crm.upgrade()}; {len(created)} field index(es) created")
 
 
