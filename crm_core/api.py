@@ -47,9 +47,12 @@ from crm_core.errors import (
     NotFound,
     PermissionDenied,
     PluginError,
+    excerpt,
+    quote,
 )
 from crm_core.fields import ActivityType, FieldSpec, KindSpec, Registry, ReportSpec, label_of
 from crm_core.fieldsql import ensure_field_indexes, field_equals
+from crm_core.limits import NAME_MAX, NOTE_MAX, REASON_MAX, TITLE_MAX, check_length
 from crm_core.models import (
     ROLES,
     Activity,
@@ -205,14 +208,14 @@ def _parse_amount(amount: str | Decimal | int | float) -> int:
     try:
         value = Decimal(str(amount))
     except InvalidOperation:
-        raise InvalidInput(f"amount {amount!r} is not a number") from None
+        raise InvalidInput(f"amount {quote(amount)} is not a number") from None
     if not value.is_finite() or value < 0:
-        raise InvalidInput(f"amount {amount!r} must be a finite number >= 0")
+        raise InvalidInput(f"amount {quote(amount)} must be a finite number >= 0")
     minor = value * 100
     if minor != minor.to_integral_value():
-        raise InvalidInput(f"amount {amount!r} has more than two decimals")
+        raise InvalidInput(f"amount {quote(amount)} has more than two decimals")
     if minor >= 2**63:
-        raise InvalidInput(f"amount {amount!r} is too large")
+        raise InvalidInput(f"amount {quote(amount)} is too large")
     return int(minor)
 
 
@@ -538,7 +541,7 @@ class Crm:
 
     def _insert_user(self, ctx: WriteContext, name: str, role: str, team: str | None) -> User:
         if role not in ROLES:
-            raise InvalidInput(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+            raise InvalidInput(f"role must be one of {', '.join(ROLES)}, not {quote(role)}")
         if not name.strip() or len(name) > 64:
             raise InvalidInput("a user name must be 1 to 64 characters")
         if ctx.session.exec(select(User).where(User.name == name)).first():
@@ -571,7 +574,7 @@ class Crm:
     def _user(session: Session, name: str) -> User:
         user = session.exec(select(User).where(User.name == name)).first()
         if user is None or user.id is None:
-            raise NotFound(f"no user '{name}'")
+            raise NotFound(f"no user '{excerpt(name)}'")
         return user
 
     def add_user(self, actor: str, name: str, role: str, team: str | None = None) -> UserView:
@@ -615,6 +618,7 @@ class Crm:
             permissions.require_admin(ctx.actor, "add teams")
             if not name.strip():
                 raise InvalidInput("a team needs a name")
+            check_length("a team's name", name, NAME_MAX)
             if ctx.session.exec(select(Team).where(Team.name == name)).first():
                 raise Conflict(f"team '{name}' already exists")
             team = Team(name=name, created_at=ctx.now)
@@ -644,6 +648,7 @@ class Crm:
             permissions.require_admin(ctx.actor, "add pools")
             if not name.strip():
                 raise InvalidInput("a pool needs a name")
+            check_length("a pool's name", name, NAME_MAX)
             if ctx.session.exec(select(Pool).where(Pool.name == name)).first():
                 raise Conflict(f"pool '{name}' already exists")
             pool = Pool(name=name, created_at=ctx.now)
@@ -934,6 +939,8 @@ class Crm:
         """Add a person at a customer record."""
         if not name.strip():
             raise InvalidInput("a contact needs a name")
+        check_length("a contact's name", name, NAME_MAX)
+        check_length("a contact's position", position, NAME_MAX)
         with self._write(actor) as ctx:
             assert ctx.actor is not None
             self._load_record(ctx.session, ctx.actor, record_id, lock=False)
@@ -992,8 +999,9 @@ class Crm:
         """Add a deal (opportunity) to a record; ``amount`` keeps two decimals exactly."""
         if not title.strip():
             raise InvalidInput("a deal needs a title")
+        check_length("a deal's title", title, TITLE_MAX)
         if len(currency) != 3 or not currency.isalpha():
-            raise InvalidInput(f"currency must be a three-letter code, not {currency!r}")
+            raise InvalidInput(f"currency must be a three-letter code, not {quote(currency)}")
         minor = _parse_amount(amount)
         with self._write(actor) as ctx:
             assert ctx.actor is not None
@@ -1043,6 +1051,7 @@ class Crm:
         ``score``, a complaint's ``resolved_at``…), as JSON.
         """
         self.registry.activity_type(type)
+        check_length("a note", note, NOTE_MAX)
         with self._write(actor) as ctx:
             assert ctx.actor is not None
             when = at or ctx.now
@@ -1103,6 +1112,7 @@ class Crm:
         """Add a reminder, for the actor or (managers, admins) for someone they manage."""
         if not note.strip():
             raise InvalidInput("a task needs a note")
+        check_length("a note", note, NOTE_MAX)
         with self._write(actor) as ctx:
             assert ctx.actor is not None
             if record_id is not None:
@@ -1288,6 +1298,7 @@ class Crm:
         self, actor: str, record_id: int, reason: str, *, pool: str | None = None
     ) -> RecordView:
         """Give an owned record back to a pool with a reason (default: its workflow's first)."""
+        check_length("a reason", reason, REASON_MAX)
         with self._write(actor) as ctx:
             assert ctx.actor is not None
             record = self._load_record(ctx.session, ctx.actor, record_id, lock=True)
@@ -1394,6 +1405,7 @@ class Crm:
         that move now); the new record gets the shared fields, the contacts,
         the owner and, with ``deal_title``, a first deal.
         """
+        check_length("a deal's title", deal_title, TITLE_MAX)
         deal = None
         if deal_title is not None:
             deal = (deal_title, _parse_amount(deal_amount or 0), currency.upper())

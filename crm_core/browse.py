@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, select
 
-from crm_core.errors import InvalidInput
+from crm_core.errors import InvalidInput, quote
 from crm_core.fields import KindSpec, Registry
 from crm_core.fieldsql import field_equals, field_text
 from crm_core.models import DedupeKey, Record
@@ -115,7 +115,7 @@ def decode_cursor(sort: str, cursor: str) -> tuple[Any, int]:
         if not isinstance(record_id, int):
             raise TypeError(record_id)
     except (ValueError, TypeError):
-        raise InvalidInput(f"not a page cursor: {cursor!r}") from None
+        raise InvalidInput(f"not a page cursor: {quote(cursor)}") from None
     if made_for != sort:
         raise InvalidInput(f"that cursor pages the '{made_for}' sort, not '{sort}'")
     return value, record_id

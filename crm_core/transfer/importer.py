@@ -27,6 +27,7 @@ from crm_core.errors import (
     NotFound,
     PermissionDenied,
     PluginError,
+    quote,
 )
 from crm_core.fields import KindSpec, Registry
 from crm_core.models import Record
@@ -70,7 +71,7 @@ def check_options(registry: Registry, options: ImportOptions) -> KindSpec:
         raise InvalidInput(str(exc)) from None
     if options.on_duplicate not in batch.MODES:
         raise InvalidInput(
-            f"--on-duplicate must be skip, merge or refuse, not {options.on_duplicate!r}"
+            f"--on-duplicate must be skip, merge or refuse, not {quote(options.on_duplicate)}"
         )
     if options.batch_size < 1:
         raise InvalidInput(f"--batch must be at least 1, not {options.batch_size}")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from crm_core.errors import InvalidInput
+from crm_core.errors import InvalidInput, quote
 
 FORMATS = ("csv", "jsonl")
 EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -44,7 +44,7 @@ def detect_format(path: Path, fmt: str | None) -> str:
     """The format to read ``path`` in: ``fmt`` if given, else from the file's extension."""
     if fmt is not None:
         if fmt not in FORMATS:
-            raise InvalidInput(f"--format must be csv or jsonl, not {fmt!r}")
+            raise InvalidInput(f"--format must be csv or jsonl, not {quote(fmt)}")
         return fmt
     found = EXTENSIONS.get(path.suffix.lower())
     if found is None:
