@@ -35,7 +35,8 @@ from crm_core.fields import Registry
 
 PLAIN_MOBILE = re.compile(r"1(?:[3-689][0-9]|7[0-8])[0-9]{8}")
 _CN = phonenumbers.PhoneMetadata.metadata_for_region("CN")
-VALID_MOBILE = re.compile(_CN.mobile.national_number_pattern if _CN and _CN.mobile else r"(?!)")
+# Without the data (a trimmed phonenumbers) nothing takes the fast path: (?!) never matches.
+VALID_MOBILE = re.compile((_CN and _CN.mobile and _CN.mobile.national_number_pattern) or r"(?!)")
 # 3-4-4 digits, each gap a space, a dash or nothing, perhaps after +86 (and a space or dash).
 GROUPED = re.compile(r"(?:\+86[ -]?)?([0-9]{3})[ -]?([0-9]{4})[ -]?([0-9]{4})")
 PREFIXES = [f"1{d}" for d in "345689"] + [f"17{d}" for d in "012345678"]
