@@ -1468,6 +1468,7 @@ class Crm:
         auto_assign: bool = False,
         owner: str | None = None,
         fmt: str | None = None,
+        encoding: str | None = None,
         progress: Callable[[ImportProgress], None] | None = None,
     ) -> ImportReport:
         """Import records of ``kind`` from a CSV or JSON Lines file (managers, admins).
@@ -1479,11 +1480,14 @@ class Crm:
         refused (``on_duplicate``); rejected and skipped rows are listed in
         ``errors_path`` (CSV: line, column, field, reason). ``owner`` is the
         owner of rows without an ``owner`` cell; ``auto_assign`` leaves them
-        to the workflow's rules. ``progress`` hears after each batch.
+        to the workflow's rules. ``progress`` hears after each batch. ``encoding``
+        names the file's text encoding (default UTF-8, with or without a byte-order
+        mark); the whole file is checked against it before any row is kept.
         """
         options = ImportOptions(
             kind, Path(path), dict(mapping or {}), on_duplicate, dry_run, batch_size,
             Path(errors_path) if errors_path is not None else None, auto_assign, owner, fmt,
+            encoding,
         )  # fmt: skip
         cause = f"import:{Path(path).name}"
         return importer.run(

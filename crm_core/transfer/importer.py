@@ -61,6 +61,7 @@ class ImportOptions:
     auto_assign: bool = False
     owner: str | None = None
     fmt: str | None = None
+    encoding: str | None = None
 
 
 def check_options(registry: Registry, options: ImportOptions) -> KindSpec:
@@ -89,7 +90,7 @@ def run(
 ) -> ImportReport:
     """Import ``options.path``; see the module's description for the order of things."""
     kind = check_options(registry, options)
-    source = Source(options.path, options.fmt)
+    source = Source(options.path, options.fmt, options.encoding)
     plan = columns.plan(kind, source.columns, options.mapping, source.path.name)
     report = ImportReport(
         kind.name, str(options.path), source.format, options.dry_run, options.on_duplicate,
