@@ -139,6 +139,7 @@ CASES: dict[str, Case] = {
                                      2, "--encoding: unknown text encoding 'klingon'"),
     "import: 1 MB title": Case(("import", "lead", "{tmp}/title.jsonl"), 2,
                                "1 row(s) rejected"),
+    "import: 1 MB CSV cell": Case(("import", "lead", "{tmp}/cell.csv"), 2, "1 row(s) rejected"),
     "import: empty CSV": Case(("import", "lead", "{tmp}/empty.csv"), 2, "empty.csv is empty"),
     "import: missing file": Case(("import", "lead", "{tmp}/missing.csv"), 2, "no file"),
     "import: unknown column": Case(("import", "lead", "{tmp}/fax.csv"), 2,
@@ -191,6 +192,8 @@ def world(people: Crm, tmp_path: Path) -> dict[str, str]:
     title = {"title": "t" * 1_000_000, "name": "T", "phone": "13800000007"}
     (tmp_path / "title.jsonl").write_text(json.dumps(title) + "\n", encoding="utf-8")
     (tmp_path / "empty.csv").write_text("", encoding="utf-8")
+    cell = "title,name,phone\n" + "t" * 1_000_000 + ",C,13800000008\n"
+    (tmp_path / "cell.csv").write_text(cell, encoding="utf-8")
     (tmp_path / "fax.csv").write_text("name,phone,fax\nA,13800000008,1\n", encoding="utf-8")
     return {"tmp": str(tmp_path), "mine": str(mine), "bobs": str(bobs)}
 

@@ -22,6 +22,10 @@ from crm_core.errors import InvalidInput, quote
 from crm_core.transfer import encoding
 
 FORMATS = ("csv", "jsonl")
+# csv's default cap (128 KiB a cell) stops the whole import at a pasted file in one
+# cell; with room for it the row is read and rejected alone by the length checks.
+CSV_CELL_MAX = 1 << 26
+csv.field_size_limit(max(csv.field_size_limit(), CSV_CELL_MAX))
 EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 
