@@ -567,7 +567,7 @@ class Crm:
     def _team_id(session: Session, name: str) -> int:
         team = session.exec(select(Team).where(Team.name == name)).first()
         if team is None or team.id is None:
-            raise NotFound(f"no team '{name}' (add it with: crm team add {name})")
+            raise NotFound(f"no team '{excerpt(name)}' (add it with: crm team add NAME)")
         return team.id
 
     @staticmethod
@@ -1363,14 +1363,14 @@ class Crm:
         spec = self.registry.reports.get(name)
         if spec is None:
             known = ", ".join(sorted(self.registry.reports))
-            raise NotFound(f"no report '{name}' (reports: {known})")
+            raise NotFound(f"no report '{excerpt(name)}' (reports: {known})")
         kind = kind or spec.kind
         if kind is not None:
             self.registry.kind(kind)
         if spec.needs_kind and kind is None:
             raise InvalidInput(f"report {name} needs --kind KIND")
         if by is not None and kind is not None and by not in self.registry.kind(kind).fields:
-            raise InvalidInput(f"--by {by}: no field '{by}' in {kind}")
+            raise InvalidInput(f"--by {excerpt(by)}: no field '{excerpt(by)}' in {kind}")
         with self._read(actor) as (session, who):
             wf = engine.applied(session, kind) if kind else None
             definition = wf.definition if wf else None

@@ -162,6 +162,11 @@ CASES: dict[str, Case] = {
                          "no kind 'spaceship'"),
     "unknown record": Case(("record", "show", "999999"), 4, "no record #999999"),
     "unknown user": Case(("record", "list"), 4, "no user 'ghost'", user="ghost"),
+    "unknown team, long": Case(("user", "add", "zoe", "--role", "operator", "--team", X * 5_000),
+                               4, f"no team '{excerpt(X * 5_000)}' (add it with: crm team add "
+                                  "NAME)"),
+    "unknown pool, long": Case(("pool", "release", "{mine}", "--reason", "moved", "--pool",
+                                X * 5_000), 4, f"no pool '{excerpt(X * 5_000)}'"),
     "unknown owner": Case(("record", "update", "{mine}", "--owner", "ghost"), 4,
                           "no user 'ghost'"),
     "not yours": Case(("record", "update", "{bobs}", "--set", "budget=1"), 3,
