@@ -526,11 +526,23 @@ class Crm:
         """
         with self._write(actor) as ctx:
             assert ctx.actor is not None
-            record = self._load_record(ctx.session, ctx.actor, record_id, lock=True)
+            record = self._load_record(ctx.session, ctx.actor, record_id, True, "move")
             if record.archived_at is not None:
                 raise Conflict(f"record #{record_id} is archived")
             engine.move(ctx, record, stage, reason)
             return _record_view(record, _Names.load(ctx.session))
+
+    @staticmethod
+    def permission_rules() -> dict[str, dict[str, list[str]]]:
+        """The permission table: role → relation to the record → the actions allowed."""
+        return {role: {rel: [a for a in permissions.ACTIONS if a in granted]
+                       for rel, granted in by_relation.items()}
+                for role, by_relation in permissions.RULES.items()}  # fmt: skip
+
+    @staticmethod
+    def permission_table() -> str:
+        """The permission table as the README prints it (Markdown)."""
+        return permissions.markdown_table()
 
     @staticmethod
     def workflow_schema() -> dict[str, Any]:
@@ -667,11 +679,14 @@ class Crm:
             ctx.journal("pool", pool.id, None, "create", None, after)
             return PoolView(pool.id, name, everyone, admins)
 
-    def list_pools(self, actor: str) -> list[PoolView]:
-        """List the pools with their members."""
-        with self._read(actor) as (session, _who):
+    def list_pools(self, actor: str, *, usable: bool = False) -> list[PoolView]:
+        """List the pools with their members; ``usable``: only those the actor may open
+        and release into (their own pools and the pools their team works)."""
+        with self._read(actor) as (session, who):
             out = []
             for pool in session.exec(select(Pool).order_by(col(Pool.name))).all():
+                if usable and not permissions.may_use_pool(who, _pk(pool.id)):
+                    continue
                 rows = session.exec(
                     select(User.name, PoolMember.is_admin)
                     .join(PoolMember, col(PoolMember.user_id) == User.id)
@@ -685,16 +700,22 @@ class Crm:
 
     # -- records ---------------------------------------------------------------
 
-    def _load_record(self, session: Session, who: Actor, record_id: int, lock: bool) -> Record:
+    def _load_record(
+        self, session: Session, who: Actor, record_id: int, lock: bool, action: str
+    ) -> Record:
+        """The record ``who`` may ``action`` (see :data:`crm_core.permissions.RULES`)."""
         query = select(Record).where(Record.id == record_id)
         if lock:
             query = query.with_for_update()
         record = session.exec(query).first()
-        owner = None
-        if record is not None and record.owner_id is not None:
-            owner_user = session.get(User, record.owner_id)
-            owner = owner_user.name if owner_user else None
-        return permissions.check_record(who, record, record_id, owner)
+        return permissions.check(who, action, record, record_id, self._owner_name(session, record))
+
+    @staticmethod
+    def _owner_name(session: Session, record: Record | None) -> str | None:
+        if record is None or record.owner_id is None:
+            return None
+        owner = session.get(User, record.owner_id)
+        return owner.name if owner else None
 
     def _owner_id(self, ctx: WriteContext, owner: str | None) -> int | None:
         assert ctx.actor is not None
@@ -755,7 +776,7 @@ class Crm:
 
     def _merge_into(self, ctx: WriteContext, record_id: int, fields: dict[str, Any]) -> AddResult:
         assert ctx.actor is not None
-        record = self._load_record(ctx.session, ctx.actor, record_id, lock=True)
+        record = self._load_record(ctx.session, ctx.actor, record_id, True, "update")
         filled = {k: v for k, v in fields.items() if v is not None and k not in record.data}
         kept = sorted(
             k
@@ -778,12 +799,19 @@ class Crm:
     ) -> RecordView:
         """Change fields (``None`` clears one), the title, or the owner of a record.
 
+        A new owner of a pool record goes through the pool: taking it for
+        oneself is a claim, within the pool's claim rules; a manager giving
+        it to a team member is an assignment journaled with the cause
+        ``assign:POOL``. Giving an owned record to someone else is a
+        reassignment (managers, admins). Field changes are checked after the
+        owner changed, so one call can claim a record and fill it in.
+
         With ``expected_version``, a record changed by someone else since it
         was read is refused with :class:`Conflict` instead of overwritten.
         """
         with self._write(actor) as ctx:
             assert ctx.actor is not None
-            record = self._load_record(ctx.session, ctx.actor, record_id, lock=True)
+            record = self._load_record(ctx.session, ctx.actor, record_id, True, "show")
             if expected_version is not None and record.version != expected_version:
                 raise Conflict(
                     f"record #{record_id} is at version {record.version}, not "
@@ -792,16 +820,43 @@ class Crm:
             if record.archived_at is not None:
                 raise Conflict(f"record #{record_id} is archived")
             if owner is not None:
-                owner_id = self._owner_id(ctx, owner)
-                records.change(ctx, record, "assign", owner_id=owner_id, pool_id=None)
+                self._give(ctx, record, self._owner_id(ctx, owner))
+            if owner is None or fields or title:
+                owner_name = self._owner_name(ctx.session, record)
+                permissions.check(ctx.actor, "update", record, record_id, owner_name)
             records.change(ctx, record, "update", values=fields or {}, title=title)
             return _record_view(record, _Names.load(ctx.session))
+
+    def _give(self, ctx: WriteContext, record: Record, owner_id: int | None) -> None:
+        """Give ``record`` to ``owner_id`` as a claim, an assignment or a reassignment."""
+        assert ctx.actor is not None and record.id is not None
+        if owner_id == record.owner_id:
+            return
+        holder = self._owner_name(ctx.session, record)
+        if record.owner_id is not None:
+            permissions.check(ctx.actor, "reassign", record, record.id, holder)
+            records.change(ctx, record, "assign", owner_id=owner_id, pool_id=None)
+            return
+        where = permissions.relation(ctx.actor, None, record.pool_id)
+        if (
+            record.pool_id is not None
+            and owner_id == ctx.actor.id
+            and ("claim" in permissions.RULES[ctx.actor.role][where])
+        ):
+            pool_rules.claim(ctx, record, engine.applied(ctx.session, record.kind))
+            return
+        permissions.check(ctx.actor, "assign", record, record.id, holder)
+        pool = ctx.session.get(Pool, record.pool_id) if record.pool_id is not None else None
+        cause = f"assign:{pool.name}" if pool else ctx.cause
+        given = WriteContext(ctx.session, ctx.registry, ctx.host, ctx.actor, cause, ctx.now)
+        record.assigned_at = ctx.now
+        records.change(given, record, "assign", owner_id=owner_id, pool_id=None)
 
     def archive_record(self, actor: str, record_id: int) -> RecordView:
         """Archive a record: it leaves lists but keeps its history. Nothing is deleted."""
         with self._write(actor) as ctx:
             assert ctx.actor is not None
-            record = self._load_record(ctx.session, ctx.actor, record_id, lock=True)
+            record = self._load_record(ctx.session, ctx.actor, record_id, True, "archive")
             if record.archived_at is not None:
                 raise Conflict(f"record #{record_id} is already archived")
             records.change(ctx, record, "archive", archived=True)
@@ -810,7 +865,7 @@ class Crm:
     def get_record(self, actor: str, record_id: int) -> RecordView:
         """Return one record the actor may see."""
         with self._read(actor) as (session, who):
-            record = self._load_record(session, who, record_id, lock=False)
+            record = self._load_record(session, who, record_id, False, "show")
             return _record_view(record, _Names.load(session))
 
     def list_records(
@@ -890,7 +945,7 @@ class Crm:
             pool_id = pool_rules.find_pool(session, pool).id if pool else None
             filters = browse.Filters(kind, search, stage, owner_id, pool_id, where, sort)
             dialect = self.engine.dialect.name
-            visible = permissions.record_filter(who)
+            visible = permissions.record_filter(who, "show")
             query = browse.page_query(self.registry, dialect, visible, filters, after, limit)
             rows, cursor = browse.read_page(session, query, sort, limit)
             names = _Names.load(session)
@@ -943,16 +998,16 @@ class Crm:
         check_length("a contact's position", position, NAME_MAX)
         with self._write(actor) as ctx:
             assert ctx.actor is not None
-            self._load_record(ctx.session, ctx.actor, record_id, lock=False)
+            self._load_record(ctx.session, ctx.actor, record_id, False, "update")
             problems = []
             if phone:
                 try:
-                    self.registry.normalizers["phone"](phone)
+                    self.registry.normalize("phone", phone)
                 except ValueError as exc:
                     problems.append(("phone", str(exc)))
             if email:
                 try:
-                    self.registry.normalizers["email"](email)
+                    self.registry.normalize("email", email)
                 except ValueError as exc:
                     problems.append(("email", str(exc)))
             if problems:
@@ -974,7 +1029,7 @@ class Crm:
     def list_contacts(self, actor: str, record_id: int) -> list[ContactView]:
         """List the contacts of a record."""
         with self._read(actor) as (session, who):
-            self._load_record(session, who, record_id, lock=False)
+            self._load_record(session, who, record_id, False, "show")
             rows = session.exec(
                 select(Contact)
                 .where(Contact.record_id == record_id, col(Contact.archived_at).is_(None))
@@ -1005,7 +1060,7 @@ class Crm:
         minor = _parse_amount(amount)
         with self._write(actor) as ctx:
             assert ctx.actor is not None
-            self._load_record(ctx.session, ctx.actor, record_id, lock=False)
+            self._load_record(ctx.session, ctx.actor, record_id, False, "update")
             deal = Deal(
                 record_id=record_id,
                 title=title,
@@ -1025,7 +1080,7 @@ class Crm:
     def list_deals(self, actor: str, record_id: int) -> list[DealView]:
         """List the deals of a record."""
         with self._read(actor) as (session, who):
-            self._load_record(session, who, record_id, lock=False)
+            self._load_record(session, who, record_id, False, "show")
             rows = session.exec(
                 select(Deal)
                 .where(Deal.record_id == record_id, col(Deal.archived_at).is_(None))
@@ -1057,7 +1112,7 @@ class Crm:
             when = at or ctx.now
             if when > ctx.now:
                 raise InvalidInput("an activity cannot happen in the future")
-            record = self._load_record(ctx.session, ctx.actor, record_id, lock=True)
+            record = self._load_record(ctx.session, ctx.actor, record_id, True, "update")
             activity = Activity(
                 record_id=record_id,
                 type=type,
@@ -1080,7 +1135,7 @@ class Crm:
     def list_activities(self, actor: str, record_id: int) -> list[ActivityView]:
         """List a record's activities, newest first."""
         with self._read(actor) as (session, who):
-            self._load_record(session, who, record_id, lock=False)
+            self._load_record(session, who, record_id, False, "show")
             rows = session.exec(
                 select(Activity)
                 .where(Activity.record_id == record_id)
@@ -1116,7 +1171,7 @@ class Crm:
         with self._write(actor) as ctx:
             assert ctx.actor is not None
             if record_id is not None:
-                self._load_record(ctx.session, ctx.actor, record_id, lock=False)
+                self._load_record(ctx.session, ctx.actor, record_id, False, "update")
             user = self._user(ctx.session, assignee) if assignee else None
             assignee_id = user.id if user else ctx.actor.id
             assert assignee_id is not None
@@ -1180,10 +1235,10 @@ class Crm:
         with self._read(actor) as (session, who):
             query = select(Journal)
             if record_id is not None:
-                self._load_record(session, who, record_id, lock=False)
+                self._load_record(session, who, record_id, False, "journal")
                 query = query.where(Journal.record_id == record_id)
             elif not who.is_admin:
-                visible = select(Record.id).where(permissions.record_filter(who))
+                visible = select(Record.id).where(permissions.record_filter(who, "journal"))
                 query = query.where(col(Journal.record_id).in_(visible))
             rows = session.exec(query.order_by(col(Journal.id).desc()).limit(limit)).all()
             names = _Names.load(session)
@@ -1234,12 +1289,14 @@ class Crm:
         """Assign every unowned record outside the pools by its workflow's rules.
 
         ``actor`` None is the scheduler itself; people need manager or admin.
-        A dry run reports the same figures and changes nothing.
+        A dry run reports the same figures and changes nothing. A record that
+        fails (a plugin raised for it) is skipped and listed in ``failures``;
+        the others are assigned.
         """
         with self._write(actor, "system:assign" if actor is None else None, dry_run=dry_run) as ctx:
             self._scheduler_actor(ctx)
             ticks.take_lock(ctx, wait=True)
-            out = [assign_run.run(ctx, wf) for wf in ticks.workflows(ctx)]
+            out = [assign_run.run(ctx, wf, contained=True) for wf in ticks.workflows(ctx)]
         return out
 
     def sweep(
@@ -1248,6 +1305,8 @@ class Crm:
         """Run every workflow's pool returns, rotations, warnings, stage limits and SLA checks.
 
         ``now`` sweeps as of another moment (to catch up, or to preview with ``dry_run``).
+        A record that fails a rule (a plugin raised, a value the database cannot
+        read) is skipped and listed in ``failures``; the rest is done.
         """
         cause = "system:sweep" if actor is None else None
         with self._write(actor, cause, now=now, dry_run=dry_run) as ctx:
@@ -1279,7 +1338,7 @@ class Crm:
     def why(self, actor: str, record_id: int) -> WhyView:
         """Explain who owns a record and why, and what the workflow will do to it next."""
         with self._read(actor) as (session, who):
-            record = self._load_record(session, who, record_id, lock=False)
+            record = self._load_record(session, who, record_id, False, "show")
             return explain(session, record, self.clock())
 
     def claim(self, actor: str, record_id: int) -> RecordView:
@@ -1291,6 +1350,9 @@ class Crm:
             ).first()
             if record is None or record.archived_at is not None:
                 raise NotFound(f"no record #{record_id} in a pool")
+            if record.pool_id is None:  # often: someone claimed it a moment ago
+                raise Conflict(f"record #{record_id} is not in a pool")
+            permissions.check(ctx.actor, "claim", record, record_id)
             pool_rules.claim(ctx, record, engine.applied(ctx.session, record.kind))
             return _record_view(record, _Names.load(ctx.session))
 
@@ -1301,7 +1363,9 @@ class Crm:
         check_length("a reason", reason, REASON_MAX)
         with self._write(actor) as ctx:
             assert ctx.actor is not None
-            record = self._load_record(ctx.session, ctx.actor, record_id, lock=True)
+            record = self._load_record(ctx.session, ctx.actor, record_id, True, "show")
+            if record.owner_id is not None:  # else pool_rules.release says there is no owner
+                permissions.check(ctx.actor, "release", record, record_id)
             if pool is None:
                 wf = engine.applied(ctx.session, record.kind)
                 names = [p["id"] for p in wf.definition.get("pools", [])] if wf else []
@@ -1309,6 +1373,11 @@ class Crm:
                     raise InvalidInput(f"{record.kind} has no pool in its workflow: use --pool")
                 pool = names[0]
             target = pool_rules.find_pool(ctx.session, pool)
+            if not permissions.may_use_pool(ctx.actor, _pk(target.id)):
+                raise PermissionDenied(
+                    f"{ctx.actor.name} may not release into pool '{pool}': "
+                    "not one of their pools or their team's"
+                )
             pool_rules.release(ctx, record, target, reason)
             return _record_view(record, _Names.load(ctx.session))
 
@@ -1319,10 +1388,10 @@ class Crm:
         with self._read(actor) as (session, who):
             target = pool_rules.find_pool(session, pool)
             assert target.id is not None and who.id is not None
-            if not (
-                who.is_admin or who.is_manager or pool_rules.member_of(session, target.id, who.id)
-            ):
-                raise PermissionDenied(f"{who.name} is not a member of pool '{pool}'")
+            if not permissions.may_use_pool(who, target.id):
+                raise PermissionDenied(
+                    f"{who.name} may not see pool '{pool}': not one of their pools or their team's"
+                )
             return pool_rules.page(session, target, who.id, self.clock(), limit, before_id)
 
     def set_user_away(self, actor: str, name: str, until: datetime | None) -> UserView:
@@ -1411,7 +1480,7 @@ class Crm:
             deal = (deal_title, _parse_amount(deal_amount or 0), currency.upper())
         with self._write(actor) as ctx:
             assert ctx.actor is not None
-            source = self._load_record(ctx.session, ctx.actor, record_id, lock=True)
+            source = self._load_record(ctx.session, ctx.actor, record_id, True, "move")
             target = convert(ctx, source, to_kind, dict(fields or {}), title=title, deal=deal)
             return _record_view(target, _Names.load(ctx.session))
 
@@ -1424,7 +1493,7 @@ class Crm:
             deal = ctx.session.get(Deal, deal_id)
             if deal is None or deal.archived_at is not None:
                 raise NotFound(f"no deal #{deal_id}")
-            self._load_record(ctx.session, ctx.actor, deal.record_id, lock=False)
+            self._load_record(ctx.session, ctx.actor, deal.record_id, False, "update")
             if deal.stage == stage:
                 raise Conflict(f"deal #{deal_id} is already {stage}")
             before = {"stage": deal.stage}

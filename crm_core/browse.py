@@ -68,7 +68,7 @@ def _dedupe_matches(registry: Registry, kinds: list[KindSpec], text: str) -> lis
             if fs.dedupe is None:
                 continue
             try:
-                value = registry.normalizers[fs.dedupe](text)
+                value = registry.normalize(fs.dedupe, text)
             except (ValueError, InvalidInput):
                 continue  # not a phone number (say): this key cannot match
             keys = select(DedupeKey.record_id).where(

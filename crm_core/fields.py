@@ -12,7 +12,15 @@ from typing import Any
 import fastjsonschema
 import jsonschema
 
-from crm_core.errors import FieldError, InvalidInput, NotFound, excerpt, quote
+from crm_core.errors import (
+    CrmError,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    PluginError,
+    excerpt,
+    quote,
+)
 from crm_core.limits import FIELD_TEXT_MAX
 from crm_core.plugins import PluginHost
 
@@ -150,6 +158,9 @@ class Registry:
         self.activity_types: dict[str, ActivityType] = {}
         self.normalizers: dict[str, Callable[[str], str]] = {}
         self.strategies: dict[str, Callable[..., Any]] = {}
+        # who registered each normaliser and strategy: a failure names that plugin
+        self.normalizer_plugins: dict[str, str] = {}
+        self.strategy_plugins: dict[str, str] = {}
         self.reports: dict[str, ReportSpec] = {}
         self._validators: dict[str, Callable[[Any], Any]] = {}
         self._compiled: dict[str, _Compiled] = {}
@@ -169,6 +180,7 @@ class Registry:
             if name in self.normalizers:
                 raise RegistrationError(f"plugin '{plugin}': normaliser '{name}' already exists")
             self.normalizers[name] = function
+            self.normalizer_plugins[name] = plugin
 
         return register
 
@@ -179,6 +191,7 @@ class Registry:
             if name in self.strategies:
                 raise RegistrationError(f"plugin '{plugin}': strategy '{name}' already exists")
             self.strategies[name] = factory
+            self.strategy_plugins[name] = plugin
 
         return register
 
@@ -391,6 +404,20 @@ class Registry:
             raise FieldError(kind, problems)
         return out
 
+    def normalize(self, name: str, text: str) -> str:
+        """The dedupe key normaliser ``name`` gives ``text``.
+
+        ValueError means the text is not valid (a bad phone number); any other
+        exception is the plugin's fault and becomes a :class:`PluginError`.
+        """
+        try:
+            return self.normalizers[name](text)
+        except (ValueError, CrmError):
+            raise
+        except Exception as exc:
+            plugin = self.normalizer_plugins.get(name, "core")
+            raise PluginError(plugin, f"normalizer {name}", exc) from exc
+
     def dedupe_keys(self, kind: str, values: dict[str, Any]) -> dict[str, str]:
         """Return field name to normalised key for every dedupe field that has a value."""
         keys = {}
@@ -398,7 +425,7 @@ class Registry:
         for name, normalizer in self._compile(kind).dedupe:
             if values.get(name) not in (None, ""):
                 try:
-                    keys[name] = self.normalizers[normalizer](str(values[name]))
+                    keys[name] = self.normalize(normalizer, str(values[name]))
                 except ValueError as exc:
                     problems.append((name, str(exc)))
         if problems:

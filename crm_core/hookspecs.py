@@ -106,9 +106,9 @@ def crm_register_normalizers(register: Callable[..., None]) -> None:
 
     Call ``register(name, function)``; ``function(value: str) -> str`` returns
     the normalised key or raises ``ValueError`` with a reason, which is shown
-    to the user as the field's error. The core registers ``phone`` (E.164),
-    ``email`` (lower-cased), ``company`` (folded) and ``exact``. Returns
-    nothing.
+    to the user as the field's error; any other exception is a failure of
+    the plugin (exit 6). The core registers ``phone`` (E.164), ``email``
+    (lower-cased), ``company`` (folded) and ``exact``. Returns nothing.
     """
 
 
@@ -140,8 +140,10 @@ def crm_record_changed(change: RecordChange) -> None:
     merge of a record, once the journal row is written. ``change`` is a
     :class:`crm_core.api.RecordChange` (record id, kind, action, before,
     after, actor, cause). Raise to refuse the change: the write and its
-    journal row are rolled back and the error names the plugin. Returns
-    nothing.
+    journal row are rolled back and the error names the plugin. In a sweep
+    or an assignment pass only that record's change is undone: it is skipped
+    and reported as a failure naming the plugin, and the others go on.
+    Returns nothing.
     """
 
 
@@ -162,7 +164,10 @@ def crm_register_assignment_strategies(register: Callable[..., None]) -> None:
     record now (active, not away, working today, under their caps), in order;
     ``load`` maps user id to open records. The state is saved after each run,
     so a strategy stays fair across restarts. The core registers
-    ``round_robin``, ``weighted`` and ``load_balanced`` this way.
+    ``round_robin``, ``weighted`` and ``load_balanced`` this way. An exception
+    from ``factory``, ``pick`` or ``state`` names the plugin (exit 6); in the
+    scheduler's passes a ``pick`` that raises skips just that record, and a
+    failing ``factory`` just that scope's records.
     """
 
 
@@ -174,7 +179,10 @@ def crm_notify(notices: list[Notice], tasks: TaskWriter) -> None:
     :class:`crm_core.api.Notice` names the user, the record, a message, a
     due time and the rule that caused it. The core's implementation writes a
     reminder task per notice with ``tasks.add(notices)``; a plugin may send
-    e-mail or SMS as well. Raising rolls the whole run back.
+    e-mail or SMS as well. Raising rolls the write back; in a sweep it undoes
+    just the batch's tasks, and the sweep calls again with halves of the
+    batch down to the notices that fail, which are skipped and reported as
+    failures (the next sweep raises them again).
     """
 
 

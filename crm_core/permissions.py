@@ -1,31 +1,94 @@
-"""Who may see and change which records, as one rule with a SQL and a Python form.
+"""Who may do what to which record: one table of rules, read by the API, the docs and the tests.
 
-Operators: their own records and the records in pools they belong to.
-Managers: those, plus every record owned by a member of their team.
-Admins: everything.
+A user's relation to a record is one of:
+
+- ``own``: the user owns it;
+- ``team``: another member of the user's team owns it;
+- ``pool_member``: nobody owns it and it waits in a pool the user belongs to;
+- ``pool_team``: nobody owns it and it waits in a pool where a member of the
+  user's team belongs (the pools the team works);
+- ``other``: anything else.
+
+:data:`RULES` says, for each role and relation, which actions are allowed.
+The API checks one record with :func:`check`, selects many with
+:func:`record_filter` (the same rule as SQL), and the README's permission
+table is :func:`markdown_table` of the same data, so the three cannot differ.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, false, or_, true
+from sqlalchemy import ColumnElement, and_, false, or_, true
 from sqlmodel import Session, col, select
 
 from crm_core.errors import InvalidInput, NotFound, PermissionDenied
-from crm_core.models import PoolMember, Record, User
+from crm_core.models import ROLES, PoolMember, Record, User
+
+RELATIONS = ("own", "team", "pool_member", "pool_team", "other")
+"""How a user stands to a record, most specific first."""
+
+ACTIONS = (
+    "show",
+    "update",
+    "move",
+    "archive",
+    "claim",
+    "release",
+    "assign",
+    "reassign",
+    "export",
+    "report",
+    "journal",
+)
+"""What a user may do to a record.
+
+``show`` reads it (lists, detail, why, contacts, activities); ``update``
+changes its fields and logs touchpoints (activities, tasks, contacts, deals);
+``move`` changes its stage; ``archive`` archives it; ``claim`` takes it from a
+pool within the pool's claim rules; ``release`` gives it back to a pool;
+``assign`` gives a record nobody owns to someone; ``reassign`` gives an owned
+record to someone else; ``export``, ``report`` and ``journal`` count it in
+exports and reports and show its history.
+"""
+
+_OWNER = frozenset({"show", "update", "move", "archive", "release", "export", "report", "journal"})
+_MANAGED = _OWNER | {"reassign"}
+_POOL_READ = frozenset({"show", "report", "journal"})
+_POOL_MANAGED = _POOL_READ | {"assign", "archive", "export"}
+
+RULES: dict[str, dict[str, frozenset[str]]] = {
+    "operator": {
+        "own": _OWNER,
+        "team": frozenset(),
+        # Claim first: an operator changes a pool record only once it is theirs.
+        "pool_member": _POOL_READ | {"claim"},
+        "pool_team": frozenset(),
+        "other": frozenset(),
+    },
+    "manager": {
+        "own": _MANAGED,
+        "team": _MANAGED,
+        "pool_member": _POOL_MANAGED | {"claim"},
+        "pool_team": _POOL_MANAGED,
+        "other": frozenset(),
+    },
+    "admin": {relation: frozenset(ACTIONS) for relation in RELATIONS},
+}
+"""role → relation → the actions allowed. Users, teams, pools and workflows are admins' alone."""
 
 
 @dataclass(frozen=True)
 class Actor:
-    """The user an API call acts for, with what the permission rule needs."""
+    """The user an API call acts for, with what the permission rules need."""
 
     id: int
     name: str
     role: str
     team_id: int | None
     pool_ids: frozenset[int]
-    team_user_ids: frozenset[int]
+    team_member_ids: frozenset[int]
+    team_pool_ids: frozenset[int]
 
     @property
     def is_admin(self) -> bool:
@@ -36,6 +99,13 @@ class Actor:
     def is_manager(self) -> bool:
         """True for managers and admins."""
         return self.role in ("manager", "admin")
+
+    @property
+    def team_user_ids(self) -> frozenset[int]:
+        """The users whose records, tasks and figures this actor manages (always itself)."""
+        if self.role == "manager":
+            return self.team_member_ids | {self.id}
+        return frozenset({self.id})
 
     @property
     def cause(self) -> str:
@@ -53,39 +123,99 @@ def load_actor(session: Session, name: str | None) -> Actor:
     if not user.active:
         raise PermissionDenied(f"user '{name}' is inactive")
     pools = session.exec(select(PoolMember.pool_id).where(PoolMember.user_id == user.id)).all()
-    team: set[int] = set()
-    if user.role == "manager" and user.team_id is not None:
-        rows = session.exec(select(User.id).where(User.team_id == user.team_id)).all()
-        team = {i for i in rows if i is not None}
-    team.add(user.id)
-    return Actor(user.id, user.name, user.role, user.team_id, frozenset(pools), frozenset(team))
+    members: frozenset[int] = frozenset()
+    team_pools: frozenset[int] = frozenset()
+    if user.team_id is not None:
+        team = select(User.id).where(User.team_id == user.team_id)
+        members = frozenset(i for i in session.exec(team).all() if i is not None)
+        worked = select(PoolMember.pool_id).where(col(PoolMember.user_id).in_(team)).distinct()
+        team_pools = frozenset(session.exec(worked).all()) - frozenset(pools)
+    return Actor(user.id, user.name, user.role, user.team_id, frozenset(pools),
+                 members, team_pools)  # fmt: skip
 
 
-def record_filter(actor: Actor) -> ColumnElement[bool]:
-    """The SQL condition that selects the records ``actor`` may see."""
-    if actor.is_admin:
+def relation(actor: Actor, owner_id: int | None, pool_id: int | None) -> str:
+    """How ``actor`` stands to a record owned by ``owner_id`` in pool ``pool_id``."""
+    if owner_id is not None:
+        if owner_id == actor.id:
+            return "own"
+        return "team" if owner_id in actor.team_member_ids else "other"
+    if pool_id is not None:
+        if pool_id in actor.pool_ids:
+            return "pool_member"
+        if pool_id in actor.team_pool_ids:
+            return "pool_team"
+    return "other"
+
+
+def allows(actor: Actor, action: str, owner_id: int | None, pool_id: int | None) -> bool:
+    """True when the rules let ``actor`` do ``action`` to such a record."""
+    return action in RULES[actor.role][relation(actor, owner_id, pool_id)]
+
+
+def _relation_sql(actor: Actor, name: str) -> ColumnElement[bool]:
+    """The SQL form of one relation; the five are disjoint, as :func:`relation` is."""
+    owner, pool = col(Record.owner_id), col(Record.pool_id)
+    if name == "own":
+        return owner == actor.id
+    if name == "team":
+        return owner.in_(sorted(actor.team_member_ids - {actor.id}))
+    if name == "pool_member":
+        return and_(owner.is_(None), pool.in_(sorted(actor.pool_ids)))
+    if name == "pool_team":
+        return and_(owner.is_(None), pool.in_(sorted(actor.team_pool_ids)))
+    known = [_relation_sql(actor, r) for r in RELATIONS if r != "other"]
+    return ~or_(false(), *known)
+
+
+def record_filter(actor: Actor, action: str = "show") -> ColumnElement[bool]:
+    """The SQL condition that selects the records ``actor`` may ``action``."""
+    granted = [r for r in RELATIONS if action in RULES[actor.role][r]]
+    if len(granted) == len(RELATIONS):
         return true()
-    clauses = [col(Record.owner_id).in_(sorted(actor.team_user_ids))]
-    if actor.pool_ids:
-        clauses.append(col(Record.pool_id).in_(sorted(actor.pool_ids)))
-    return or_(false(), *clauses)
+    return or_(false(), *(_relation_sql(actor, r) for r in granted))
 
 
-def may_access(actor: Actor, owner_id: int | None, pool_id: int | None) -> bool:
-    """The Python form of :func:`record_filter` for one record."""
-    if actor.is_admin:
-        return True
-    return owner_id in actor.team_user_ids or (pool_id is not None and pool_id in actor.pool_ids)
+_WHERE = {
+    "own": "is theirs",
+    "team": "belongs to their team",
+    "pool_member": "waits in their pool",
+    "pool_team": "waits in a pool their team works",
+    "other": "is neither theirs, their team's nor in their pools",
+}
 
 
-def check_record(actor: Actor, record: Record | None, record_id: int, owner: str | None) -> Record:
-    """Return ``record`` if ``actor`` may use it; refuse missing or foreign records."""
+def check(
+    actor: Actor, action: str, record: Record | None, record_id: int, owner: str | None = None
+) -> Record:
+    """Return ``record`` if ``actor`` may ``action`` it; refuse missing or forbidden records.
+
+    A record the actor may not even see is refused the same way whatever the
+    action, so that a refusal tells nothing about records out of sight.
+    """
     if record is None:
         raise NotFound(f"no record #{record_id}")
-    if not may_access(actor, record.owner_id, record.pool_id):
+    where = relation(actor, record.owner_id, record.pool_id)
+    granted = RULES[actor.role][where]
+    if action in granted:
+        return record
+    if "show" not in granted:
         holder = f"owned by {owner}" if owner else "not in any of your pools"
         raise PermissionDenied(f"record #{record_id} is {holder}; {actor.name} may not use it")
-    return record
+    hint = ""
+    if where == "pool_member" and "claim" in granted:
+        hint = f": claim it first (crm pool claim {record_id})"
+    elif "assign" in granted and action in ("update", "move", "reassign"):
+        hint = f": give it an owner first (crm record update {record_id} --owner NAME)"
+    raise PermissionDenied(
+        f"{actor.name} ({actor.role}) may not {action} record #{record_id}, which "
+        f"{_WHERE[where]}{hint}"
+    )
+
+
+def may_use_pool(actor: Actor, pool_id: int) -> bool:
+    """True when ``actor`` may list pool ``pool_id`` and release records into it."""
+    return "show" in RULES[actor.role][relation(actor, None, pool_id)]
 
 
 def require_admin(actor: Actor, what: str) -> None:
@@ -104,3 +234,32 @@ def check_owner_choice(actor: Actor, owner_id: int | None, owner_name: str) -> N
     raise PermissionDenied(
         f"{actor.name} ({actor.role}) may give records only to {scope}, not to {owner_name}"
     )
+
+
+_OWNERLESS = ("pool_member", "pool_team")
+
+
+def applies(action: str, relation: str) -> bool:
+    """False where the action has no meaning: claiming or assigning an owned record,
+    releasing or reassigning one nobody owns."""
+    if action in ("claim", "assign"):
+        return relation not in ("own", "team")
+    if action in ("release", "reassign"):
+        return relation not in _OWNERLESS
+    return True
+
+
+def markdown_table() -> str:
+    """The rules as the README's Markdown table: a row per role and relation.
+
+    ✓ allowed, – refused, · meaningless there (see :func:`applies`).
+    """
+    head = ["role", "relation", *ACTIONS]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for role in ROLES:
+        for rel in RELATIONS:
+            marks = [
+                ("✓" if a in RULES[role][rel] else "–") if applies(a, rel) else "·" for a in ACTIONS
+            ]
+            lines.append("| " + " | ".join([role, rel.replace("_", " "), *marks]) + " |")
+    return "\n".join(lines) + "\n"

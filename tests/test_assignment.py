@@ -733,7 +733,7 @@ def test_cli_assign_away_back_auto_assign_and_their_errors(
     assert out.exit_code == 0, out.stderr
     assert json.loads(out.stdout) == [
         {"workflow": "leads", "assigned": 3, "by_user": {"alice": 3},
-         "by_rule": {"default": 3}, "left": {}, "problems": []},
+         "by_rule": {"default": 3}, "left": {}, "problems": [], "failures": []},
     ]  # fmt: skip
     assert owners(crm, ids) == ["alice"] * 3
     out = cli("user", "back", "bob")

@@ -12,7 +12,7 @@ from sqlmodel import select
 from crm_core import records
 from crm_core.api import Crm, InvalidInput, NotFound, PermissionDenied
 from crm_core.models import Record
-from crm_core.permissions import Actor, load_actor, may_access, record_filter
+from crm_core.permissions import ACTIONS, Actor, allows, load_actor, record_filter, relation
 
 
 def _snapshot(crm: Crm) -> tuple[int, dict[int, dict[str, Any]]]:
@@ -124,7 +124,8 @@ def test_claiming_a_pool_record_takes_it_out_of_the_pool(people: Crm, recs: dict
     assert pooled not in _ids(crm, "bob")
     with pytest.raises(PermissionDenied):
         crm.get_record("bob", pooled)
-    assert crm.journal("alice", record_id=pooled)[0].action == "assign"
+    last = crm.journal("alice", record_id=pooled)[0]
+    assert (last.action, last.cause) == ("claim", "claim:east-pool")
 
 
 # -- managers and admins ---------------------------------------------------------------
@@ -226,25 +227,34 @@ def test_journal_is_filtered_like_records(people: Crm, recs: dict[str, int]) -> 
 
 
 def _actor(
-    role: str, uid: int, pools: frozenset[int] = frozenset(), team: frozenset[int] = frozenset()
+    role: str,
+    uid: int,
+    pools: frozenset[int] = frozenset(),
+    team: frozenset[int] = frozenset(),
+    team_pools: frozenset[int] = frozenset(),
 ) -> Actor:
-    return Actor(uid, "x", role, None, frozenset(pools), frozenset({uid, *team}))
+    return Actor(uid, "x", role, None, frozenset(pools), frozenset({uid, *team}), team_pools)
 
 
-def test_may_access_predicate() -> None:
-    operator = _actor("operator", 1, pools=frozenset({10}))
-    assert may_access(operator, 1, None)
-    assert may_access(operator, None, 10)
-    assert may_access(operator, 2, 10)
-    assert not may_access(operator, 2, None)
-    assert not may_access(operator, None, None)
-    assert not may_access(operator, None, 11)
-    manager = _actor("manager", 5, team=frozenset({1, 2}))
-    assert may_access(manager, 2, None)
-    assert not may_access(manager, 3, None)
+def test_relation_and_allows() -> None:
+    operator = _actor("operator", 1, pools=frozenset({10}), team=frozenset({2}),
+                      team_pools=frozenset({11}))  # fmt: skip
+    assert relation(operator, 1, None) == "own"
+    assert relation(operator, 2, None) == "team"
+    assert relation(operator, None, 10) == "pool_member"
+    assert relation(operator, None, 11) == "pool_team"
+    assert relation(operator, 3, None) == relation(operator, None, 12) == "other"
+    assert allows(operator, "update", 1, None)
+    assert allows(operator, "show", None, 10) and allows(operator, "claim", None, 10)
+    assert not allows(operator, "update", None, 10)  # claim first
+    assert not allows(operator, "show", 2, None)  # a teammate's record
+    assert not allows(operator, "show", None, 11)
+    manager = _actor("manager", 5, team=frozenset({1, 2}), team_pools=frozenset({11}))
+    assert allows(manager, "reassign", 2, None)
+    assert allows(manager, "assign", None, 11) and not allows(manager, "claim", None, 11)
+    assert not allows(manager, "show", 3, None)
     admin = _actor("admin", 9)
-    assert may_access(admin, None, None)
-    assert may_access(admin, 3, 11)
+    assert all(allows(admin, a, None, None) for a in ACTIONS)
 
 
 # -- the SQL filter and the Python predicate agree ---------------------------------------------
@@ -254,7 +264,7 @@ N_RECORDS = 6
 
 
 def test_sql_filter_and_python_rule_agree(people: Crm) -> None:
-    """For random owners and pools, every way of reading records agrees with may_access."""
+    """For random owners and pools, every way of reading records agrees with the rules."""
     crm = people
     for name, role, team in EXTRA_USERS:
         crm.add_user("admin", name, role, team)
@@ -286,12 +296,17 @@ def test_sql_filter_and_python_rule_agree(people: Crm) -> None:
         with crm._read("admin") as (session, _who):
             actors = {name: load_actor(session, name) for name in users}
             sql = {
-                name: set(session.exec(select(Record.id).where(record_filter(a))).all())
+                (name, action): set(
+                    session.exec(select(Record.id).where(record_filter(a, action))).all()
+                )
                 for name, a in actors.items()
+                for action in ACTIONS
             }
         for name, actor in actors.items():
-            expected = {rid for rid, (o, p) in placed.items() if may_access(actor, o, p)}
-            assert sql[name] == expected, name
+            for action in ACTIONS:
+                wanted = {rid for rid, (o, p) in placed.items() if allows(actor, action, o, p)}
+                assert sql[name, action] == wanted, (name, action)
+            expected = {rid for rid, (o, p) in placed.items() if allows(actor, "show", o, p)}
             assert _ids(crm, name) == expected, name
             assert crm.count_records(name) == len(expected), name
             for record_id in ids:

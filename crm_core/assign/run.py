@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-from sqlalchemy import and_, case, literal, or_
+from sqlalchemy import and_, case, literal, or_, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
@@ -22,7 +23,7 @@ from sqlmodel import col, func, select
 
 from crm_core import conditions
 from crm_core.assign.strategies import Member, Strategy
-from crm_core.errors import InvalidInput
+from crm_core.errors import CrmError, InvalidInput, PluginError
 from crm_core.models import (
     AssignCursor,
     DedupeKey,
@@ -33,6 +34,7 @@ from crm_core.models import (
 )
 from crm_core.records import WriteContext
 from crm_core.schedule import bulk
+from crm_core.schedule.contain import Containment, Failure
 from crm_core.views import View
 from crm_core.workflow.calendar import WorkCalendar
 
@@ -49,6 +51,7 @@ class AssignResult(View):
     by_rule: dict[str, int] = field(default_factory=dict)
     left: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
 
 
 @dataclass
@@ -57,8 +60,16 @@ class Scope:
 
     key: str
     members: list[Member]
-    strategy: Strategy
+    strategy: Strategy | None  # None: it failed to start, so its records wait
     eligible: list[Member] = field(default_factory=list)
+    name: str = "round_robin"
+    plugin: str = "core"
+
+    def error(self, method: str, exc: Exception) -> CrmError:
+        """``exc``, raised by the strategy's ``method``, as the error that names its plugin."""
+        if isinstance(exc, CrmError):
+            return exc
+        return PluginError(self.plugin, f"strategy {self.name} {method}", exc)
 
 
 def rule_key(rule: dict[str, Any], index: int) -> str:
@@ -162,8 +173,15 @@ class Roster:
         return over_open or over_day
 
 
-def build_scopes(ctx: WriteContext, wf: WorkflowDef, roster: Roster) -> dict[str, Scope]:
-    """Every scope of the workflow (``default`` and one per rule) with its strategy and state."""
+def build_scopes(
+    ctx: WriteContext, wf: WorkflowDef, roster: Roster, contain: Containment | None = None
+) -> dict[str, Scope]:
+    """Every scope of the workflow (``default`` and one per rule) with its strategy and state.
+
+    A strategy that fails to start raises :class:`PluginError`; with ``contain``
+    it is recorded there instead and its scope kept without a strategy, so
+    the records routed to it wait.
+    """
     spec = wf.definition.get("assignment", {})
     default_strategy = spec.get("strategy", "round_robin")
     wanted: list[tuple[str, list[Member], str]] = []
@@ -184,9 +202,18 @@ def build_scopes(ctx: WriteContext, wf: WorkflowDef, roster: Roster) -> dict[str
             known = ", ".join(sorted(ctx.registry.strategies))
             raise InvalidInput(f"workflow {wf.name}: no assignment strategy '{strategy}' ({known})")
         saved = ctx.session.get(AssignCursor, f"{wf.name}:{key}")
-        scope = Scope(key, found, factory(found, dict(saved.state) if saved else {}))
-        scope.eligible = [m for m in found if roster.eligible(m)]
+        plugin = ctx.registry.strategy_plugins.get(strategy, "core")
+        scope = Scope(key, found, None, name=strategy, plugin=plugin)
         out[key] = scope
+        try:
+            scope.strategy = factory(found, dict(saved.state) if saved else {})
+        except Exception as exc:
+            error = scope.error("factory", exc)
+            if contain is None:
+                raise error from exc
+            contain.fail(error, None, cause_of(wf, key))
+            continue
+        scope.eligible = [m for m in found if roster.eligible(m)]
     return out
 
 
@@ -239,31 +266,67 @@ def _sticky_owners(ctx: WriteContext, candidates: Any) -> dict[int, int]:
     return found
 
 
-def run(ctx: WriteContext, wf: WorkflowDef, record_ids: list[int] | None = None) -> AssignResult:
-    """Assign the unowned records of ``wf``'s kind that are in no pool (or just ``record_ids``)."""
+def run(
+    ctx: WriteContext,
+    wf: WorkflowDef,
+    record_ids: list[int] | None = None,
+    *,
+    contained: bool = False,
+) -> AssignResult:
+    """Assign the unowned records of ``wf``'s kind that are in no pool (or just ``record_ids``).
+
+    ``contained`` (the scheduler's passes): a record that fails (its strategy
+    raised, its routing rule cannot read it, a change hook raised) is skipped
+    and listed in ``failures``, the others are assigned. Otherwise the first
+    failure is raised and the caller's transaction undone.
+    """
     result = AssignResult(wf.name)
     spec = wf.definition.get("assignment")
     if not spec:
         return result
+    contain = Containment(ctx, wf.name) if contained else None
     candidates = _candidates(ctx, wf, record_ids)
-    rows = [(r, i, None) for r, i in ctx.session.exec(candidates).all()]
+    rows = [(r, i, None) for r, i in _routed(ctx, wf, candidates, contain)]
     sticky = _sticky_owners(ctx, candidates) if spec.get("sticky") and rows else {}
-    _assign(ctx, wf, rows, sticky, result, "assign")
+    _assign(ctx, wf, rows, sticky, result, "assign", None, contain)
+    result.failures = contain.failures if contain else []
     return result
 
 
-def reassign(ctx: WriteContext, wf: WorkflowDef, owners: dict[int, int], cause: str) -> int:
+def reassign(
+    ctx: WriteContext,
+    wf: WorkflowDef,
+    owners: dict[int, int],
+    cause: str,
+    contain: Containment | None = None,
+) -> int:
     """Give each record in ``owners`` (record id to current owner) to someone else by the rules.
 
-    Used when an owner missed the SLA; records nobody else can take stay put.
+    Used when an owner missed the SLA; records nobody else can take stay put,
+    and so do those that fail, recorded in ``contain`` (see :func:`run`).
     """
     result = AssignResult(wf.name)
     if not owners or not wf.definition.get("assignment"):
         return 0
     route = _candidates(ctx, wf, list(owners), owned=True)
-    rows = [(r, i, owners[r]) for r, i in ctx.session.exec(route).all()]
-    _assign(ctx, wf, rows, {}, result, "reassign", cause)
+    rows = [(r, i, owners[r]) for r, i in _routed(ctx, wf, route, contain)]
+    _assign(ctx, wf, rows, {}, result, "reassign", cause, contain)
     return result.assigned
+
+
+def _routed(
+    ctx: WriteContext, wf: WorkflowDef, candidates: Any, contain: Containment | None
+) -> list[tuple[int, int]]:
+    """The candidates with the index of the routing rule each matches (-1: none)."""
+    if contain is None:
+        return list(ctx.session.exec(candidates).all())
+
+    def rows(within: Any) -> list[tuple[int, int]]:
+        return list(ctx.session.exec(candidates.where(within)).all())
+
+    coarse = and_(open_filter(wf), col(Record.pool_id).is_(None))
+    found = contain.records(cause_of(wf, "routing"), true(), coarse, rows)
+    return [row for part in found for row in part]
 
 
 def _assign(
@@ -273,10 +336,11 @@ def _assign(
     sticky: dict[int, int],
     result: AssignResult,
     action: str,
-    cause: str | None = None,
+    cause: str | None,
+    contain: Containment | None,
 ) -> None:
     roster = Roster(ctx, wf, result)
-    all_scopes = build_scopes(ctx, wf, roster)
+    all_scopes = build_scopes(ctx, wf, roster, contain)
     rules = wf.definition["assignment"].get("rules", [])
     rule_scope = [
         rule_key(r, i) if rule_key(r, i) in all_scopes else "default" for i, r in enumerate(rules)
@@ -295,36 +359,70 @@ def _assign(
         if scope is None:
             left["no rule matched and there are no default members"] += 1
             continue
+        if scope.strategy is None:
+            left[f"{key}: its strategy failed"] += 1
+            continue
         eligible = scope.eligible
         if current is not None:
             eligible = [m for m in eligible if m.user_id != current]
-        member = scope.strategy.pick(eligible, roster.load)
+        try:
+            member = scope.strategy.pick(eligible, roster.load)
+        except Exception as exc:
+            error = scope.error("pick", exc)
+            if contain is None:
+                raise error from exc
+            contain.fail(error, record_id, cause or cause_of(wf, key))
+            continue
         if member is None:
             left[f"{key}: every member is away, off today or at a cap"] += 1
             continue
         if roster.took(member.user_id):
             drop(all_scopes, member.user_id)
         plan.append({"rid": record_id, "uid": member.user_id, "old": current, "why": key})
-    _write(ctx, wf, plan, action, cause)
-    _save_cursors(ctx, wf, all_scopes)
+    if contain is None:
+        written = _write(ctx, wf, plan, action, cause)
+    else:
+        done = contain.batch(
+            cause or f"assign:{wf.name}",
+            partial(_write, ctx, wf, plan, action, cause),
+            lambda: plan,
+            lambda some: _write(ctx, wf, list(some), action, cause),
+            lambda p: (p["rid"], cause or cause_of(wf, p["why"])),
+        )
+        written = [p for part in done for p in part]
+    _save_cursors(ctx, wf, all_scopes, contain)
     names = {uid: u.name for uid, u in roster.users.items()}
-    result.assigned = len(plan)
-    result.by_user = dict(sorted(Counter(names[p["uid"]] for p in plan).items()))
-    result.by_rule = dict(sorted(Counter(p["why"] for p in plan).items()))
+    result.assigned = len(written)
+    result.by_user = dict(sorted(Counter(names[p["uid"]] for p in written).items()))
+    result.by_rule = dict(sorted(Counter(p["why"] for p in written).items()))
     result.left = dict(left)
 
 
-def _save_cursors(ctx: WriteContext, wf: WorkflowDef, scopes: dict[str, Scope]) -> None:
-    """Upsert each scope's strategy state (one statement, so concurrent first runs cannot clash)."""
-    if not scopes:
+def _save_cursors(
+    ctx: WriteContext, wf: WorkflowDef, scopes: dict[str, Scope], contain: Containment | None
+) -> None:
+    """Upsert each scope's strategy state (one statement, so concurrent first runs cannot clash).
+
+    A strategy whose ``state`` raises keeps the state it saved last time.
+    """
+    rows = []
+    for s in scopes.values():
+        if s.strategy is None:
+            continue
+        try:
+            state = s.strategy.state()
+        except Exception as exc:
+            error = s.error("state", exc)
+            if contain is None:
+                raise error from exc
+            contain.fail(error, None, cause_of(wf, s.key))
+            continue
+        rows.append({"scope": f"{wf.name}:{s.key}", "state": state, "updated_at": ctx.now})
+    if not rows:
         return
     table = AssignCursor.metadata.tables["assign_cursor"]
     dialect = ctx.session.get_bind().dialect.name
     upsert = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
-    rows = [
-        {"scope": f"{wf.name}:{s.key}", "state": s.strategy.state(), "updated_at": ctx.now}
-        for s in scopes.values()
-    ]
     stmt = upsert.values(rows)
     stmt = stmt.on_conflict_do_update(
         index_elements=["scope"],
@@ -346,12 +444,14 @@ def cause_of(wf: WorkflowDef, why: str) -> str:
 
 def _write(
     ctx: WriteContext, wf: WorkflowDef, plan: list[dict[str, Any]], action: str, cause: str | None
-) -> None:
+) -> list[dict[str, Any]]:
+    """Hand each planned record to its new owner; return the plan."""
     if not plan:
-        return
+        return plan
     rows = [
         {"id": p["rid"], "owner_id": p["uid"], "old_owner_id": p["old"],
          "cause": cause or cause_of(wf, p["why"])}
         for p in plan
     ]  # fmt: skip
     bulk.hand_over(ctx, wf.kind, rows, action)
+    return plan

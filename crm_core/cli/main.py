@@ -58,7 +58,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
     help="crm-core: a scriptable, plugin-based CRM. Exit codes: 0 ok, 2 invalid input, "
-    "3 permission denied, 4 not found, 5 conflict, 6 plugin failure.",
+    "3 permission denied, 4 not found, 5 conflict, 6 plugin failure, "
+    "7 scheduler skipped records it could not process.",
 )
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import typer
 
 from crm_core.cli import render
 from crm_core.cli.state import parse_when, state
+from crm_core.errors import CrmError
+from crm_core.schedule.contain import Failure, exit_code
 
 JSON = typer.Option(False, "--json", help="Print exact JSON.")
 DRY_RUN = typer.Option(False, "--dry-run", help="Report what would happen; change nothing.")
@@ -25,6 +28,8 @@ def _assign_lines(results: list[Any], dry_run: bool) -> None:
             typer.echo(f"  left unassigned, {why}: {n}")
         for problem in r.problems:
             typer.echo(f"  warning: {problem}")
+        for failure in r.failures:
+            typer.echo(f"  {failure.line()}")
 
 
 def _sweep_lines(results: list[Any], dry_run: bool) -> None:
@@ -36,6 +41,16 @@ def _sweep_lines(results: list[Any], dry_run: bool) -> None:
         )
         for rule, n in r.by_rule.items():
             typer.echo(f"  {rule}: {n}")
+        for failure in r.failures:
+            typer.echo(f"  {failure.line()}")
+
+
+def _exit_for(failures: Sequence[Failure]) -> None:
+    """After the good work was committed: exit 6 if a plugin failed, 7 for other failures."""
+    code = exit_code(failures)
+    if code:
+        typer.echo(f"error: {len(failures)} failure(s), listed above; the rest was done", err=True)
+        raise typer.Exit(code)
 
 
 def assign(ctx: typer.Context, dry_run: bool = DRY_RUN, as_json: bool = JSON) -> None:
@@ -46,6 +61,7 @@ def assign(ctx: typer.Context, dry_run: bool = DRY_RUN, as_json: bool = JSON) ->
         render.emit_json(results)
     else:
         _assign_lines(results, dry_run)
+    _exit_for([f for r in results for f in r.failures])
 
 
 def sweep(
@@ -62,6 +78,7 @@ def sweep(
         render.emit_json(results)
     else:
         _sweep_lines(results, dry_run)
+    _exit_for([f for r in results for f in r.failures])
 
 
 def worker(
@@ -69,10 +86,24 @@ def worker(
     interval: float = typer.Option(60.0, "--interval", min=1.0, help="Seconds between ticks."),
     once: bool = typer.Option(False, "--once", help="Run one tick and stop."),
 ) -> None:
-    """Run the scheduler: sweep and assign every interval; one worker acts at a time."""
+    """Run the scheduler: sweep and assign every interval; one worker acts at a time.
+
+    A record or plugin that fails is reported on one line and skipped; a tick
+    that fails as a whole (the database unreachable) is reported and tried
+    again at the next interval. Only ``--once`` exits non-zero for them.
+    """
     s = state(ctx)
     while True:
-        result = s.crm.tick()
+        try:
+            result = s.crm.tick()
+        except Exception as exc:  # the worker outlives a bad tick; --once reports it as usual
+            if once:
+                raise
+            stamp = s.crm.clock().isoformat(timespec="seconds")
+            what = str(exc) if isinstance(exc, CrmError) else f"{type(exc).__name__}: {exc}"
+            typer.echo(f"{stamp} tick failed: {(what.splitlines() or [''])[0]}")
+            time.sleep(interval)
+            continue
         stamp = result.at.isoformat(timespec="seconds")
         if not result.ran:
             typer.echo(f"{stamp} another worker is running this tick; skipped")
@@ -85,7 +116,10 @@ def worker(
                 f"{stamp} assigned {assigned}, returned {returned}, rotated {rotated}, "
                 f"warned {warned}"
             )
+        for failure in result.failures():
+            typer.echo(f"{stamp} {failure.workflow}: {failure.line()}")
         if once:
+            _exit_for(result.failures())
             return
         time.sleep(interval)
 

@@ -1,9 +1,10 @@
-"""``crm init``, ``crm db``, ``crm plugins``, ``crm kinds``."""
+"""``crm init``, ``crm db``, ``crm plugins``, ``crm kinds``, ``crm permissions``."""
 
 from __future__ import annotations
 
 import typer
 
+from crm_core.api import Crm
 from crm_core.cli import render
 from crm_core.cli.state import state
 
@@ -25,6 +26,14 @@ def init(
     if created:
         typer.echo(f"created {len(created)} field index(es)")
     typer.echo(f"first admin: {admin} (act as them with --as {admin} or CRM_USER={admin})")
+
+
+def permissions_(as_json: bool = JSON) -> None:
+    """Print who may do what: role x relation to the record x action (no database needed)."""
+    if as_json:
+        render.emit_json(Crm.permission_rules())
+    else:
+        typer.echo(Crm.permission_table(), nl=False)
 
 
 @db_app.command("upgrade")
@@ -102,6 +111,7 @@ def kinds_show(ctx: typer.Context, kind: str, as_json: bool = JSON) -> None:
 def register(app: typer.Typer) -> None:
     """Add these commands to the main app."""
     app.command("init")(init)
+    app.command("permissions")(permissions_)
     app.add_typer(db_app, name="db")
     app.add_typer(plugins_app, name="plugins")
     app.add_typer(kinds_app, name="kinds")

@@ -70,7 +70,9 @@ class ReportContext:
         query = (
             select(*columns)
             .select_from(Record)
-            .where(permissions.record_filter(self.actor), col(Record.archived_at).is_(None))
+            .where(
+                permissions.record_filter(self.actor, "report"), col(Record.archived_at).is_(None)
+            )
         )
         if self.kind is not None:
             query = query.where(

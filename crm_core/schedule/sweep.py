@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import and_, bindparam, exists, func, insert, not_, true
@@ -24,6 +25,7 @@ from crm_core.notify import Notice
 from crm_core.pools import ensure_pools
 from crm_core.records import WriteContext, changed_in_bulk
 from crm_core.schedule import bulk
+from crm_core.schedule.contain import Containment, Failure
 from crm_core.views import View
 
 
@@ -38,6 +40,7 @@ class SweepResult(View):
     alerted: int = 0
     reassigned: int = 0
     by_rule: dict[str, int] = field(default_factory=dict)
+    failures: list[Failure] = field(default_factory=list)
 
 
 def _owned(wf: WorkflowDef, dialect: str) -> ColumnElement[bool]:
@@ -81,14 +84,28 @@ def return_cause(wf: WorkflowDef, pool: str, rule: str) -> str:
     return f"pool:{pool}:{rule}"
 
 
+def _return(
+    ctx: WriteContext, kind: str, where: ColumnElement[bool], pool_id: int, cause: str, reason: str
+) -> int:
+    """Return the owned records matching ``where`` to ``pool_id``; how many."""
+    n = bulk.pick(ctx, where)
+    if n:
+        bulk.to_pool(ctx, kind, pool_id, cause, "return", reason)
+    return n
+
+
 def run(ctx: WriteContext, wf: WorkflowDef) -> SweepResult:
     """Sweep ``wf`` at ``ctx.now``: returns and rotation, stage limits, SLA, then warnings.
 
     Warnings come last so that a record that just changed hands is not warned.
+    Each rule runs in a savepoint: a record that fails it (a plugin raised, a
+    value the database cannot read) is skipped and listed in ``failures``.
     """
     result = SweepResult(wf.name)
+    contain = Containment(ctx, wf.name)
     counts: Counter[str] = Counter()
     dialect = ctx.session.get_bind().dialect.name
+    owned = _owned(wf, dialect)
     pool_ids = ensure_pools(ctx, wf.definition)
     for spec in wf.definition.get("pools", []):
         pool_id = pool_ids[spec["id"]]
@@ -100,36 +117,47 @@ def run(ctx: WriteContext, wf: WorkflowDef) -> SweepResult:
                 conditions.to_sql(rule["when"], dialect, ctx.now),
             )
             if "rotation" in spec:
-                rotated, returned = _rotate(ctx, wf, spec, pool_id, where, cause)
+                rotate = partial(_rotate, ctx, wf, spec, pool_id, cause=cause)
+                moved = contain.records(cause, where, owned, rotate)
+                rotated, returned = sum(r for r, _b in moved), sum(b for _r, b in moved)
                 result.rotated += rotated
                 result.returned += returned
                 counts[cause] += rotated + returned
                 continue
-            n = bulk.pick(ctx, where)
-            if n:
-                reason = f"rule {rule['id']} of pool {spec['id']}"
-                bulk.to_pool(ctx, wf.kind, pool_id, cause, "return", reason)
+            reason = f"rule {rule['id']} of pool {spec['id']}"
+            work = partial(_return, ctx, wf.kind, pool_id=pool_id, cause=cause, reason=reason)
+            n = sum(contain.records(cause, where, owned, work))
             result.returned += n
             counts[cause] += n
-    stage_notices, stage_returned = _stage_limits(ctx, wf, pool_ids, dialect, counts)
+    stage_notices, stage_returned = _stage_limits(ctx, wf, pool_ids, dialect, counts, contain)
     result.returned += stage_returned
-    sla_notices, reassigned = _sla(ctx, wf, pool_ids, dialect, counts)
+    sla_notices, reassigned = _sla(ctx, wf, pool_ids, dialect, counts, contain)
     result.reassigned = reassigned
     result.alerted = len(stage_notices) + len(sla_notices)
     warnings = [
-        n for spec in wf.definition.get("pools", []) for n in _warnings(ctx, wf, spec, dialect)
+        n
+        for spec in wf.definition.get("pools", [])
+        for n in _warnings(ctx, wf, spec, dialect, contain)
     ]
     result.warned = len(warnings)
     counts.update(n.cause for n in warnings)
-    notify.send(ctx, [*stage_notices, *sla_notices, *warnings])
+    notices = [*stage_notices, *sla_notices, *warnings]
+    contain.batch(
+        "notify",
+        partial(notify.send, ctx, notices),
+        lambda: notices,
+        lambda some: notify.send(ctx, list(some)),
+        lambda n: (n.record_id, n.cause),
+    )
     result.by_rule = {rule: n for rule, n in sorted(counts.items()) if n}
+    result.failures = contain.failures
     return result
 
 
 def _warnings(
-    ctx: WriteContext, wf: WorkflowDef, spec: dict[str, Any], dialect: str
+    ctx: WriteContext, wf: WorkflowDef, spec: dict[str, Any], dialect: str, contain: Containment
 ) -> list[Notice]:
-    out = []
+    out: list[Notice] = []
     label = spec.get("label", spec["id"])
     label = label.get("zh") or label.get("en") if isinstance(label, dict) else label
     for rule in spec.get("return", []):
@@ -138,14 +166,20 @@ def _warnings(
             continue
         cause = f"{return_cause(wf, spec['id'], rule['id'])}:warn"
         later = ctx.now + timedelta(days=days)
-        query = select(Record.id, Record.owner_id, Record.title).where(
+        where = and_(
             _owned(wf, dialect),
             _not_exempt(spec, dialect, later),
             conditions.to_sql(rule["when"], dialect, later),
             not_(conditions.to_sql(rule["when"], dialect, ctx.now)),
             not_(_noticed_since(cause, period_start(dialect))),
         )
-        for record_id, owner_id, title in ctx.session.exec(query).all():
+
+        def due(within: ColumnElement[bool]) -> list[tuple[int | None, int | None, str]]:
+            query = select(Record.id, Record.owner_id, Record.title).where(within)
+            return list(ctx.session.exec(query).all())
+
+        found = contain.records(cause, where, _owned(wf, dialect), due)
+        for record_id, owner_id, title in (row for rows in found for row in rows):
             assert owner_id is not None
             message = (
                 f"#{record_id} {title} returns to pool {label} within {days} day(s) "
@@ -162,6 +196,7 @@ def _rotate(
     spec: dict[str, Any],
     pool_id: int,
     where: ColumnElement[bool],
+    *,
     cause: str,
 ) -> tuple[int, int]:
     """Hand each expired record to the next pool member who has not held it, up to the limit."""
@@ -254,7 +289,12 @@ def _managers(ctx: WriteContext, owner_ids: set[int]) -> dict[int, list[int]]:
 
 
 def _stage_limits(
-    ctx: WriteContext, wf: WorkflowDef, pool_ids: dict[str, int], dialect: str, counts: Counter[str]
+    ctx: WriteContext,
+    wf: WorkflowDef,
+    pool_ids: dict[str, int],
+    dialect: str,
+    counts: Counter[str],
+    contain: Containment,
 ) -> tuple[list[Notice], int]:
     notices: list[Notice] = []
     returned = 0
@@ -271,10 +311,11 @@ def _stage_limits(
         )
         if action == "return_to_pool":
             pool = limit.get("pool") or next(iter(pool_ids))
-            n = bulk.pick(ctx, stuck)
-            if n:
-                reason = f"more than {limit['days']} day(s) in {stage['id']}"
-                bulk.to_pool(ctx, wf.kind, pool_ids[pool], cause, "return", reason)
+            reason = f"more than {limit['days']} day(s) in {stage['id']}"
+            work = partial(
+                _return, ctx, wf.kind, pool_id=pool_ids[pool], cause=cause, reason=reason
+            )
+            n = sum(contain.records(cause, stuck, _owned(wf, dialect), work))
             returned += n
             counts[cause] += n
             continue
@@ -297,7 +338,12 @@ def _stage_limits(
 
 
 def _sla(
-    ctx: WriteContext, wf: WorkflowDef, pool_ids: dict[str, int], dialect: str, counts: Counter[str]
+    ctx: WriteContext,
+    wf: WorkflowDef,
+    pool_ids: dict[str, int],
+    dialect: str,
+    counts: Counter[str],
+    contain: Containment,
 ) -> tuple[list[Notice], int]:
     sla = wf.definition.get("assignment", {}).get("sla")
     if not sla:
@@ -311,16 +357,16 @@ def _sla(
         func.coalesce(col(Record.last_activity_at) >= col(Record.assigned_at), False).is_(False),
     )
     if then == "return_to_pool" and pool_ids:
-        n = bulk.pick(ctx, late)
-        if n:
-            reason = f"not contacted within {sla['contact_within_hours']} hour(s)"
-            bulk.to_pool(ctx, wf.kind, next(iter(pool_ids.values())), cause, "return", reason)
+        reason = f"not contacted within {sla['contact_within_hours']} hour(s)"
+        pool_id = next(iter(pool_ids.values()))
+        work = partial(_return, ctx, wf.kind, pool_id=pool_id, cause=cause, reason=reason)
+        n = sum(contain.records(cause, late, _owned(wf, dialect), work))
         counts[cause] += n
         return [], n
     if then == "reassign":
         owned = ctx.session.exec(select(Record.id, Record.owner_id).where(late)).all()
         exclude = {r: o for r, o in owned if r is not None and o is not None}
-        n = assign_run.reassign(ctx, wf, exclude, cause)
+        n = assign_run.reassign(ctx, wf, exclude, cause, contain)
         counts[cause] += n
         return [], n
     late_rows = ctx.session.exec(

@@ -166,8 +166,8 @@ def _merge(
     """Plan the merge of ``candidate`` into ``target``, or reject it as ``add_record`` would."""
     actor = ctx.actor
     assert actor is not None
-    if target.record_id is not None and not permissions.may_access(
-        actor, target.owner_id, target.pool_id
+    if target.record_id is not None and not permissions.allows(
+        actor, "update", target.owner_id, target.pool_id
     ):
         where = f"owned by {target.owner}" if target.owner else "not in any of your pools"
         reason = (

@@ -53,7 +53,7 @@ def _rows(session: Session, actor: Actor, kind: str) -> Iterator[tuple[Any, ...]
         select(RECORD.c.title, RECORD.c.stage, USER.c.name, RECORD.c.data)
         .select_from(RECORD.outerjoin(USER, USER.c.id == RECORD.c.owner_id))
         .where(RECORD.c.kind == kind, RECORD.c.archived_at.is_(None))
-        .where(permissions.record_filter(actor))
+        .where(permissions.record_filter(actor, "export"))
         .order_by(RECORD.c.id)
         .execution_options(yield_per=FETCH)
     )

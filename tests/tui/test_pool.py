@@ -148,7 +148,7 @@ async def test_an_operator_outside_every_pool_sees_none_and_claims_nothing(
         await pilot.press("c")
         await settle(app)
         assert [tui_crm.get_record("admin", i).owner for i in (11, 14)] == [None, None]
-        assert "not a member of pool 'public'" in _refusal(tui_crm, "carol", 11)
+        assert "carol may not use it" in _refusal(tui_crm, "carol", 11)
 
 
 async def test_an_admin_sees_every_pool_without_being_a_member(

@@ -62,7 +62,7 @@ class PoolScreen(CrmScreen):
         self.query_one("#pool-entries", DataTable).focus()
         crm, actor = self.crm, self.actor
         self.call_api(
-            lambda: (crm.list_pools(actor), crm.list_workflows(actor)),
+            lambda: (crm.list_pools(actor, usable=True), crm.list_workflows(actor)),
             self._show_pools,
             group="pools",
         )
@@ -76,8 +76,7 @@ class PoolScreen(CrmScreen):
     def _show_pools(self, found: tuple[list[PoolView], list[WorkflowView]]) -> None:
         pools, workflows = found
         self.stage_labels = {w.kind: w.stage_labels for w in workflows}
-        me, everyone = self.actor, self.crm_app.is_manager
-        self.pools = [p for p in pools if everyone or me in p.members]
+        self.pools = pools
         choice: Select[str] = self.query_one("#pool-choice", Select)
         choice.set_options((p.name, p.name) for p in self.pools)
         if not self.pools:

@@ -109,7 +109,11 @@ class RecordsScreen(CrmScreen):
 
         def choices() -> tuple[list[WorkflowView], list[UserView], list[PoolView]]:
             crm, actor = self.crm, self.actor
-            return crm.list_workflows(actor), crm.list_users(actor), crm.list_pools(actor)
+            return (
+                crm.list_workflows(actor),
+                crm.list_users(actor),
+                crm.list_pools(actor, usable=True),
+            )
 
         self.call_api(choices, self._fill_choices, group="choices")
 
