@@ -97,7 +97,7 @@ def sqlite_path(url: str | URL) -> Path | None:
     return Path(parsed.database)
 
 
-def _parse_url(url: str) -> URL:
+def _check_url(url: str) -> None:
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -111,7 +111,6 @@ def _parse_url(url: str) -> URL:
             f"cannot open the database {database_label(parsed)}: unknown scheme {backend} "
             "(use a SQLite path or postgresql+psycopg://…)"
         )
-    return parsed
 
 
 def make_engine(url: str) -> Engine:
@@ -119,7 +118,7 @@ def make_engine(url: str) -> Engine:
 
     A URL of a database system the CRM does not run on is refused (InvalidInput).
     """
-    _parse_url(url)
+    _check_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -101,6 +101,12 @@ def test_a_loop_with_no_way_to_an_outcome_is_refused_at_each_stage(crm: Crm) -> 
     ]
     way_out = check_text(LOOP + "  - {from: b, to: lost}\n", "w.yaml", crm.registry)
     assert way_out.problems == [] and way_out.workflow is not None
+    no_outcome = "workflow: w\nversion: 1\nkind: lead\nstages:\n  - id: new\n  - id: done\n"
+    result = check_text(no_outcome, "w.yaml", crm.registry)
+    assert [p.message for p in result.problems] == [
+        f"stage '{s}' can never reach an outcome (no stage has outcome: won or lost)"
+        for s in ("new", "done")
+    ]
 
 
 def test_cli_validate_exit_codes(db_url: str, tmp_path: Path) -> None:

@@ -329,7 +329,8 @@ def _stuck(located: Located) -> list[Problem]:
             if earlier not in finishing:
                 finishing.add(earlier)
                 todo.append(earlier)
-    what = "no outcome stage" if not outcomes else f"an outcome ({', '.join(sorted(outcomes))})"
+    named = ", ".join(sorted(outcomes)) or "no stage has outcome: won or lost"
+    what = f"an outcome ({named})"
     return [
         located.problem(("stages", i, "id"), f"stage '{s}' can never reach {what}")
         for i, s in enumerate(workflow.stage_ids)
