@@ -524,6 +524,7 @@ class Crm:
 
         A refusal names the failed guard, the missing field or the lost reason needed.
         """
+        check_length("a reason", reason, REASON_MAX)
         with self._write(actor) as ctx:
             assert ctx.actor is not None
             record = self._load_record(ctx.session, ctx.actor, record_id, True, "move")

@@ -17,7 +17,7 @@ FIELD_TEXT_MAX = 2_000
 NOTE_MAX = 10_000
 """The note of an activity or a task."""
 REASON_MAX = 500
-"""The reason given for releasing a record to a pool."""
+"""The reason given for moving a record or releasing it to a pool."""
 
 
 def check_length(what: str, text: str | None, limit: int) -> None:

@@ -123,6 +123,8 @@ CASES: dict[str, Case] = {
                        "a user name must be 1 to 64 characters"),
     "release: reason": Case(("pool", "release", "{mine}", "--reason", X * 501, "--pool",
                              "east-pool"), 2, "a reason is 501 characters long; at most 500"),
+    "move: reason": Case(("record", "move", "{mine}", "contacted", "--reason", X * 501), 2,
+                         "a reason is 501 characters long; at most 500"),
     # 4. workflows
     "workflow: dead end": Case(("workflow", "validate", "{tmp}/dead-end.yaml"), 2,
                                "{tmp}/dead-end.yaml:6:9: stages[1].id: stage 'a' can never "
