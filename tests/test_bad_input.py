@@ -169,6 +169,8 @@ CASES: dict[str, Case] = {
                                   "NAME)"),
     "unknown pool, long": Case(("pool", "release", "{mine}", "--reason", "moved", "--pool",
                                 X * 5_000), 4, f"no pool '{excerpt(X * 5_000)}'"),
+    "unknown user, long": Case(("record", "list"), 4, f"no user '{excerpt(X * 5_000)}' (an admin",
+                               user=X * 5_000),
     "unknown owner": Case(("record", "update", "{mine}", "--owner", "ghost"), 4,
                           "no user 'ghost'"),
     "not yours": Case(("record", "update", "{bobs}", "--set", "budget=1"), 3,
