@@ -47,7 +47,7 @@ from crm_core.assign.strategies import Member
 from crm_core.clock import Clock, system_clock
 from crm_core.config import load_settings
 from crm_core.convert import convert
-from crm_core.db import make_engine, read_session, transaction
+from crm_core.db import database_label, make_engine, probe, read_session, sqlite_path, transaction
 from crm_core.errors import (
     Conflict,
     CrmError,
@@ -57,10 +57,13 @@ from crm_core.errors import (
     NotFound,
     PermissionDenied,
     PluginError,
+    excerpt,
+    quote,
 )
 from crm_core.fields import ActivityType, FieldSpec, KindSpec, Registry, ReportSpec, label_of
 from crm_core.fieldsql import ensure_field_indexes, field_equals
 from crm_core.journalcheck import JournalCheck
+from crm_core.limits import NAME_MAX, NOTE_MAX, REASON_MAX, TITLE_MAX, check_length
 from crm_core.models import (
     ROLES,
     Activity,
@@ -221,14 +224,14 @@ def _parse_amount(amount: str | Decimal | int | float) -> int:
     try:
         value = Decimal(str(amount))
     except InvalidOperation:
-        raise InvalidInput(f"amount {amount!r} is not a number") from None
+        raise InvalidInput(f"amount {quote(amount)} is not a number") from None
     if not value.is_finite() or value < 0:
-        raise InvalidInput(f"amount {amount!r} must be a finite number >= 0")
+        raise InvalidInput(f"amount {quote(amount)} must be a finite number >= 0")
     minor = value * 100
     if minor != minor.to_integral_value():
-        raise InvalidInput(f"amount {amount!r} has more than two decimals")
+        raise InvalidInput(f"amount {quote(amount)} has more than two decimals")
     if minor >= 2**63:
-        raise InvalidInput(f"amount {amount!r} is too large")
+        raise InvalidInput(f"amount {quote(amount)} is too large")
     return int(minor)
 
 
@@ -284,11 +287,14 @@ class Crm:
 
     # -- schema ---------------------------------------------------------------
 
-    def init(self, admin: str | None = None) -> list[str]:
+    def init(self, admin: str | None = None, *, create: bool = True) -> list[str]:
         """Create or upgrade the schema and field indexes; add a first admin if there is none.
 
-        Returns the names of the indexes created. Safe to run again.
+        Returns the names of the indexes created. Safe to run again. With
+        ``create`` false a SQLite file that does not exist is refused, not created.
         """
+        if not create:
+            self._require_file()
         self.upgrade()
         created = ensure_field_indexes(self.engine, list(self.registry.kinds.values()))
         if admin:
@@ -299,6 +305,7 @@ class Crm:
 
     def upgrade(self) -> str | None:
         """Run the schema migrations up to the newest; return the revision reached."""
+        probe(self.engine)
         schema.upgrade(self.engine)
         self._schema_checked = True
         return schema.current_revision(self.engine)
@@ -306,18 +313,25 @@ class Crm:
     def _check_schema(self) -> None:
         if self._schema_checked:
             return
-        try:
-            current = schema.current_revision(self.engine)
-        except OperationalError as exc:
-            raise InvalidInput(f"cannot open the database: {exc.orig}") from None
+        self._require_file()
+        probe(self.engine)
+        current = schema.current_revision(self.engine)
         if current is None:
-            raise InvalidInput(f"{self.engine.url!r} is not a CRM database yet: run `crm init`")
+            raise InvalidInput(
+                f"{database_label(self.engine.url)} is not a CRM database yet: run `crm init`"
+            )
         if current != schema.head_revision():
             raise InvalidInput(
                 f"the database is at schema {current}, this crm needs "
                 f"{schema.head_revision()}: run `crm db upgrade`"
             )
         self._schema_checked = True
+
+    def _require_file(self) -> None:
+        # Connecting to SQLite creates a missing file: only `init` may do that.
+        path = sqlite_path(self.engine.url)
+        if path is not None and not path.exists():
+            raise InvalidInput(f"no database at {path}: run `crm init` first")
 
     @contextmanager
     def _write(
@@ -544,6 +558,7 @@ class Crm:
 
         A refusal names the failed guard, the missing field or the lost reason needed.
         """
+        check_length("a reason", reason, REASON_MAX)
         with self._write(actor) as ctx:
             assert ctx.actor is not None
             record = self._load_record(ctx.session, ctx.actor, record_id, True, "move")
@@ -580,7 +595,7 @@ class Crm:
         contacts: dict[str, str | None] | None = None,
     ) -> User:
         if role not in ROLES:
-            raise InvalidInput(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+            raise InvalidInput(f"role must be one of {', '.join(ROLES)}, not {quote(role)}")
         if not name.strip() or len(name) > 64:
             raise InvalidInput("a user name must be 1 to 64 characters")
         if ctx.session.exec(select(User).where(User.name == name)).first():
@@ -635,14 +650,14 @@ class Crm:
     def _team_id(session: Session, name: str) -> int:
         team = session.exec(select(Team).where(Team.name == name)).first()
         if team is None or team.id is None:
-            raise NotFound(f"no team '{name}' (add it with: crm team add {name})")
+            raise NotFound(f"no team '{excerpt(name)}' (add it with: crm team add NAME)")
         return team.id
 
     @staticmethod
     def _user(session: Session, name: str) -> User:
         user = session.exec(select(User).where(User.name == name)).first()
         if user is None or user.id is None:
-            raise NotFound(f"no user '{name}'")
+            raise NotFound(f"no user '{excerpt(name)}'")
         return user
 
     def add_user(
@@ -718,6 +733,7 @@ class Crm:
             permissions.require_admin(ctx.actor, "add teams")
             if not name.strip():
                 raise InvalidInput("a team needs a name")
+            check_length("a team's name", name, NAME_MAX)
             if ctx.session.exec(select(Team).where(Team.name == name)).first():
                 raise Conflict(f"team '{name}' already exists")
             team = Team(name=name, created_at=ctx.now)
@@ -747,6 +763,7 @@ class Crm:
             permissions.require_admin(ctx.actor, "add pools")
             if not name.strip():
                 raise InvalidInput("a pool needs a name")
+            check_length("a pool's name", name, NAME_MAX)
             if ctx.session.exec(select(Pool).where(Pool.name == name)).first():
                 raise Conflict(f"pool '{name}' already exists")
             pool = Pool(name=name, created_at=ctx.now)
@@ -1080,6 +1097,8 @@ class Crm:
         """Add a person at a customer record."""
         if not name.strip():
             raise InvalidInput("a contact needs a name")
+        check_length("a contact's name", name, NAME_MAX)
+        check_length("a contact's position", position, NAME_MAX)
         with self._write(actor) as ctx:
             assert ctx.actor is not None
             self._load_record(ctx.session, ctx.actor, record_id, False, "update")
@@ -1138,8 +1157,9 @@ class Crm:
         """Add a deal (opportunity) to a record; ``amount`` keeps two decimals exactly."""
         if not title.strip():
             raise InvalidInput("a deal needs a title")
+        check_length("a deal's title", title, TITLE_MAX)
         if len(currency) != 3 or not currency.isalpha():
-            raise InvalidInput(f"currency must be a three-letter code, not {currency!r}")
+            raise InvalidInput(f"currency must be a three-letter code, not {quote(currency)}")
         minor = _parse_amount(amount)
         with self._write(actor) as ctx:
             assert ctx.actor is not None
@@ -1189,6 +1209,7 @@ class Crm:
         ``score``, a complaint's ``resolved_at``…), as JSON.
         """
         self.registry.activity_type(type)
+        check_length("a note", note, NOTE_MAX)
         with self._write(actor) as ctx:
             assert ctx.actor is not None
             when = at or ctx.now
@@ -1250,6 +1271,7 @@ class Crm:
         """Add a reminder, for the actor or (managers, admins) for someone they manage."""
         if not note.strip():
             raise InvalidInput("a task needs a note")
+        check_length("a note", note, NOTE_MAX)
         with self._write(actor) as ctx:
             assert ctx.actor is not None
             if record_id is not None:
@@ -1503,6 +1525,7 @@ class Crm:
         self, actor: str, record_id: int, reason: str, *, pool: str | None = None
     ) -> RecordView:
         """Give an owned record back to a pool with a reason (default: its workflow's first)."""
+        check_length("a reason", reason, REASON_MAX)
         with self._write(actor) as ctx:
             assert ctx.actor is not None
             record = self._load_record(ctx.session, ctx.actor, record_id, True, "show")
@@ -1574,14 +1597,14 @@ class Crm:
         spec = self.registry.reports.get(name)
         if spec is None:
             known = ", ".join(sorted(self.registry.reports))
-            raise NotFound(f"no report '{name}' (reports: {known})")
+            raise NotFound(f"no report '{excerpt(name)}' (reports: {known})")
         kind = kind or spec.kind
         if kind is not None:
             self.registry.kind(kind)
         if spec.needs_kind and kind is None:
             raise InvalidInput(f"report {name} needs --kind KIND")
         if by is not None and kind is not None and by not in self.registry.kind(kind).fields:
-            raise InvalidInput(f"--by {by}: no field '{by}' in {kind}")
+            raise InvalidInput(f"--by {excerpt(by)}: no field '{excerpt(by)}' in {kind}")
         with self._read(actor) as (session, who):
             wf = engine.applied(session, kind) if kind else None
             definition = wf.definition if wf else None
@@ -1616,6 +1639,7 @@ class Crm:
         that move now); the new record gets the shared fields, the contacts,
         the owner and, with ``deal_title``, a first deal.
         """
+        check_length("a deal's title", deal_title, TITLE_MAX)
         deal = None
         if deal_title is not None:
             deal = (deal_title, _parse_amount(deal_amount or 0), currency.upper())
@@ -1678,6 +1702,7 @@ class Crm:
         auto_assign: bool = False,
         owner: str | None = None,
         fmt: str | None = None,
+        encoding: str | None = None,
         progress: Callable[[ImportProgress], None] | None = None,
     ) -> ImportReport:
         """Import records of ``kind`` from a CSV or JSON Lines file (managers, admins).
@@ -1689,11 +1714,14 @@ class Crm:
         refused (``on_duplicate``); rejected and skipped rows are listed in
         ``errors_path`` (CSV: line, column, field, reason). ``owner`` is the
         owner of rows without an ``owner`` cell; ``auto_assign`` leaves them
-        to the workflow's rules. ``progress`` hears after each batch.
+        to the workflow's rules. ``progress`` hears after each batch. ``encoding``
+        names the file's text encoding (default UTF-8, with or without a byte-order
+        mark); the whole file is checked against it before any row is kept.
         """
         options = ImportOptions(
             kind, Path(path), dict(mapping or {}), on_duplicate, dry_run, batch_size,
             Path(errors_path) if errors_path is not None else None, auto_assign, owner, fmt,
+            encoding,
         )  # fmt: skip
         cause = f"import:{Path(path).name}"
         return importer.run(

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, select
 
-from crm_core.errors import InvalidInput
+from crm_core.errors import InvalidInput, excerpt, quote
 from crm_core.fields import KindSpec, Registry
 from crm_core.fieldsql import field_equals, field_text
 from crm_core.models import DedupeKey, Record
@@ -53,7 +53,7 @@ def check_sort(sort: str, kind: str | None = None) -> tuple[Any, bool]:
     index; across kinds, the primary key, which follows creation just as well.
     """
     if sort not in SORTS:
-        raise InvalidInput(f"unknown sort '{sort}' (sorts: {', '.join(SORTS)})")
+        raise InvalidInput(f"unknown sort '{excerpt(sort)}' (sorts: {', '.join(SORTS)})")
     key, descending = SORTS[sort]
     if kind is None and sort in ("newest", "oldest"):
         return col(Record.id), descending
@@ -115,7 +115,7 @@ def decode_cursor(sort: str, cursor: str) -> tuple[Any, int]:
         if not isinstance(record_id, int):
             raise TypeError(record_id)
     except (ValueError, TypeError):
-        raise InvalidInput(f"not a page cursor: {cursor!r}") from None
+        raise InvalidInput(f"not a page cursor: {quote(cursor)}") from None
     if made_for != sort:
         raise InvalidInput(f"that cursor pages the '{made_for}' sort, not '{sort}'")
     return value, record_id
@@ -149,7 +149,7 @@ def page_query(
         if not filters.kind:
             raise InvalidInput("filtering on fields needs a kind")
         if name not in registry.kind(filters.kind).fields:
-            raise InvalidInput(f"no field '{name}' in {filters.kind}")
+            raise InvalidInput(f"no field '{excerpt(name)}' in {filters.kind}")
         query = query.where(field_equals(dialect, name, value))
     ident = col(Record.id)
     if after is not None:

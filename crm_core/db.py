@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Engine, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import URL, Dialect, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
+
+from crm_core.errors import InvalidInput
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -66,8 +70,55 @@ def _sqlite_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+BACKENDS = ("sqlite", "postgresql")
+"""The database systems the CRM runs on (the scheme of a URL before any ``+driver``)."""
+
+
+def database_label(url: str | URL) -> str:
+    """How messages name a database: a SQLite file's path, else the URL without its password."""
+    path = sqlite_path(url)
+    if path is not None:
+        return str(path)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return str(url).split("@")[-1]  # whatever precedes an "@" may hold a password
+    return parsed.render_as_string(hide_password=True)
+
+
+def sqlite_path(url: str | URL) -> Path | None:
+    """The file of a SQLite URL; None for another database or an in-memory one."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def _check_url(url: str) -> None:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise InvalidInput(
+            f"cannot open the database {database_label(url)}: not a database URL "
+            "(use a SQLite path or postgresql+psycopg://…)"
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend not in BACKENDS:
+        raise InvalidInput(
+            f"cannot open the database {database_label(parsed)}: unknown scheme {backend} "
+            "(use a SQLite path or postgresql+psycopg://…)"
+        )
+
+
 def make_engine(url: str) -> Engine:
-    """Create an engine for ``url`` with the settings the CRM relies on."""
+    """Create an engine for ``url`` with the settings the CRM relies on.
+
+    A URL of a database system the CRM does not run on is refused (InvalidInput).
+    """
+    _check_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -81,6 +132,27 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     return create_engine(url, pool_pre_ping=True)
+
+
+def probe(engine: Engine) -> None:
+    """Connect once, turning a database that cannot be reached or read into one InvalidInput line.
+
+    The line names the database (never its password) and the reason: a SQLite
+    file in a missing folder, a file that is not a database, a server that
+    refuses the connection.
+    """
+    label = database_label(engine.url)
+    path = sqlite_path(engine.url)
+    if path is not None and not path.parent.is_dir():
+        raise InvalidInput(f"cannot open the database {label}: no folder {path.parent}")
+    try:
+        with engine.connect():
+            pass
+    except DBAPIError as exc:
+        reason = str(exc.orig).splitlines()[0] if str(exc.orig) else type(exc.orig).__name__
+        if path is not None and "not a database" in reason:
+            reason = "not a crm database"
+        raise InvalidInput(f"cannot open the database {label}: {reason}") from None
 
 
 @contextmanager

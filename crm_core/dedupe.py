@@ -7,6 +7,8 @@ import unicodedata
 
 import phonenumbers
 
+from crm_core.errors import quote
+
 DEFAULT_PHONE_REGION = "CN"
 
 # Legal-form words say nothing about which company it is, so they are dropped
@@ -35,13 +37,17 @@ _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 
 
 def normalize_phone(value: str, region: str = DEFAULT_PHONE_REGION) -> str:
-    """Return ``value`` in E.164 (``+8613812345678``); numbers without ``+`` use ``region``."""
+    """Return ``value`` in E.164 (``+8613812345678``); numbers without ``+`` use ``region``.
+
+    Only numbers valid for their region are accepted: a possible length alone
+    lets ``12345`` through as ``+8612345``.
+    """
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException as exc:
-        raise ValueError(f"not a phone number: {value!r}") from exc
-    if not phonenumbers.is_possible_number(number):
-        raise ValueError(f"not a possible phone number: {value!r}")
+        raise ValueError(f"not a phone number: {quote(value)}") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError(f"not a phone number: {quote(value)}")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -50,7 +56,7 @@ def normalize_email(value: str) -> str:
     address = value.strip().lower()
     local, _, domain = address.partition("@")
     if not local or "." not in domain or " " in address:
-        raise ValueError(f"not an e-mail address: {value!r}")
+        raise ValueError(f"not an e-mail address: {quote(value)}")
     return address
 
 
@@ -66,7 +72,7 @@ def normalize_company(value: str) -> str:
             folded = folded[: -len(suffix)]
             break
     if not folded:
-        raise ValueError(f"empty company name: {value!r}")
+        raise ValueError(f"empty company name: {quote(value)}")
     return folded
 
 

@@ -2,6 +2,22 @@
 
 from __future__ import annotations
 
+QUOTE_MAX = 80
+"""The most characters of a user's value a message quotes."""
+
+
+def excerpt(text: str, limit: int = QUOTE_MAX) -> str:
+    """``text``, cut to ``limit`` characters with "…" when longer, for a one-line message."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def quote(value: object, limit: int = QUOTE_MAX) -> str:
+    """``repr(value)`` for a message, a long string cut to ``limit`` characters with "…"."""
+    if isinstance(value, str) and len(value) > limit:
+        return repr(value[: limit - 1] + "…")
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
 
 class CrmError(Exception):
     """Base of every error the API raises on purpose; ``exit_code`` is the CLI's exit status."""
@@ -21,7 +37,7 @@ class FieldError(InvalidInput):
     def __init__(self, kind: str, problems: list[tuple[str, str]]):
         self.kind = kind
         self.problems = problems
-        text = "; ".join(f"field '{f}': {why}" for f, why in problems)
+        text = "; ".join(f"field '{excerpt(f)}': {why}" for f, why in problems)
         super().__init__(f"invalid {kind}: {text}")
 
 
@@ -52,7 +68,7 @@ class Duplicate(Conflict):
         self.field = field
         self.value = value
         who = f"owned by {owner}" if owner else "with no owner"
-        super().__init__(f"duplicate of #{record_id} {who} (same {field}: {value})")
+        super().__init__(f"duplicate of #{record_id} {who} (same {field}: {excerpt(value)})")
 
 
 class PluginError(CrmError):

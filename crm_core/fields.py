@@ -13,7 +13,16 @@ import fastjsonschema
 import jsonschema
 
 from crm_core.channels import Channel, Options
-from crm_core.errors import CrmError, FieldError, InvalidInput, NotFound, PluginError
+from crm_core.errors import (
+    CrmError,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    PluginError,
+    excerpt,
+    quote,
+)
+from crm_core.limits import FIELD_TEXT_MAX
 from crm_core.plugins import PluginHost
 
 CRM_KEYS = {"label", "required", "dedupe", "indexed", "searchable"}
@@ -290,6 +299,7 @@ class Registry:
             errors = list(jsonschema.Draft202012Validator(schema).iter_errors(schema["default"]))
             if errors:
                 raise RegistrationError(f"{who}: default: {errors[0].message}")
+        schema = _capped(schema)
         dedupe = spec.get("dedupe")
         if dedupe is True:
             dedupe = "exact"
@@ -317,7 +327,7 @@ class Registry:
             return self.kinds[name]
         except KeyError:
             known = ", ".join(sorted(self.kinds)) or "none: install a plugin"
-            raise NotFound(f"no kind '{name}' (known kinds: {known})") from None
+            raise NotFound(f"no kind '{excerpt(name)}' (known kinds: {known})") from None
 
     def activity_type(self, name: str) -> ActivityType:
         """Return the activity type ``name`` or refuse it, listing the known ones."""
@@ -325,7 +335,7 @@ class Registry:
             return self.activity_types[name]
         except KeyError:
             known = ", ".join(sorted(self.activity_types))
-            raise InvalidInput(f"no activity type '{name}' (known: {known})") from None
+            raise InvalidInput(f"no activity type '{excerpt(name)}' (known: {known})") from None
 
     def kinds_by_plugin(self) -> dict[str, list[str]]:
         """Map each plugin name to the kinds it registered."""
@@ -371,7 +381,7 @@ class Registry:
             self._validators[kind] = validator
         # JSON has no NaN or infinity, and the databases keep 64-bit integers.
         out_of_range = [
-            (name, f"{v!r} {why}") for name, v in values.items() if (why := _unstorable(v))
+            (name, f"{quote(v)} {why}") for name, v in values.items() if (why := _unstorable(v))
         ]
         if out_of_range:
             raise FieldError(kind, out_of_range)
@@ -451,17 +461,31 @@ class Registry:
 INT64 = 2**63
 
 
+def _capped(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with ``maxLength`` FIELD_TEXT_MAX on strings (or list items) that set none."""
+    if schema["type"] == "string" and "maxLength" not in schema and "enum" not in schema:
+        return {**schema, "maxLength": FIELD_TEXT_MAX}
+    items = schema.get("items")
+    if schema["type"] == "array" and isinstance(items, dict) and items.get("type") == "string":
+        return {**schema, "items": _capped(items)}
+    return schema
+
+
 def _field_errors(spec: FieldSpec, value: Any) -> list[str]:
     checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
     validator = jsonschema.Draft202012Validator(spec.schema, format_checker=checker)
-    errors = [e.message for e in validator.iter_errors(value)]
+    # jsonschema's messages start with the whole value; a message quotes at most its start.
+    errors = [
+        e.message.replace(repr(e.instance), quote(e.instance), 1)
+        for e in validator.iter_errors(value)
+    ]
     if errors:
         return errors
     # Some formats (uri, time) need optional jsonschema extras; fastjsonschema checks them.
     try:
         fastjsonschema.compile(spec.schema, use_default=False)(value)
     except fastjsonschema.JsonSchemaException as exc:
-        return [str(exc).replace("data ", f"{value!r} ", 1)]
+        return [str(exc).replace("data ", f"{quote(value)} ", 1)]
     return []
 
 
@@ -485,17 +509,17 @@ def _parse(type_: str, text: str) -> Any:
         try:
             number = convert(text)
         except ValueError:
-            raise ValueError(f"{text!r} is not {what}") from None
+            raise ValueError(f"{quote(text)} is not {what}") from None
         why = _unstorable(number)
         if why:
-            raise ValueError(f"{text!r} {why}")
+            raise ValueError(f"{quote(text)} {why}")
         return number
     if type_ == "boolean":
         if text.lower() in TRUE_WORDS:
             return True
         if text.lower() in FALSE_WORDS:
             return False
-        raise ValueError(f"{text!r} is not yes/no")
+        raise ValueError(f"{quote(text)} is not yes/no")
     if text.startswith("["):
         try:
             return json.loads(text)

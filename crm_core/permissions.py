@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, and_, false, or_, true
 from sqlmodel import Session, col, select
 
-from crm_core.errors import InvalidInput, NotFound, PermissionDenied
+from crm_core.errors import InvalidInput, NotFound, PermissionDenied, excerpt
 from crm_core.models import ROLES, PoolMember, Record, User
 
 RELATIONS = ("own", "team", "pool_member", "pool_team", "other")
@@ -119,7 +119,7 @@ def load_actor(session: Session, name: str | None) -> Actor:
         raise InvalidInput("no acting user: pass --as USER or set CRM_USER")
     user = session.exec(select(User).where(User.name == name)).first()
     if user is None or user.id is None:
-        raise NotFound(f"no user '{name}' (an admin adds one with: crm user add)")
+        raise NotFound(f"no user '{excerpt(name)}' (an admin adds one with: crm user add)")
     if not user.active:
         raise PermissionDenied(f"user '{name}' is inactive")
     pools = session.exec(select(PoolMember.pool_id).where(PoolMember.user_id == user.id)).all()

@@ -8,7 +8,7 @@ from typing import Any
 from sqlmodel import Session, col, delete, func, select
 
 from crm_core import records
-from crm_core.errors import Conflict, InvalidInput, NotFound
+from crm_core.errors import Conflict, InvalidInput, NotFound, excerpt
 from crm_core.models import Holding, Journal, Pool, PoolMember, Record, User, WorkflowDef
 from crm_core.records import WriteContext
 from crm_core.views import PoolEntry, PoolPage
@@ -170,7 +170,7 @@ def find_pool(session: Session, name: str) -> Pool:
     pool = session.exec(select(Pool).where(Pool.name == name)).first()
     if pool is None:
         names = ", ".join(session.exec(select(Pool.name).order_by(col(Pool.name))).all()) or "none"
-        raise NotFound(f"no pool '{name}' (pools: {names})")
+        raise NotFound(f"no pool '{excerpt(name)}' (pools: {names})")
     return pool
 
 

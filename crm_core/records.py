@@ -15,8 +15,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
 from crm_core import journal, reminders
-from crm_core.errors import Conflict, Duplicate, FieldError
+from crm_core.errors import Conflict, Duplicate, FieldError, excerpt
 from crm_core.fields import Registry
+from crm_core.limits import TITLE_MAX, check_length
 from crm_core.models import DedupeKey, Record, User
 from crm_core.permissions import Actor
 from crm_core.plugins import PluginHost
@@ -176,11 +177,14 @@ def changed_in_bulk(
 
 
 def default_title(ctx: WriteContext, kind: str, values: dict[str, Any]) -> str:
-    """Pick a title from the first string field that has a value, else the kind's label."""
+    """Pick a title from the first string field that has a value, else the kind's label.
+
+    A field value longer than a title may be is cut to TITLE_MAX characters.
+    """
     spec = ctx.registry.kind(kind)
     for name, field in spec.fields.items():
         if field.type == "string" and values.get(name):
-            return str(values[name])
+            return excerpt(str(values[name]), TITLE_MAX)
     return spec.label.get("en", kind)
 
 
@@ -195,6 +199,7 @@ def create(
     stage: str | None = None,
 ) -> Record:
     """Insert a record with valid, unique values and journal it as ``create``."""
+    check_length("a title", title, TITLE_MAX)
     values = ctx.registry.with_defaults(kind, {k: v for k, v in values.items() if v is not None})
     keys = check_values(ctx, kind, values, None)
     duplicate = find_duplicate(ctx.session, kind, keys)
@@ -240,6 +245,7 @@ def change(
 
     ``values`` are field changes: a value sets the field, ``None`` clears it.
     """
+    check_length("a title", title, TITLE_MAX)
     before = journal.record_state(record)
     if values is not None:
         data = dict(record.data)

@@ -550,8 +550,15 @@ def test_init_creates_crm_db_in_the_working_directory(
 
 
 def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
-    cli = Cli(str(tmp_path / "no" / "such" / "dir" / "crm.db"), CliRunner())
-    assert "cannot open the database" in cli.fails(2, "record", "list", user=ADMIN)
+    path = tmp_path / "no" / "such" / "dir" / "crm.db"
+    cli = Cli(str(path), CliRunner())
+    assert f"no database at {path}: run `crm init` first" in cli.fails(
+        2, "record", "list", user=ADMIN
+    )
+    assert f"cannot open the database {path}: no folder {path.parent}" in cli.fails(
+        2, "init", user=None
+    )
+    assert not (tmp_path / "no").exists()
 
 
 # -- errors: one line, the documented exit code, nothing written ------------------

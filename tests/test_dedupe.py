@@ -35,7 +35,7 @@ def test_landline_and_foreign_numbers() -> None:
     assert normalize_phone("020 7946 0958", region="GB") == "+442079460958"
 
 
-@pytest.mark.parametrize("text", ["", "abc", "12", "call me maybe", "+86"])
+@pytest.mark.parametrize("text", ["", "abc", "12", "call me maybe", "+86", "12345", "14012345678"])
 def test_invalid_phones_raise_value_error(text: str) -> None:
     with pytest.raises(ValueError, match="phone number"):
         normalize_phone(text)

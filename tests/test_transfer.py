@@ -616,10 +616,47 @@ def test_cli_progress_bar_and_unreadable_files(people: Crm, tmp_path: Path, db_u
     assert result.exit_code == 0 and "importing" in result.stderr and "100%" in result.stderr
     latin = tmp_path / "latin.csv"
     latin.write_bytes("name,phone\nJosé,13800000003\n".encode("latin-1"))
-    assert "not UTF-8 text" in fails(db_url, 2, "import", "lead", str(latin))
+    assert "latin.csv line 2: not UTF-8 (invalid continuation byte)" in fails(
+        db_url, 2, "import", "lead", str(latin)
+    )
     empty = write(tmp_path / "empty.csv", "")
     assert "is empty" in fails(db_url, 2, "import", "lead", str(empty))
     assert len(leads(people)) == 2
+
+
+def test_a_file_not_in_its_encoding_is_refused_whole_at_its_true_line(
+    people: Crm, tmp_path: Path, db_url: str
+) -> None:
+    lines = ["name,phone"] + [f"Lead {n},1380000{n:04d}" for n in range(2, 8001)]
+    lines[7999] = "王芳,13900008000"  # line 8,000, after a batch of 5,000 would be in
+    path = tmp_path / "export.csv"
+    utf8 = "\n".join(lines[:7999]).encode() + b"\n"
+    path.write_bytes(utf8 + (lines[7999] + "\n").encode("gb18030"))
+    before = snapshot(people)
+    assert fails(db_url, 2, "import", "lead", str(path)) == (
+        "error: export.csv line 8000: not UTF-8; it looks like GB18030 (Chinese spreadsheet "
+        "export): use --encoding gb18030"
+    )
+    assert snapshot(people) == before
+    assert "--encoding: unknown text encoding 'klingon'" in fails(
+        db_url, 2, "import", "lead", str(path), "--encoding", "klingon"
+    )
+    path.write_bytes(("\n".join(lines) + "\n").encode("gb18030"))
+    result = invoke(db_url, "import", "lead", str(path), "--encoding", "gb18030")
+    assert result.exit_code == 0, result.output
+    assert leads(people)["王芳"][3]["phone"] == "13900008000"
+
+
+def test_rejected_rows_name_their_physical_line(people: Crm, tmp_path: Path) -> None:
+    path = tmp_path / "multi.csv"
+    path.write_text(
+        'name,phone,notes\r\nA,13800000001,"two\r\nlines"\r\nB,12345,x\r\n\r\n'
+        'C,13800000003,"three\nshort\nlines"\nD,not a phone,y\n',
+        encoding="utf-8",
+    )
+    errors = tmp_path / "e.csv"
+    people.import_records(ADMIN, "lead", path, mapping={"notes": "-"}, errors_path=errors)
+    assert [(e["line"], e["field"]) for e in errors_of(errors)] == [("4", "phone"), ("9", "phone")]
 
 
 # -- the fast phone key ------------------------------------------------------------------------
@@ -670,7 +707,7 @@ def test_rows_get_exactly_what_the_general_checks_give_them(people: Crm, tmp_pat
         ["Tight", "+8613600000004", "", "ad", ""],
         ["Mixed", "+86-135 00000005", "", "", ""],
         ["Old prefix", "179 1234 5678", "", "", ""],
-        ["Wide", "１３８００００００６", "", "", ""],
+        ["Wide", "１３８０００００００６", "", "", ""],
         ["Landline", "010-6552 9988", "", "", ""],
         ["Bad phone", "12345", "", "", ""],
         ["Bad source", "13800000007", "", "tv", ""],
@@ -696,7 +733,7 @@ def test_rows_get_exactly_what_the_general_checks_give_them(people: Crm, tmp_pat
     assert fastkeys.with_fast_phones(people.registry).normalizers["phone"] is fastkeys.phone_key
     errors = tmp_path / "e.csv"
     report = people.import_records(ADMIN, "lead", path, batch_size=4, errors_path=errors)
-    assert counts(report) == (15, 9, 0, 0, 6)
+    assert counts(report) == (15, 7, 0, 0, 8)
     problems: dict[int, list[tuple[str, str]]] = {}
     for e in errors_of(errors):
         problems.setdefault(int(e["line"]), []).append((e["field"], e["reason"]))
@@ -713,5 +750,7 @@ def test_rows_get_exactly_what_the_general_checks_give_them(people: Crm, tmp_pat
         if row[0] in by_name:
             got[line] = by_name[row[0]]
     assert got == expected
-    # Refused by the schema (11, 14, 15), the leads plugin (12, 13) and the e-mail key (16).
-    assert [line for line, e in expected.items() if isinstance(e, list)] == [11, 12, 13, 14, 15, 16]
+    # Refused by the phone key (7: no such number, 10), the schema (11, 14, 15), the leads
+    # plugin (12, 13) and the e-mail key (16).
+    expected_refusals = [7, 10, 11, 12, 13, 14, 15, 16]
+    assert [line for line, e in expected.items() if isinstance(e, list)] == expected_refusals

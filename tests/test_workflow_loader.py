@@ -86,6 +86,29 @@ def test_mistakes_are_located(
     assert words in first.message
 
 
+LOOP = BASE.replace("  - id: contacted\n", "  - id: a\n  - id: b\n") + (
+    "transitions:\n  - {from: new, to: [a, won, lost]}\n"
+    "  - {from: a, to: b}\n  - {from: b, to: a}\n"
+)
+
+
+def test_a_loop_with_no_way_to_an_outcome_is_refused_at_each_stage(crm: Crm) -> None:
+    result = check_text(LOOP, "w.yaml", crm.registry)
+    assert result.workflow is None
+    assert [(p.line, p.column, p.key, p.message) for p in result.problems] == [
+        (6, 9, "stages[1].id", "stage 'a' can never reach an outcome (lost, won)"),
+        (7, 9, "stages[2].id", "stage 'b' can never reach an outcome (lost, won)"),
+    ]
+    way_out = check_text(LOOP + "  - {from: b, to: lost}\n", "w.yaml", crm.registry)
+    assert way_out.problems == [] and way_out.workflow is not None
+    no_outcome = "workflow: w\nversion: 1\nkind: lead\nstages:\n  - id: new\n  - id: done\n"
+    result = check_text(no_outcome, "w.yaml", crm.registry)
+    assert [p.message for p in result.problems] == [
+        f"stage '{s}' can never reach an outcome (no stage has outcome: won or lost)"
+        for s in ("new", "done")
+    ]
+
+
 def test_cli_validate_exit_codes(db_url: str, tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(BASE + "colour: red\n", encoding="utf-8")

@@ -100,7 +100,8 @@ def test_added_stage_and_changed_sections(leads: Crm, tmp_path: Path) -> None:
         "  - id: nurture\n    label: {en: Nurture, zh: 培育}\n  - id: qualified ",
     )
     text = text.replace(
-        "  - {from: contacted, to: lost}\n", "  - {from: contacted, to: [nurture, lost]}\n"
+        "  - {from: contacted, to: lost}\n",
+        "  - {from: contacted, to: [nurture, lost]}\n  - {from: nurture, to: lost}\n",
     )
     text = text.replace("strategy: weighted", "strategy: round_robin")
     text = text.replace("probability: 0.4", "probability: 0.5")

@@ -9,7 +9,7 @@ import typer
 
 from crm_core.cli import render
 from crm_core.cli.state import parse_sets, parse_when, state
-from crm_core.errors import InvalidInput
+from crm_core.errors import InvalidInput, quote
 
 FORMATS = ("table", "csv", "json")
 
@@ -26,7 +26,7 @@ def report(
     """Run a report; `crm report list` names them all."""
     s = state(ctx)
     if fmt not in FORMATS:
-        raise InvalidInput(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+        raise InvalidInput(f"--format must be one of {', '.join(FORMATS)}, not {quote(fmt)}")
     if name == "list":
         rows = [
             {"name": r.name, "label": f"{r.label.get('en', '')} / {r.label.get('zh', '')}",

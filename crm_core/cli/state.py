@@ -10,7 +10,7 @@ import typer
 
 from crm_core.api import Crm
 from crm_core.clock import parse_time
-from crm_core.errors import InvalidInput
+from crm_core.errors import InvalidInput, quote
 
 
 @dataclass
@@ -51,7 +51,7 @@ def parse_sets(pairs: list[str] | None) -> dict[str, str]:
     for pair in pairs or []:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():
-            raise InvalidInput(f"expected FIELD=VALUE, got {pair!r}")
+            raise InvalidInput(f"expected FIELD=VALUE, got {quote(pair)}")
         out[name.strip()] = value
     return out
 
@@ -61,4 +61,6 @@ def parse_when(text: str, option: str) -> datetime:
     try:
         return parse_time(text)
     except ValueError:
-        raise InvalidInput(f"{option}: {text!r} is not an ISO time like 2026-12-01T09:30") from None
+        raise InvalidInput(
+            f"{option}: {quote(text)} is not an ISO time like 2026-12-01T09:30"
+        ) from None

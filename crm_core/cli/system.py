@@ -40,7 +40,7 @@ def permissions_(as_json: bool = JSON) -> None:
 def db_upgrade(ctx: typer.Context) -> None:
     """Run the schema migrations and create missing field indexes."""
     crm = state(ctx).crm
-    created = crm.init(None)
+    created = crm.init(None, create=False)
     typer.echo(f"schema at revision {crm.upgrade()}; {len(created)} field index(es) created")
 
 

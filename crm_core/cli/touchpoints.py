@@ -10,7 +10,7 @@ import typer
 
 from crm_core.cli import render
 from crm_core.cli.state import parse_sets, parse_when, state
-from crm_core.errors import InvalidInput
+from crm_core.errors import InvalidInput, quote
 
 activity_app = typer.Typer(help="Touchpoints logged on records.", no_args_is_help=True)
 task_app = typer.Typer(help="Reminders and to-dos.", no_args_is_help=True)
@@ -151,7 +151,7 @@ def deal_add(
     try:
         expected = date.fromisoformat(close) if close else None
     except ValueError:
-        raise InvalidInput(f"--close: {close!r} is not a date like 2026-12-31") from None
+        raise InvalidInput(f"--close: {quote(close)} is not a date like 2026-12-31") from None
     deal = s.crm.add_deal(
         s.actor, record_id, title, amount=amount, currency=currency, stage=stage,
         expected_close=expected,

@@ -24,7 +24,7 @@ SHOWN_PROBLEMS = 10
 def import_records(
     ctx: typer.Context,
     kind: str = typer.Argument(..., help="The kind of record, e.g. lead."),
-    file: Path = typer.Argument(..., help="A .csv (header row, UTF-8) or .jsonl file."),
+    file: Path = typer.Argument(..., help="A .csv (header row) or .jsonl file."),
     mapping: list[str] | None = typer.Option(
         None,
         "--map",
@@ -54,6 +54,12 @@ def import_records(
     fmt: str | None = typer.Option(
         None, "--format", metavar="csv|jsonl", help="The file's format (default: its extension)."
     ),
+    text_encoding: str = typer.Option(
+        "utf-8",
+        "--encoding",
+        metavar="ENC",
+        help="The file's text encoding: utf-8 (a BOM is fine), gb18030, gbk…",
+    ),
     progress: bool = typer.Option(
         False, "--progress", help="Show the progress bar even when stderr is not a terminal."
     ),
@@ -80,6 +86,7 @@ def import_records(
             auto_assign=auto_assign,
             owner=owner,
             fmt=fmt,
+            encoding=text_encoding,
             progress=callback,
         )
     if as_json:

@@ -30,6 +30,8 @@ FIRMS = [
 TRADES = ["科技", "贸易", "物流", "地产", "制造", "Trading", "Systems", "Foods", "医疗", "教育"]
 PLACES = ["east", "west", "north", "south", "华东", "华南", "浦东", "朝阳", "海淀", "天河"]
 PLACE_WORDS = ("region", "district", "city", "area")
+MOBILE_PREFIXES = ["135", "136", "138", "139", "150", "158", "186", "188", "189", "199"]
+"""Mobile ranges in use in China: a demo number must be a valid one."""
 
 
 def person(rng: random.Random) -> str:
@@ -51,7 +53,7 @@ def value(spec: FieldSpec, rng: random.Random, serial: int) -> Any:
         return rng.choice(schema["enum"])
     kind = schema.get("type")
     if spec.dedupe == "phone":
-        return f"1{rng.choice('3589')}{rng.randint(0, 9)}{serial:08d}"
+        return f"{rng.choice(MOBILE_PREFIXES)}{serial:08d}"
     if spec.dedupe == "email":
         return f"demo{serial}@example.com"
     if spec.dedupe == "company" or "company" in spec.name:

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, Numeric, Select, Table, case, cast, func, 
 from sqlmodel import Session, SQLModel, col
 
 from crm_core import permissions
-from crm_core.errors import InvalidInput
+from crm_core.errors import InvalidInput, quote
 from crm_core.fieldsql import field_text, kind_is, sql_string
 from crm_core.models import Record
 from crm_core.permissions import Actor
@@ -111,7 +111,7 @@ class ReportContext:
         try:
             return int(raw)
         except ValueError:
-            raise InvalidInput(f"--param {name}: {raw!r} is not a whole number") from None
+            raise InvalidInput(f"--param {name}: {quote(raw)} is not a whole number") from None
 
 
 def share(part: int | float, whole: int | float) -> float | None:

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 
 from crm_core import permissions
-from crm_core.errors import Duplicate
+from crm_core.errors import Duplicate, excerpt
 from crm_core.models import Record
 from crm_core.records import WriteContext
 from crm_core.transfer.rows import Candidate, Problem, RowMaker
@@ -46,7 +46,7 @@ class Target:
     def describe(self, key_field: str, value: str) -> str:
         """The refusal text, as ``add_record`` words it (or naming the earlier line)."""
         if self.record_id is None:
-            return f"duplicate of line {self.line} (same {key_field}: {value})"
+            return f"duplicate of line {self.line} (same {key_field}: {excerpt(value)})"
         return str(Duplicate(self.record_id, self.owner, key_field, value))
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from crm_core.errors import InvalidInput
+from crm_core.errors import InvalidInput, quote
 from crm_core.fields import KindSpec
 
 SPECIAL = ("title", "stage", "owner")
@@ -25,7 +25,9 @@ def parse_map(pairs: Iterable[str] | None) -> dict[str, str]:
     for pair in pairs or []:
         column, sep, target = (part.strip() for part in pair.partition("="))
         if not sep or not column or not target:
-            raise InvalidInput(f"--map expects COLUMN=FIELD (or COLUMN=- to ignore), got {pair!r}")
+            raise InvalidInput(
+                f"--map expects COLUMN=FIELD (or COLUMN=- to ignore), got {quote(pair)}"
+            )
         if out.get(column, target) != target:
             raise InvalidInput(
                 f"--map maps column '{column}' twice: to '{out[column]}' and '{target}'"

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from crm_core import permissions
-from crm_core.errors import InvalidInput, NotFound
+from crm_core.errors import InvalidInput, NotFound, quote
 from crm_core.fields import KindSpec, Registry
 from crm_core.models import Record
 from crm_core.permissions import Actor
@@ -69,7 +69,7 @@ def export(
     except NotFound as exc:
         raise InvalidInput(str(exc)) from None
     if fmt not in FORMATS:
-        raise InvalidInput(f"--format must be csv or jsonl, not {fmt!r}")
+        raise InvalidInput(f"--format must be csv or jsonl, not {quote(fmt)}")
     names = columns(spec)
     fields = names[3:]
     count = 0

@@ -9,8 +9,10 @@ left to the full parse), and 11 digits is a possible length there. The same
 digits written the usual ways, grouped 3-4-4 by spaces or dashes and perhaps
 after ``+86`` (``138 1234 5678``, ``+86 138-1234-5678``), come out alike:
 the parser drops that punctuation, and ``+86`` names the country region CN
-assumes. So :func:`phone_key` answers those numbers directly and hands
-everything else to the real normaliser.
+assumes. Only numbers of an allocated mobile range are valid, so the digits
+must also match ``phonenumbers``' own pattern of Chinese mobile numbers. So
+:func:`phone_key` answers those numbers directly and hands everything else to
+the real normaliser.
 
 It is used only when the registry's ``phone`` normaliser is the core's own
 with region CN, and only after :func:`agrees` has checked it against that
@@ -26,10 +28,15 @@ import random
 import re
 from collections.abc import Callable
 
+import phonenumbers
+
 from crm_core import dedupe
 from crm_core.fields import Registry
 
 PLAIN_MOBILE = re.compile(r"1(?:[3-689][0-9]|7[0-8])[0-9]{8}")
+_CN = phonenumbers.PhoneMetadata.metadata_for_region("CN")
+# Without the data (a trimmed phonenumbers) nothing takes the fast path: (?!) never matches.
+VALID_MOBILE = re.compile((_CN and _CN.mobile and _CN.mobile.national_number_pattern) or r"(?!)")
 # 3-4-4 digits, each gap a space, a dash or nothing, perhaps after +86 (and a space or dash).
 GROUPED = re.compile(r"(?:\+86[ -]?)?([0-9]{3})[ -]?([0-9]{4})[ -]?([0-9]{4})")
 PREFIXES = [f"1{d}" for d in "345689"] + [f"17{d}" for d in "012345678"]
@@ -39,12 +46,12 @@ SHAPES = ("{}{}{}", "{} {} {}", "{}-{}-{}", "+86{}{}{}", "+86 {}-{}-{}", "+86-{}
 
 def phone_key(value: str) -> str:
     """The phone key :func:`crm_core.dedupe.normalize_phone` gives ``value``, faster."""
-    if len(value) == 11 and PLAIN_MOBILE.fullmatch(value):
+    if len(value) == 11 and PLAIN_MOBILE.fullmatch(value) and VALID_MOBILE.fullmatch(value):
         return "+86" + value
     grouped = GROUPED.fullmatch(value)
     if grouped is not None:
         digits = "".join(grouped.groups())
-        if PLAIN_MOBILE.fullmatch(digits):
+        if PLAIN_MOBILE.fullmatch(digits) and VALID_MOBILE.fullmatch(digits):
             return "+86" + digits
     return dedupe.normalize_phone(value)
 
@@ -53,19 +60,23 @@ def agrees(normalize: Callable[[str], str], seed: int = 0) -> bool:
     """True when ``normalize`` gives :func:`phone_key`'s answer on sampled mobile numbers.
 
     The samples cover every prefix the fast path answers, in each way of
-    writing it that the fast path reads.
+    writing it that the fast path reads; a number both refuse agrees too.
     """
     rng = random.Random(seed)
     for prefix in PREFIXES:
         for i in range(SAMPLES_PER_PREFIX):
             digits = prefix + "".join(rng.choices("0123456789", k=11 - len(prefix)))
             number = SHAPES[i % len(SHAPES)].format(digits[:3], digits[3:7], digits[7:])
-            try:
-                if normalize(number) != phone_key(number):
-                    return False
-            except ValueError:
+            if _key_or_none(normalize, number) != _key_or_none(phone_key, number):
                 return False
     return True
+
+
+def _key_or_none(normalize: Callable[[str], str], number: str) -> str | None:
+    try:
+        return normalize(number)
+    except ValueError:
+        return None
 
 
 def with_fast_phones(registry: Registry) -> Registry:

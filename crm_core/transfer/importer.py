@@ -27,6 +27,7 @@ from crm_core.errors import (
     NotFound,
     PermissionDenied,
     PluginError,
+    quote,
 )
 from crm_core.fields import KindSpec, Registry
 from crm_core.models import Record
@@ -60,6 +61,7 @@ class ImportOptions:
     auto_assign: bool = False
     owner: str | None = None
     fmt: str | None = None
+    encoding: str | None = None
 
 
 def check_options(registry: Registry, options: ImportOptions) -> KindSpec:
@@ -70,7 +72,7 @@ def check_options(registry: Registry, options: ImportOptions) -> KindSpec:
         raise InvalidInput(str(exc)) from None
     if options.on_duplicate not in batch.MODES:
         raise InvalidInput(
-            f"--on-duplicate must be skip, merge or refuse, not {options.on_duplicate!r}"
+            f"--on-duplicate must be skip, merge or refuse, not {quote(options.on_duplicate)}"
         )
     if options.batch_size < 1:
         raise InvalidInput(f"--batch must be at least 1, not {options.batch_size}")
@@ -88,7 +90,7 @@ def run(
 ) -> ImportReport:
     """Import ``options.path``; see the module's description for the order of things."""
     kind = check_options(registry, options)
-    source = Source(options.path, options.fmt)
+    source = Source(options.path, options.fmt, options.encoding)
     plan = columns.plan(kind, source.columns, options.mapping, source.path.name)
     report = ImportReport(
         kind.name, str(options.path), source.format, options.dry_run, options.on_duplicate,

@@ -18,9 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from crm_core.errors import InvalidInput
+from crm_core.errors import InvalidInput, quote
+from crm_core.transfer import encoding
 
 FORMATS = ("csv", "jsonl")
+# csv's default cap (128 KiB a cell) stops the whole import at a pasted file in one
+# cell; with room for it the row is read and rejected alone by the length checks.
+CSV_CELL_MAX = 1 << 26
+csv.field_size_limit(max(csv.field_size_limit(), CSV_CELL_MAX))
 EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 
@@ -44,7 +49,7 @@ def detect_format(path: Path, fmt: str | None) -> str:
     """The format to read ``path`` in: ``fmt`` if given, else from the file's extension."""
     if fmt is not None:
         if fmt not in FORMATS:
-            raise InvalidInput(f"--format must be csv or jsonl, not {fmt!r}")
+            raise InvalidInput(f"--format must be csv or jsonl, not {quote(fmt)}")
         return fmt
     found = EXTENSIONS.get(path.suffix.lower())
     if found is None:
@@ -58,11 +63,17 @@ def detect_format(path: Path, fmt: str | None) -> str:
 class Source:
     """An open file to import: its format, columns and rows, and how far reading has got."""
 
-    def __init__(self, path: Path, fmt: str | None = None) -> None:
+    def __init__(
+        self, path: Path, fmt: str | None = None, text_encoding: str | None = None
+    ) -> None:
         self.path = path
         self.format = detect_format(path, fmt)
+        self.codec = encoding.codec_of(text_encoding)
         if not path.is_file():
             raise InvalidInput(f"no file {path}")
+        # Before any row is kept: a bad byte found by the reader mid-import would leave
+        # the batches before it in, and block decoding knows only roughly where it is.
+        encoding.check(path, self.codec)
         self.size = path.stat().st_size
         self._binary: IO[bytes] | None = None
         self._line = 1
@@ -76,16 +87,16 @@ class Source:
         return self._binary.tell()
 
     def _text(self) -> IO[str]:
-        """The file as text: UTF-8, a byte-order mark dropped, newlines kept for the parser."""
+        """The file as text in its codec (UTF-8: a byte-order mark dropped), newlines kept."""
         self._binary = self.path.open("rb")
-        return io.TextIOWrapper(self._binary, encoding="utf-8-sig", newline="")
+        return io.TextIOWrapper(self._binary, encoding=self.codec, newline="")
 
     def _csv_header(self) -> list[str]:
         with self._text() as text:
             try:
                 header = next(csv.reader(text), None)
             except (csv.Error, UnicodeDecodeError) as exc:
-                raise InvalidInput(f"{self.path.name}: line 1: {_why(exc)}") from None
+                raise InvalidInput(f"{self.path.name} line 1: {_why(exc)}") from None
         if not header:
             raise InvalidInput(f"{self.path.name} is empty: a CSV file starts with a header row")
         names = [h.strip() for h in header]
@@ -117,10 +128,9 @@ class Source:
             try:
                 yield from reader(text)
             except (csv.Error, UnicodeDecodeError) as exc:
-                # Text is decoded in blocks, so a bad byte is found near, not at, its line.
-                raise InvalidInput(
-                    f"{self.path.name}: near line {self._line}: {_why(exc)}"
-                ) from None
+                # The encoding was checked whole, so this is the parser's (or a file changed
+                # since): the line is where the row being read starts.
+                raise InvalidInput(f"{self.path.name} line {self._line}: {_why(exc)}") from None
 
     def _csv_rows(self, text: IO[str]) -> Iterator[RawRow | RowError]:
         columns = self.columns

@@ -17,7 +17,8 @@ from typing import Any
 from sqlmodel import select
 
 from crm_core import permissions, records
-from crm_core.errors import FieldError, InvalidInput, NotFound, PermissionDenied
+from crm_core.errors import FieldError, InvalidInput, NotFound, PermissionDenied, quote
+from crm_core.limits import TITLE_MAX
 from crm_core.models import User, WorkflowDef
 from crm_core.permissions import Actor
 from crm_core.records import WriteContext
@@ -114,6 +115,10 @@ class RowMaker:
         raw = row.values
         problems: list[Problem] = []
         title = self._text(row, "title", problems)
+        if title is not None and len(title) > TITLE_MAX:
+            why = f"is {len(title):,} characters long; at most {TITLE_MAX:,}"
+            problems.append(self.problem(row.line, "title", why))
+            title = None
         owner_id = self._owner(row, self._text(row, "owner", problems), problems)
         stage = self._stage(row, self._text(row, "stage", problems), problems)
         given = {f: raw[c] for c, f in self.columns.fields.items() if c in raw}
@@ -148,7 +153,7 @@ class RowMaker:
         if value is None or value == "":
             return None
         if not isinstance(value, str):
-            problems.append(self.problem(row.line, name, f"{value!r} is not text"))
+            problems.append(self.problem(row.line, name, f"{quote(value)} is not text"))
             return None
         return value
 

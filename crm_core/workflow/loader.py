@@ -185,6 +185,7 @@ def _semantic_problems(located: Located, registry: Registry | None) -> list[Prob
     out += _condition_fields(located, registry)
     if not out:
         out += _unreachable(located)
+        out += _stuck(located)
         out += _conflicting_rules(located)
     return out
 
@@ -306,6 +307,34 @@ def _unreachable(located: Located) -> list[Problem]:
         located.problem(("stages", i, "id"), f"stage '{s}' cannot be reached from '{ids[0]}'")
         for i, s in enumerate(ids)
         if s not in seen
+    ]
+
+
+def _stuck(located: Located) -> list[Problem]:
+    """The stages a record can enter but never leave for an outcome (won or lost).
+
+    Found backwards from the outcome stages over the allowed moves, so a loop
+    (a → b → a) with no way out is reported at each of its stages.
+    """
+    workflow = Workflow(located.file, located.data)
+    outcomes = {s["id"] for s in located.data["stages"] if s.get("outcome")}
+    comes_from: dict[str, set[str]] = {}
+    for here, theres in workflow.moves().items():
+        for there in theres:
+            comes_from.setdefault(there, set()).add(here)
+    finishing = set(outcomes)
+    todo = list(outcomes)
+    while todo:
+        for earlier in comes_from.get(todo.pop(), set()):
+            if earlier not in finishing:
+                finishing.add(earlier)
+                todo.append(earlier)
+    named = ", ".join(sorted(outcomes)) or "no stage has outcome: won or lost"
+    what = f"an outcome ({named})"
+    return [
+        located.problem(("stages", i, "id"), f"stage '{s}' can never reach {what}")
+        for i, s in enumerate(workflow.stage_ids)
+        if s not in finishing
     ]
 
 

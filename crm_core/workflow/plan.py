@@ -12,7 +12,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from crm_core.errors import InvalidInput
+from crm_core.errors import InvalidInput, quote
 
 NOT_COMPARED = ("workflow", "version", "kind", "stages")
 """Top-level keys that are not reported as changed sections (stages are compared one by one)."""
@@ -76,7 +76,7 @@ def parse_mapping(pairs: list[str] | None) -> dict[str, str]:
     for pair in pairs or []:
         old, sep, new = (part.strip() for part in pair.partition("="))
         if not sep or not old or not new:
-            raise InvalidInput(f"--map expects OLD=NEW (two stage ids), got {pair!r}")
+            raise InvalidInput(f"--map expects OLD=NEW (two stage ids), got {quote(pair)}")
         if out.get(old, new) != new:
             raise InvalidInput(f"--map maps stage '{old}' twice: to '{out[old]}' and to '{new}'")
         out[old] = new
