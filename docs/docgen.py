@@ -35,7 +35,7 @@ HOOK_ROLE = re.compile(r":(func|class|meth|mod|attr):`~?([\w.]+)`")
 
 def page(sections: list[str]) -> str:
     """Join Markdown sections for a cog block, with the blank lines around them Markdown needs."""
-    return "\n" + "\n\n".join(s.strip("\n") for s in sections) + "\n"
+    return "\n" + "\n\n".join(s.strip("\n") for s in sections) + "\n\n"
 
 
 # ---------------------------------------------------------------------------
@@ -83,8 +83,9 @@ def cli_reference() -> str:
 def _docstring_markdown(doc: str, links: dict[str, str]) -> str:
     """Turn a reST-flavoured docstring into Markdown.
 
-    ````x```` becomes ```x```, ``:class:`a.B``` a link when ``links`` knows it,
-    and a paragraph ending in ``::`` introduces a fenced Python block.
+    Double backquotes become single ones, a ``:class:`` (``:func:``, ...) role
+    a link when ``links`` knows its target, a paragraph ending in ``::`` a
+    fenced Python block, and nested lists get the indentation Markdown wants.
     """
     text = inspect.cleandoc(doc)
 
@@ -115,7 +116,9 @@ def _docstring_markdown(doc: str, links: dict[str, str]) -> str:
             code = textwrap.dedent("\n".join(block)).strip("\n")
             result += ["", "```python", *code.splitlines(), "```", ""]
             continue
-        result.append(line)
+        # Docstrings indent nested lists by two spaces; Markdown wants four.
+        indent = len(line) - len(line.lstrip(" "))
+        result.append(" " * indent + line)
         i += 1
     return "\n".join(result).strip()
 
@@ -219,7 +222,7 @@ def hook_reference() -> str:
             "**firstresult**: the first implementation that returns something other "
             "than `None` wins and the rest are not called."
             if options.get("firstresult")
-            else "Every implementation is called; the results come back as a list."
+            else "Every plugin's implementation is called (not firstresult)."
         )
         doc = _docstring_markdown(function.__doc__ or "", links)
         sections.append(
@@ -234,6 +237,7 @@ def hook_index() -> str:
     for heading, node, function in _hooks():
         summary = inspect.cleandoc(function.__doc__ or "").split("\n\n")[0].replace("\n", " ")
         phase = heading.split(":")[0].replace("``", "`")
+        summary = _docstring_markdown(summary, {})
         rows.append(f"| [`{node.name}`](hooks.md#{node.name}) | {phase} | {_cell(summary)} |")
     return page(["\n".join(rows)])
 
@@ -275,17 +279,21 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def _public_members(cls: type) -> list[tuple[str, str, str]]:
+def _public_members(cls: type, links: dict[str, str]) -> list[tuple[str, str, str]]:
     """``(name, signature, first docstring line)`` of a class's own public methods."""
     members = []
     for name, value in vars(cls).items():
         if name.startswith("_") or not (inspect.isfunction(value) or isinstance(value, property)):
             continue
         function = value.fget if isinstance(value, property) else value
-        signature = "" if isinstance(value, property) else str(inspect.signature(function))
-        signature = signature.replace("'", "")
+        signature = ""
+        if not isinstance(value, property):
+            full = inspect.signature(function)
+            # Drop ``self``: the reader calls these on an instance.
+            params = list(full.parameters.values())[1:]
+            signature = str(full.replace(parameters=params)).replace("'", "")
         summary = (inspect.getdoc(function) or "").split("\n\n")[0].replace("\n", " ")
-        summary = summary.replace("``", "`")
+        summary = _docstring_markdown(summary, links)
         members.append((name, signature, summary))
     return members
 
@@ -309,11 +317,9 @@ def payload_reference() -> str:
                     f"| {_cell(notes.get(field.name, ''))} |"
                 )
             parts.append("\n".join(rows))
-        members = _public_members(cls)
+        members = _public_members(cls, links)
         if members:
-            parts.append(
-                "\n".join(f"- `{n}{_cell(sig)}`: {_cell(summary)}" for n, sig, summary in members)
-            )
+            parts.append("\n".join(f"- `{n}{sig}`: {summary}" for n, sig, summary in members))
         sections.append("\n\n".join(parts))
     return page(sections)
 
