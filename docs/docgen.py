@@ -209,10 +209,16 @@ def _links() -> dict[str, str]:
 
 
 def hook_reference() -> str:
-    """Print every hook under its phase: signature, firstresult, and docstring."""
+    """Print hookspecs.py's introduction, then every hook under its phase.
+
+    Each hook gets its signature, whether it is firstresult, and its docstring.
+    """
+    from crm_core import hookspecs
+
     links = _links()
+    intro = _docstring_markdown(hookspecs.__doc__ or "", links).split("\n\n", 1)[1]
     phase = None
-    sections = []
+    sections = ["## How plugins and hooks work", intro]
     for heading, node, function in _hooks():
         if heading != phase:
             phase = heading
