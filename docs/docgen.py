@@ -67,11 +67,9 @@ def cli_reference() -> str:
         result = runner.invoke(app, [*path[1:], "--help"], env=HELP_ENV, prog_name="crm")
         if result.exit_code != 0:
             raise RuntimeError(f"{' '.join(path)} --help exited {result.exit_code}")
-        text = "\n".join(line.rstrip() for line in result.output.strip("\n").splitlines())
+        text = "\n".join(line.rstrip() for line in result.output.splitlines()).strip("\n")
         level = "#" * min(len(path) + 1, 4)
-        sections.append(
-            f"{level} {' '.join(path)}\n\n```text\n{textwrap.dedent(text).strip()}\n```"
-        )
+        sections.append(f"{level} {' '.join(path)}\n\n```text\n{text}\n```")
     return page(sections)
 
 
