@@ -289,10 +289,10 @@ def _public_members(cls: type, links: dict[str, str]) -> list[tuple[str, str, st
     for name, value in vars(cls).items():
         if name.startswith("_") or not (inspect.isfunction(value) or isinstance(value, property)):
             continue
-        function = value.fget if isinstance(value, property) else value
-        signature = ""
-        if not isinstance(value, property):
-            full = inspect.signature(function)
+        if isinstance(value, property):
+            function, signature = value.fget, ""
+        else:
+            function, full = value, inspect.signature(value)
             # Drop ``self``: the reader calls these on an instance.
             params = list(full.parameters.values())[1:]
             signature = str(full.replace(parameters=params)).replace("'", "")
@@ -308,7 +308,7 @@ def payload_reference() -> str:
     sections = []
     for dotted in _payload_names():
         module_name, name = dotted.rsplit(".", 1)
-        cls = getattr(importlib.import_module(module_name), name)
+        cls: type = getattr(importlib.import_module(module_name), name)
         doc = _docstring_markdown(cls.__doc__ or "", links)
         parts = [f"### {name}", f"`{dotted}`", doc]
         if dataclasses.is_dataclass(cls):
