@@ -59,6 +59,49 @@ def plugins_list(ctx: typer.Context, as_json: bool = JSON) -> None:
     render.table(rows, ["name", "version", "kinds", "hooks"], "plugins")
 
 
+@plugins_app.command("show")
+def plugins_show(ctx: typer.Context, name: str, as_json: bool = JSON) -> None:
+    """Show a plugin: version, hooks, kinds, commands, its settings schema and values.
+
+    Values of keys named like password, secret, token or key are masked.
+    """
+    crm = state(ctx).crm
+    info = crm.plugin(name)
+    root = ctx.find_root().command
+    owners: dict[str, str] = getattr(root, "plugin_commands", {})
+    commands = sorted(command for command, plugin in owners.items() if plugin == name)
+    settings = None if info.disabled else crm.plugin_settings(name)
+    if as_json:
+        render.emit_json(
+            {**info.to_dict(), "commands": commands,
+             "settings": settings.to_dict() if settings else None}
+        )  # fmt: skip
+        return
+    render.fields_block(
+        [
+            ("plugin", info.name),
+            ("version", "disabled" if info.disabled else info.version),
+            ("kinds", ", ".join(info.kinds)),
+            ("hooks", ", ".join(info.hooks)),
+            ("commands", ", ".join(f"crm {c}" for c in commands)),
+        ]
+    )
+    if settings is None or not settings.schema:
+        return
+    values = settings.masked()
+    rows = [
+        {
+            "key": key,
+            "type": spec.get("type"),
+            "value": values.get(key),
+            "default": spec.get("default"),
+            "description": spec.get("description"),
+        }
+        for key, spec in settings.schema["properties"].items()
+    ]
+    render.table(rows, ["key", "type", "value", "default", "description"], f"[plugins.{name}]")
+
+
 @kinds_app.command("list")
 def kinds_list(ctx: typer.Context, as_json: bool = JSON) -> None:
     """List the kinds of record."""
