@@ -32,7 +32,7 @@ from crm_core.db import make_engine
 from crm_core.models import SQLModel
 
 if TYPE_CHECKING:
-    from click.testing import Result
+    from typer.testing import Result
 
     from crm_core.api import Crm
 
@@ -110,7 +110,7 @@ def invoke_cli(
     """Run ``crm ARGS`` in this process with ``plugins`` registered besides the installed ones.
 
     The plugins get into the CRM the command opens and into the command line
-    itself (their ``crm_register_commands``). Returns click's ``Result``:
+    itself (their ``crm_register_commands``). Returns typer's ``Result``:
     ``exit_code``, ``stdout`` and ``stderr`` apart.
     """
     from typer.testing import CliRunner

@@ -6,7 +6,6 @@ import os
 import sys
 from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -45,7 +44,7 @@ class CrmGroup(TyperGroup):
         super().__init__(*args, **kwargs)
         self.plugin_commands: dict[str, str] = {}
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         """Add the plugins' commands, then parse; a broken plugin is one line and its code."""
         extra = ctx.obj.extra_plugins if isinstance(ctx.obj, CliState) else ()
         try:
@@ -58,9 +57,7 @@ class CrmGroup(TyperGroup):
             self.plugin_commands[command.name] = command.plugin
         return super().parse_args(ctx, args)
 
-    def resolve_command(
-        self, ctx: click.Context, args: list[str]
-    ) -> tuple[str | None, click.Command | None, list[str]]:
+    def resolve_command(self, ctx: Any, args: list[str]) -> tuple[Any, Any, list[str]]:
         """Find the command, noting the plugin that owns it, if any."""
         name, command, rest = super().resolve_command(ctx, args)
         if name in self.plugin_commands:

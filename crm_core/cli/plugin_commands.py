@@ -7,7 +7,6 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import click
 import typer
 
 from crm_core.config import load_settings
@@ -37,7 +36,7 @@ class PluginCommand:
 
     name: str
     plugin: str
-    command: click.Command
+    command: Any  # typer's click Command; typer vendors click, so it has no public name
 
 
 def load(extra: Iterable[tuple[str, object]], taken: Collection[str]) -> list[PluginCommand]:
@@ -64,12 +63,10 @@ def load(extra: Iterable[tuple[str, object]], taken: Collection[str]) -> list[Pl
     return list(found.values())
 
 
-def _click_command(plugin: str, name: str, command: Any) -> click.Command:
+def _click_command(plugin: str, name: str, command: Any) -> Any:
     """The click command ``crm NAME`` runs, named so that help and usage show ``NAME``."""
     if isinstance(command, typer.Typer):
         out = typer.main.get_command(command)
-    elif isinstance(command, click.Command):
-        out = command
     elif callable(command):
         single = typer.Typer()
         single.command(name)(command)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
+from crm_core import scaffold
 from crm_core.api import Crm
 from crm_core.cli import render
 from crm_core.cli.state import state
@@ -102,6 +105,21 @@ def plugins_show(ctx: typer.Context, name: str, as_json: bool = JSON) -> None:
     render.table(rows, ["key", "type", "value", "default", "description"], f"[plugins.{name}]")
 
 
+@plugins_app.command("new")
+def plugins_new(
+    name: str = typer.Argument(..., help="The plugin's name: its entry point and its kind."),
+    folder: Path | None = typer.Option(None, "--dir", help="Where to write it [./crm-NAME]."),
+) -> None:
+    """Write a new plugin package: a kind, a rule, a workflow, tests and a README.
+
+    It passes its own tests as generated: cd into it, pip install -e '.[test]', pytest.
+    """
+    target = folder or scaffold.default_folder(name)
+    for path in scaffold.new_plugin(name, target):
+        typer.echo(f"created {path}")
+    typer.echo(f"next: cd {target} && pip install -e '.[test]' && pytest")
+
+
 @kinds_app.command("list")
 def kinds_list(ctx: typer.Context, as_json: bool = JSON) -> None:
     """List the kinds of record."""
@@ -157,4 +175,6 @@ def register(app: typer.Typer) -> None:
     app.command("permissions")(permissions_)
     app.add_typer(db_app, name="db")
     app.add_typer(plugins_app, name="plugins")
+    # `crm plugin new NAME` reads naturally too; one group, listed once.
+    app.add_typer(plugins_app, name="plugin", hidden=True)
     app.add_typer(kinds_app, name="kinds")
