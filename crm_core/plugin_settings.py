@@ -47,6 +47,20 @@ class PluginSettings:
         """The values with every secret one replaced by ``********``, for display."""
         return {k: MASK if self.secret(k) and v is not None else v for k, v in self.values.items()}
 
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per key of the schema: key, type, value, default, description; secrets masked."""
+        values = self.masked()
+        return [
+            {
+                "key": key,
+                "type": spec.get("type"),
+                "value": values.get(key),
+                "default": MASK if "default" in spec and self.secret(key) else spec.get("default"),
+                "description": spec.get("description"),
+            }
+            for key, spec in self.schema.get("properties", {}).items()
+        ]
+
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON form, secrets masked."""
         return {"plugin": self.plugin, "schema": self.schema, "values": self.masked()}

@@ -204,6 +204,12 @@ def test_secrets_are_masked_for_display() -> None:
         "api_token": "********", "password": "********", "smtp_key": "********",
         "webhook": "********", "host": "h", "keyboard": "not a secret", "max_trials": 2,
     }  # fmt: skip
+    schema = {"properties": {"api_token": {"type": "string", "default": "dev-token"},
+                             "host": {"type": "string", "default": "localhost"}}}  # fmt: skip
+    rows = PluginSettings("x", schema, {"api_token": "t", "host": "h"}).rows()
+    assert [(r["key"], r["value"], r["default"]) for r in rows] == [
+        ("api_token", "********", "********"), ("host", "h", "localhost"),
+    ]  # fmt: skip
 
 
 def test_crm_plugins_show_gives_commands_schema_and_masked_values(folder: Path) -> None:

@@ -91,17 +91,7 @@ def plugins_show(ctx: typer.Context, name: str, as_json: bool = JSON) -> None:
     )
     if settings is None or not settings.schema:
         return
-    values = settings.masked()
-    rows = [
-        {
-            "key": key,
-            "type": spec.get("type"),
-            "value": values.get(key),
-            "default": spec.get("default"),
-            "description": spec.get("description"),
-        }
-        for key, spec in settings.schema["properties"].items()
-    ]
+    rows = settings.rows()
     render.table(rows, ["key", "type", "value", "default", "description"], f"[plugins.{name}]")
 
 
