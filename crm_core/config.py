@@ -56,7 +56,10 @@ def _file(cwd: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
     with path.open("rb") as fh:
-        return tomllib.load(fh)
+        try:
+            return tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise InvalidInput(f"{CONFIG_FILE}: {exc}") from None
 
 
 def _file_settings(data: dict[str, Any]) -> dict[str, object]:

@@ -246,3 +246,13 @@ def test_the_cli_stops_on_invalid_settings_with_exit_2(folder: Path) -> None:
     assert out.stderr == (
         "error: crm.toml [plugins.school] max_trials: 0 is less than the minimum of 1\n"
     )
+
+
+@pytest.mark.parametrize("args", [["--help"], ["trials"]])
+def test_a_crm_toml_that_is_not_toml_is_one_line_exit_2(folder: Path, args: list[str]) -> None:
+    (folder / "crm.toml").write_text("[plugins.school\n")
+    out = invoke_cli(args, [("school", School())], env=ENV)
+    assert out.exit_code == 2
+    assert out.stderr == (
+        "error: crm.toml: Expected ']' at the end of a table declaration (at line 1, column 16)\n"
+    )
