@@ -34,6 +34,7 @@ from crm_core import (
     journal,
     journalcheck,
     permissions,
+    plugin_settings,
     records,
     reminders,
     schema,
@@ -45,7 +46,7 @@ from crm_core.assign import run as assign_run
 from crm_core.assign.run import AssignResult
 from crm_core.assign.strategies import Member
 from crm_core.clock import Clock, system_clock
-from crm_core.config import load_settings
+from crm_core.config import PluginConfig, load_settings
 from crm_core.convert import convert
 from crm_core.db import database_label, make_engine, probe, read_session, sqlite_path, transaction
 from crm_core.errors import (
@@ -81,6 +82,7 @@ from crm_core.models import (
 from crm_core.notify import Notice
 from crm_core.outbox import DeliveryReport, OutboxMessage, OutboxView, Undeliverable
 from crm_core.permissions import Actor
+from crm_core.plugin_settings import PluginSettings
 from crm_core.plugins import PluginHost, PluginInfo
 from crm_core.records import WriteContext
 from crm_core.reports import alerts as dashboards
@@ -154,6 +156,7 @@ __all__ = [
     "PermissionDenied",
     "PluginError",
     "PluginInfo",
+    "PluginSettings",
     "PoolEntry",
     "PoolPage",
     "PoolView",
@@ -248,12 +251,15 @@ class Crm:
         host: PluginHost,
         clock: Clock = system_clock,
         channels: Mapping[str, Mapping[str, Any]] | None = None,
+        plugin_config: PluginConfig | None = None,
     ) -> None:
         self.engine = engine
         self.host = host
         self.clock = clock
         self.registry = Registry(host, channels)
         self.screen_parts = ScreenParts.collect(host, self.registry.kinds)
+        installed = {name for name, plugin in host.pm.list_name_plugin() if plugin is not None}
+        self._settings = plugin_settings.collect(host, plugin_config or PluginConfig(), installed)
         self._schema_checked = False
 
     @classmethod
@@ -266,20 +272,26 @@ class Crm:
         entry_points: bool = True,
         clock: Clock = system_clock,
         channels: Mapping[str, Mapping[str, Any]] | None = None,
+        plugin_settings: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> Crm:
         """Open the CRM at ``url`` (default: settings, then ``./crm.db``) with its plugins.
 
         ``extra_plugins`` registers ``(name, module)`` pairs besides those found
-        through entry points; ``disabled_plugins`` names plugins to skip.
-        ``channels`` is the channels' configuration (``{"email": {"host": …}}``)
-        in place of the ``[channels]`` tables of ``crm.toml``.
+        through entry points (in place of an installed plugin of the same
+        name); ``disabled_plugins`` names plugins to skip. ``channels`` is the
+        channels' configuration (``{"email": {"host": …}}``) in place of the
+        ``[channels]`` tables of ``crm.toml``; ``plugin_settings``
+        (``{"gym": {"max_trials": 3}}``) stands for its ``[plugins]`` tables
+        and the ``CRM_PLUGIN_*`` variables. Plugin settings the plugin's schema
+        refuses stop it here (exit 2).
         """
         settings = load_settings(
             url, frozenset(disabled_plugins) if disabled_plugins is not None else None
         )
         host = PluginHost(settings.disabled_plugins, extra_plugins, entry_points)
         config = settings.channels if channels is None else channels
-        return cls(make_engine(settings.database_url), host, clock, config)
+        plugins = settings.plugins if plugin_settings is None else PluginConfig(plugin_settings)
+        return cls(make_engine(settings.database_url), host, clock, config, plugins)
 
     def close(self) -> None:
         """Release the database connections."""
@@ -371,6 +383,27 @@ class Crm:
     def plugins(self) -> list[PluginInfo]:
         """List the plugins: name, version, hooks and kinds (and the disabled ones)."""
         return self.host.infos(self.registry.kinds_by_plugin())
+
+    def plugin(self, name: str) -> PluginInfo:
+        """One plugin as :meth:`plugins` lists it; :class:`NotFound` when there is none."""
+        for info in self.plugins():
+            if info.name == name:
+                return info
+        raise NotFound(f"no plugin named {name} (see crm plugins list)")
+
+    def settings(self, plugin: str) -> dict[str, Any]:
+        """The checked settings of ``plugin`` (its ``[plugins.NAME]`` table), defaults filled in.
+
+        A plugin reads its own with ``crm.settings("NAME")``; one that declares
+        no settings has ``{}``. An unknown plugin is :class:`NotFound`.
+        """
+        return dict(self.plugin_settings(plugin).values)
+
+    def plugin_settings(self, plugin: str) -> PluginSettings:
+        """The settings schema ``plugin`` declared and its values (``masked()`` for display)."""
+        if not self.host.pm.has_plugin(plugin) or self.host.pm.get_plugin(plugin) is None:
+            raise NotFound(f"no plugin named {plugin} (see crm plugins list)")
+        return plugin_settings.by_plugin(self._settings, plugin)
 
     def kinds(self) -> list[KindSpec]:
         """List the kinds of record the plugins declared."""

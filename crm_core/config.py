@@ -1,4 +1,4 @@
-"""Settings: database URL, workflow folder, disabled plugins and delivery channels.
+"""Settings: database URL, workflow folder, disabled plugins, delivery channels, plugins' own.
 
 Precedence: explicit arguments (CLI flags), then environment variables, then
 ``crm.toml`` in the working directory, then defaults.
@@ -18,8 +18,21 @@ from crm_core.errors import InvalidInput
 DEFAULT_DB_FILE = "crm.db"
 CONFIG_FILE = "crm.toml"
 CHANNEL_ENV = "CRM_CHANNELS_"
+PLUGIN_ENV = "CRM_PLUGIN_"
 # The core's channels, so that their environment variables work without a crm.toml table.
 CORE_CHANNELS = ("email", "webhook")
+
+
+@dataclass(frozen=True)
+class PluginConfig:
+    """The plugins' own settings as given: ``[plugins.NAME]`` tables and ``CRM_PLUGIN_*``.
+
+    They are checked against each plugin's schema when the CRM opens
+    (:mod:`crm_core.plugin_settings`), once the plugins are known.
+    """
+
+    tables: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    environ: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -30,6 +43,7 @@ class Settings:
     workflows_dir: Path
     disabled_plugins: frozenset[str] = field(default_factory=frozenset)
     channels: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    plugins: PluginConfig = field(default_factory=PluginConfig)
 
 
 def sqlite_url(path: str | Path) -> str:
@@ -42,7 +56,10 @@ def _file(cwd: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
     with path.open("rb") as fh:
-        return tomllib.load(fh)
+        try:
+            return tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise InvalidInput(f"{CONFIG_FILE}: {exc}") from None
 
 
 def _file_settings(data: dict[str, Any]) -> dict[str, object]:
@@ -71,6 +88,15 @@ def channel_settings(data: dict[str, Any], environ: Mapping[str, str]) -> dict[s
                 out.setdefault(name, {})[rest[len(name) + 1 :]] = value
                 break
     return out
+
+
+def plugin_config(data: dict[str, Any], environ: Mapping[str, str]) -> PluginConfig:
+    """The ``[plugins.NAME]`` tables and the ``CRM_PLUGIN_*`` variables, not yet checked."""
+    tables = data.get("plugins", {})
+    if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
+        raise InvalidInput("crm.toml: [plugins] must hold one table per plugin, [plugins.NAME]")
+    variables = {k: v for k, v in environ.items() if k.startswith(PLUGIN_ENV)}
+    return PluginConfig(tables, variables)
 
 
 def _split(value: object) -> frozenset[str]:
@@ -104,4 +130,5 @@ def load_settings(
             file.get("disabled_plugins")
         )
     channels = channel_settings(data, os.environ)
-    return Settings(url, Path(workflows), disabled_plugins, channels)
+    plugins = plugin_config(data, os.environ)
+    return Settings(url, Path(workflows), disabled_plugins, channels, plugins)

@@ -298,3 +298,90 @@ def crm_register_dashboard_cards(register: Callable[..., None]) -> None:
                 return f"{sum(row[1] for row in result.rows)} members"
             register("members", members, label="Members")
     """
+
+
+# ---------------------------------------------------------------------------
+# The command line and the plugin's own settings
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def crm_register_commands(register: Callable[..., None]) -> None:
+    """Add commands to ``crm`` (datasette's ``register_commands``).
+
+    Call ``register(name, command)``: ``command`` is a ``typer.Typer`` (its
+    commands become ``crm NAME …``) or a function (``crm NAME`` itself, its
+    parameters typer options and arguments). ``name`` is lower case letters,
+    digits and dashes; by convention the plugin's own name. Called each time
+    ``crm`` starts, before it parses the command line, so keep the hook cheap.
+    A name the core or another plugin already has stops ``crm`` with both
+    named (exit 6).
+
+    A command reaches the CRM like the core's own do: take a
+    ``ctx: typer.Context`` parameter and call :func:`crm_core.commands.cli`
+    for the opened :class:`crm_core.api.Crm`, the acting user (``--as``) and
+    the plugin's settings; print with :func:`crm_core.commands.table` and
+    :func:`crm_core.commands.emit_json`. A :class:`crm_core.api.CrmError`
+    keeps its exit code; any other exception is one line naming the plugin
+    and the command, exit 6. Returns nothing.
+
+    Example::
+
+        import typer
+        from crm_core import hookimpl
+        from crm_core.commands import cli
+
+        @hookimpl
+        def crm_register_commands(register):
+            gym = typer.Typer(help="Gym members.")
+
+            @gym.command("yearly")
+            def yearly(ctx: typer.Context):
+                \"\"\"List the yearly members the acting user sees.\"\"\"
+                state = cli(ctx)
+                members = state.crm.list_records(
+                    state.actor, kind="member", where={"plan": "yearly"}
+                )
+                for record in members:
+                    typer.echo(f"#{record.id} {record.title}")
+
+            register("gym", gym)
+    """
+
+
+@hookspec
+def crm_register_settings(register: Callable[..., None]) -> None:
+    """Declare the plugin's settings: a JSON Schema of its ``[plugins.NAME]`` table.
+
+    Call ``register(schema)`` once with an object schema: ``properties`` maps
+    each key to its schema (``type`` string, integer, number, boolean or
+    array of strings; ``default``, ``enum``, ``minimum``… as JSON Schema
+    says), and ``required`` lists keys without a default. An admin sets them
+    in ``crm.toml``::
+
+        [plugins.gym]
+        max_trials = 2
+
+    or in the environment, which wins: ``CRM_PLUGIN_GYM_MAX_TRIALS=3`` (text
+    is read as the key's type; arrays are comma-separated). A key the schema
+    does not have, a missing required key or a value the schema refuses stops
+    the CRM from opening with ``crm.toml [plugins.gym] max_trials: reason``
+    (exit 2). The plugin reads the checked values, defaults filled in, with
+    ``crm.settings("gym")`` wherever it has the :class:`crm_core.api.Crm`
+    (commands, detail panels, dashboard cards). ``crm plugins show NAME``
+    shows the schema and the values, keys named like password, secret, token
+    or key masked (and any key the schema marks ``"writeOnly": true``).
+    Returns nothing.
+
+    Example::
+
+        @hookimpl
+        def crm_register_settings(register):
+            register({
+                "type": "object",
+                "properties": {
+                    "max_trials": {"type": "integer", "minimum": 1, "default": 2},
+                    "api_token": {"type": "string"},
+                },
+            })
+    """

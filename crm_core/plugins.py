@@ -71,8 +71,11 @@ class PluginHost:
         for name in self.disabled:
             self.pm.set_blocked(name)
         self.versions: dict[str, str] = {CORE_PLUGIN: __version__}
+        extra = list(extra)
         if entry_points:
-            self._load_entry_points()
+            # An extra plugin stands in for the installed one of its name: a plugin's
+            # own tests register its module whether or not it is installed.
+            self._load_entry_points(skip={name for name, _ in extra})
         for name, plugin in extra:
             if name not in self.disabled:
                 self.pm.register(plugin, name=name)
@@ -91,9 +94,9 @@ class PluginHost:
                 if not impl.optionalhook:
                     raise UnknownHook(impl.plugin_name, hook)
 
-    def _load_entry_points(self) -> None:
+    def _load_entry_points(self, skip: set[str]) -> None:
         for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-            if ep.name in self.disabled or self.pm.has_plugin(ep.name):
+            if ep.name in self.disabled or ep.name in skip or self.pm.has_plugin(ep.name):
                 continue
             try:
                 plugin = ep.load()

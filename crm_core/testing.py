@@ -1,4 +1,14 @@
-"""Test support for the core's and the plugins' suites: a PostgreSQL database per session.
+"""Test support for the core's and the plugins' suites.
+
+A plugin's tests open a fresh CRM with the plugin registered
+(:func:`fresh_crm`) and run ``crm`` commands in-process (:func:`invoke_cli`)::
+
+    from crm_core.testing import fresh_crm, invoke_cli
+    from crm_gym import plugin
+
+    def test_a_member(tmp_path):
+        with fresh_crm(tmp_path, plugins=[("gym", plugin)]) as crm:
+            crm.add_record("admin", "member", {"name": "Ann", "phone": "13812345678"})
 
 PostgreSQL tests run when ``CRM_TEST_PG_URL`` names a server (``.ci/run`` sets
 it); the suite then makes its own database there and drops it at the end, and
@@ -10,14 +20,21 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from crm_core.db import make_engine
 from crm_core.models import SQLModel
+
+if TYPE_CHECKING:
+    from typer.testing import Result
+
+    from crm_core.api import Crm
 
 PG_URL = os.environ.get("CRM_TEST_PG_URL")
 SKIP_REASON = "PostgreSQL tests need CRM_TEST_PG_URL (set by .ci/run)"
@@ -54,3 +71,52 @@ def empty_pg(url: str) -> None:
         for name in sequences.scalars().all():
             conn.execute(text("SELECT setval(quote_ident(:name), 1, false)"), {"name": name})
     engine.dispose()
+
+
+@contextmanager
+def fresh_crm(
+    folder: Path,
+    plugins: Sequence[tuple[str, object]] = (),
+    *,
+    entry_points: bool = False,
+    admin: str = "admin",
+    **options: Any,
+) -> Iterator[Crm]:
+    """A new SQLite CRM in ``folder`` (``crm.db``) with the admin ``admin``, closed afterwards.
+
+    ``plugins`` are ``(name, module)`` pairs to register; the installed
+    plugins are left out unless ``entry_points`` is true, so a plugin's tests
+    see only the core and the plugin. ``options`` go to :meth:`Crm.open`
+    (``clock``, ``plugin_settings``, ``channels``).
+    """
+    from crm_core.api import Crm
+
+    crm = Crm.open(
+        f"sqlite:///{folder / 'crm.db'}", extra_plugins=plugins, entry_points=entry_points,
+        **options,
+    )  # fmt: skip
+    try:
+        crm.init(admin)
+        yield crm
+    finally:
+        crm.close()
+
+
+def invoke_cli(
+    args: Sequence[str],
+    plugins: Sequence[tuple[str, object]] = (),
+    env: Mapping[str, str | None] | None = None,
+) -> Result:
+    """Run ``crm ARGS`` in this process with ``plugins`` registered besides the installed ones.
+
+    The plugins get into the CRM the command opens and into the command line
+    itself (their ``crm_register_commands``). Returns typer's ``Result``:
+    ``exit_code``, ``stdout`` and ``stderr`` apart.
+    """
+    from typer.testing import CliRunner
+
+    from crm_core.cli.main import app
+    from crm_core.cli.state import CliState
+
+    state = CliState(None, None, tuple(plugins))
+    return CliRunner().invoke(app, list(args), obj=state, env=env)

@@ -381,7 +381,7 @@ def cli_with(monkeypatch: pytest.MonkeyPatch, clock: ManualClock) -> Any:
 
         class Opener:
             @staticmethod
-            def open(url: str) -> Crm:
+            def open(url: str, **options: Any) -> Crm:
                 crm = Crm.open(url, clock=clock, extra_plugins=plugins)
                 opened.append(crm)
                 return crm

@@ -15,6 +15,7 @@ from crm_core.cli import (
     demo,
     outbox,
     people,
+    plugin_commands,
     pools,
     records,
     reports,
@@ -26,11 +27,42 @@ from crm_core.cli import (
     workflows,
 )
 from crm_core.cli.state import CliState
-from crm_core.errors import CrmError
+from crm_core.errors import CrmError, PluginError
+
+# Where resolve_command leaves the plugin that owns the running command, for invoke.
+PLUGIN_OWNER = "crm.plugin_command"
 
 
 class CrmGroup(TyperGroup):
-    """Turns the API's errors into one line on stderr and the documented exit code."""
+    """Turns the API's errors into one line on stderr and the documented exit code.
+
+    It also adds the plugins' commands (``crm_register_commands``) next to the
+    core's before the command line is parsed, so ``crm --help`` lists them.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.plugin_commands: dict[str, str] = {}
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """Add the plugins' commands, then parse; a broken plugin is one line and its code."""
+        extra = ctx.obj.extra_plugins if isinstance(ctx.obj, CliState) else ()
+        try:
+            loaded = plugin_commands.load(extra, taken=set(self.commands))
+        except CrmError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+        for command in loaded:
+            self.commands[command.name] = command.command
+            self.plugin_commands[command.name] = command.plugin
+        return super().parse_args(ctx, args)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> tuple[Any, Any, list[str]]:
+        """Find the command, noting the plugin that owns it, if any."""
+        name, command, rest = super().resolve_command(ctx, args)
+        if name in self.plugin_commands:
+            ctx.meta[PLUGIN_OWNER] = (self.plugin_commands[name], name)
+        return name, command, rest
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -42,6 +74,11 @@ class CrmGroup(TyperGroup):
             # Usage errors and exits belong to typer's own handling (exit 2 with usage).
             if os.environ.get("CRM_DEBUG") or type(exc).__module__.startswith(("typer", "click")):
                 raise
+            if PLUGIN_OWNER in ctx.meta:
+                plugin, name = ctx.meta[PLUGIN_OWNER]
+                failure = PluginError(plugin, f"command 'crm {name}'", exc)
+                typer.echo(f"error: {failure}", err=True)
+                raise typer.Exit(failure.exit_code) from None
             typer.echo(
                 f"internal error: {type(exc).__name__}: {exc} (set CRM_DEBUG=1 for details)",
                 err=True,
@@ -73,7 +110,8 @@ def main(
     user: str | None = typer.Option(None, "--as", envvar="CRM_USER", help="The user you act as."),
 ) -> None:
     """Global options shared by every command."""
-    ctx.obj = CliState(db, user)
+    extra = ctx.obj.extra_plugins if isinstance(ctx.obj, CliState) else ()
+    ctx.obj = CliState(db, user, extra)
 
 
 system.register(app)

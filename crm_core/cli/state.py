@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -15,17 +16,24 @@ from crm_core.errors import InvalidInput, quote
 
 @dataclass
 class CliState:
-    """Global options, with the CRM opened on first use."""
+    """Global options, with the CRM opened on first use.
+
+    ``extra_plugins`` are ``(name, module)`` pairs registered besides the
+    installed ones, for both the CRM and the commands plugins add: a test's
+    seam (:func:`crm_core.testing.invoke_cli` passes them as the runner's
+    ``obj``).
+    """
 
     db: str | None
     user: str | None
+    extra_plugins: Sequence[tuple[str, object]] = ()
     _crm: Crm | None = field(default=None, repr=False)
 
     @property
     def crm(self) -> Crm:
         """The CRM, opened once per command."""
         if self._crm is None:
-            self._crm = Crm.open(self.db)
+            self._crm = Crm.open(self.db, extra_plugins=self.extra_plugins)
         return self._crm
 
     @property

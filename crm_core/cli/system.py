@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
+from crm_core import scaffold
 from crm_core.api import Crm
 from crm_core.cli import render
 from crm_core.cli.state import state
@@ -57,6 +60,54 @@ def plugins_list(ctx: typer.Context, as_json: bool = JSON) -> None:
         for i in infos
     ]
     render.table(rows, ["name", "version", "kinds", "hooks"], "plugins")
+
+
+@plugins_app.command("show")
+def plugins_show(ctx: typer.Context, name: str, as_json: bool = JSON) -> None:
+    """Show a plugin: version, hooks, kinds, commands, its settings schema and values.
+
+    Values of keys named like password, secret, token or key are masked.
+    """
+    crm = state(ctx).crm
+    info = crm.plugin(name)
+    root = ctx.find_root().command
+    owners: dict[str, str] = getattr(root, "plugin_commands", {})
+    commands = sorted(command for command, plugin in owners.items() if plugin == name)
+    settings = None if info.disabled else crm.plugin_settings(name)
+    if as_json:
+        render.emit_json(
+            {**info.to_dict(), "commands": commands,
+             "settings": settings.to_dict() if settings else None}
+        )  # fmt: skip
+        return
+    render.fields_block(
+        [
+            ("plugin", info.name),
+            ("version", "disabled" if info.disabled else info.version),
+            ("kinds", ", ".join(info.kinds)),
+            ("hooks", ", ".join(info.hooks)),
+            ("commands", ", ".join(f"crm {c}" for c in commands)),
+        ]
+    )
+    if settings is None or not settings.schema:
+        return
+    rows = settings.rows()
+    render.table(rows, ["key", "type", "value", "default", "description"], f"[plugins.{name}]")
+
+
+@plugins_app.command("new")
+def plugins_new(
+    name: str = typer.Argument(..., help="The plugin's name: its entry point and its kind."),
+    folder: Path | None = typer.Option(None, "--dir", help="Where to write it [./crm-NAME]."),
+) -> None:
+    """Write a new plugin package: a kind, a rule, a workflow, tests and a README.
+
+    It passes its own tests as generated: cd into it, pip install -e '.[test]', pytest.
+    """
+    target = folder or scaffold.default_folder(name)
+    for path in scaffold.new_plugin(name, target):
+        typer.echo(f"created {path}")
+    typer.echo(f"next: cd {target} && pip install -e '.[test]' && pytest")
 
 
 @kinds_app.command("list")
@@ -114,4 +165,6 @@ def register(app: typer.Typer) -> None:
     app.command("permissions")(permissions_)
     app.add_typer(db_app, name="db")
     app.add_typer(plugins_app, name="plugins")
+    # `crm plugin new NAME` reads naturally too; one group, listed once.
+    app.add_typer(plugins_app, name="plugin", hidden=True)
     app.add_typer(kinds_app, name="kinds")
