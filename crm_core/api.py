@@ -59,7 +59,7 @@ from crm_core.errors import (
     PluginError,
 )
 from crm_core.fields import ActivityType, FieldSpec, KindSpec, Registry, ReportSpec, label_of
-from crm_core.fieldsql import ensure_field_indexes, field_equals
+from crm_core.fieldsql import ensure_field_indexes, field_equals, field_text
 from crm_core.journalcheck import JournalCheck
 from crm_core.models import (
     ROLES,
@@ -113,10 +113,12 @@ from crm_core.views import (
 )
 from crm_core.why import WhyView, explain
 from crm_core.workflow import engine
+from crm_core.workflow.actions import ActionContext
 from crm_core.workflow.loader import LoadResult, load_workflow, workflow_schema
 from crm_core.workflow.plan import WorkflowPlan, make_plan
 
 __all__ = [
+    "ActionContext",
     "ActivityType",
     "ActivityView",
     "AddResult",
@@ -170,6 +172,7 @@ __all__ = [
     "WorkItem",
     "WorkflowPlan",
     "WorkflowView",
+    "field_text",
 ]
 
 MAX_LIMIT = 10_000
@@ -564,10 +567,13 @@ class Crm:
         """The permission table as the README prints it (Markdown)."""
         return permissions.markdown_table()
 
-    @staticmethod
-    def workflow_schema() -> dict[str, Any]:
-        """The JSON Schema of workflow files, for editors' completion."""
-        return workflow_schema()
+    def workflow_schema(self) -> dict[str, Any]:
+        """The JSON Schema of workflow files, for editors' completion.
+
+        It includes the condition operators and workflow actions the installed
+        plugins registered.
+        """
+        return workflow_schema(self.registry)
 
     # -- users, teams and pools ---------------------------------------------
 
@@ -1482,7 +1488,7 @@ class Crm:
         """Explain who owns a record and why, and what the workflow will do to it next."""
         with self._read(actor) as (session, who):
             record = self._load_record(session, who, record_id, False, "show")
-            return explain(session, record, self.clock())
+            return explain(session, record, self.clock(), self.registry.operators)
 
     def claim(self, actor: str, record_id: int) -> RecordView:
         """Take a record from a pool the actor belongs to, within the pool's claim rules."""

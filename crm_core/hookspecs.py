@@ -214,6 +214,125 @@ def crm_register_channels(register: Callable[..., None], config: dict[str, Optio
     """
 
 
+@hookspec
+def crm_register_conditions(register: Callable[..., None]) -> None:
+    """Add condition operators usable in a workflow's conditions (``when``, ``exempt``).
+
+    Call ``register(name, *, python, sql=None, schema)`` once per operator; the
+    YAML then writes ``{name: argument}`` wherever a condition goes, alone or
+    inside ``all``/``any``/``not``:
+
+    - ``schema``: the JSON Schema of the argument; ``crm workflow validate``
+      checks it and reports a bad argument at its file, line and column.
+    - ``python(facts, arg, now) -> bool``: decides for one record. ``facts`` is
+      a :class:`crm_core.conditions.Facts` (``stage``, ``fields``,
+      ``created_at``, ``stage_entered_at``, ``last_activity_at``,
+      ``owner_role``, ``activities(type)``); ``now`` is the clock's aware UTC
+      time. Used by transition guards and ``crm why``.
+    - ``sql(arg, dialect, now) -> ColumnElement[bool]``: the same test as a
+      SQL boolean over the ``record`` table (``crm_core.api.Record``);
+      ``dialect`` is ``"sqlite"`` or ``"postgresql"``. Assignment rules and
+      pool sweeps run on whole sets in SQL, so an operator without it is
+      refused there by ``crm workflow validate`` (it works in transitions'
+      ``when``). Give both forms the same meaning; a missing value is false.
+
+    A name the core uses (``field``, ``stage``, ``all`` …) or another plugin
+    took stops the CRM from opening. An exception from ``python`` or ``sql``
+    is a failure of the plugin (exit 6). Returns nothing.
+
+    Example::
+
+        @hookimpl
+        def crm_register_conditions(register):
+            def python(facts, arg, now):
+                return facts.fields.get("course") in arg["courses"]
+
+            def sql(arg, dialect, now):
+                return crm_core.api.field_text(dialect, "course").in_(arg["courses"])
+
+            schema = {"type": "object", "required": ["courses"],
+                      "properties": {"courses": {"type": "array", "items": {"type": "string"}}}}
+            register("course_in", python=python, sql=sql, schema=schema)
+    """
+
+
+@hookspec
+def crm_register_actions(register: Callable[..., None]) -> None:
+    """Add actions a workflow transition may run on entering its stage (``on_enter``).
+
+    Call ``register(name, run, *, schema)``; the YAML then lists
+    ``- {name: argument}`` among a transition's ``on_enter`` actions, beside
+    the core's ``set``, ``task``, ``notify``, ``assign`` and ``move_to_pool``.
+    ``schema`` is the JSON Schema of the argument, checked by
+    ``crm workflow validate`` with the file, line and column of a bad one.
+
+    ``run(ctx, arg)`` is called inside the stage move's transaction, after the
+    move is journalled. ``ctx`` is a :class:`crm_core.api.ActionContext`:
+    ``ctx.record`` (the record's view after the move), ``ctx.actor`` (who
+    moved it), ``ctx.now``, ``ctx.rule`` (the journal's cause), and the ways to
+    write through the core: ``ctx.set_fields({...})`` (validated and
+    journalled), ``ctx.add_task(note, due_in_days=0)``,
+    ``ctx.notify(message, to="owner")`` (task plus outbox notices),
+    ``ctx.journal(entity, entity_id, action, before, after)`` for a row of the
+    plugin's own tables (``entity`` starts with the plugin's name) and
+    ``ctx.session`` to write those tables. An exception rolls the move back
+    and is reported naming the plugin (exit 6). Returns nothing.
+
+    Example::
+
+        @hookimpl
+        def crm_register_actions(register):
+            def book_trial(ctx, arg):
+                days = arg.get("in_days", 2)
+                ctx.set_fields({"trial_status": "booked"})
+                ctx.add_task(f"call {ctx.record.title} about the trial", due_in_days=days)
+
+            schema = {"type": "object", "additionalProperties": False,
+                      "properties": {"in_days": {"type": "integer", "minimum": 0}}}
+            register("book_trial", book_trial, schema=schema)
+    """
+
+
+# ---------------------------------------------------------------------------
+# Storage: the plugin's own tables
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def crm_register_migrations(register: Callable[..., None]) -> None:
+    """Declare the alembic revisions that create and change the plugin's own tables.
+
+    Call ``register(versions)`` once, with the folder (a path) holding the
+    plugin's revision files. They form the plugin's own version branch: the
+    first revision has ``down_revision = None``, ``branch_labels =
+    ("PLUGIN",)`` (the plugin's entry-point name) and ``depends_on = "0007"``
+    (the core revision whose tables it needs); revision ids start with the
+    plugin's name so they never collide. Name the tables ``PLUGIN_…`` and
+    declare them on a ``MetaData`` of the plugin's own, not the core's.
+
+    ``crm db upgrade`` runs the core's and every plugin's revisions up to their
+    heads; ``crm db status`` shows each branch's current and head revision; a
+    CRM opened on a database whose branch is behind refuses with "run crm db
+    upgrade". Returns nothing.
+
+    Example::
+
+        # crm_school/plugin.py
+        from pathlib import Path
+
+        @hookimpl
+        def crm_register_migrations(register):
+            register(Path(__file__).parent / "migrations")
+
+        # crm_school/migrations/school_0001_trial_slots.py
+        revision, down_revision = "school_0001", None
+        branch_labels, depends_on = ("school",), "0007"
+
+        def upgrade():
+            op.create_table("school_trial_slot", sa.Column("id", sa.Integer, primary_key=True))
+    """
+
+
 # ---------------------------------------------------------------------------
 # Reports
 # ---------------------------------------------------------------------------

@@ -81,7 +81,12 @@ def first_true(predicate: Callable[[datetime], bool], now: datetime) -> datetime
     return None
 
 
-def explain(session: Session, record: Record, now: datetime) -> WhyView:
+def explain(
+    session: Session,
+    record: Record,
+    now: datetime,
+    operators: conditions.Operators = conditions.NO_OPERATORS,
+) -> WhyView:
     """Build the explanation for ``record`` as of ``now``."""
     assert record.id is not None
     wf = engine.applied(session, record.kind)
@@ -107,7 +112,7 @@ def explain(session: Session, record: Record, now: datetime) -> WhyView:
         return view
     facts = engine.facts(session, record)
     if owner is not None:
-        _pool_forecasts(session, view, wf, record, facts, now)
+        _pool_forecasts(session, view, wf, record, facts, now, operators)
         _sla_forecast(view, wf, record, facts)
         _stage_forecast(view, wf, record, now)
     view.upcoming.sort(key=lambda f: f.at)
@@ -136,15 +141,16 @@ def _pool_forecasts(
     record: Record,
     facts: conditions.Facts,
     now: datetime,
+    operators: conditions.Operators,
 ) -> None:
     for spec in wf.definition.get("pools", []):
         exempt = spec.get("exempt")
-        if exempt and conditions.to_python(exempt, now)(facts):
+        if exempt and conditions.to_python(exempt, now, operators)(facts):
             text = json.dumps(exempt, ensure_ascii=False)
             view.notes.append(f"exempt from pool {spec['id']} returns: {text}")
             continue
         for rule in spec.get("return", []):
-            at = first_true(_holds(rule["when"], facts), now)
+            at = first_true(_holds(rule["when"], facts, operators), now)
             if at is None:
                 continue
             limit = spec.get("rotation", {}).get("max_rotations", 0)
@@ -162,8 +168,10 @@ def _pool_forecasts(
                 view.upcoming.append(Forecast(warn_at, "the owner gets a warning task", name))
 
 
-def _holds(cond: dict[str, Any], facts: conditions.Facts) -> Callable[[datetime], bool]:
-    return lambda moment: conditions.to_python(cond, moment)(facts)
+def _holds(
+    cond: dict[str, Any], facts: conditions.Facts, operators: conditions.Operators
+) -> Callable[[datetime], bool]:
+    return lambda moment: conditions.to_python(cond, moment, operators)(facts)
 
 
 def _stage_forecast(view: WhyView, wf: WorkflowDef, record: Record, now: datetime) -> None:

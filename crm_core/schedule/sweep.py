@@ -58,10 +58,12 @@ def _owned(wf: WorkflowDef, dialect: str) -> ColumnElement[bool]:
     )
 
 
-def _not_exempt(spec: dict[str, Any], dialect: str, now: datetime) -> ColumnElement[bool]:
+def _not_exempt(
+    spec: dict[str, Any], dialect: str, now: datetime, operators: conditions.Operators
+) -> ColumnElement[bool]:
     if "exempt" not in spec:
         return true()
-    return not_(conditions.to_sql(spec["exempt"], dialect, now))
+    return not_(conditions.to_sql(spec["exempt"], dialect, now, operators))
 
 
 def _noticed_since(cause: str, since: Any) -> ColumnElement[bool]:
@@ -120,8 +122,8 @@ def run(ctx: WriteContext, wf: WorkflowDef) -> SweepResult:
             cause = return_cause(wf, spec["id"], rule["id"])
             where = and_(
                 _owned(wf, dialect),
-                _not_exempt(spec, dialect, ctx.now),
-                conditions.to_sql(rule["when"], dialect, ctx.now),
+                _not_exempt(spec, dialect, ctx.now, ctx.registry.operators),
+                conditions.to_sql(rule["when"], dialect, ctx.now, ctx.registry.operators),
             )
             if "rotation" in spec:
                 rotate = partial(_rotate, ctx, wf, spec, pool_id, cause=cause)
@@ -175,9 +177,9 @@ def _warnings(
         later = ctx.now + timedelta(days=days)
         where = and_(
             _owned(wf, dialect),
-            _not_exempt(spec, dialect, later),
-            conditions.to_sql(rule["when"], dialect, later),
-            not_(conditions.to_sql(rule["when"], dialect, ctx.now)),
+            _not_exempt(spec, dialect, later, ctx.registry.operators),
+            conditions.to_sql(rule["when"], dialect, later, ctx.registry.operators),
+            not_(conditions.to_sql(rule["when"], dialect, ctx.now, ctx.registry.operators)),
             not_(_noticed_since(cause, period_start(dialect))),
         )
 

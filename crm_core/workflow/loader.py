@@ -6,6 +6,7 @@ never applied.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 from dataclasses import dataclass, field
@@ -25,9 +26,32 @@ SCHEMA_FILE = Path(__file__).with_name("schema.json")
 
 
 @cache
-def workflow_schema() -> dict[str, Any]:
-    """The JSON Schema of a workflow file (``crm workflow schema`` prints it)."""
+def _core_schema() -> dict[str, Any]:
     schema: dict[str, Any] = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    return schema
+
+
+def workflow_schema(registry: Registry | None = None) -> dict[str, Any]:
+    """The JSON Schema of a workflow file (``crm workflow schema`` prints it).
+
+    With ``registry``, the plugins' condition operators and workflow actions
+    are added to it, each with its argument's schema: a workflow may name them
+    only while their plugin is installed.
+    """
+    if registry is None or not (registry.operators or registry.actions):
+        return _core_schema()
+    schema = copy.deepcopy(_core_schema())
+    defs = schema["$defs"]
+    for name, op in sorted(registry.operators.items()):
+        defs["condition"]["oneOf"].append(
+            {"required": [name], "additionalProperties": False, "properties": {name: op.schema},
+             "description": f"{name}: a condition of plugin {op.plugin}"}
+        )  # fmt: skip
+    for name, action in sorted(registry.actions.items()):
+        defs["action"]["properties"][name] = {
+            **action.schema,
+            "description": f"{name}: a workflow action of plugin {action.plugin}",
+        }
     return schema
 
 
@@ -109,7 +133,7 @@ def check_text(text: str, name: str, registry: Registry | None = None) -> LoadRe
         return LoadResult(name, None, located.problems)
     if not isinstance(located.data, dict):
         return LoadResult(name, None, [located.problem((), "a workflow file is a mapping")])
-    problems = _schema_problems(located)
+    problems = _schema_problems(located, registry)
     if not problems:
         problems = _semantic_problems(located, registry)
     problems.sort(key=lambda p: (p.line, p.column))
@@ -117,8 +141,9 @@ def check_text(text: str, name: str, registry: Registry | None = None) -> LoadRe
     return LoadResult(name, workflow, problems)
 
 
-def _schema_problems(located: Located) -> list[Problem]:
-    validator = jsonschema.Draft202012Validator(workflow_schema())
+def _schema_problems(located: Located, registry: Registry | None) -> list[Problem]:
+    validator = jsonschema.Draft202012Validator(workflow_schema(registry))
+    operators = registry.operators if registry else conditions.NO_OPERATORS
     out = []
     for error in validator.iter_errors(located.data):
         path: KeyPath = tuple(error.absolute_path)
@@ -132,7 +157,7 @@ def _schema_problems(located: Located) -> list[Problem]:
             continue
         if error.validator == "oneOf" and _is_condition(path):
             try:
-                conditions.check(error.instance)
+                conditions.check(error.instance, operators=operators)
             except conditions.ConditionError as bad:
                 out.append(located.problem((*path, *bad.path), str(bad)))
                 continue
@@ -263,11 +288,21 @@ def _field_tests(cond: Any, path: KeyPath) -> list[tuple[KeyPath, str]]:
 def _condition_fields(located: Located, registry: Registry | None) -> list[Problem]:
     data = located.data
     out = []
+    operators = registry.operators if registry else conditions.NO_OPERATORS
     for path, cond in _walk_conditions(data, ()):
         try:
-            conditions.check(cond)
+            conditions.check(cond, operators=operators)
         except conditions.ConditionError as bad:
             out.append(located.problem((*path, *bad.path), str(bad)))
+            continue
+        if path[0] == "transitions":
+            continue  # guards run on one record, in Python
+        for where, name in conditions.python_only(cond, operators):
+            message = (
+                f"condition operator '{name}' of plugin '{operators[name].plugin}' has no SQL "
+                "form: assignment rules and pool sweeps run in SQL; use it in transitions' when"
+            )
+            out.append(located.problem((*path, *where), message))
     if registry is None:
         return out
     if data["kind"] not in registry.kinds:
