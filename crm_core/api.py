@@ -88,6 +88,7 @@ from crm_core.schedule import tick as ticks
 from crm_core.schedule.simulate import DayReport, simulate
 from crm_core.schedule.sweep import SweepResult
 from crm_core.schedule.tick import TickResult
+from crm_core.schema import BranchStatus
 from crm_core.screenparts import DashboardCard, DetailPanel, ListColumn, ScreenParts
 from crm_core.transfer import exporter, importer
 from crm_core.transfer.importer import ImportOptions
@@ -123,6 +124,7 @@ __all__ = [
     "ActivityView",
     "AddResult",
     "AssignResult",
+    "BranchStatus",
     "Conflict",
     "ContactView",
     "Crm",
@@ -301,10 +303,23 @@ class Crm:
         return created
 
     def upgrade(self) -> str | None:
-        """Run the schema migrations up to the newest; return the revision reached."""
-        schema.upgrade(self.engine)
+        """Run the core's, then every plugin's, migrations to their heads.
+
+        Returns the core's revision reached.
+        """
+        schema.upgrade(self.engine, branches=self.registry.migrations)
         self._schema_checked = True
         return schema.current_revision(self.engine)
+
+    def schema_status(self) -> list[BranchStatus]:
+        """Each version branch (the core's, then each plugin's): current and head revision.
+
+        Works on a database that needs an upgrade: that is what it tells.
+        """
+        try:
+            return schema.status(self.engine, self.registry.migrations)
+        except OperationalError as exc:
+            raise InvalidInput(f"cannot open the database: {exc.orig}") from None
 
     def _check_schema(self) -> None:
         if self._schema_checked:
@@ -320,6 +335,14 @@ class Crm:
                 f"the database is at schema {current}, this crm needs "
                 f"{schema.head_revision()}: run `crm db upgrade`"
             )
+        if self.registry.migrations:
+            for branch in schema.status(self.engine, self.registry.migrations)[1:]:
+                if branch.upgrade_needed:
+                    raise InvalidInput(
+                        f"the tables of plugin '{branch.branch}' are at "
+                        f"{branch.current or 'nothing'}, this crm needs {branch.head}: "
+                        "run `crm db upgrade`"
+                    )
         self._schema_checked = True
 
     @contextmanager
