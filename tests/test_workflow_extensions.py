@@ -43,6 +43,10 @@ def explode(ctx: ActionContext, arg: Any) -> None:
     raise RuntimeError("the booking service is down")
 
 
+def flaky_sql(arg: Any, dialect: str, now: datetime) -> ColumnElement[bool]:
+    raise RuntimeError("the SQL form is broken")
+
+
 class Extensions:
     """A plugin with a condition operator in both forms, one in Python only, and two actions."""
 
@@ -54,6 +58,8 @@ class Extensions:
             python=lambda facts, arg, now: facts.fields.get("visits") == arg,
             schema={"type": "integer", "minimum": 0},
         )
+
+        register("flaky", python=lambda facts, arg, now: arg, sql=flaky_sql, schema={})
 
     @hookimpl
     def crm_register_actions(self, register: Callable[..., None]) -> None:
@@ -169,6 +175,25 @@ def test_the_sweep_compiles_the_operator_to_sql(gym: Crm, clock: ManualClock) ->
     assert gym.get_record("admin", monthly).pool == "lapsed"
     assert gym.get_record("admin", yearly).owner == "alice"
     assert gym.why("admin", yearly).upcoming == []
+
+
+def test_a_failing_sql_form_skips_its_rule_and_the_sweep_goes_on(
+    gym: Crm, clock: ManualClock, tmp_path: Path
+) -> None:
+    path = tmp_path / "gym2.yaml"
+    flaky_rule = "      - id: flaky\n        when: {flaky: true}\n"
+    text = GYM.replace("version: 1", "version: 2").replace(
+        "    return:\n", "    return:\n" + flaky_rule
+    )
+    path.write_text(text, encoding="utf-8")
+    gym.apply_workflow("admin", path)
+    monthly = _member(gym, 1, plan="monthly")
+    clock.advance(timedelta(days=4))
+    (result,) = gym.sweep("admin")
+    assert result.returned == 1 and gym.get_record("admin", monthly).pool == "lapsed"
+    (failure,) = result.failures
+    assert (failure.plugin, failure.rule) == ("wfx", "pool:lapsed:flaky")
+    assert failure.message == "RuntimeError: the SQL form is broken"
 
 
 def test_validate_locates_a_bad_argument_of_an_operator(gym: Crm, tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from sqlmodel import col, select
 
 from crm_core import conditions, notify, reminders
 from crm_core.assign import run as assign_run
+from crm_core.errors import CrmError
 from crm_core.fieldsql import kind_is
 from crm_core.models import Holding, Journal, Record, Task, User, WorkflowDef
 from crm_core.notify import Notice
@@ -64,6 +65,31 @@ def _not_exempt(
     if "exempt" not in spec:
         return true()
     return not_(conditions.to_sql(spec["exempt"], dialect, now, operators))
+
+
+def _rule_sql(
+    ctx: WriteContext,
+    spec: dict[str, Any],
+    rule: dict[str, Any],
+    dialect: str,
+    at: datetime,
+    contain: Containment,
+    cause: str,
+) -> ColumnElement[bool] | None:
+    """SQL of a pool's return rule at ``at``, exemption included; None if it cannot be built.
+
+    A plugin's operator whose SQL form raises (or whose plugin is gone) fails
+    for every record alike: that rule is skipped and reported, the others run.
+    """
+    operators = ctx.registry.operators
+    try:
+        return and_(
+            _not_exempt(spec, dialect, at, operators),
+            conditions.to_sql(rule["when"], dialect, at, operators),
+        )
+    except CrmError as exc:
+        contain.fail(exc, None, cause)
+        return None
 
 
 def _noticed_since(cause: str, since: Any) -> ColumnElement[bool]:
@@ -120,11 +146,10 @@ def run(ctx: WriteContext, wf: WorkflowDef) -> SweepResult:
         pool_id = pool_ids[spec["id"]]
         for rule in spec.get("return", []):
             cause = return_cause(wf, spec["id"], rule["id"])
-            where = and_(
-                _owned(wf, dialect),
-                _not_exempt(spec, dialect, ctx.now, ctx.registry.operators),
-                conditions.to_sql(rule["when"], dialect, ctx.now, ctx.registry.operators),
-            )
+            matches = _rule_sql(ctx, spec, rule, dialect, ctx.now, contain, cause)
+            if matches is None:
+                continue
+            where = and_(_owned(wf, dialect), matches)
             if "rotation" in spec:
                 rotate = partial(_rotate, ctx, wf, spec, pool_id, cause=cause)
                 moved = contain.records(cause, where, owned, rotate)
@@ -175,10 +200,12 @@ def _warnings(
             continue
         cause = f"{return_cause(wf, spec['id'], rule['id'])}:warn"
         later = ctx.now + timedelta(days=days)
+        matches_later = _rule_sql(ctx, spec, rule, dialect, later, contain, cause)
+        if matches_later is None:
+            continue
         where = and_(
             _owned(wf, dialect),
-            _not_exempt(spec, dialect, later, ctx.registry.operators),
-            conditions.to_sql(rule["when"], dialect, later, ctx.registry.operators),
+            matches_later,
             not_(conditions.to_sql(rule["when"], dialect, ctx.now, ctx.registry.operators)),
             not_(_noticed_since(cause, period_start(dialect))),
         )
