@@ -271,7 +271,7 @@ def crm_register_actions(register: Callable[..., None]) -> None:
     ``ctx.record`` (the record's view after the move), ``ctx.actor`` (who
     moved it), ``ctx.now``, ``ctx.rule`` (the journal's cause), and the ways to
     write through the core: ``ctx.set_fields({...})`` (validated and
-    journalled), ``ctx.add_task(note, due_in_days=0)``,
+    journalled), ``ctx.add_task(note, due_in_days=0, user=None)``,
     ``ctx.notify(message, to="owner")`` (task plus outbox notices),
     ``ctx.journal(entity, entity_id, action, before, after)`` for a row of the
     plugin's own tables (``entity`` starts with the plugin's name) and
@@ -304,16 +304,20 @@ def crm_register_migrations(register: Callable[..., None]) -> None:
 
     Call ``register(versions)`` once, with the folder (a path) holding the
     plugin's revision files. They form the plugin's own version branch: the
-    first revision has ``down_revision = None``, ``branch_labels =
-    ("PLUGIN",)`` (the plugin's entry-point name) and ``depends_on = "0007"``
-    (the core revision whose tables it needs); revision ids start with the
-    plugin's name so they never collide. Name the tables ``PLUGIN_…`` and
-    declare them on a ``MetaData`` of the plugin's own, not the core's.
+    first revision has ``down_revision = None`` and ``branch_labels =
+    ("PLUGIN",)`` (the plugin's name, as in its entry point); the later ones
+    follow it. Revision ids start with the plugin's name so they never
+    collide. No revision may ``depends_on`` or follow a core revision: the
+    core is always upgraded first, so every core table exists (and alembic
+    would otherwise hide the core's revision behind the plugin's). Name the
+    tables ``PLUGIN_…`` and declare any models on a ``MetaData`` of the
+    plugin's own, not the core's.
 
-    ``crm db upgrade`` runs the core's and every plugin's revisions up to their
-    heads; ``crm db status`` shows each branch's current and head revision; a
-    CRM opened on a database whose branch is behind refuses with "run crm db
-    upgrade". Returns nothing.
+    ``crm db upgrade`` (and ``crm init``) runs the core's revisions, then every
+    plugin's, up to their heads; ``crm db status`` shows each branch's current
+    and head revision; a CRM opened on a database whose plugin branch is
+    behind refuses with "run `crm db upgrade`". A branch that breaks these
+    rules stops the upgrade with a message naming the plugin. Returns nothing.
 
     Example::
 
@@ -325,11 +329,16 @@ def crm_register_migrations(register: Callable[..., None]) -> None:
             register(Path(__file__).parent / "migrations")
 
         # crm_school/migrations/school_0001_trial_slots.py
+        import sqlalchemy as sa
+        from alembic import op
+
         revision, down_revision = "school_0001", None
-        branch_labels, depends_on = ("school",), "0007"
+        branch_labels, depends_on = ("school",), None
 
         def upgrade():
-            op.create_table("school_trial_slot", sa.Column("id", sa.Integer, primary_key=True))
+            op.create_table("school_trial_slot",
+                            sa.Column("id", sa.Integer, primary_key=True),
+                            sa.Column("record_id", sa.ForeignKey("record.id"), nullable=False))
     """
 
 
