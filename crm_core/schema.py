@@ -25,7 +25,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import Script, ScriptDirectory
 from alembic.util import CommandError, to_tuple
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect
 
 from crm_core.errors import InvalidInput
 from crm_core.views import View
@@ -93,7 +93,9 @@ def upgrade(
 ) -> None:
     """Bring the schema of ``engine``'s database up to ``revision``.
 
-    The default, ``heads``, is the core's head and then every plugin branch's.
+    The default, ``heads``, is the core's head and then every plugin branch's;
+    a plugin's revisions that create a table not named with its prefix undo
+    the whole upgrade.
     """
     config = alembic_config(branches)
     script = scripts(branches)
@@ -103,11 +105,22 @@ def upgrade(
             f"the database has revisions no installed plugin knows ({', '.join(unknown)}): "
             "install or enable the plugin that made them, then run `crm db upgrade`"
         )
-    targets = [head_revision(), *(f"{p}@head" for p in sorted(branches))]
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        for target in targets if revision == "heads" else [revision]:
-            command.upgrade(config, str(target))
+        if revision != "heads":
+            command.upgrade(config, revision)
+            return
+        command.upgrade(config, str(head_revision()))
+        for plugin in sorted(branches):
+            before = set(inspect(connection).get_table_names())
+            command.upgrade(config, f"{plugin}@head")
+            made = set(inspect(connection).get_table_names()) - before
+            stray = sorted(t for t in made if not t.startswith(f"{plugin}_"))
+            if stray:  # raised inside the transaction: the whole upgrade is undone
+                raise InvalidInput(
+                    f"plugin '{plugin}': its migrations create tables not named "
+                    f"{plugin}_…: {', '.join(stray)}"
+                )
 
 
 def _current_heads(engine: Engine) -> tuple[str, ...]:

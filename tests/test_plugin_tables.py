@@ -128,6 +128,22 @@ def test_a_revision_off_the_plugins_branch_is_refused(tmp_path: Path) -> None:
         crm.close()
 
 
+def test_a_table_without_the_plugins_prefix_undoes_the_upgrade(
+    blank_url: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "versions"
+    folder.mkdir()
+    first = (VERSIONS / "tabletest_0001_visits.py").read_text(encoding="utf-8")
+    (folder / "r1.py").write_text(first.replace('"tabletest_visit"', '"visit"'), encoding="utf-8")
+    crm = _open(blank_url, folder)
+    try:
+        with pytest.raises(InvalidInput, match="tables not named tabletest_…: visit"):
+            crm.init("admin")
+        assert inspect(crm.engine).get_table_names() == []
+    finally:
+        crm.close()
+
+
 @pytest.mark.postgresql
 def test_empty_pg_empties_the_plugins_tables_too() -> None:
     with testing.pg_database("crm_tables") as url:
