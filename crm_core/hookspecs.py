@@ -258,25 +258,37 @@ def crm_register_conditions(register: Callable[..., None]) -> None:
 
 @hookspec
 def crm_register_actions(register: Callable[..., None]) -> None:
-    """Add actions a workflow transition may run on entering its stage (``on_enter``).
+    """Add actions a workflow may run: on entering a stage, at a stage limit, at the SLA.
 
-    Call ``register(name, run, *, schema)``; the YAML then lists
-    ``- {name: argument}`` among a transition's ``on_enter`` actions, beside
-    the core's ``set``, ``task``, ``notify``, ``assign`` and ``move_to_pool``.
+    Call ``register(name, run, *, schema)``; the YAML may then name
+    ``{name: argument}`` where it names actions:
+
+    - among a transition's ``on_enter`` actions, beside the core's ``set``,
+      ``task``, ``notify``, ``assign`` and ``move_to_pool``: run by the stage
+      move, inside its transaction, after the move is journalled;
+    - as a stage's ``max_days: {days: 7, action: {name: argument}}`` or the
+      SLA's ``then: {name: argument}``: run by the sweep once on each record
+      past the limit (once per stay in the stage, once per owner for the SLA;
+      a ``workflow_action`` journal row marks it).
+
     ``schema`` is the JSON Schema of the argument, checked by
     ``crm workflow validate`` with the file, line and column of a bad one.
+    The action must not reach the outside world itself: ``simulate`` and dry
+    runs roll its writes back, and ``ctx.notify`` sends through the outbox
+    after the commit.
 
-    ``run(ctx, arg)`` is called inside the stage move's transaction, after the
-    move is journalled. ``ctx`` is a :class:`crm_core.api.ActionContext`:
-    ``ctx.record`` (the record's view after the move), ``ctx.actor`` (who
-    moved it), ``ctx.now``, ``ctx.rule`` (the journal's cause), and the ways to
+    ``run(ctx, arg)`` gets a :class:`crm_core.api.ActionContext`:
+    ``ctx.record`` (the record's view, after the move), ``ctx.actor`` (who
+    moved it, or who ran the sweep), ``ctx.now``, ``ctx.rule`` (the journal's cause), and the ways to
     write through the core: ``ctx.set_fields({...})`` (validated and
     journalled), ``ctx.add_task(note, due_in_days=0, user=None)``,
     ``ctx.notify(message, to="owner")`` (task plus outbox notices),
     ``ctx.journal(entity, entity_id, action, before, after)`` for a row of the
     plugin's own tables (``entity`` starts with the plugin's name) and
     ``ctx.session`` to write those tables. An exception rolls the move back
-    and is reported naming the plugin (exit 6). Returns nothing.
+    and is reported naming the plugin (exit 6); in a sweep it undoes that
+    record's action alone, which is reported as a failure naming the plugin,
+    and the sweep goes on. Returns nothing.
 
     Example::
 

@@ -14,6 +14,7 @@ from crm_core import conditions
 from crm_core.models import Journal, Pool, Record, Task, User, WorkflowDef
 from crm_core.views import View
 from crm_core.workflow import engine
+from crm_core.workflow.loader import action_name
 
 HORIZON_DAYS = 366
 JOURNAL_LOOKBACK = 500
@@ -182,11 +183,13 @@ def _stage_forecast(view: WhyView, wf: WorkflowDef, record: Record, now: datetim
     at = record.stage_entered_at + timedelta(days=limit["days"])
     if at < now and limit["action"] != "return_to_pool":
         return  # the reminder went out once already; it is not repeated
-    event = {
+    builtin = {
         "notify": "the owner is reminded",
         "escalate": "the owner's manager is told",
         "return_to_pool": f"returns to pool {limit.get('pool', 'the first pool')}",
-    }[limit["action"]]
+    }
+    action = limit["action"]
+    event = builtin[action] if isinstance(action, str) else f"{action_name(action)} runs"
     view.upcoming.append(
         Forecast(at, f"{event}: {limit['days']} day(s) in {record.stage}", f"stage:{record.stage}")
     )
@@ -200,7 +203,9 @@ def _sla_forecast(view: WhyView, wf: WorkflowDef, record: Record, facts: conditi
     if contacted:
         return
     at = record.assigned_at + timedelta(hours=sla["contact_within_hours"])
-    then = {"reassign": "is reassigned", "notify": "the owner is reminded",
-            "return_to_pool": "returns to the pool"}[sla.get("then", "notify")]  # fmt: skip
+    action = sla.get("then", "notify")
+    builtin = {"reassign": "is reassigned", "notify": "the owner is reminded",
+               "return_to_pool": "returns to the pool"}  # fmt: skip
+    then = builtin[action] if isinstance(action, str) else f"{action_name(action)} runs"
     hours = sla["contact_within_hours"]
     view.upcoming.append(Forecast(at, f"{then}: not contacted within {hours} h", "sla"))

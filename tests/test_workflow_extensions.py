@@ -268,3 +268,58 @@ def test_bad_registrations_name_the_plugin(
 ) -> None:
     with pytest.raises(PluginError, match=f"plugin 'bad'.*{words}"):
         Crm.open(db_url, extra_plugins=[("bad", _Bad(hook, *args, **kwargs))])
+
+
+LIMITS = """\
+workflow: gym
+version: 1
+kind: member
+stages:
+  - id: new
+    max_days: {days: 3, action: {book_trial: {in_days: 1}}}
+  - id: joined
+    outcome: won
+assignment:
+  sla: {contact_within_hours: 24, then: {explode: {}}}
+"""
+
+
+def test_stage_limits_and_the_sla_run_plugin_actions_once_contained(
+    db_url: str, clock: ManualClock, tmp_path: Path
+) -> None:
+    crm = Crm.open(db_url, clock=clock, extra_plugins=[("wfx", Extensions())])
+    try:
+        crm.add_user("admin", "alice", "operator")
+        path = tmp_path / "limits.yaml"
+        path.write_text(LIMITS, encoding="utf-8")
+        crm.apply_workflow("admin", path)
+        values = {"name": "M1", "phone": "13900000001"}
+        rid = crm.add_record("admin", "member", values, auto_assign=True).record.id
+        crm.update_record("admin", rid, owner="alice")  # handed over: the SLA's clock starts
+        clock.advance(timedelta(days=4))
+        (first,) = crm.sweep("admin")
+        assert first.by_rule == {"stage:gym:new:book_trial": 1}
+        assert [(f.record_id, f.plugin, f.rule) for f in first.failures] == [
+            (rid, "wfx", "sla:gym:explode")
+        ]
+        record = crm.get_record("alice", rid)
+        assert (record.fields.get("vip"), record.fields.get("visits")) == (True, None)
+        assert [t.note for t in crm.list_tasks("alice")][-1] == "trial for M1 (admin)"
+        marks = [e for e in crm.journal("admin", record_id=rid) if e.entity == "workflow_action"]
+        assert [(m.action, m.cause) for m in marks] == [("book_trial", "stage:gym:new:book_trial")]
+        (second,) = crm.sweep("admin")
+        assert second.by_rule == {} and len(second.failures) == 1
+        assert "runs" in " ".join(f.event for f in crm.why("admin", rid).upcoming)
+        assert crm.verify_journal("admin").ok
+    finally:
+        crm.close()
+
+
+def test_validate_locates_a_bad_plugin_action_in_a_stage_limit(gym: Crm, tmp_path: Path) -> None:
+    bad = LIMITS.replace("{in_days: 1}", "{in_days: -1}").replace("{explode: {}}", "{nope: {}}")
+    assert _problems(gym, tmp_path, bad) == [
+        f"{tmp_path / 'wf.yaml'}:6:56: stages[0].max_days.action.book_trial.in_days: "
+        "-1 is less than the minimum of 0",
+        f"{tmp_path / 'wf.yaml'}:10:42: assignment.sla.then.nope: "
+        "unknown key (expected one of: book_trial, explode)",
+    ]

@@ -8,6 +8,7 @@ tenure: the task it leaves behind (its ``cause``) is how the next sweep knows.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -19,7 +20,7 @@ from sqlmodel import col, select
 
 from crm_core import conditions, notify, reminders
 from crm_core.assign import run as assign_run
-from crm_core.errors import CrmError
+from crm_core.errors import CrmError, InvalidInput
 from crm_core.fieldsql import kind_is
 from crm_core.models import Holding, Journal, Record, Task, User, WorkflowDef
 from crm_core.notify import Notice
@@ -28,6 +29,8 @@ from crm_core.records import WriteContext, changed_in_bulk
 from crm_core.schedule import bulk
 from crm_core.schedule.contain import Containment, Failure
 from crm_core.views import View
+from crm_core.workflow import actions
+from crm_core.workflow.loader import action_name
 
 
 @dataclass
@@ -90,6 +93,50 @@ def _rule_sql(
     except CrmError as exc:
         contain.fail(exc, None, cause)
         return None
+
+
+def _plugin_action(
+    ctx: WriteContext,
+    contain: Containment,
+    cause: str,
+    where: ColumnElement[bool],
+    since: Any,
+    action: dict[str, Any],
+) -> int:
+    """Run a plugin's workflow action once on each record matching ``where``; return how many.
+
+    A record is acted on once per period (its time in the stage, its current
+    owner): a journal row of entity ``workflow_action`` with the rule as cause,
+    written with the action's own writes, marks it. A record whose action
+    raises is skipped and reported, the others go on.
+    """
+    ((name, arg),) = action.items()
+    spec = ctx.registry.actions.get(name)
+    if spec is None:
+        missing = (
+            f"workflow action '{name}' is not registered: is its plugin installed and enabled?"
+        )
+        contain.fail(InvalidInput(missing), None, cause)
+        return 0
+    acted = exists().where(
+        col(Journal.record_id) == col(Record.id),
+        col(Journal.entity) == "workflow_action",
+        col(Journal.cause) == cause,
+        col(Journal.at) >= since,
+    )
+    query = select(Record.id).where(where, not_(acted)).order_by(col(Record.id))
+    ids = [i for i in ctx.session.exec(query).all() if i is not None]
+    rule_ctx = WriteContext(ctx.session, ctx.registry, ctx.host, ctx.actor, cause, ctx.now)
+
+    def run(chunk: Sequence[int]) -> int:
+        for record_id in chunk:
+            record = ctx.session.get(Record, record_id)
+            assert record is not None  # listed in this transaction
+            actions.run(rule_ctx, record, spec, arg)
+            rule_ctx.journal("workflow_action", record_id, record_id, name, None, {"arg": arg})
+        return len(chunk)
+
+    return sum(contain.batch(cause, lambda: run(ids), lambda: ids, run, lambda i: (i, cause)))
 
 
 def _noticed_since(cause: str, since: Any) -> ColumnElement[bool]:
@@ -340,12 +387,16 @@ def _stage_limits(
         if not limit:
             continue
         action = limit["action"]
-        cause = f"stage:{wf.name}:{stage['id']}:{action}"
+        cause = f"stage:{wf.name}:{stage['id']}:{action_name(action)}"
         stuck = and_(
             _owned(wf, dialect),
             col(Record.stage) == stage["id"],
             col(Record.stage_entered_at) < ctx.now - timedelta(days=limit["days"]),
         )
+        if isinstance(action, dict):
+            since = col(Record.stage_entered_at)
+            counts[cause] += _plugin_action(ctx, contain, cause, stuck, since, action)
+            continue
         if action == "return_to_pool":
             pool = limit.get("pool") or next(iter(pool_ids))
             reason = f"more than {limit['days']} day(s) in {stage['id']}"
@@ -386,13 +437,17 @@ def _sla(
     if not sla:
         return [], 0
     then = sla.get("then", "notify")
-    cause = f"sla:{wf.name}:{then}"
+    cause = f"sla:{wf.name}:{action_name(then)}"
     late = and_(
         assign_run.open_filter(wf),
         col(Record.owner_id).is_not(None),
         col(Record.assigned_at) <= ctx.now - timedelta(hours=sla["contact_within_hours"]),
         func.coalesce(col(Record.last_activity_at) >= col(Record.assigned_at), False).is_(False),
     )
+    if isinstance(then, dict):
+        n = _plugin_action(ctx, contain, cause, late, col(Record.assigned_at), then)
+        counts[cause] += n
+        return [], n
     if then == "return_to_pool" and pool_ids:
         reason = f"not contacted within {sla['contact_within_hours']} hour(s)"
         pool_id = next(iter(pool_ids.values()))

@@ -47,12 +47,31 @@ def workflow_schema(registry: Registry | None = None) -> dict[str, Any]:
             {"required": [name], "additionalProperties": False, "properties": {name: op.schema},
              "description": f"{name}: a condition of plugin {op.plugin}"}
         )  # fmt: skip
-    for name, action in sorted(registry.actions.items()):
-        defs["action"]["properties"][name] = {
+    if not registry.actions:
+        return schema
+    plugin_actions = {
+        name: {
             **action.schema,
             "description": f"{name}: a workflow action of plugin {action.plugin}",
         }
+        for name, action in sorted(registry.actions.items())
+    }
+    defs["action"]["properties"].update(plugin_actions)
+    defs["plugin_action"] = {
+        "type": "object", "minProperties": 1, "maxProperties": 1,
+        "additionalProperties": False, "properties": plugin_actions,
+    }  # fmt: skip
+    # A stage limit and the SLA name a built-in behaviour or one plugin action.
+    limit = defs["stage"]["properties"]["max_days"]["properties"]
+    limit["action"] = {"oneOf": [limit["action"], {"$ref": "#/$defs/plugin_action"}]}
+    sla = defs["assignment"]["properties"]["sla"]["properties"]
+    sla["then"] = {"oneOf": [sla["then"], {"$ref": "#/$defs/plugin_action"}]}
     return schema
+
+
+def action_name(action: str | dict[str, Any]) -> str:
+    """The name of a stage limit's ``action`` or the SLA's ``then``: a built-in or a plugin's."""
+    return action if isinstance(action, str) else next(iter(action))
 
 
 @dataclass
@@ -146,6 +165,7 @@ def _schema_problems(located: Located, registry: Registry | None) -> list[Proble
     operators = registry.operators if registry else conditions.NO_OPERATORS
     out = []
     for error in validator.iter_errors(located.data):
+        error = _plugin_action_error(error)
         path: KeyPath = tuple(error.absolute_path)
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):
             allowed = set(error.schema.get("properties", {}))
@@ -163,6 +183,17 @@ def _schema_problems(located: Located, registry: Registry | None) -> list[Proble
                 continue
         out.append(located.problem(path, error.message))
     return _dedupe(out)
+
+
+def _plugin_action_error(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
+    """For a mapping where a stage limit's ``action`` or the SLA's ``then`` goes, the error
+    inside the plugin-action branch: it points at the bad key or argument."""
+    if error.validator != "oneOf" or not isinstance(error.instance, dict):
+        return error
+    if tuple(error.absolute_path)[-1:] not in (("action",), ("then",)):
+        return error
+    inner = [e for e in error.context or [] if e.relative_schema_path[0] == 1]
+    return jsonschema.exceptions.best_match(inner) or error
 
 
 def _is_condition(path: KeyPath) -> bool:
