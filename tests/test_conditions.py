@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 
 from crm_core import conditions
-from crm_core.api import Crm
+from crm_core.api import Crm, InvalidInput, PluginError
 from crm_core.clock import ManualClock
 from crm_core.conditions import ConditionError, Facts, Operator
 from crm_core.db import read_session, transaction
@@ -213,3 +213,19 @@ def test_malformed_conditions_are_located(cond: Any, path: tuple[Any, ...], word
         conditions.check(cond, operators=OPERATORS)
     assert err.value.path == path
     assert words in str(err.value)
+
+
+def test_a_failing_operator_names_its_plugin_and_an_unknown_one_its_name(
+    clock: ManualClock,
+) -> None:
+    def broken(facts: Facts, arg: Any, now: datetime) -> bool:
+        raise KeyError("course")
+
+    operators = {"course_in": Operator("course_in", "school", broken, None, {})}
+    facts = Facts("new", {}, clock(), clock(), None, None)
+    with pytest.raises(PluginError, match="plugin 'school' failed in condition course_in"):
+        conditions.to_python({"not": {"course_in": 1}}, clock(), operators)(facts)
+    with pytest.raises(InvalidInput, match="'course_in' of plugin 'school' has no SQL form"):
+        conditions.to_sql({"course_in": 1}, "sqlite", clock(), operators)
+    with pytest.raises(InvalidInput, match="operator 'course_in' is not registered"):
+        conditions.to_python({"course_in": 1}, clock())
