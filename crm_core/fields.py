@@ -122,8 +122,11 @@ class RegistrationError(InvalidInput):
     """A plugin registered something the core cannot accept."""
 
 
-# The actions of the workflow language itself; a plugin's action may not take one.
-CORE_ACTIONS = frozenset({"assign", "set", "task", "notify", "move_to_pool"})
+# The actions of the workflow language itself (on_enter, max_days, the SLA's then);
+# a plugin's action may not take one.
+CORE_ACTIONS = frozenset(
+    {"assign", "set", "task", "notify", "move_to_pool", "escalate", "return_to_pool", "reassign"}
+)
 
 
 def _check_arg_schema(schema: Any, who: str) -> None:
@@ -161,7 +164,8 @@ class ReportSpec:
 
 @dataclass(frozen=True)
 class ActionSpec:
-    """A workflow action a plugin registered: ``{name: argument}`` in a transition's on_enter.
+    """A workflow action a plugin registered: ``{name: argument}`` in a transition's
+    ``on_enter``, as a stage's ``max_days`` action or as the SLA's ``then``.
 
     ``run(ctx, arg)`` gets a :class:`crm_core.workflow.actions.ActionContext`
     and the argument, which ``schema`` (a JSON Schema) has validated.
