@@ -279,9 +279,10 @@ def crm_register_actions(register: Callable[..., None]) -> None:
 
     ``run(ctx, arg)`` gets a :class:`crm_core.api.ActionContext`:
     ``ctx.record`` (the record's view, after the move), ``ctx.actor`` (who
-    moved it, or who ran the sweep), ``ctx.now``, ``ctx.rule`` (the journal's cause), and the ways to
-    write through the core: ``ctx.set_fields({...})`` (validated and
-    journalled), ``ctx.add_task(note, due_in_days=0, user=None)``,
+    moved it, or who ran the sweep), ``ctx.now``, ``ctx.rule`` (the
+    journal's cause), and the ways to write through the core:
+    ``ctx.set_fields({...})`` (validated and journalled),
+    ``ctx.add_task(note, due_in_days=0, user=None)``,
     ``ctx.notify(message, to="owner")`` (task plus outbox notices),
     ``ctx.journal(entity, entity_id, action, before, after)`` for a row of the
     plugin's own tables (``entity`` starts with the plugin's name) and
