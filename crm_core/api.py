@@ -45,6 +45,7 @@ from crm_core.assign import run as assign_run
 from crm_core.assign.run import AssignResult
 from crm_core.assign.strategies import Member
 from crm_core.clock import Clock, system_clock
+from crm_core.conditions import Facts
 from crm_core.config import load_settings
 from crm_core.convert import convert
 from crm_core.db import make_engine, read_session, transaction
@@ -135,6 +136,7 @@ __all__ = [
     "DeliveryReport",
     "DetailPanel",
     "Duplicate",
+    "Facts",
     "FieldError",
     "FieldSpec",
     "FigureView",

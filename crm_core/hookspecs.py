@@ -225,7 +225,7 @@ def crm_register_conditions(register: Callable[..., None]) -> None:
     - ``schema``: the JSON Schema of the argument; ``crm workflow validate``
       checks it and reports a bad argument at its file, line and column.
     - ``python(facts, arg, now) -> bool``: decides for one record. ``facts`` is
-      a :class:`crm_core.conditions.Facts` (``stage``, ``fields``,
+      a :class:`crm_core.api.Facts` (``stage``, ``fields``,
       ``created_at``, ``stage_entered_at``, ``last_activity_at``,
       ``owner_role``, ``activities(type)``); ``now`` is the clock's aware UTC
       time. Used by transition guards and ``crm why``.

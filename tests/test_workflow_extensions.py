@@ -11,9 +11,8 @@ import pytest
 from sqlalchemy import ColumnElement
 
 from crm_core import hookimpl
-from crm_core.api import ActionContext, Crm, InvalidInput, PluginError, field_text
+from crm_core.api import ActionContext, Crm, Facts, InvalidInput, PluginError, field_text
 from crm_core.clock import ManualClock
-from crm_core.conditions import Facts
 
 PLAN_SCHEMA = {
     "type": "object",
