@@ -46,6 +46,7 @@ from crm_core.assign import run as assign_run
 from crm_core.assign.run import AssignResult
 from crm_core.assign.strategies import Member
 from crm_core.clock import Clock, system_clock
+from crm_core.conditions import Facts
 from crm_core.config import PluginConfig, load_settings
 from crm_core.convert import convert
 from crm_core.db import database_label, make_engine, probe, read_session, sqlite_path, transaction
@@ -62,7 +63,7 @@ from crm_core.errors import (
     quote,
 )
 from crm_core.fields import ActivityType, FieldSpec, KindSpec, Registry, ReportSpec, label_of
-from crm_core.fieldsql import ensure_field_indexes, field_equals
+from crm_core.fieldsql import ensure_field_indexes, field_equals, field_text
 from crm_core.journalcheck import JournalCheck
 from crm_core.limits import NAME_MAX, NOTE_MAX, REASON_MAX, TITLE_MAX, check_length
 from crm_core.models import (
@@ -93,6 +94,7 @@ from crm_core.schedule import tick as ticks
 from crm_core.schedule.simulate import DayReport, simulate
 from crm_core.schedule.sweep import SweepResult
 from crm_core.schedule.tick import TickResult
+from crm_core.schema import BranchStatus
 from crm_core.screenparts import DashboardCard, DetailPanel, ListColumn, ScreenParts
 from crm_core.transfer import exporter, importer
 from crm_core.transfer.importer import ImportOptions
@@ -118,14 +120,17 @@ from crm_core.views import (
 )
 from crm_core.why import WhyView, explain
 from crm_core.workflow import engine
+from crm_core.workflow.actions import ActionContext
 from crm_core.workflow.loader import LoadResult, load_workflow, workflow_schema
 from crm_core.workflow.plan import WorkflowPlan, make_plan
 
 __all__ = [
+    "ActionContext",
     "ActivityType",
     "ActivityView",
     "AddResult",
     "AssignResult",
+    "BranchStatus",
     "Conflict",
     "ContactView",
     "Crm",
@@ -136,6 +141,7 @@ __all__ = [
     "DeliveryReport",
     "DetailPanel",
     "Duplicate",
+    "Facts",
     "FieldError",
     "FieldSpec",
     "FigureView",
@@ -176,6 +182,7 @@ __all__ = [
     "WorkItem",
     "WorkflowPlan",
     "WorkflowView",
+    "field_text",
 ]
 
 MAX_LIMIT = 10_000
@@ -316,11 +323,24 @@ class Crm:
         return created
 
     def upgrade(self) -> str | None:
-        """Run the schema migrations up to the newest; return the revision reached."""
+        """Run the core's, then every plugin's, migrations to their heads.
+
+        Returns the core's revision reached.
+        """
         probe(self.engine)
-        schema.upgrade(self.engine)
+        schema.upgrade(self.engine, branches=self.registry.migrations)
         self._schema_checked = True
         return schema.current_revision(self.engine)
+
+    def schema_status(self) -> list[BranchStatus]:
+        """Each version branch (the core's, then each plugin's): current and head revision.
+
+        Works on a database that needs an upgrade: that is what it tells.
+        """
+        try:
+            return schema.status(self.engine, self.registry.migrations)
+        except OperationalError as exc:
+            raise InvalidInput(f"cannot open the database: {exc.orig}") from None
 
     def _check_schema(self) -> None:
         if self._schema_checked:
@@ -337,6 +357,14 @@ class Crm:
                 f"the database is at schema {current}, this crm needs "
                 f"{schema.head_revision()}: run `crm db upgrade`"
             )
+        if self.registry.migrations:
+            for branch in schema.status(self.engine, self.registry.migrations)[1:]:
+                if branch.upgrade_needed:
+                    raise InvalidInput(
+                        f"the tables of plugin '{branch.branch}' are at "
+                        f"{branch.current or 'nothing'}, this crm needs {branch.head}: "
+                        "run `crm db upgrade`"
+                    )
         self._schema_checked = True
 
     def _require_file(self) -> None:
@@ -612,10 +640,13 @@ class Crm:
         """The permission table as the README prints it (Markdown)."""
         return permissions.markdown_table()
 
-    @staticmethod
-    def workflow_schema() -> dict[str, Any]:
-        """The JSON Schema of workflow files, for editors' completion."""
-        return workflow_schema()
+    def workflow_schema(self) -> dict[str, Any]:
+        """The JSON Schema of workflow files, for editors' completion.
+
+        It includes the condition operators and workflow actions the installed
+        plugins registered.
+        """
+        return workflow_schema(self.registry)
 
     # -- users, teams and pools ---------------------------------------------
 
@@ -1537,7 +1568,7 @@ class Crm:
         """Explain who owns a record and why, and what the workflow will do to it next."""
         with self._read(actor) as (session, who):
             record = self._load_record(session, who, record_id, False, "show")
-            return explain(session, record, self.clock())
+            return explain(session, record, self.clock(), self.registry.operators)
 
     def claim(self, actor: str, record_id: int) -> RecordView:
         """Take a record from a pool the actor belongs to, within the pool's claim rules."""

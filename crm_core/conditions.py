@@ -8,6 +8,13 @@ A condition is a small dict written in YAML::
     {owner_role: operator}                 # operator, manager, admin, none
     {activities: {type: call, min: 2}}     # count of activities (of a type)
     {all: [...]}, {any: [...]}, {not: {...}}
+    {near_campus: {km: 5}}                 # an operator a plugin registered
+
+Plugins add operators through ``crm_register_conditions``: each is an
+:class:`Operator` with a JSON Schema for its argument, a Python form and, when
+it can say it in SQL, an SQL form. Functions here take the registered
+operators as ``operators``; a condition naming one that is not registered is
+refused.
 
 Both compiled forms follow one rule so they always agree: a test on a value
 that is missing, or of the wrong JSON type, is false (never NULL), so ``not``
@@ -18,11 +25,12 @@ from __future__ import annotations
 
 import json
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import jsonschema
 from sqlalchemy import (
     ColumnElement,
     Numeric,
@@ -40,12 +48,17 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import col
 
+from crm_core.errors import CrmError, InvalidInput, PluginError
 from crm_core.fieldsql import field_text, sql_string
 from crm_core.models import Activity, Record, User
 
 COMPARATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "exists")
 NUMERIC = ("gt", "gte", "lt", "lte")
 DAYS_OF = ("last_activity", "created", "stage_entered")
+# The keys of the core's own conditions; a plugin's operator may not take one.
+CORE_KEYS = frozenset(
+    {"all", "any", "not", "field", "stage", "days_since", "owner_role", "activities"}
+)
 # The same operators compare Python values and build SQL expressions.
 ORDER: dict[str, Callable[[Any, Any], Any]] = {
     "gt": operator.gt,
@@ -93,6 +106,75 @@ class Facts:
 Predicate = Callable[[Facts], bool]
 
 
+@dataclass(frozen=True)
+class Operator:
+    """A condition operator a plugin registered: ``{name: argument}`` in the YAML.
+
+    ``python(facts, arg, now)`` decides for one record (``facts`` is a
+    :class:`Facts`); ``sql(arg, dialect, now)``, when given, returns a SQL
+    boolean over the ``record`` table that selects the same records. Without
+    it the operator can be used only where conditions run on one record
+    (transition guards), not in the set-based assignment rules and pool sweeps.
+    """
+
+    name: str
+    plugin: str
+    python: Callable[[Facts, Any, datetime], bool]
+    sql: Callable[[Any, str, datetime], ColumnElement[bool]] | None
+    schema: dict[str, Any]
+
+    def check(self, arg: Any, path: tuple[str | int, ...]) -> None:
+        """Refuse an argument its schema rejects, pointing at the bad part."""
+        validator = jsonschema.Draft202012Validator(self.schema)
+        error = jsonschema.exceptions.best_match(validator.iter_errors(arg))
+        if error is not None:
+            where = (*path, self.name, *error.absolute_path)
+            raise ConditionError(where, error.message)
+
+    def holds(self, facts: Facts, arg: Any, now: datetime) -> bool:
+        """Run the Python form; its failure is the plugin's (exit 6)."""
+        try:
+            return bool(self.python(facts, arg, now))
+        except CrmError:
+            raise
+        except Exception as exc:
+            raise PluginError(self.plugin, f"condition {self.name}", exc) from exc
+
+    def to_sql(self, arg: Any, dialect: str, now: datetime) -> ColumnElement[bool]:
+        """Run the SQL form; its failure is the plugin's (exit 6)."""
+        if self.sql is None:
+            raise InvalidInput(
+                f"condition operator '{self.name}' of plugin '{self.plugin}' has no SQL form: "
+                "use it only in transitions' 'when'"
+            )
+        try:
+            return self.sql(arg, dialect, now)
+        except CrmError:
+            raise
+        except Exception as exc:
+            raise PluginError(self.plugin, f"condition {self.name}", exc) from exc
+
+
+Operators = Mapping[str, Operator]
+NO_OPERATORS: Operators = {}
+
+
+def plugin_operator(cond: dict[str, Any], operators: Operators) -> Operator | None:
+    """The registered operator ``cond`` names, or None when it is one of the core's.
+
+    A single-key condition that is neither the core's nor registered is
+    refused: its plugin was removed after the workflow was applied.
+    """
+    if len(cond) != 1 or not CORE_KEYS.isdisjoint(cond):
+        return None
+    ((name, _),) = cond.items()
+    if name not in operators:
+        raise InvalidInput(
+            f"condition operator '{name}' is not registered: is its plugin installed and enabled?"
+        )
+    return operators[name]
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -118,7 +200,7 @@ def _same(a: Any, b: Any) -> bool:
 # -- checking ----------------------------------------------------------------
 
 
-def check(cond: Any, path: tuple[str | int, ...] = ()) -> None:
+def check(cond: Any, path: tuple[str | int, ...] = (), operators: Operators = NO_OPERATORS) -> None:
     """Refuse a malformed condition with :class:`ConditionError` pointing at the bad part."""
     if not isinstance(cond, dict) or not cond:
         raise ConditionError(path, "a condition is a mapping such as {field: budget, gte: 1000}")
@@ -129,10 +211,10 @@ def check(cond: Any, path: tuple[str | int, ...] = ()) -> None:
         if not isinstance(items, list) or not items:
             raise ConditionError((*path, key), f"'{key}' needs a non-empty list of conditions")
         for i, item in enumerate(items):
-            check(item, (*path, key, i))
+            check(item, (*path, key, i), operators)
     elif "not" in cond:
         _only(cond, {"not"}, path)
-        check(cond["not"], (*path, "not"))
+        check(cond["not"], (*path, "not"), operators)
     elif "field" in cond:
         ops = [k for k in cond if k != "field"]
         if not isinstance(cond["field"], str) or not cond["field"]:
@@ -168,9 +250,13 @@ def check(cond: Any, path: tuple[str | int, ...] = ()) -> None:
         for bound in ("min", "max"):
             if bound in spec and (not isinstance(spec[bound], int) or spec[bound] < 0):
                 raise ConditionError((*path, "activities", bound), "a whole number >= 0")
+    elif len(cond) == 1 and next(iter(cond)) in operators:
+        ((name, arg),) = cond.items()
+        operators[name].check(arg, path)
     else:
         known = "all, any, not, field, stage, days_since, owner_role, activities"
-        raise ConditionError(path, f"unknown condition {sorted(cond)}; use one of {known}")
+        extra = "".join(f", {name}" for name in sorted(operators))
+        raise ConditionError(path, f"unknown condition {sorted(cond)}; use one of {known}{extra}")
 
 
 def _only(cond: dict[str, Any], allowed: set[str], path: tuple[str | int, ...]) -> None:
@@ -193,17 +279,23 @@ def _check_operand(op: str, value: Any, path: tuple[str | int, ...]) -> None:
 # -- Python ------------------------------------------------------------------
 
 
-def to_python(cond: dict[str, Any], now: datetime) -> Predicate:
+def to_python(
+    cond: dict[str, Any], now: datetime, operators: Operators = NO_OPERATORS
+) -> Predicate:
     """Compile a (checked) condition to a predicate over :class:`Facts`."""
     if "all" in cond:
-        parts = [to_python(c, now) for c in cond["all"]]
+        parts = [to_python(c, now, operators) for c in cond["all"]]
         return lambda f: all(p(f) for p in parts)
     if "any" in cond:
-        parts = [to_python(c, now) for c in cond["any"]]
+        parts = [to_python(c, now, operators) for c in cond["any"]]
         return lambda f: any(p(f) for p in parts)
     if "not" in cond:
-        inner = to_python(cond["not"], now)
+        inner = to_python(cond["not"], now, operators)
         return lambda f: not inner(f)
+    custom = plugin_operator(cond, operators)
+    if custom is not None:
+        arg = cond[custom.name]
+        return lambda f: custom.holds(f, arg, now)
     if "field" in cond:
         return _field_python(cond)
     if "stage" in cond:
@@ -252,16 +344,41 @@ def _field_python(cond: dict[str, Any]) -> Predicate:
 # -- SQL ---------------------------------------------------------------------
 
 
-def to_sql(cond: dict[str, Any], dialect: str, now: datetime) -> ColumnElement[bool]:
+def to_sql(
+    cond: dict[str, Any], dialect: str, now: datetime, operators: Operators = NO_OPERATORS
+) -> ColumnElement[bool]:
     """Compile a (checked) condition to a SQL boolean over the ``record`` table."""
     if "all" in cond:
-        return and_(true(), *(to_sql(c, dialect, now) for c in cond["all"]))
+        return and_(true(), *(to_sql(c, dialect, now, operators) for c in cond["all"]))
     if "any" in cond:
-        return or_(false(), *(to_sql(c, dialect, now) for c in cond["any"]))
+        return or_(false(), *(to_sql(c, dialect, now, operators) for c in cond["any"]))
     if "not" in cond:
-        return not_(to_sql(cond["not"], dialect, now))
+        return not_(to_sql(cond["not"], dialect, now, operators))
+    custom = plugin_operator(cond, operators)
+    leaf = (
+        custom.to_sql(cond[custom.name], dialect, now)
+        if custom is not None
+        else _leaf_sql(cond, dialect, now)
+    )
     # Leaves are made two-valued so that NOT of a missing value is true, as in Python.
-    return func.coalesce(_leaf_sql(cond, dialect, now), false())
+    return func.coalesce(leaf, false())
+
+
+def python_only(cond: Any, operators: Operators) -> list[tuple[tuple[str | int, ...], str]]:
+    """Where a (checked) condition uses an operator without an SQL form: (path, name) pairs."""
+    if not isinstance(cond, dict):
+        return []
+    out: list[tuple[tuple[str | int, ...], str]] = []
+    for key in ("all", "any"):
+        for i, inner in enumerate(cond.get(key, [])):
+            out += [((key, i, *path), name) for path, name in python_only(inner, operators)]
+    if "not" in cond:
+        out += [(("not", *path), name) for path, name in python_only(cond["not"], operators)]
+    if len(cond) == 1:
+        ((name, _),) = cond.items()
+        if name in operators and operators[name].sql is None:
+            out.append(((name,), name))
+    return out
 
 
 def _leaf_sql(cond: dict[str, Any], dialect: str, now: datetime) -> ColumnElement[bool]:

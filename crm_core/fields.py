@@ -7,7 +7,8 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
 import jsonschema
@@ -24,6 +25,9 @@ from crm_core.errors import (
 )
 from crm_core.limits import FIELD_TEXT_MAX
 from crm_core.plugins import PluginHost
+
+if TYPE_CHECKING:
+    from crm_core.conditions import Operator
 
 CRM_KEYS = {"label", "required", "dedupe", "indexed", "searchable"}
 SCHEMA_KEYS = {
@@ -127,6 +131,22 @@ class RegistrationError(InvalidInput):
     """A plugin registered something the core cannot accept."""
 
 
+# The actions of the workflow language itself (on_enter, max_days, the SLA's then);
+# a plugin's action may not take one.
+CORE_ACTIONS = frozenset(
+    {"assign", "set", "task", "notify", "move_to_pool", "escalate", "return_to_pool", "reassign"}
+)
+
+
+def _check_arg_schema(schema: Any, who: str) -> None:
+    if not isinstance(schema, dict):
+        raise RegistrationError(f"{who}: schema must be a JSON Schema (a dict)")
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise RegistrationError(f"{who}: invalid schema: {exc.message}") from None
+
+
 def label_of(value: Any, default: str, who: str) -> Label:
     """A registered label as {"en": ..., "zh": ...}; a bad one is refused naming ``who``."""
     if value is None:
@@ -151,9 +171,24 @@ class ReportSpec:
     kind: str | None = None
 
 
+@dataclass(frozen=True)
+class ActionSpec:
+    """A workflow action a plugin registered: ``{name: argument}`` in a transition's
+    ``on_enter``, as a stage's ``max_days`` action or as the SLA's ``then``.
+
+    ``run(ctx, arg)`` gets a :class:`crm_core.workflow.actions.ActionContext`
+    and the argument, which ``schema`` (a JSON Schema) has validated.
+    """
+
+    name: str
+    plugin: str
+    run: Callable[..., None]
+    schema: dict[str, Any]
+
+
 class Registry:
     """Everything plugins registered: kinds, fields, activity types, normalisers, strategies,
-    reports and delivery channels.
+    reports, delivery channels, condition operators, workflow actions and migrations.
 
     ``channel_config`` is the ``[channels]`` part of the settings: each
     channel's table, handed to ``crm_register_channels``.
@@ -171,6 +206,10 @@ class Registry:
         self.strategy_plugins: dict[str, str] = {}
         self.reports: dict[str, ReportSpec] = {}
         self.channels: dict[str, Channel] = {}
+        self.operators: dict[str, Operator] = {}
+        self.actions: dict[str, ActionSpec] = {}
+        # plugin name -> the folder of its alembic revisions (its own version branch)
+        self.migrations: dict[str, Path] = {}
         self._validators: dict[str, Callable[[Any], Any]] = {}
         self._compiled: dict[str, _Compiled] = {}
         host.call_each("crm_register_normalizers", lambda p: {"register": self._normalizer(p)})
@@ -185,6 +224,9 @@ class Registry:
         host.call_each(
             "crm_register_channels", lambda p: {"register": self._channel(p), "config": config}
         )
+        host.call_each("crm_register_conditions", lambda p: {"register": self._operator(p)})
+        host.call_each("crm_register_actions", lambda p: {"register": self._action(p)})
+        host.call_each("crm_register_migrations", lambda p: {"register": self._migrations(p)})
 
     # -- registration callbacks handed to plugins ---------------------------
 
@@ -217,6 +259,54 @@ class Registry:
             if not callable(deliver):
                 raise RegistrationError(f"plugin '{plugin}': channel '{name}' needs a deliver()")
             self.channels[name] = Channel(name, plugin, deliver)
+
+        return register
+
+    def _operator(self, plugin: str) -> Callable[..., None]:
+        # conditions imports fieldsql, which imports this module: import it when first used
+        from crm_core.conditions import CORE_KEYS, Operator
+
+        def register(
+            name: str,
+            *,
+            python: Callable[..., bool],
+            sql: Callable[..., Any] | None = None,
+            schema: dict[str, Any],
+        ) -> None:
+            who = f"plugin '{plugin}': condition operator"
+            if not NAME.match(name) or name in CORE_KEYS:
+                raise RegistrationError(f"{who} {name!r}: bad or reserved name")
+            if name in self.operators:
+                raise RegistrationError(f"{who} '{name}' already exists")
+            if not callable(python) or (sql is not None and not callable(sql)):
+                raise RegistrationError(f"{who} '{name}': python and sql must be functions")
+            _check_arg_schema(schema, f"{who} '{name}'")
+            self.operators[name] = Operator(name, plugin, python, sql, schema)
+
+        return register
+
+    def _action(self, plugin: str) -> Callable[..., None]:
+        def register(name: str, run: Callable[..., None], *, schema: dict[str, Any]) -> None:
+            who = f"plugin '{plugin}': workflow action"
+            if not NAME.match(name) or name in CORE_ACTIONS:
+                raise RegistrationError(f"{who} {name!r}: bad or reserved name")
+            if name in self.actions:
+                raise RegistrationError(f"{who} '{name}' already exists")
+            if not callable(run):
+                raise RegistrationError(f"{who} '{name}' needs a run(ctx, arg) function")
+            _check_arg_schema(schema, f"{who} '{name}'")
+            self.actions[name] = ActionSpec(name, plugin, run, schema)
+
+        return register
+
+    def _migrations(self, plugin: str) -> Callable[..., None]:
+        def register(versions: str | Path) -> None:
+            folder = Path(versions)
+            if plugin in self.migrations:
+                raise RegistrationError(f"plugin '{plugin}' registered migrations twice")
+            if not folder.is_dir():
+                raise RegistrationError(f"plugin '{plugin}': no migrations folder {folder}")
+            self.migrations[plugin] = folder.resolve()
 
         return register
 

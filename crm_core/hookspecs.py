@@ -214,6 +214,147 @@ def crm_register_channels(register: Callable[..., None], config: dict[str, Optio
     """
 
 
+@hookspec
+def crm_register_conditions(register: Callable[..., None]) -> None:
+    """Add condition operators usable in a workflow's conditions (``when``, ``exempt``).
+
+    Call ``register(name, *, python, sql=None, schema)`` once per operator; the
+    YAML then writes ``{name: argument}`` wherever a condition goes, alone or
+    inside ``all``/``any``/``not``:
+
+    - ``schema``: the JSON Schema of the argument; ``crm workflow validate``
+      checks it and reports a bad argument at its file, line and column.
+    - ``python(facts, arg, now) -> bool``: decides for one record. ``facts`` is
+      a :class:`crm_core.api.Facts` (``stage``, ``fields``,
+      ``created_at``, ``stage_entered_at``, ``last_activity_at``,
+      ``owner_role``, ``activities(type)``); ``now`` is the clock's aware UTC
+      time. Used by transition guards and ``crm why``.
+    - ``sql(arg, dialect, now) -> ColumnElement[bool]``: the same test as a
+      SQL boolean over the ``record`` table (``crm_core.api.Record``);
+      ``dialect`` is ``"sqlite"`` or ``"postgresql"``. Assignment rules and
+      pool sweeps run on whole sets in SQL, so an operator without it is
+      refused there by ``crm workflow validate`` (it works in transitions'
+      ``when``). Give both forms the same meaning; a missing value is false.
+
+    A name the core uses (``field``, ``stage``, ``all`` …) or another plugin
+    took stops the CRM from opening. An exception from ``python`` or ``sql``
+    is a failure of the plugin (exit 6). Returns nothing.
+
+    Example::
+
+        @hookimpl
+        def crm_register_conditions(register):
+            def python(facts, arg, now):
+                return facts.fields.get("course") in arg["courses"]
+
+            def sql(arg, dialect, now):
+                return crm_core.api.field_text(dialect, "course").in_(arg["courses"])
+
+            schema = {"type": "object", "required": ["courses"],
+                      "properties": {"courses": {"type": "array", "items": {"type": "string"}}}}
+            register("course_in", python=python, sql=sql, schema=schema)
+    """
+
+
+@hookspec
+def crm_register_actions(register: Callable[..., None]) -> None:
+    """Add actions a workflow may run: on entering a stage, at a stage limit, at the SLA.
+
+    Call ``register(name, run, *, schema)``; the YAML may then name
+    ``{name: argument}`` where it names actions:
+
+    - among a transition's ``on_enter`` actions, beside the core's ``set``,
+      ``task``, ``notify``, ``assign`` and ``move_to_pool``: run by the stage
+      move, inside its transaction, after the move is journalled;
+    - as a stage's ``max_days: {days: 7, action: {name: argument}}`` or the
+      SLA's ``then: {name: argument}``: run by the sweep once on each record
+      past the limit (once per stay in the stage, once per owner for the SLA;
+      a ``workflow_action`` journal row marks it).
+
+    ``schema`` is the JSON Schema of the argument, checked by
+    ``crm workflow validate`` with the file, line and column of a bad one.
+    The action must not reach the outside world itself: ``simulate`` and dry
+    runs roll its writes back, and ``ctx.notify`` sends through the outbox
+    after the commit.
+
+    ``run(ctx, arg)`` gets a :class:`crm_core.api.ActionContext`:
+    ``ctx.record`` (the record's view, after the move), ``ctx.actor`` (who
+    moved it, or who ran the sweep), ``ctx.now``, ``ctx.rule`` (the
+    journal's cause), and the ways to write through the core:
+    ``ctx.set_fields({...})`` (validated and journalled),
+    ``ctx.add_task(note, due_in_days=0, user=None)``,
+    ``ctx.notify(message, to="owner")`` (task plus outbox notices),
+    ``ctx.journal(entity, entity_id, action, before, after)`` for a row of the
+    plugin's own tables (``entity`` starts with the plugin's name) and
+    ``ctx.session`` to write those tables. An exception rolls the move back
+    and is reported naming the plugin (exit 6); in a sweep it undoes that
+    record's action alone, which is reported as a failure naming the plugin,
+    and the sweep goes on. Returns nothing.
+
+    Example::
+
+        @hookimpl
+        def crm_register_actions(register):
+            def book_trial(ctx, arg):
+                days = arg.get("in_days", 2)
+                ctx.set_fields({"trial_status": "booked"})
+                ctx.add_task(f"call {ctx.record.title} about the trial", due_in_days=days)
+
+            schema = {"type": "object", "additionalProperties": False,
+                      "properties": {"in_days": {"type": "integer", "minimum": 0}}}
+            register("book_trial", book_trial, schema=schema)
+    """
+
+
+# ---------------------------------------------------------------------------
+# Storage: the plugin's own tables
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def crm_register_migrations(register: Callable[..., None]) -> None:
+    """Declare the alembic revisions that create and change the plugin's own tables.
+
+    Call ``register(versions)`` once, with the folder (a path) holding the
+    plugin's revision files. They form the plugin's own version branch: the
+    first revision has ``down_revision = None`` and ``branch_labels =
+    ("PLUGIN",)`` (the plugin's name, as in its entry point); the later ones
+    follow it. Revision ids start with the plugin's name so they never
+    collide. No revision may ``depends_on`` or follow a core revision: the
+    core is always upgraded first, so every core table exists (and alembic
+    would otherwise hide the core's revision behind the plugin's). Name the
+    tables ``PLUGIN_…`` and declare any models on a ``MetaData`` of the
+    plugin's own, not the core's.
+
+    ``crm db upgrade`` (and ``crm init``) runs the core's revisions, then every
+    plugin's, up to their heads; ``crm db status`` shows each branch's current
+    and head revision; a CRM opened on a database whose plugin branch is
+    behind refuses with "run `crm db upgrade`". A branch that breaks these
+    rules stops the upgrade with a message naming the plugin. Returns nothing.
+
+    Example::
+
+        # crm_school/plugin.py
+        from pathlib import Path
+
+        @hookimpl
+        def crm_register_migrations(register):
+            register(Path(__file__).parent / "migrations")
+
+        # crm_school/migrations/school_0001_trial_slots.py
+        import sqlalchemy as sa
+        from alembic import op
+
+        revision, down_revision = "school_0001", None
+        branch_labels, depends_on = ("school",), None
+
+        def upgrade():
+            op.create_table("school_trial_slot",
+                            sa.Column("id", sa.Integer, primary_key=True),
+                            sa.Column("record_id", sa.ForeignKey("record.id"), nullable=False))
+    """
+
+
 # ---------------------------------------------------------------------------
 # Reports
 # ---------------------------------------------------------------------------

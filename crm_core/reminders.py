@@ -43,7 +43,7 @@ from sqlmodel import col
 
 from crm_core.journal import json_object
 from crm_core.models import Record, Task, WorkflowDef
-from crm_core.workflow.loader import targets
+from crm_core.workflow.loader import action_name, targets
 
 if TYPE_CHECKING:
     from crm_core.records import WriteContext
@@ -126,7 +126,7 @@ def rules(wf: WorkflowDef) -> list[Rule]:
     for stage in definition["stages"]:
         limit = stage.get("max_days")
         if limit and limit["action"] != "return_to_pool":
-            cause = f"stage:{wf.name}:{stage['id']}:{limit['action']}"
+            cause = f"stage:{wf.name}:{stage['id']}:{action_name(limit['action'])}"
             out.append(Rule([cause], [*_common(), _left(stage["id"])]))
     sla = definition.get("assignment", {}).get("sla")
     if sla and sla.get("then", "notify") == "notify":

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import MetaData, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from crm_core.db import make_engine
@@ -58,14 +58,25 @@ def pg_database(prefix: str) -> Iterator[str]:
 
 
 def empty_pg(url: str) -> None:
-    """Delete every row of the core's tables and restart the sequences (schema kept).
+    """Delete every row of the core's and the plugins' tables and restart the sequences.
 
-    DELETE and setval take milliseconds on a test's few rows; TRUNCATE of every
-    table costs a quarter of a second, which every PostgreSQL test would pay.
+    The schema is kept, alembic's versions included. Plugins' tables (any other
+    table) are emptied first, as they may refer to the core's. DELETE and
+    setval take milliseconds on a test's few rows; TRUNCATE of every table
+    costs a quarter of a second, which every PostgreSQL test would pay.
     """
     engine = make_engine(url)
+    core = SQLModel.metadata.sorted_tables
     with engine.begin() as conn:
-        for table in reversed(SQLModel.metadata.sorted_tables):
+        skip = {t.name for t in core} | {"alembic_version"}
+        others = [n for n in inspect(conn).get_table_names() if n not in skip]
+        if others:
+            plugin_tables = MetaData()
+            plugin_tables.reflect(conn, only=others)
+            for table in reversed(plugin_tables.sorted_tables):
+                if table.name in others:
+                    conn.execute(table.delete())
+        for table in reversed(core):
             conn.execute(table.delete())
         sequences = conn.execute(text("SELECT relname FROM pg_class WHERE relkind = 'S'"))
         for name in sequences.scalars().all():

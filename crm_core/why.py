@@ -14,6 +14,7 @@ from crm_core import conditions
 from crm_core.models import Journal, Pool, Record, Task, User, WorkflowDef
 from crm_core.views import View
 from crm_core.workflow import engine
+from crm_core.workflow.loader import action_name
 
 HORIZON_DAYS = 366
 JOURNAL_LOOKBACK = 500
@@ -81,7 +82,12 @@ def first_true(predicate: Callable[[datetime], bool], now: datetime) -> datetime
     return None
 
 
-def explain(session: Session, record: Record, now: datetime) -> WhyView:
+def explain(
+    session: Session,
+    record: Record,
+    now: datetime,
+    operators: conditions.Operators = conditions.NO_OPERATORS,
+) -> WhyView:
     """Build the explanation for ``record`` as of ``now``."""
     assert record.id is not None
     wf = engine.applied(session, record.kind)
@@ -107,7 +113,7 @@ def explain(session: Session, record: Record, now: datetime) -> WhyView:
         return view
     facts = engine.facts(session, record)
     if owner is not None:
-        _pool_forecasts(session, view, wf, record, facts, now)
+        _pool_forecasts(session, view, wf, record, facts, now, operators)
         _sla_forecast(view, wf, record, facts)
         _stage_forecast(view, wf, record, now)
     view.upcoming.sort(key=lambda f: f.at)
@@ -136,15 +142,16 @@ def _pool_forecasts(
     record: Record,
     facts: conditions.Facts,
     now: datetime,
+    operators: conditions.Operators,
 ) -> None:
     for spec in wf.definition.get("pools", []):
         exempt = spec.get("exempt")
-        if exempt and conditions.to_python(exempt, now)(facts):
+        if exempt and conditions.to_python(exempt, now, operators)(facts):
             text = json.dumps(exempt, ensure_ascii=False)
             view.notes.append(f"exempt from pool {spec['id']} returns: {text}")
             continue
         for rule in spec.get("return", []):
-            at = first_true(_holds(rule["when"], facts), now)
+            at = first_true(_holds(rule["when"], facts, operators), now)
             if at is None:
                 continue
             limit = spec.get("rotation", {}).get("max_rotations", 0)
@@ -162,8 +169,10 @@ def _pool_forecasts(
                 view.upcoming.append(Forecast(warn_at, "the owner gets a warning task", name))
 
 
-def _holds(cond: dict[str, Any], facts: conditions.Facts) -> Callable[[datetime], bool]:
-    return lambda moment: conditions.to_python(cond, moment)(facts)
+def _holds(
+    cond: dict[str, Any], facts: conditions.Facts, operators: conditions.Operators
+) -> Callable[[datetime], bool]:
+    return lambda moment: conditions.to_python(cond, moment, operators)(facts)
 
 
 def _stage_forecast(view: WhyView, wf: WorkflowDef, record: Record, now: datetime) -> None:
@@ -174,11 +183,13 @@ def _stage_forecast(view: WhyView, wf: WorkflowDef, record: Record, now: datetim
     at = record.stage_entered_at + timedelta(days=limit["days"])
     if at < now and limit["action"] != "return_to_pool":
         return  # the reminder went out once already; it is not repeated
-    event = {
+    builtin = {
         "notify": "the owner is reminded",
         "escalate": "the owner's manager is told",
         "return_to_pool": f"returns to pool {limit.get('pool', 'the first pool')}",
-    }[limit["action"]]
+    }
+    action = limit["action"]
+    event = builtin[action] if isinstance(action, str) else f"{action_name(action)} runs"
     view.upcoming.append(
         Forecast(at, f"{event}: {limit['days']} day(s) in {record.stage}", f"stage:{record.stage}")
     )
@@ -192,7 +203,9 @@ def _sla_forecast(view: WhyView, wf: WorkflowDef, record: Record, facts: conditi
     if contacted:
         return
     at = record.assigned_at + timedelta(hours=sla["contact_within_hours"])
-    then = {"reassign": "is reassigned", "notify": "the owner is reminded",
-            "return_to_pool": "returns to the pool"}[sla.get("then", "notify")]  # fmt: skip
+    action = sla.get("then", "notify")
+    builtin = {"reassign": "is reassigned", "notify": "the owner is reminded",
+               "return_to_pool": "returns to the pool"}  # fmt: skip
+    then = builtin[action] if isinstance(action, str) else f"{action_name(action)} runs"
     hours = sla["contact_within_hours"]
     view.upcoming.append(Forecast(at, f"{then}: not contacted within {hours} h", "sla"))

@@ -1,20 +1,22 @@
-"""The condition language: its SQL and Python forms agree on random records and conditions."""
+"""The condition language: its SQL and Python forms agree on random records and conditions,
+plugins' operators included."""
 
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 
 from crm_core import conditions
-from crm_core.api import Crm
+from crm_core.api import Crm, InvalidInput, PluginError
 from crm_core.clock import ManualClock
-from crm_core.conditions import ConditionError, Facts
+from crm_core.conditions import ConditionError, Facts, Operator
 from crm_core.db import read_session, transaction
 from crm_core.models import Activity, Record, User
 
@@ -24,6 +26,30 @@ FIELD_VALUES = st.one_of(
 )  # fmt: skip
 NUMBERS = st.one_of(st.integers(-5, 5), st.floats(-5, 5, allow_nan=False))
 FIELDS = st.sampled_from(["budget", "region", "vip"])
+
+
+def _touched_sql(arg: dict[str, int], dialect: str, now: datetime) -> ColumnElement[bool]:
+    return col(Record.last_activity_at) >= now - timedelta(days=arg["days"])
+
+
+def _touched_python(facts: Facts, arg: dict[str, int], now: datetime) -> bool:
+    last = facts.last_activity_at
+    return last is not None and last >= now - timedelta(days=arg["days"])
+
+
+# Operators as a plugin registers them (crm_register_conditions), in both forms.
+OPERATORS = {
+    "stage_starts": Operator(
+        "stage_starts", "test",
+        python=lambda facts, arg, now: (facts.stage or "").startswith(arg),
+        sql=lambda arg, dialect, now: col(Record.stage).startswith(arg, autoescape=True),
+        schema={"type": "string", "minLength": 1},
+    ),
+    "touched_within": Operator(
+        "touched_within", "test", python=_touched_python, sql=_touched_sql,
+        schema={"type": "object", "properties": {"days": {"type": "integer"}}},
+    ),
+}  # fmt: skip
 
 
 def _activities(type_: str | None, lo: int | None, hi: int | None) -> dict[str, Any]:
@@ -50,6 +76,8 @@ def _leaf() -> st.SearchStrategy[dict[str, Any]]:
         st.builds(lambda r: {"owner_role": r}, st.sampled_from(["operator", "manager", "none"])),
         st.builds(_activities, st.sampled_from([None, "call", "visit"]),
                   st.one_of(st.none(), st.integers(0, 3)), st.one_of(st.none(), st.integers(0, 3))),
+        st.builds(lambda p: {"stage_starts": p}, st.sampled_from(["n", "ne", "w", "lo", "_"])),
+        st.builds(lambda d: {"touched_within": {"days": d}}, st.integers(0, 40)),
     )  # fmt: skip
 
 
@@ -106,7 +134,7 @@ def population(request: pytest.FixtureRequest, people: Crm, clock: ManualClock) 
 
 
 def _sql_ids(crm: Crm, cond: dict[str, Any], now: Any) -> list[int]:
-    where = conditions.to_sql(cond, crm.engine.dialect.name, now)
+    where = conditions.to_sql(cond, crm.engine.dialect.name, now, OPERATORS)
     with read_session(crm.engine) as session:
         return list(session.exec(select(Record.id).where(where).order_by(col(Record.id))).all())
 
@@ -118,8 +146,8 @@ def _sql_ids(crm: Crm, cond: dict[str, Any], now: Any) -> list[int]:
 def test_sql_and_python_agree(
     people: Crm, population: list[Facts], clock: ManualClock, cond: dict[str, Any]
 ) -> None:
-    conditions.check(cond)
-    predicate = conditions.to_python(cond, clock())
+    conditions.check(cond, operators=OPERATORS)
+    predicate = conditions.to_python(cond, clock(), OPERATORS)
     expected = [i + 1 for i, facts in enumerate(population) if predicate(facts)]
     assert _sql_ids(people, cond, clock()) == expected, cond
 
@@ -167,10 +195,37 @@ def test_not_of_a_missing_field_is_true(people: Crm, clock: ManualClock) -> None
         ({"days_since": "birthday", "gt": 3}, ("days_since",), "one of"),
         ({"not": {"field": "x", "eq": None}}, ("not", "eq"), "exists: false"),
         ({"stage": "new", "extra": 1}, ("extra",), "unexpected key"),
+        (
+            {"not": {"touched_within": {"days": "2"}}},
+            ("not", "touched_within", "days"),
+            "is not of type 'integer'",
+        ),
+        (
+            {"colour": "red"},
+            (),
+            "use one of all, any, not, field, stage, days_since, owner_role, "
+            "activities, stage_starts, touched_within",
+        ),
     ],
 )
 def test_malformed_conditions_are_located(cond: Any, path: tuple[Any, ...], words: str) -> None:
     with pytest.raises(ConditionError) as err:
-        conditions.check(cond)
+        conditions.check(cond, operators=OPERATORS)
     assert err.value.path == path
     assert words in str(err.value)
+
+
+def test_a_failing_operator_names_its_plugin_and_an_unknown_one_its_name(
+    clock: ManualClock,
+) -> None:
+    def broken(facts: Facts, arg: Any, now: datetime) -> bool:
+        raise KeyError("course")
+
+    operators = {"course_in": Operator("course_in", "school", broken, None, {})}
+    facts = Facts("new", {}, clock(), clock(), None, None)
+    with pytest.raises(PluginError, match="plugin 'school' failed in condition course_in"):
+        conditions.to_python({"not": {"course_in": 1}}, clock(), operators)(facts)
+    with pytest.raises(InvalidInput, match="'course_in' of plugin 'school' has no SQL form"):
+        conditions.to_sql({"course_in": 1}, "sqlite", clock(), operators)
+    with pytest.raises(InvalidInput, match="operator 'course_in' is not registered"):
+        conditions.to_python({"course_in": 1}, clock())

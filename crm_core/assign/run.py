@@ -224,7 +224,11 @@ def _candidates(
     dialect = ctx.session.get_bind().dialect.name
     rules = spec.get("rules", [])
     if rules:
-        whens = [(conditions.to_sql(r["when"], dialect, ctx.now), i) for i, r in enumerate(rules)]
+        operators = ctx.registry.operators
+        whens = [
+            (conditions.to_sql(r["when"], dialect, ctx.now, operators), i)
+            for i, r in enumerate(rules)
+        ]
         route: Any = case(*whens, else_=-1)
     else:
         route = literal(-1)

@@ -45,6 +45,22 @@ def db_upgrade(ctx: typer.Context) -> None:
     crm = state(ctx).crm
     created = crm.init(None, create=False)
     typer.echo(f"schema at revision {crm.upgrade()}; {len(created)} field index(es) created")
+    for branch in crm.schema_status()[1:]:
+        typer.echo(f"plugin {branch.branch} at revision {branch.current}")
+
+
+@db_app.command("status")
+def db_status(ctx: typer.Context, as_json: bool = JSON) -> None:
+    """Show each version branch (the core's, each plugin's): current and head revision."""
+    branches = state(ctx).crm.schema_status()
+    if as_json:
+        render.emit_json([b.to_dict() for b in branches])
+        return
+    rows = [
+        {**b.to_dict(), "upgrade_needed": "yes: crm db upgrade" if b.upgrade_needed else "no"}
+        for b in branches
+    ]
+    render.table(rows, ["branch", "current", "head", "upgrade_needed"], "schema")
 
 
 @plugins_app.command("list")

@@ -8,6 +8,7 @@ tenure: the task it leaves behind (its ``cause``) is how the next sweep knows.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -19,6 +20,7 @@ from sqlmodel import col, select
 
 from crm_core import conditions, notify, reminders
 from crm_core.assign import run as assign_run
+from crm_core.errors import CrmError, InvalidInput
 from crm_core.fieldsql import kind_is
 from crm_core.models import Holding, Journal, Record, Task, User, WorkflowDef
 from crm_core.notify import Notice
@@ -27,6 +29,8 @@ from crm_core.records import WriteContext, changed_in_bulk
 from crm_core.schedule import bulk
 from crm_core.schedule.contain import Containment, Failure
 from crm_core.views import View
+from crm_core.workflow import actions
+from crm_core.workflow.loader import action_name
 
 
 @dataclass
@@ -58,10 +62,81 @@ def _owned(wf: WorkflowDef, dialect: str) -> ColumnElement[bool]:
     )
 
 
-def _not_exempt(spec: dict[str, Any], dialect: str, now: datetime) -> ColumnElement[bool]:
+def _not_exempt(
+    spec: dict[str, Any], dialect: str, now: datetime, operators: conditions.Operators
+) -> ColumnElement[bool]:
     if "exempt" not in spec:
         return true()
-    return not_(conditions.to_sql(spec["exempt"], dialect, now))
+    return not_(conditions.to_sql(spec["exempt"], dialect, now, operators))
+
+
+def _rule_sql(
+    ctx: WriteContext,
+    spec: dict[str, Any],
+    rule: dict[str, Any],
+    dialect: str,
+    at: datetime,
+    contain: Containment,
+    cause: str,
+) -> ColumnElement[bool] | None:
+    """SQL of a pool's return rule at ``at``, exemption included; None if it cannot be built.
+
+    A plugin's operator whose SQL form raises (or whose plugin is gone) fails
+    for every record alike: that rule is skipped and reported, the others run.
+    """
+    operators = ctx.registry.operators
+    try:
+        return and_(
+            _not_exempt(spec, dialect, at, operators),
+            conditions.to_sql(rule["when"], dialect, at, operators),
+        )
+    except CrmError as exc:
+        contain.fail(exc, None, cause)
+        return None
+
+
+def _plugin_action(
+    ctx: WriteContext,
+    contain: Containment,
+    cause: str,
+    where: ColumnElement[bool],
+    since: Any,
+    action: dict[str, Any],
+) -> int:
+    """Run a plugin's workflow action once on each record matching ``where``; return how many.
+
+    A record is acted on once per period (its time in the stage, its current
+    owner): a journal row of entity ``workflow_action`` with the rule as cause,
+    written with the action's own writes, marks it. A record whose action
+    raises is skipped and reported, the others go on.
+    """
+    ((name, arg),) = action.items()
+    spec = ctx.registry.actions.get(name)
+    if spec is None:
+        missing = (
+            f"workflow action '{name}' is not registered: is its plugin installed and enabled?"
+        )
+        contain.fail(InvalidInput(missing), None, cause)
+        return 0
+    acted = exists().where(
+        col(Journal.record_id) == col(Record.id),
+        col(Journal.entity) == "workflow_action",
+        col(Journal.cause) == cause,
+        col(Journal.at) >= since,
+    )
+    query = select(Record.id).where(where, not_(acted)).order_by(col(Record.id))
+    ids = [i for i in ctx.session.exec(query).all() if i is not None]
+    rule_ctx = WriteContext(ctx.session, ctx.registry, ctx.host, ctx.actor, cause, ctx.now)
+
+    def run(chunk: Sequence[int]) -> int:
+        for record_id in chunk:
+            record = ctx.session.get(Record, record_id)
+            assert record is not None  # listed in this transaction
+            actions.run(rule_ctx, record, spec, arg)
+            rule_ctx.journal("workflow_action", record_id, record_id, name, None, {"arg": arg})
+        return len(chunk)
+
+    return sum(contain.batch(cause, lambda: run(ids), lambda: ids, run, lambda i: (i, cause)))
 
 
 def _noticed_since(cause: str, since: Any) -> ColumnElement[bool]:
@@ -118,11 +193,10 @@ def run(ctx: WriteContext, wf: WorkflowDef) -> SweepResult:
         pool_id = pool_ids[spec["id"]]
         for rule in spec.get("return", []):
             cause = return_cause(wf, spec["id"], rule["id"])
-            where = and_(
-                _owned(wf, dialect),
-                _not_exempt(spec, dialect, ctx.now),
-                conditions.to_sql(rule["when"], dialect, ctx.now),
-            )
+            matches = _rule_sql(ctx, spec, rule, dialect, ctx.now, contain, cause)
+            if matches is None:
+                continue
+            where = and_(_owned(wf, dialect), matches)
             if "rotation" in spec:
                 rotate = partial(_rotate, ctx, wf, spec, pool_id, cause=cause)
                 moved = contain.records(cause, where, owned, rotate)
@@ -173,11 +247,13 @@ def _warnings(
             continue
         cause = f"{return_cause(wf, spec['id'], rule['id'])}:warn"
         later = ctx.now + timedelta(days=days)
+        matches_later = _rule_sql(ctx, spec, rule, dialect, later, contain, cause)
+        if matches_later is None:
+            continue
         where = and_(
             _owned(wf, dialect),
-            _not_exempt(spec, dialect, later),
-            conditions.to_sql(rule["when"], dialect, later),
-            not_(conditions.to_sql(rule["when"], dialect, ctx.now)),
+            matches_later,
+            not_(conditions.to_sql(rule["when"], dialect, ctx.now, ctx.registry.operators)),
             not_(_noticed_since(cause, period_start(dialect))),
         )
 
@@ -311,12 +387,16 @@ def _stage_limits(
         if not limit:
             continue
         action = limit["action"]
-        cause = f"stage:{wf.name}:{stage['id']}:{action}"
+        cause = f"stage:{wf.name}:{stage['id']}:{action_name(action)}"
         stuck = and_(
             _owned(wf, dialect),
             col(Record.stage) == stage["id"],
             col(Record.stage_entered_at) < ctx.now - timedelta(days=limit["days"]),
         )
+        if isinstance(action, dict):
+            since = col(Record.stage_entered_at)
+            counts[cause] += _plugin_action(ctx, contain, cause, stuck, since, action)
+            continue
         if action == "return_to_pool":
             pool = limit.get("pool") or next(iter(pool_ids))
             reason = f"more than {limit['days']} day(s) in {stage['id']}"
@@ -357,13 +437,17 @@ def _sla(
     if not sla:
         return [], 0
     then = sla.get("then", "notify")
-    cause = f"sla:{wf.name}:{then}"
+    cause = f"sla:{wf.name}:{action_name(then)}"
     late = and_(
         assign_run.open_filter(wf),
         col(Record.owner_id).is_not(None),
         col(Record.assigned_at) <= ctx.now - timedelta(hours=sla["contact_within_hours"]),
         func.coalesce(col(Record.last_activity_at) >= col(Record.assigned_at), False).is_(False),
     )
+    if isinstance(then, dict):
+        n = _plugin_action(ctx, contain, cause, late, col(Record.assigned_at), then)
+        counts[cause] += n
+        return [], n
     if then == "return_to_pool" and pool_ids:
         reason = f"not contacted within {sla['contact_within_hours']} hour(s)"
         pool_id = next(iter(pool_ids.values()))

@@ -10,9 +10,10 @@ from sqlmodel import Session, col, func, select
 
 from crm_core import conditions, notify, records
 from crm_core.errors import Conflict, FieldError, InvalidInput, NotFound
-from crm_core.models import Activity, Pool, PoolMember, Record, User, WorkflowDef
+from crm_core.models import Activity, Pool, Record, User, WorkflowDef
 from crm_core.notify import Notice, TaskWriter
 from crm_core.records import WriteContext
+from crm_core.workflow import actions
 from crm_core.workflow.loader import Workflow
 
 
@@ -79,7 +80,8 @@ def move(ctx: WriteContext, record: Record, target: str, reason: str | None) -> 
     record_facts = facts(ctx.session, record)
     passing = [
         t for t in transitions
-        if "when" not in t or conditions.to_python(t["when"], ctx.now)(record_facts)
+        if "when" not in t
+        or conditions.to_python(t["when"], ctx.now, ctx.registry.operators)(record_facts)
     ]  # fmt: skip
     if transitions and not passing:
         failed = json.dumps(transitions[0]["when"], ensure_ascii=False)
@@ -103,7 +105,7 @@ def _act(ctx: WriteContext, record: Record, action: dict[str, Any], rule: str) -
         TaskWriter(rule_ctx).add([Notice(assignee, record.id, spec["note"], due, rule)])
     elif name == "notify":
         assert record.id is not None
-        to = _recipients(ctx, record, spec.get("to", "owner"))
+        to = actions.recipients(ctx, record, spec.get("to", "owner"))
         notify.send(rule_ctx, [Notice(u, record.id, spec["message"], ctx.now, rule) for u in to])
     elif name == "assign":
         user = ctx.session.exec(select(User).where(User.name == spec["user"])).first()
@@ -115,20 +117,10 @@ def _act(ctx: WriteContext, record: Record, action: dict[str, Any], rule: str) -
         if pool is None:
             raise NotFound(f"{rule}: no pool '{spec}' (an admin adds it with: crm pool add {spec})")
         records.change(rule_ctx, record, "return", owner_id=None, pool_id=pool.id)
-
-
-def _recipients(ctx: WriteContext, record: Record, to: str) -> list[int]:
-    """Who a workflow ``notify`` reaches: the owner, the owner's managers, or pool admins."""
-    owner = ctx.session.get(User, record.owner_id) if record.owner_id is not None else None
-    if to == "owner":
-        return [owner.id] if owner and owner.id is not None else []
-    if to == "manager":
-        team = owner.team_id if owner else None
-        query = select(User.id).where(
-            User.role == "manager", User.team_id == team, col(User.active)
+    elif name in ctx.registry.actions:
+        actions.run(rule_ctx, record, ctx.registry.actions[name], spec)
+    else:
+        raise InvalidInput(
+            f"{rule}: workflow action '{name}' is not registered: "
+            "is its plugin installed and enabled?"
         )
-        return [u for u in ctx.session.exec(query).all() if u is not None]
-    query = select(PoolMember.user_id).where(col(PoolMember.is_admin))
-    if record.pool_id is not None:
-        query = query.where(PoolMember.pool_id == record.pool_id)
-    return sorted(set(ctx.session.exec(query).all()))

@@ -6,6 +6,7 @@ never applied.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 from dataclasses import dataclass, field
@@ -25,10 +26,52 @@ SCHEMA_FILE = Path(__file__).with_name("schema.json")
 
 
 @cache
-def workflow_schema() -> dict[str, Any]:
-    """The JSON Schema of a workflow file (``crm workflow schema`` prints it)."""
+def _core_schema() -> dict[str, Any]:
     schema: dict[str, Any] = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
     return schema
+
+
+def workflow_schema(registry: Registry | None = None) -> dict[str, Any]:
+    """The JSON Schema of a workflow file (``crm workflow schema`` prints it).
+
+    With ``registry``, the plugins' condition operators and workflow actions
+    are added to it, each with its argument's schema: a workflow may name them
+    only while their plugin is installed.
+    """
+    if registry is None or not (registry.operators or registry.actions):
+        return _core_schema()
+    schema = copy.deepcopy(_core_schema())
+    defs = schema["$defs"]
+    for name, op in sorted(registry.operators.items()):
+        defs["condition"]["oneOf"].append(
+            {"required": [name], "additionalProperties": False, "properties": {name: op.schema},
+             "description": f"{name}: a condition of plugin {op.plugin}"}
+        )  # fmt: skip
+    if not registry.actions:
+        return schema
+    plugin_actions = {
+        name: {
+            **action.schema,
+            "description": f"{name}: a workflow action of plugin {action.plugin}",
+        }
+        for name, action in sorted(registry.actions.items())
+    }
+    defs["action"]["properties"].update(plugin_actions)
+    defs["plugin_action"] = {
+        "type": "object", "minProperties": 1, "maxProperties": 1,
+        "additionalProperties": False, "properties": plugin_actions,
+    }  # fmt: skip
+    # A stage limit and the SLA name a built-in behaviour or one plugin action.
+    limit = defs["stage"]["properties"]["max_days"]["properties"]
+    limit["action"] = {"oneOf": [limit["action"], {"$ref": "#/$defs/plugin_action"}]}
+    sla = defs["assignment"]["properties"]["sla"]["properties"]
+    sla["then"] = {"oneOf": [sla["then"], {"$ref": "#/$defs/plugin_action"}]}
+    return schema
+
+
+def action_name(action: str | dict[str, Any]) -> str:
+    """The name of a stage limit's ``action`` or the SLA's ``then``: a built-in or a plugin's."""
+    return action if isinstance(action, str) else next(iter(action))
 
 
 @dataclass
@@ -109,7 +152,7 @@ def check_text(text: str, name: str, registry: Registry | None = None) -> LoadRe
         return LoadResult(name, None, located.problems)
     if not isinstance(located.data, dict):
         return LoadResult(name, None, [located.problem((), "a workflow file is a mapping")])
-    problems = _schema_problems(located)
+    problems = _schema_problems(located, registry)
     if not problems:
         problems = _semantic_problems(located, registry)
     problems.sort(key=lambda p: (p.line, p.column))
@@ -117,10 +160,12 @@ def check_text(text: str, name: str, registry: Registry | None = None) -> LoadRe
     return LoadResult(name, workflow, problems)
 
 
-def _schema_problems(located: Located) -> list[Problem]:
-    validator = jsonschema.Draft202012Validator(workflow_schema())
+def _schema_problems(located: Located, registry: Registry | None) -> list[Problem]:
+    validator = jsonschema.Draft202012Validator(workflow_schema(registry))
+    operators = registry.operators if registry else conditions.NO_OPERATORS
     out = []
     for error in validator.iter_errors(located.data):
+        error = _plugin_action_error(error)
         path: KeyPath = tuple(error.absolute_path)
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):
             allowed = set(error.schema.get("properties", {}))
@@ -132,12 +177,23 @@ def _schema_problems(located: Located) -> list[Problem]:
             continue
         if error.validator == "oneOf" and _is_condition(path):
             try:
-                conditions.check(error.instance)
+                conditions.check(error.instance, operators=operators)
             except conditions.ConditionError as bad:
                 out.append(located.problem((*path, *bad.path), str(bad)))
                 continue
         out.append(located.problem(path, error.message))
     return _dedupe(out)
+
+
+def _plugin_action_error(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
+    """For a mapping where a stage limit's ``action`` or the SLA's ``then`` goes, the error
+    inside the plugin-action branch: it points at the bad key or argument."""
+    if error.validator != "oneOf" or not isinstance(error.instance, dict):
+        return error
+    if tuple(error.absolute_path)[-1:] not in (("action",), ("then",)):
+        return error
+    inner = [e for e in error.context or [] if e.relative_schema_path[0] == 1]
+    return jsonschema.exceptions.best_match(inner) or error
 
 
 def _is_condition(path: KeyPath) -> bool:
@@ -264,11 +320,21 @@ def _field_tests(cond: Any, path: KeyPath) -> list[tuple[KeyPath, str]]:
 def _condition_fields(located: Located, registry: Registry | None) -> list[Problem]:
     data = located.data
     out = []
+    operators = registry.operators if registry else conditions.NO_OPERATORS
     for path, cond in _walk_conditions(data, ()):
         try:
-            conditions.check(cond)
+            conditions.check(cond, operators=operators)
         except conditions.ConditionError as bad:
             out.append(located.problem((*path, *bad.path), str(bad)))
+            continue
+        if path[0] == "transitions":
+            continue  # guards run on one record, in Python
+        for where, name in conditions.python_only(cond, operators):
+            message = (
+                f"condition operator '{name}' of plugin '{operators[name].plugin}' has no SQL "
+                "form: assignment rules and pool sweeps run in SQL; use it in transitions' when"
+            )
+            out.append(located.problem((*path, *where), message))
     if registry is None:
         return out
     if data["kind"] not in registry.kinds:
