@@ -43,7 +43,7 @@ from crm_core import outbox as outbox_queue
 from crm_core import pools as pool_rules
 from crm_core.assign import run as assign_run
 from crm_core.assign.run import AssignResult
-from crm_core.assign.strategies import Member
+from crm_core.assign.strategies import Load, Member
 from crm_core.clock import Clock, system_clock
 from crm_core.config import load_settings
 from crm_core.convert import convert
@@ -104,6 +104,7 @@ from crm_core.views import (
     PoolView,
     RecordChange,
     RecordPage,
+    RecordSnapshot,
     RecordView,
     TaskView,
     TeamView,
@@ -141,6 +142,7 @@ __all__ = [
     "JournalEntry",
     "KindSpec",
     "ListColumn",
+    "Load",
     "LoadResult",
     "Member",
     "MyWork",
@@ -156,6 +158,7 @@ __all__ = [
     "PoolView",
     "RecordChange",
     "RecordPage",
+    "RecordSnapshot",
     "RecordView",
     "ReportContext",
     "ReportResult",
@@ -1185,6 +1188,9 @@ class Crm:
     ) -> ActivityView:
         """Log a touchpoint on a record; it moves the record's last activity time forward.
 
+        Plugins' ``crm_activity_logged`` run in the same transaction; one that
+        raises undoes the activity and is reported naming the plugin (exit 6).
+
         ``data`` holds what the activity type records beyond a note (a feedback's
         ``score``, a complaint's ``resolved_at``…), as JSON.
         """
@@ -1213,6 +1219,11 @@ class Crm:
             )
             ctx.journal("activity", view.id, record_id, "create", None, view.to_dict())
             reminders.touched(ctx, record)  # a follow-up ends the idle and SLA warnings
+            if self.host.implemented("crm_activity_logged"):
+                seen = _record_view(record, _Names.load(ctx.session))
+                self.host.call_each(
+                    "crm_activity_logged", {"activity": view, "record": seen, "actor": view.actor}
+                )
             return view
 
     def list_activities(self, actor: str, record_id: int) -> list[ActivityView]:
