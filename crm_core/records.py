@@ -279,9 +279,9 @@ def _read_states(session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
     return {
         r.id: {"kind": r.kind, "title": r.title, "stage": r.stage, "owner_id": r.owner_id,
                "pool_id": r.pool_id, "archived": r.archived_at is not None,
-               "fields": dict(r.data or {})}
+               "fields": dict(r.data) if isinstance(r.data, dict) else {}}
         for r in rows
-    }  # fmt: skip
+    }  # fmt: skip  (data that is not a JSON object, written around the API, holds no fields)
 
 
 def _overlay(state: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
