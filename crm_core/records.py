@@ -276,12 +276,13 @@ def _read_states(session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
             table.c.pool_id, table.c.archived_at, table.c.data,
         ).where(table.c.id.in_(ids))
     )  # fmt: skip
+    # data that is not a JSON object (written around the API) holds no fields
     return {
         r.id: {"kind": r.kind, "title": r.title, "stage": r.stage, "owner_id": r.owner_id,
                "pool_id": r.pool_id, "archived": r.archived_at is not None,
                "fields": dict(r.data) if isinstance(r.data, dict) else {}}
         for r in rows
-    }  # fmt: skip  (data that is not a JSON object, written around the API, holds no fields)
+    }  # fmt: skip
 
 
 def _overlay(state: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
