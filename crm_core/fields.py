@@ -29,6 +29,8 @@ TRUE_WORDS = {"true", "yes", "y", "1", "on"}
 FALSE_WORDS = {"false", "no", "n", "0", "off"}
 
 Label = dict[str, str]
+EMPTY_BRACKETS = re.compile(r"\(\s*\)|（\s*）|\[\s*\]|【\s*】")
+DANGLING = " ·-–—|,，/:：;；"
 
 
 @dataclass(frozen=True)
@@ -85,14 +87,17 @@ class KindSpec:
         return template_fields(self.title) if self.title else frozenset()
 
     def render_title(self, values: dict[str, Any]) -> str:
-        """The title template filled with ``values`` (a missing value is empty), stripped.
+        """The title template filled with ``values``; a missing value is empty.
 
-        Empty when the kind has no template or the template gives only blanks.
+        Blanks are collapsed, and the empty brackets and end separators a
+        missing value leaves (``"Li ()"``, ``"Li ·"``) dropped. Empty when the
+        kind has no template or the template gives nothing.
         """
         if not self.title:
             return ""
         filled = {n: "" if values.get(n) is None else values[n] for n in self.title_fields()}
-        return " ".join(self.title.format_map(filled).split())
+        text = EMPTY_BRACKETS.sub("", self.title.format_map(filled))
+        return " ".join(text.split()).strip(DANGLING)
 
     def json_schema(self) -> dict[str, Any]:
         """Return the JSON Schema that every write of this kind must pass."""
