@@ -30,19 +30,31 @@ from crm_core.clock import ManualClock
 
 ADMIN = "admin"
 
-WORKFLOW = """\
+STAGES = """\
 workflow: school
-version: 1
+version: {version}
 kind: student_lead
 stages:
   - id: new
   - id: trial_booked
   - id: enrolled
     outcome: won
+"""
+ASSIGNMENT = """\
 assignment:
   strategy: {strategy}
   members: [alice, bob]
 """
+
+
+def _apply_workflow(crm: Crm, directory: Path, version: int, strategy: str | None) -> None:
+    """Apply version ``version`` of the school's workflow; ``strategy`` None: no assignment."""
+    text = STAGES.format(version=version)
+    if strategy is not None:
+        text += ASSIGNMENT.format(strategy=strategy)
+    path = directory / f"school-{version}.yaml"
+    path.write_text(text, encoding="utf-8")
+    crm.apply_workflow(ADMIN, path)
 
 
 class FewestOfCourse:
@@ -90,9 +102,9 @@ class School:
     def crm_validate_record(
         self, kind: str, fields: dict[str, Any], stage_after: str | None
     ) -> list[tuple[str, str]] | None:
-        if kind == "student_lead" and stage_after == "trial_booked":
-            if not fields.get("trial_date"):
-                return [("trial_date", "is required while the lead is in trial_booked")]
+        booked = kind == "student_lead" and stage_after == "trial_booked"
+        if booked and not fields.get("trial_date"):
+            return [("trial_date", "is required while the lead is in trial_booked")]
         return None
 
     @hookimpl
@@ -137,9 +149,7 @@ def crm_s(
 ) -> Iterator[Crm]:
     """The people of conftest, with the school plugin and its workflow applied."""
     crm = Crm.open(db_url, clock=clock, extra_plugins=[("school", school)])
-    path = tmp_path / "school.yaml"
-    path.write_text(WORKFLOW.format(strategy="round_robin"), encoding="utf-8")
-    crm.apply_workflow(ADMIN, path)
+    _apply_workflow(crm, tmp_path, 1, "round_robin")
     yield crm
     crm.close()
 
@@ -257,20 +267,14 @@ def test_logged_activities_reach_plugins_and_a_refusal_rolls_back(
 def test_a_strategy_routes_by_the_records_content(crm_s: Crm, tmp_path: Path) -> None:
     """Fewest open leads of the same course: each course is balanced on its own."""
     _lead(crm_s, "A", "13800000011", course="python")  # alice: one python lead already
-    path = tmp_path / "none.yaml"
-    path.write_text(WORKFLOW.replace("assignment:\n  strategy: {strategy}\n  members: [alice, bob]\n",
-                                     "").replace("version: 1", "version: 2"), encoding="utf-8")  # fmt: skip
-    crm_s.apply_workflow(ADMIN, path)
+    _apply_workflow(crm_s, tmp_path, 2, None)  # the leads below wait for the pass
     ids = [
         crm_s.add_record(ADMIN, "student_lead", {"name": n, "phone": p, "course": c},
                          auto_assign=True).record.id
         for n, p, c in [("B", "13800000012", "python"), ("C", "13800000013", "java"),
                         ("D", "13800000014", "python"), ("E", "13800000015", "java")]
     ]  # fmt: skip
-    path = tmp_path / "fewest.yaml"
-    text = WORKFLOW.format(strategy="fewest_of_course").replace("version: 1", "version: 3")
-    path.write_text(text, encoding="utf-8")
-    crm_s.apply_workflow(ADMIN, path)
+    _apply_workflow(crm_s, tmp_path, 3, "fewest_of_course")
     (result,) = crm_s.assign(ADMIN)
     owners = {r.id: (r.fields["course"], r.owner) for r in crm_s.list_records(ADMIN)}
     # B (python) -> bob (alice has one); C (java) -> alice (tie, first);
@@ -305,3 +309,25 @@ def test_chinese_headers_import_through_the_kinds_aliases(crm_s: Crm, tmp_path: 
     got = {r.title: r.fields for r in crm_s.list_records(ADMIN)}
     assert got["张三 · python"] == {"name": "张三", "phone": "13800000021", "course": "python"}
     assert got["李四"]["phone"] == "13800000022"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"title": "{name} {nickname}"}, "title '{name} {nickname}' names unknown field(s)"),
+        ({"title": "{name.__class__}"}, "is not a plain {field} slot"),
+        ({"title": "{name:>10}"}, "is not a plain {field} slot"),
+        ({"aliases": {"昵称": "nickname"}}, "aliases {'昵称': 'nickname'} name no field"),
+    ],
+)
+def test_bad_templates_and_aliases_stop_the_crm_naming_the_plugin(
+    extra: dict[str, Any], message: str
+) -> None:
+    class Bad:
+        @hookimpl
+        def crm_register_kinds(self, register: Callable[..., None]) -> None:
+            register("pupil", fields={"name": {"type": "string"}}, **extra)
+
+    with pytest.raises(PluginError, match="plugin 'bad' failed in crm_register_kinds") as err:
+        Crm.open("sqlite://", extra_plugins=[("bad", Bad())])
+    assert message in str(err.value)
