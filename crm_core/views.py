@@ -35,7 +35,24 @@ class View:
 
 @dataclasses.dataclass
 class RecordView(View):
-    """A customer record as its reader sees it."""
+    """A customer record as its reader sees it (and as detail panels and
+    ``crm_activity_logged`` receive it).
+
+    Attributes:
+        id: The record's id.
+        kind: Its kind (``"lead"``).
+        title: Its title (see the kind's ``title`` template).
+        stage: Its workflow stage id; None when its kind has no workflow.
+        owner: The owner's user name; None when unowned or in a pool.
+        pool: The name of the pool holding it, or None.
+        fields: Every field value it holds (a field without a value is absent).
+        created_at: When it was created.
+        updated_at: When it last changed.
+        stage_entered_at: When it entered its current stage.
+        last_activity_at: When the latest activity logged on it happened, or None.
+        archived_at: When it was archived, or None.
+        version: Counts its changes; ``update_record(expected_version=...)`` checks it.
+    """
 
     id: int
     kind: str
@@ -222,7 +239,17 @@ class DealView(View):
 
 @dataclasses.dataclass
 class ActivityView(View):
-    """A logged touchpoint."""
+    """A logged touchpoint, as ``crm_activity_logged`` receives it.
+
+    Attributes:
+        id: The activity's id.
+        record_id: The record it was logged on.
+        type: Its activity type (``call``, ``visit``, ``complaint``, a plugin's own…).
+        note: Free text, or None.
+        actor: The user who logged it, or None.
+        occurred_at: When it happened (may be earlier than it was logged).
+        data: What the type records beyond a note (a feedback's ``score``…), as JSON.
+    """
 
     id: int
     record_id: int

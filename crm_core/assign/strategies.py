@@ -18,7 +18,16 @@ from crm_core.views import RecordSnapshot
 
 @dataclass(frozen=True)
 class Member:
-    """A user who can receive records in one scope, with the scope's weight and days."""
+    """A user who can receive records in one scope, with the scope's weight and days.
+
+    Attributes:
+        user_id: The user's id (the key of a strategy's ``load``).
+        name: The user's name.
+        weight: The member's weight in the YAML (``weighted`` gives weight 3
+            three records for each one of weight 1); 1 when not given.
+        working_days: The weekdays the member takes records (Monday is 0);
+            None means every day.
+    """
 
     user_id: int
     name: str
