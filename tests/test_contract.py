@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -331,3 +332,30 @@ def test_bad_templates_and_aliases_stop_the_crm_naming_the_plugin(
     with pytest.raises(PluginError, match="plugin 'bad' failed in crm_register_kinds") as err:
         Crm.open("sqlite://", extra_plugins=[("bad", Bad())])
     assert message in str(err.value)
+
+
+def _readme_plugin() -> ModuleType:
+    """The README's ``crm_gym/plugin.py``, exactly as printed there, as a module."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("```python\n# crm_gym/plugin.py\n") + len("```python\n")
+    module = ModuleType("crm_gym_plugin")
+    exec(compile(readme[start : readme.index("```", start)], "README.md", "exec"), vars(module))
+    return module
+
+
+def test_the_readmes_plugin_example_works_as_printed(
+    db_url: str, crm: Crm, clock: ManualClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gym = Crm.open(
+        db_url,
+        clock=clock,
+        disabled_plugins=["testplugin"],
+        extra_plugins=[("gym", _readme_plugin())],
+    )
+    try:
+        rid = gym.add_record(ADMIN, "member", {"name": "Li", "plan": "yearly"}).record.id
+        assert "Li (yearly) now belongs to admin" in capsys.readouterr().out
+        assert gym.get_record(ADMIN, rid).title == "Li (yearly)"
+        assert gym.kind("member").aliases["姓名"] == "name"
+    finally:
+        gym.close()
