@@ -359,3 +359,44 @@ def test_the_readmes_plugin_example_works_as_printed(
         assert gym.kind("member").aliases["姓名"] == "name"
     finally:
         gym.close()
+
+
+@pytest.mark.parametrize(
+    ("kind", "csv", "expected"),
+    [
+        ("lead", "姓名,手机,公司,地区,预算\n王五,13800000031,华为,east,20000\n",
+         {"name": "王五", "phone": "13800000031", "company": "华为", "region": "east",
+          "budget": 20000, "source": "other"}),
+        ("account", "公司名称,行业,地区,电话\n星海科技,制造,west,13800000032\n",
+         {"company": "星海科技", "industry": "制造", "region": "west", "phone": "13800000032",
+          "type": "end_customer", "key_account": False}),
+        ("buyer", "客户姓名,手机,意向区域,预算上限,居室\n赵六,13800000033,朝阳,5000000,3\n",
+         {"name": "赵六", "phone": "13800000033", "district": "朝阳", "budget_max": 5000000,
+          "rooms": 3, "member_level": "none", "complaint_open": False}),
+    ],
+)  # fmt: skip
+def test_the_shipped_plugins_read_chinese_headers(
+    people: Crm, tmp_path: Path, kind: str, csv: str, expected: dict[str, Any]
+) -> None:
+    if kind not in {k.name for k in people.kinds()}:
+        pytest.skip(f"the plugin of kind {kind} is not installed")
+    path = tmp_path / f"{kind}.csv"
+    path.write_text(csv, encoding="utf-8")
+    report = people.import_records(ADMIN, kind, path, owner="alice")
+    assert (report.created, report.rejected) == (1, 0), report.problems
+    (record,) = people.list_records(ADMIN, kind=kind)
+    assert record.fields == expected
+
+
+def test_a_qualified_lead_keeps_its_budget(people: Crm) -> None:
+    """The leads plugin's rule: what ``qualified`` required cannot be cleared there."""
+    people.apply_workflow(ADMIN, Path(__file__).parents[1] / "workflows" / "leads.yaml")
+    values = {"name": "Li", "phone": "13800000041", "budget": 20000, "region": "east"}
+    rid = people.add_record("alice", "lead", values).record.id
+    people.move_record("alice", rid, "contacted")
+    people.log_activity("alice", rid, "call")
+    people.move_record("alice", rid, "qualified")
+    with pytest.raises(FieldError) as err:
+        people.update_record("alice", rid, {"budget": None})
+    assert err.value.problems == [("budget", "cannot be cleared while the lead is qualified")]
+    people.update_record("alice", rid, {"budget": 30000})  # changing it is fine
