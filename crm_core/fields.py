@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -82,8 +83,13 @@ class KindSpec:
     title: str | None = None
     aliases: dict[str, str] = field(default_factory=dict)
 
+    @functools.cached_property
     def title_fields(self) -> frozenset[str]:
-        """The fields the title template reads; empty without a template."""
+        """The fields the title template reads; empty without a template.
+
+        Worked out once: every update asks it. The template is set when the
+        kind is registered, before anything reads this.
+        """
         return template_fields(self.title) if self.title else frozenset()
 
     def render_title(self, values: dict[str, Any]) -> str:
@@ -95,7 +101,7 @@ class KindSpec:
         """
         if not self.title:
             return ""
-        filled = {n: "" if values.get(n) is None else values[n] for n in self.title_fields()}
+        filled = {n: "" if values.get(n) is None else values[n] for n in self.title_fields}
         text = EMPTY_BRACKETS.sub("", self.title.format_map(filled))
         return " ".join(text.split()).strip(DANGLING)
 

@@ -392,7 +392,7 @@ def change(
             record.data = data
         else:  # a stage move: the plugins' rules may depend on the stage
             check(data, dict(record.data), schema=False, **context)
-    retitle = ctx.registry.kind(record.kind).title_fields()
+    retitle = ctx.registry.kind(record.kind).title_fields
     if not title and any(before["fields"].get(n) != record.data.get(n) for n in retitle):
         # An explicit title stands until a field the kind's title is made of changes.
         title = default_title(ctx, record.kind, record.data)
