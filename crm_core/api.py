@@ -461,7 +461,8 @@ class Crm:
         records sit in stages the new version no longer has and ``mapping``
         (old stage id to new stage id) does not move them. Mapped records move
         set-based in the same transaction, one journal row each; these moves
-        run no guards, on-enter actions or ``crm_record_changed`` hooks.
+        run no guards or on-enter actions, and ``crm_record_changed`` hears
+        each one as a ``move`` (a plugin that raises undoes the apply).
         """
         result = self.check_workflow(path)
         if result.workflow is None:
@@ -501,6 +502,7 @@ class Crm:
             types = sa.inspect(Journal).columns  # typed literals: UTC times, JSON/JSONB
             columns = ["at", "actor_id", "cause", "entity", "entity_id", "record_id", "action",
                        "reason", "before", "after"]  # fmt: skip
+            heard: list[tuple[int, dict[str, Any] | None, dict[str, Any], str]] = []
             for old, new in plan.mapping.items():
                 # One UPDATE and one INSERT … SELECT per mapped stage, never a row per record.
                 where = (
@@ -508,6 +510,10 @@ class Crm:
                     col(Record.stage) == old,
                     col(Record.archived_at).is_(None),
                 )
+                if self.host.implemented("crm_record_changed"):
+                    # read (and, on PostgreSQL, lock) before the UPDATE: these are the rows moved
+                    ids = ctx.session.exec(select(Record.id).where(*where).with_for_update())
+                    heard += [(_pk(i), {"stage": old}, {"stage": new}, ctx.cause) for i in ids]
                 moved = (
                     sa.update(Record)
                     .where(*where)
@@ -530,6 +536,7 @@ class Crm:
                     source = sa.select(*head, col(Record.id), col(Record.id), *tail).where(*where)
                     ctx.session.exec(sa.insert(Journal).from_select(columns, source))
                     ctx.session.exec(moved)
+            records.changed_in_bulk(ctx, kind, "move", heard)
             if replaced is not None:
                 reminders.close(ctx, [replaced, row])
             return _workflow_view(row)

@@ -400,3 +400,17 @@ def test_a_qualified_lead_keeps_its_budget(people: Crm) -> None:
         people.update_record("alice", rid, {"budget": None})
     assert err.value.problems == [("budget", "cannot be cleared while the lead is qualified")]
     people.update_record("alice", rid, {"budget": 30000})  # changing it is fine
+
+
+def test_a_workflow_mapping_is_heard_as_moves(crm_s: Crm, school: School, tmp_path: Path) -> None:
+    rid = _lead(crm_s, "Li", "13800000001", course="python", trial_date="2026-12-10")
+    crm_s.move_record("alice", rid, "trial_booked")
+    school.changes.clear()
+    path = tmp_path / "renamed.yaml"
+    text = STAGES.format(version=2).replace("trial_booked", "trial")
+    path.write_text(text + ASSIGNMENT.format(strategy="round_robin"), encoding="utf-8")
+    crm_s.apply_workflow(ADMIN, path, mapping={"trial_booked": "trial"})
+    (move,) = school.changes
+    assert (move.action, move.record_id, move.changed) == ("move", rid, {"stage"})
+    assert (move.before.stage, move.after.stage) == ("trial_booked", "trial")
+    assert move.after.fields["trial_date"] == "2026-12-10"
