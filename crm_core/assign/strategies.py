@@ -99,9 +99,9 @@ class Strategy(Protocol):
     def pick(self, eligible: Sequence[Member], load: Mapping[int, int]) -> Member | None:
         """Choose the member who gets the next record, or None.
 
-        A strategy may also take ``record`` (keyword), the
-        :class:`crm_core.views.RecordSnapshot` being assigned; ``load`` is
-        then a :class:`Load` whose ``count(...)`` answers narrower loads.
+        ``load`` is a :class:`Load`. A strategy may also take ``record``
+        (keyword), the :class:`crm_core.views.RecordSnapshot` being assigned;
+        the pass inspects ``pick``'s signature once and passes it only then.
         """
 
     def state(self) -> dict[str, Any]:
