@@ -414,3 +414,23 @@ def test_a_workflow_mapping_is_heard_as_moves(crm_s: Crm, school: School, tmp_pa
     assert (move.action, move.record_id, move.changed) == ("move", rid, {"stage"})
     assert (move.before.stage, move.after.stage) == ("trial_booked", "trial")
     assert move.after.fields["trial_date"] == "2026-12-10"
+
+
+@pytest.mark.parametrize(
+    ("module", "kind", "fields", "field", "stage", "other_stage"),
+    [
+        ("crm_b2b_accounts.plugin", "account", {"company": "X", "margin": 0.3}, "margin",
+         "negotiation", "proposal"),
+        ("crm_real_estate.plugin", "buyer", {"name": "Li", "phone": "1", "budget_max": 5e6},
+         "budget_max", "signed", "intent"),
+    ],
+)  # fmt: skip
+def test_the_shipped_rules_keep_what_a_stage_required(
+    module: str, kind: str, fields: dict[str, Any], field: str, stage: str, other_stage: str
+) -> None:
+    rule = pytest.importorskip(module).crm_validate_record
+    cleared = {k: v for k, v in fields.items() if k != field}
+    problems = rule(kind=kind, fields=cleared, before=fields, stage_after=stage)
+    assert [f for f, _why in problems] == [field]
+    assert rule(kind=kind, fields=cleared, before=fields, stage_after=other_stage) == []
+    assert rule(kind=kind, fields=fields, before=fields, stage_after=stage) == []
