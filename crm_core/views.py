@@ -33,7 +33,7 @@ class View:
         return {f.name: _plain(getattr(self, f.name)) for f in fields}
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class RecordView(View):
     """A customer record as its reader sees it (and as detail panels and
     ``crm_activity_logged`` receive it).
@@ -237,7 +237,7 @@ class DealView(View):
     expected_close: date | None
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class ActivityView(View):
     """A logged touchpoint, as ``crm_activity_logged`` receives it.
 
