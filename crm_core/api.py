@@ -44,7 +44,7 @@ from crm_core import outbox as outbox_queue
 from crm_core import pools as pool_rules
 from crm_core.assign import run as assign_run
 from crm_core.assign.run import AssignResult
-from crm_core.assign.strategies import Member
+from crm_core.assign.strategies import Load, Member
 from crm_core.clock import Clock, system_clock
 from crm_core.conditions import Facts
 from crm_core.config import PluginConfig, load_settings
@@ -111,6 +111,7 @@ from crm_core.views import (
     PoolView,
     RecordChange,
     RecordPage,
+    RecordSnapshot,
     RecordView,
     TaskView,
     TeamView,
@@ -152,6 +153,7 @@ __all__ = [
     "JournalEntry",
     "KindSpec",
     "ListColumn",
+    "Load",
     "LoadResult",
     "Member",
     "MyWork",
@@ -168,6 +170,7 @@ __all__ = [
     "PoolView",
     "RecordChange",
     "RecordPage",
+    "RecordSnapshot",
     "RecordView",
     "ReportContext",
     "ReportResult",
@@ -533,7 +536,8 @@ class Crm:
         records sit in stages the new version no longer has and ``mapping``
         (old stage id to new stage id) does not move them. Mapped records move
         set-based in the same transaction, one journal row each; these moves
-        run no guards, on-enter actions or ``crm_record_changed`` hooks.
+        run no guards or on-enter actions, and ``crm_record_changed`` hears
+        each one as a ``move`` (a plugin that raises undoes the apply).
         """
         result = self.check_workflow(path)
         if result.workflow is None:
@@ -573,6 +577,7 @@ class Crm:
             types = sa.inspect(Journal).columns  # typed literals: UTC times, JSON/JSONB
             columns = ["at", "actor_id", "cause", "entity", "entity_id", "record_id", "action",
                        "reason", "before", "after"]  # fmt: skip
+            heard: list[tuple[int, dict[str, Any] | None, dict[str, Any], str]] = []
             for old, new in plan.mapping.items():
                 # One UPDATE and one INSERT … SELECT per mapped stage, never a row per record.
                 where = (
@@ -580,6 +585,10 @@ class Crm:
                     col(Record.stage) == old,
                     col(Record.archived_at).is_(None),
                 )
+                if self.host.implemented("crm_record_changed"):
+                    # read (and, on PostgreSQL, lock) before the UPDATE: these are the rows moved
+                    ids = ctx.session.exec(select(Record.id).where(*where).with_for_update())
+                    heard += [(_pk(i), {"stage": old}, {"stage": new}, ctx.cause) for i in ids]
                 moved = (
                     sa.update(Record)
                     .where(*where)
@@ -602,6 +611,7 @@ class Crm:
                     source = sa.select(*head, col(Record.id), col(Record.id), *tail).where(*where)
                     ctx.session.exec(sa.insert(Journal).from_select(columns, source))
                     ctx.session.exec(moved)
+            records.changed_in_bulk(ctx, kind, "move", heard)
             if replaced is not None:
                 reminders.close(ctx, [replaced, row])
             return _workflow_view(row)
@@ -1269,6 +1279,9 @@ class Crm:
     ) -> ActivityView:
         """Log a touchpoint on a record; it moves the record's last activity time forward.
 
+        Plugins' ``crm_activity_logged`` run in the same transaction; one that
+        raises undoes the activity and is reported naming the plugin (exit 6).
+
         ``data`` holds what the activity type records beyond a note (a feedback's
         ``score``, a complaint's ``resolved_at``…), as JSON.
         """
@@ -1298,6 +1311,11 @@ class Crm:
             )
             ctx.journal("activity", view.id, record_id, "create", None, view.to_dict())
             reminders.touched(ctx, record)  # a follow-up ends the idle and SLA warnings
+            if self.host.implemented("crm_activity_logged"):
+                seen = _record_view(record, _Names.load(ctx.session))
+                self.host.call_each(
+                    "crm_activity_logged", {"activity": view, "record": seen, "actor": view.actor}
+                )
             return view
 
     def list_activities(self, actor: str, record_id: int) -> list[ActivityView]:

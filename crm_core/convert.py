@@ -47,7 +47,9 @@ def convert(
         values["converted_from"] = source.id
     _win(ctx, source)
     stage = engine.first_stage(ctx.session, to_kind)
-    target = records.create(ctx, to_kind, values, title=title or source.title,
+    # The target kind's title template, when it has one, beats the source's title.
+    inherited = None if target_spec.title else source.title
+    target = records.create(ctx, to_kind, values, title=title or inherited,
                             owner_id=source.owner_id, stage=stage)  # fmt: skip
     assert target.id is not None
     if "converted_to" in ctx.registry.kind(source.kind).fields:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
+import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +43,8 @@ TRUE_WORDS = {"true", "yes", "y", "1", "on"}
 FALSE_WORDS = {"false", "no", "n", "0", "off"}
 
 Label = dict[str, str]
+EMPTY_BRACKETS = re.compile(r"\(\s*\)|（\s*）|\[\s*\]|【\s*】")
+DANGLING = " ·-–—|,，/:：;；"
 
 
 @dataclass(frozen=True)
@@ -78,12 +82,41 @@ class FieldSpec:
 
 @dataclass
 class KindSpec:
-    """A kind of record and its fields, as composed from every plugin."""
+    """A kind of record and its fields, as composed from every plugin.
+
+    ``title`` is the kind's title template (``"{name} ({company})"``), if its
+    plugin gave one; ``aliases`` maps import column headers (``"姓名"``) to
+    the field (or ``title``, ``stage``, ``owner``) they fill.
+    """
 
     name: str
     label: Label
     plugin: str
     fields: dict[str, FieldSpec] = field(default_factory=dict)
+    title: str | None = None
+    aliases: dict[str, str] = field(default_factory=dict)
+
+    @functools.cached_property
+    def title_fields(self) -> frozenset[str]:
+        """The fields the title template reads; empty without a template.
+
+        Worked out once: every update asks it. The template is set when the
+        kind is registered, before anything reads this.
+        """
+        return template_fields(self.title) if self.title else frozenset()
+
+    def render_title(self, values: dict[str, Any]) -> str:
+        """The title template filled with ``values``; a missing value is empty.
+
+        Blanks are collapsed, and the empty brackets and end separators a
+        missing value leaves (``"Li ()"``, ``"Li ·"``) dropped. Empty when the
+        kind has no template or the template gives nothing.
+        """
+        if not self.title:
+            return ""
+        filled = {n: "" if values.get(n) is None else values[n] for n in self.title_fields}
+        text = EMPTY_BRACKETS.sub("", self.title.format_map(filled))
+        return " ".join(text.split()).strip(DANGLING)
 
     def json_schema(self) -> dict[str, Any]:
         """Return the JSON Schema that every write of this kind must pass."""
@@ -102,7 +135,26 @@ class KindSpec:
             "label": self.label,
             "plugin": self.plugin,
             "fields": [f.to_dict() for f in self.fields.values()],
+            "title": self.title,
+            "aliases": self.aliases,
         }
+
+
+def template_fields(template: str) -> frozenset[str]:
+    """The field names a title template reads; refuse anything but plain ``{field}`` slots.
+
+    Conversions, format specs and attribute or index access are refused: a
+    missing value is an empty string, which no number format accepts, and
+    ``{name.__class__}`` must not reach into Python objects.
+    """
+    names = set()
+    for _text, name, spec, conversion in string.Formatter().parse(template):
+        if name is None:
+            continue
+        if not NAME.match(name) or spec or conversion:
+            raise ValueError(f"{{{name}}} is not a plain {{field}} slot")
+        names.add(name)
+    return frozenset(names)
 
 
 @dataclass(frozen=True)
@@ -344,7 +396,14 @@ class Registry:
         return register
 
     def _kind(self, plugin: str) -> Callable[..., None]:
-        def register(name: str, *, label: Any = None, fields: dict[str, Any] | None = None) -> None:
+        def register(
+            name: str,
+            *,
+            label: Any = None,
+            fields: dict[str, Any] | None = None,
+            title: str | None = None,
+            aliases: dict[str, str] | None = None,
+        ) -> None:
             if not NAME.match(name):
                 raise RegistrationError(f"plugin '{plugin}': bad kind name {name!r}")
             if name in self.kinds:
@@ -352,12 +411,45 @@ class Registry:
                 raise RegistrationError(
                     f"plugin '{plugin}': kind '{name}' is already registered by '{other}'"
                 )
-            kind = KindSpec(name, label_of(label, name, f"plugin '{plugin}' kind '{name}'"), plugin)
-            self.kinds[name] = kind
+            who = f"plugin '{plugin}' kind '{name}'"
+            kind = KindSpec(name, label_of(label, name, who), plugin)
             for field_name, spec in (fields or {}).items():
                 self._add_field(plugin, kind, field_name, spec)
+            kind.title = self._title(who, kind, title)
+            kind.aliases = self._aliases(who, kind, aliases)
+            self.kinds[name] = kind
 
         return register
+
+    @staticmethod
+    def _title(who: str, kind: KindSpec, title: Any) -> str | None:
+        if title is None:
+            return None
+        if not isinstance(title, str) or not title.strip():
+            raise RegistrationError(f"{who}: title must be a template such as '{{name}}'")
+        try:
+            names = template_fields(title)
+        except ValueError as exc:
+            raise RegistrationError(f"{who}: title {title!r}: {exc}") from None
+        unknown = sorted(names - set(kind.fields))
+        if unknown:
+            raise RegistrationError(f"{who}: title {title!r} names unknown field(s) {unknown}")
+        return title
+
+    @staticmethod
+    def _aliases(who: str, kind: KindSpec, aliases: Any) -> dict[str, str]:
+        if aliases is None:
+            return {}
+        if not isinstance(aliases, dict):
+            raise RegistrationError(f"{who}: aliases must map a column header to a field")
+        targets = {*kind.fields, "title", "stage", "owner"}
+        bad = {h: t for h, t in aliases.items() if not isinstance(h, str) or t not in targets}
+        if bad:
+            raise RegistrationError(
+                f"{who}: aliases {bad} name no field (fields: {', '.join(kind.fields)}; "
+                "or title, stage, owner)"
+            )
+        return dict(aliases)
 
     def _extra_field(self, plugin: str) -> Callable[..., None]:
         def register(kind: str, name: str, spec: dict[str, Any]) -> None:

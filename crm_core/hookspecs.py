@@ -30,9 +30,20 @@ core validates each one as it arrives and knows which plugin sent it. They are
 called once, when the CRM opens. The core's own built-ins (activity types,
 dedupe normalisers) register through these same hooks.
 
-Write hooks (``crm_validate_record``, ``crm_record_changed``) are called
-inside the transaction of the write: an exception raised there rolls the whole
-write back, journal included, and is reported with the plugin's name.
+Write hooks (``crm_validate_record``, ``crm_record_changed``,
+``crm_activity_logged``) are called inside the transaction of the write: an
+exception raised there rolls the whole write back, journal included, and is
+reported with the plugin's name (:class:`crm_core.api.PluginError`, exit 6).
+
+An implementation names only the arguments it uses: pluggy passes each
+implementation just those, so a hook that gains an argument keeps every
+older implementation working (``crm_validate_record(kind, fields)`` is a
+valid implementation).
+
+Every type a hook receives or returns is a dataclass re-exported from
+:mod:`crm_core.api`, with its fields documented there: ``RecordChange`` and
+``RecordSnapshot``, ``RecordView``, ``ActivityView``, ``Member``, ``Load``,
+``ReportContext``, ``ReportResult``, ``OutboxMessage`` and the screen parts.
 """
 
 from __future__ import annotations
@@ -44,7 +55,7 @@ import pluggy
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from crm_core.api import RecordChange
+    from crm_core.api import ActivityView, RecordChange, RecordView
     from crm_core.channels import Options
 
 hookspec = pluggy.HookspecMarker("crm")
@@ -58,7 +69,8 @@ hookspec = pluggy.HookspecMarker("crm")
 def crm_register_kinds(register: Callable[..., None]) -> None:
     """Declare kinds of customer record and their fields.
 
-    Call ``register(name, *, label, fields)`` once per kind:
+    Call ``register(name, *, label, fields, title=None, aliases=None)`` once
+    per kind:
 
     - ``name``: the kind's id, lower case (``"lead"``, ``"buyer"``).
     - ``label``: ``{"en": "...", "zh": "..."}``.
@@ -74,9 +86,35 @@ def crm_register_kinds(register: Callable[..., None]) -> None:
         ``"exact"``); the normalised value is unique within the kind;
       - ``indexed``: the core keeps a database index on the field;
       - ``searchable``: the field is matched by free-text search.
+    - ``title``: the records' title template, plain ``{field}`` slots
+      (``"{name} ({company})"``; a missing value is empty, blanks are
+      collapsed). It titles every new record (imports included) that is not
+      given a title, and re-titles a record whenever an update changes a
+      field it names. A title a user sets explicitly stands until one of
+      those fields next changes. Without a template a record is titled
+      with its first string field that has a value, once, on create.
+    - ``aliases``: import column headers mapped to fields (or ``title``,
+      ``stage``, ``owner``), so ``crm import`` reads a file with the headers
+      your users write (``{"姓名": "name", "手机": "phone"}``) without
+      ``--map``. A header that is a field's own name, and ``--map``, win.
 
-    A kind registered twice, an unknown key or an invalid schema stops the
-    CRM from opening with a message naming the plugin. Returns nothing.
+    A kind registered twice, an unknown key or an invalid schema, a template
+    naming an unknown field or an alias to one stops the CRM from opening
+    with a message naming the plugin. Returns nothing.
+
+    Example::
+
+        @hookimpl
+        def crm_register_kinds(register):
+            register(
+                "student_lead",
+                label={"en": "Student lead", "zh": "学员线索"},
+                fields={"name": {"type": "string", "required": True},
+                        "phone": {"type": "string", "dedupe": "phone"},
+                        "course": {"type": "string", "indexed": True}},
+                title="{name} · {course}",
+                aliases={"姓名": "name", "手机": "phone", "课程": "course"},
+            )
     """
 
 
@@ -119,16 +157,50 @@ def crm_register_normalizers(register: Callable[..., None]) -> None:
 
 @hookspec
 def crm_validate_record(
-    kind: str, fields: dict[str, Any], before: dict[str, Any] | None, actor: str
+    kind: str,
+    fields: dict[str, Any],
+    before: dict[str, Any] | None,
+    actor: str,
+    action: str,
+    stage_before: str | None,
+    stage_after: str | None,
+    owner: str | None,
 ) -> list[tuple[str, str]] | None:
-    """Check a record's field values beyond what its JSON Schema can say.
+    """Check a record's field values, in their context, beyond what its JSON Schema can say.
 
-    Called on every create and update of a record, after schema validation,
-    with the kind, the full field values as they would be after the write,
-    the values before it (``None`` on create) and the acting user's name.
+    Called on every write that changes a record's fields or its stage (a
+    create, an update, a merge, an import row, a workflow ``set``, and a stage
+    move, which is how a rule can depend on the stage), after schema
+    validation, inside the write's transaction. Arguments (name only those
+    you use; older implementations taking ``(kind, fields, before, actor)``
+    keep working):
+
+    - ``kind``: the record's kind.
+    - ``fields``: every field value as it would be after the write.
+    - ``before``: the field values before it; ``None`` on create and import.
+    - ``actor``: the acting user's name (``""`` for the scheduler).
+    - ``action``: ``create``, ``import``, ``update``, ``merge`` or ``move``.
+    - ``stage_before``: the record's stage before the write (``None`` on create).
+    - ``stage_after``: its stage after the write (the target of a move; the
+      first stage on create), ``None`` when its kind has no workflow.
+    - ``owner``: the owner's user name after the write, ``None`` if unowned.
+
     Return a list of ``(field, reason)`` problems, or ``None``/``[]`` when the
     values are fine. Every plugin is asked; all problems are reported together
-    and the write is refused.
+    (exit 2) and the write is refused. Raising instead is a plugin failure
+    (exit 6).
+
+    Example::
+
+        @hookimpl
+        def crm_validate_record(kind, fields, stage_after):
+            if (
+                kind == "student_lead"
+                and stage_after == "trial_booked"
+                and not fields.get("trial_date")
+            ):
+                return [("trial_date", "is required while the lead is in trial_booked")]
+            return None
     """
 
 
@@ -136,14 +208,59 @@ def crm_validate_record(
 def crm_record_changed(change: RecordChange) -> None:
     """React to a change of a record, in the same transaction.
 
-    Called after every create, update, assignment, stage move, archive and
-    merge of a record, once the journal row is written. ``change`` is a
-    :class:`crm_core.api.RecordChange` (record id, kind, action, before,
-    after, actor, cause). Raise to refuse the change: the write and its
-    journal row are rolled back and the error names the plugin. In a sweep
-    or an assignment pass only that record's change is undone: it is skipped
-    and reported as a failure naming the plugin, and the others go on.
-    Returns nothing.
+    Called after every create, update, merge, assignment, reassignment,
+    claim, release, pool return, rotation, stage move and archive of a record
+    (imports, sweeps and assignment passes included), once the journal row is
+    written. ``change`` is a :class:`crm_core.api.RecordChange`: ``record_id``,
+    ``kind``, ``action``, ``before`` and ``after`` (each a whole
+    :class:`crm_core.api.RecordSnapshot`: title, stage, owner name, pool name,
+    archived, fields; ``before`` is ``None`` on create), ``changed`` (the
+    frozenset of what differs: ``"stage"``, ``"owner"``, ``"pool"``,
+    ``"title"``, ``"archived"``, ``"fields.NAME"``), ``actor`` and ``cause``.
+
+    Raise to refuse the change: the write and its journal row are rolled back
+    and the error names the plugin (exit 6). In a sweep or an assignment pass
+    only that record's change is undone: it is skipped and reported as a
+    failure naming the plugin, and the others go on. Set-based passes build
+    the snapshots only when some plugin implements this hook. Returns nothing.
+
+    Contract v1 sent ``before``/``after`` as dicts of only what changed;
+    ``change.after["fields"]`` now raises a ``TypeError`` saying so.
+
+    Example::
+
+        @hookimpl
+        def crm_record_changed(change):
+            if change.kind != "student_lead" or "stage" not in change.changed:
+                return
+            if change.after.stage == "enrolled":
+                course = change.after.fields.get("course")
+                print(f"{change.after.title} enrolled in {course} by {change.actor}")
+    """
+
+
+@hookspec
+def crm_activity_logged(activity: ActivityView, record: RecordView, actor: str | None) -> None:
+    """React to a touchpoint (call, visit, complaint…) logged on a record, in its transaction.
+
+    Called by every :meth:`crm_core.api.Crm.log_activity` (``crm log``, the
+    TUI), after the activity and its journal row are written:
+
+    - ``activity``: the :class:`crm_core.api.ActivityView` (``type``, ``note``,
+      ``data``, ``occurred_at``, ``actor``).
+    - ``record``: the :class:`crm_core.api.RecordView` the activity is on,
+      its last activity time already moved.
+    - ``actor``: the user who logged it.
+
+    Raise to refuse it: the activity and its journal row are rolled back and
+    the error names the plugin (exit 6). Returns nothing.
+
+    Example::
+
+        @hookimpl
+        def crm_activity_logged(activity, record):
+            if activity.type == "complaint" and not activity.note:
+                raise ValueError("a complaint needs a note saying what went wrong")
     """
 
 
@@ -157,17 +274,44 @@ def crm_register_assignment_strategies(register: Callable[..., None]) -> None:
     """Register assignment strategies a workflow may name in ``strategy:``.
 
     Call ``register(name, factory)``. ``factory(members, state)`` receives the
-    scope's :class:`crm_core.api.Member` list (in the YAML's
-    order) and the state the strategy saved last time (``{}`` at first) and
-    returns an object with ``pick(eligible, load) -> Member | None`` and
-    ``state() -> dict``. ``eligible`` is the members who may take one more
-    record now (active, not away, working today, under their caps), in order;
-    ``load`` maps user id to open records. The state is saved after each run,
-    so a strategy stays fair across restarts. The core registers
-    ``round_robin``, ``weighted`` and ``load_balanced`` this way. An exception
-    from ``factory``, ``pick`` or ``state`` names the plugin (exit 6); in the
+    scope's :class:`crm_core.api.Member` list (in the YAML's order) and the
+    state the strategy saved last time (``{}`` at first) and returns an object
+    with ``pick(eligible, load, *, record)`` and ``state() -> dict``:
+
+    - ``eligible``: the members who may take one more record now (active, not
+      away, working today, under their caps), in order.
+    - ``load``: a :class:`crm_core.api.Load`, a mapping of user id to open
+      records of the workflow's kind (those handed out earlier in the pass
+      included); ``load.count(kind=..., stage=..., **fields)`` answers a
+      narrower load in SQL, once per pass (``load.count(course="python")``).
+    - ``record``: the :class:`crm_core.api.RecordSnapshot` being assigned.
+      Optional: a ``pick(eligible, load)`` without it keeps working (the
+      signature is inspected once per pass).
+
+    ``pick`` returns the chosen :class:`crm_core.api.Member`, or ``None`` to
+    leave the record waiting. The state is saved after each run, so a
+    strategy stays fair across restarts. The core registers ``round_robin``,
+    ``weighted`` and ``load_balanced`` this way. An exception from
+    ``factory``, ``pick`` or ``state`` names the plugin (exit 6); in the
     scheduler's passes a ``pick`` that raises skips just that record, and a
     failing ``factory`` just that scope's records.
+
+    Example::
+
+        class FewestOfCourse:
+            def __init__(self, members, state):
+                pass
+
+            def pick(self, eligible, load, *, record):
+                mine = load.count(course=record.fields.get("course"))
+                return min(eligible, key=lambda m: mine.get(m.user_id, 0), default=None)
+
+            def state(self):
+                return {}
+
+        @hookimpl
+        def crm_register_assignment_strategies(register):
+            register("fewest_of_course", FewestOfCourse)
     """
 
 

@@ -14,7 +14,15 @@ from crm_core.records import WriteContext
 
 @dataclass(frozen=True)
 class Notice:
-    """Something a user must hear about a record, raised by the rule named in ``cause``."""
+    """Something a user must hear about a record, raised by the rule named in ``cause``.
+
+    Attributes:
+        user_id: Who must hear it.
+        record_id: The record it is about, or None.
+        message: The text.
+        due_at: When the user should act.
+        cause: The rule that raised it (``pool:public:idle:warn``).
+    """
 
     user_id: int
     record_id: int | None

@@ -47,13 +47,23 @@ class Undeliverable(Exception):
 class OutboxMessage:
     """One notice for one channel, as a channel's ``deliver(message)`` receives it.
 
-    ``id`` is the outbox row (stable across attempts: receivers may use it to
-    drop a duplicate); ``attempt`` counts from 1. The person and the record
-    are as they were when the rule raised the notice: ``user_name``,
-    ``email`` and ``phone`` (None when the user has none), ``record_id``,
-    ``record_kind`` and ``record_title`` (None for a notice about no record).
-    ``cause`` is the rule (``pool:public:idle:warn``), ``message`` the text
-    and ``due_at`` when the person should act.
+    The person and the record are as they were when the rule raised the notice.
+
+    Attributes:
+        id: The outbox row, stable across attempts (receivers may use it to drop a duplicate).
+        channel: The channel's registered name.
+        attempt: Which attempt this is, counting from 1.
+        user_id: The person's user id.
+        user_name: The person's user name.
+        email: The person's e-mail, or None.
+        phone: The person's phone, or None.
+        record_id: The record the notice is about, or None.
+        record_kind: That record's kind, or None.
+        record_title: That record's title, or None.
+        cause: The rule that raised it (``pool:public:idle:warn``).
+        message: The text.
+        due_at: When the person should act.
+        created_at: When the notice was raised.
     """
 
     id: int

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
@@ -18,10 +19,10 @@ from crm_core import journal, reminders
 from crm_core.errors import Conflict, Duplicate, FieldError, excerpt
 from crm_core.fields import Registry
 from crm_core.limits import TITLE_MAX, check_length
-from crm_core.models import DedupeKey, Record, User
+from crm_core.models import DedupeKey, Pool, Record, User
 from crm_core.permissions import Actor
 from crm_core.plugins import PluginHost
-from crm_core.views import RecordChange
+from crm_core.views import RecordChange, RecordSnapshot, changed_keys
 
 
 @dataclass
@@ -61,28 +62,56 @@ class WriteContext:
         )
 
 
-Check = Callable[[dict[str, Any], dict[str, Any] | None], dict[str, str]]
-"""Validates ``(values, before)`` of one kind and returns their dedupe keys."""
+Check = Callable[..., dict[str, str]]
+"""Validates ``(values, before, *, stage_before, stage_after, owner)`` of one kind and returns
+their dedupe keys (see :func:`checker`)."""
 
 
 def check_values(
-    ctx: WriteContext, kind: str, values: dict[str, Any], before: dict[str, Any] | None
+    ctx: WriteContext,
+    kind: str,
+    values: dict[str, Any],
+    before: dict[str, Any] | None,
+    **context: Any,
 ) -> dict[str, str]:
-    """Validate ``values`` (schema, then plugin rules) and return their dedupe keys."""
-    return checker(ctx, kind)(values, before)
+    """Validate ``values`` (schema, then plugin rules) and return their dedupe keys.
+
+    ``context`` holds ``action``, ``stage_before``, ``stage_after`` and ``owner``
+    as :func:`checker` takes them.
+    """
+    return checker(ctx, kind, context.pop("action", "create"))(values, before, **context)
 
 
-def checker(ctx: WriteContext, kind: str) -> Check:
-    """:func:`check_values` for many values of ``kind``, the plugins' rules looked up once."""
+def checker(ctx: WriteContext, kind: str, action: str = "create") -> Check:
+    """:func:`check_values` for many values of ``kind``, the plugins' rules looked up once.
+
+    The check takes ``(values, before)`` and, as keywords, the record's stage
+    before and after the write and its owner's name after it, which the
+    plugins' ``crm_validate_record`` receives with ``action``. With
+    ``schema=False`` only the plugins' rules run (a stage move: the values
+    are unchanged and so still pass the schema) and no keys are returned.
+    """
     registry = ctx.registry
     rules = ctx.host.caller("crm_validate_record")
     actor = ctx.actor.name if ctx.actor else ""
 
-    def check(values: dict[str, Any], before: dict[str, Any] | None) -> dict[str, str]:
-        registry.validate(kind, values)
-        keys = registry.dedupe_keys(kind, values)
+    def check(
+        values: dict[str, Any],
+        before: dict[str, Any] | None,
+        *,
+        stage_before: str | None = None,
+        stage_after: str | None = None,
+        owner: str | None = None,
+        schema: bool = True,
+    ) -> dict[str, str]:
+        keys: dict[str, str] = {}
+        if schema:
+            registry.validate(kind, values)
+            keys = registry.dedupe_keys(kind, values)
         problems: list[tuple[str, str]] = []
-        args = {"kind": kind, "fields": dict(values), "before": before, "actor": actor}
+        args = {"kind": kind, "fields": dict(values), "before": before, "actor": actor,
+                "action": action, "stage_before": stage_before, "stage_after": stage_after,
+                "owner": owner}  # fmt: skip
         for _plugin, result in rules(args):
             problems.extend(result or [])
         if problems:
@@ -133,26 +162,72 @@ def _store_keys(
         raise Conflict(f"a record with the same {', '.join(added)} was just added; retry") from exc
 
 
-def _notify(
+def _announce(
     ctx: WriteContext,
-    record: Record,
+    record_id: int,
     action: str,
-    before: Any,
-    after: Any,
-    reason: str | None = None,
+    before: dict[str, Any] | None,
+    after: dict[str, Any],
+    cause: str | None = None,
 ) -> None:
-    assert record.id is not None
-    ctx.journal("record", record.id, record.id, action, before, after, reason)
+    """Call ``crm_record_changed`` with full snapshots of two journal states, if anyone listens."""
+    if not ctx.host.implemented("crm_record_changed"):
+        return
+    names = _Names(ctx.session)
+    old = names.snapshot(record_id, before) if before is not None else None
+    new = names.snapshot(record_id, after)
     change = RecordChange(
-        record_id=record.id,
-        kind=record.kind,
+        record_id=record_id,
+        kind=new.kind,
         action=action,
-        before=before,
-        after=after,
+        before=old,
+        after=new,
+        changed=changed_keys(old, new),
         actor=ctx.actor.name if ctx.actor else None,
-        cause=ctx.cause,
+        cause=cause or ctx.cause,
     )
     ctx.host.call_each("crm_record_changed", {"change": change})
+
+
+class _Names:
+    """User and pool names by id, looked up once per change announcement."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.users: dict[int, str | None] = {}
+        self.pools: dict[int, str | None] = {}
+
+    def user(self, user_id: int | None) -> str | None:
+        if user_id is None:
+            return None
+        if user_id not in self.users:
+            user = self.session.get(User, user_id)
+            self.users[user_id] = user.name if user else None
+        return self.users[user_id]
+
+    def pool(self, pool_id: int | None) -> str | None:
+        if pool_id is None:
+            return None
+        if pool_id not in self.pools:
+            pool = self.session.get(Pool, pool_id)
+            self.pools[pool_id] = pool.name if pool else None
+        return self.pools[pool_id]
+
+    def snapshot(self, record_id: int, state: dict[str, Any]) -> RecordSnapshot:
+        """The snapshot of a journal state (:func:`crm_core.journal.record_state`)."""
+        return RecordSnapshot(
+            id=record_id,
+            kind=state["kind"],
+            title=state["title"],
+            stage=state["stage"],
+            owner=self.user(state["owner_id"]),
+            pool=self.pool(state["pool_id"]),
+            archived=bool(state["archived"]),
+            fields=dict(state["fields"]),
+        )
+
+
+BULK_CHUNK = 500
 
 
 def changed_in_bulk(
@@ -163,25 +238,77 @@ def changed_in_bulk(
 ) -> None:
     """Tell ``crm_record_changed`` plugins about changes written set-based.
 
-    ``changes`` holds ``(record id, before, after, cause)``; bulk writers have
-    already journaled them. Skipped entirely when no plugin listens, which is
-    what keeps sweeps and assignment passes set-based.
+    ``changes`` holds ``(record id, before, after, cause)`` where ``before``
+    and ``after`` are the journal's diff (``None`` before a create); bulk
+    writers have already journaled and written them. The records' states
+    after the change are read back in chunks, and the state before is that
+    state with the diff's ``before`` laid over it. Skipped entirely when no
+    plugin listens, which is what keeps sweeps and assignment passes set-based.
     """
     if not ctx.host.implemented("crm_record_changed"):
         return
-    actor = ctx.actor.name if ctx.actor else None
-    for record_id, before, after, cause in changes:
-        change = RecordChange(record_id=record_id, kind=kind, action=action, before=before,
-                              after=after, actor=actor, cause=cause)  # fmt: skip
-        ctx.host.call_each("crm_record_changed", {"change": change})
+    del kind  # each state read back names its kind
+    pending = list(changes)
+    for start in range(0, len(pending), BULK_CHUNK):
+        part = pending[start : start + BULK_CHUNK]
+        states = _read_states(ctx.session, [record_id for record_id, *_ in part])
+        for record_id, before, _after, cause in part:
+            now = states[record_id]
+            was = None if before is None else _overlay(now, before)
+            _announce(ctx, record_id, action, was, now, cause)
+
+
+def snapshots(session: Session, ids: list[int]) -> dict[int, RecordSnapshot]:
+    """The records ``ids`` as they are stored now, as snapshots; read in chunks."""
+    names = _Names(session)
+    out: dict[int, RecordSnapshot] = {}
+    for start in range(0, len(ids), BULK_CHUNK):
+        states = _read_states(session, ids[start : start + BULK_CHUNK])
+        out.update((rid, names.snapshot(rid, state)) for rid, state in states.items())
+    return out
+
+
+def _read_states(session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Journal states of ``ids`` as stored now, read with Core (bulk writers bypass the ORM)."""
+    table = Record.metadata.tables["record"]
+    rows = session.connection().execute(
+        sa_select(
+            table.c.id, table.c.kind, table.c.title, table.c.stage, table.c.owner_id,
+            table.c.pool_id, table.c.archived_at, table.c.data,
+        ).where(table.c.id.in_(ids))
+    )  # fmt: skip
+    # data that is not a JSON object (written around the API) holds no fields
+    return {
+        r.id: {"kind": r.kind, "title": r.title, "stage": r.stage, "owner_id": r.owner_id,
+               "pool_id": r.pool_id, "archived": r.archived_at is not None,
+               "fields": dict(r.data) if isinstance(r.data, dict) else {}}
+        for r in rows
+    }  # fmt: skip
+
+
+def _overlay(state: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
+    """``state`` with a journal diff's ``before`` laid over it: the state before the change."""
+    out = {**state, **{k: v for k, v in before.items() if k != "fields"}}
+    fields = dict(state["fields"])
+    for name, value in before.get("fields", {}).items():
+        if value is None:
+            fields.pop(name, None)
+        else:
+            fields[name] = value
+    out["fields"] = fields
+    return out
 
 
 def default_title(ctx: WriteContext, kind: str, values: dict[str, Any]) -> str:
-    """Pick a title from the first string field that has a value, else the kind's label.
+    """The kind's title template filled with ``values``; without one (or if it gives
+    nothing), the first string field that has a value, else the kind's label.
 
-    A field value longer than a title may be is cut to TITLE_MAX characters.
+    A value longer than a title may be is cut to TITLE_MAX characters.
     """
     spec = ctx.registry.kind(kind)
+    templated = spec.render_title(values)
+    if templated:
+        return templated
     for name, field in spec.fields.items():
         if field.type == "string" and values.get(name):
             return excerpt(str(values[name]), TITLE_MAX)
@@ -201,7 +328,10 @@ def create(
     """Insert a record with valid, unique values and journal it as ``create``."""
     check_length("a title", title, TITLE_MAX)
     values = ctx.registry.with_defaults(kind, {k: v for k, v in values.items() if v is not None})
-    keys = check_values(ctx, kind, values, None)
+    owner = ctx.session.get(User, owner_id) if owner_id is not None else None
+    keys = check_values(
+        ctx, kind, values, None, stage_after=stage, owner=owner.name if owner else None
+    )
     duplicate = find_duplicate(ctx.session, kind, keys)
     if duplicate is not None:
         raise duplicate
@@ -221,7 +351,9 @@ def create(
     ctx.session.flush()
     assert record.id is not None
     _store_keys(ctx, kind, record.id, {}, keys)
-    _notify(ctx, record, "create", None, journal.record_state(record))
+    state = journal.record_state(record)
+    ctx.journal("record", record.id, record.id, "create", None, state)
+    _announce(ctx, record.id, "create", None, state)
     return record
 
 
@@ -247,19 +379,29 @@ def change(
     """
     check_length("a title", title, TITLE_MAX)
     before = journal.record_state(record)
-    if values is not None:
-        data = dict(record.data)
-        for name, value in values.items():
-            if value is None:
-                data.pop(name, None)
-            else:
-                data[name] = value
+    stage_after = record.stage if stage is _UNSET else stage
+    data = dict(record.data)
+    for name, value in (values or {}).items():
+        if value is None:
+            data.pop(name, None)
+        else:
+            data[name] = value
+    if data != record.data or stage_after != record.stage:
+        owner = _Names(ctx.session).user(record.owner_id if owner_id is _UNSET else owner_id)
+        check = checker(ctx, record.kind, action)
+        context = {"stage_before": record.stage, "stage_after": stage_after, "owner": owner}
         if data != record.data:
             assert record.id is not None
             old_keys = stored_keys(ctx.session, record.id)
-            new_keys = check_values(ctx, record.kind, data, dict(record.data))
+            new_keys = check(data, dict(record.data), **context)
             _store_keys(ctx, record.kind, record.id, old_keys, new_keys)
             record.data = data
+        else:  # a stage move: the plugins' rules may depend on the stage
+            check(data, dict(record.data), schema=False, **context)
+    retitle = ctx.registry.kind(record.kind).title_fields
+    if not title and any(before["fields"].get(n) != record.data.get(n) for n in retitle):
+        # An explicit title stands until a field the kind's title is made of changes.
+        title = default_title(ctx, record.kind, record.data)
     if title:
         record.title = title
     if owner_id is not _UNSET:
@@ -271,14 +413,17 @@ def change(
         record.stage_entered_at = ctx.now
     if archived is not None:
         record.archived_at = ctx.now if archived else None
-    old, new = journal.diff(before, journal.record_state(record))
+    after = journal.record_state(record)
+    old, new = journal.diff(before, after)
     if not new:
         return False
     record.updated_at = ctx.now
     record.version += 1
     ctx.session.add(record)
     ctx.session.flush()
-    _notify(ctx, record, action, old, new, reason)
+    assert record.id is not None
+    ctx.journal("record", record.id, record.id, action, old, new, reason)
+    _announce(ctx, record.id, action, before, after)
     reminders.after_change(ctx, record, old, new)
     return True
 

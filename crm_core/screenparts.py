@@ -16,7 +16,15 @@ from crm_core.plugins import PluginHost
 
 @dataclass(frozen=True)
 class ListColumn:
-    """A field shown as a column in lists of its kind."""
+    """A field shown as a column in lists of its kind.
+
+    Attributes:
+        kind: The kind whose lists show it.
+        field: The field shown.
+        label: The heading, ``{"en": ..., "zh": ...}`` (the field's label).
+        width: The column's width in characters, or None to fit.
+        plugin: The plugin that registered it.
+    """
 
     kind: str
     field: str
@@ -27,7 +35,15 @@ class ListColumn:
 
 @dataclass(frozen=True)
 class DetailPanel:
-    """A panel on a record's detail screen: ``render(crm, actor, record)`` gives its text."""
+    """A panel on a record's detail screen: ``render(crm, actor, record)`` gives its text.
+
+    Attributes:
+        kind: The kind whose detail screen shows it.
+        name: Its name, unique within the kind.
+        label: Its heading, ``{"en": ..., "zh": ...}``.
+        render: ``render(crm, actor, record)`` returns Rich markup or a renderable.
+        plugin: The plugin that registered it.
+    """
 
     kind: str
     name: str
@@ -38,7 +54,14 @@ class DetailPanel:
 
 @dataclass(frozen=True)
 class DashboardCard:
-    """A card on the dashboard: ``render(crm, actor)`` gives its text."""
+    """A card on the dashboard: ``render(crm, actor)`` gives its text.
+
+    Attributes:
+        name: Its unique name.
+        label: Its heading, ``{"en": ..., "zh": ...}``.
+        render: ``render(crm, actor)`` returns Rich markup or a renderable.
+        plugin: The plugin that registered it.
+    """
 
     name: str
     label: Label

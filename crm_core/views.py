@@ -19,6 +19,8 @@ def _plain(value: Any) -> Any:
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v) for v in value]
+    if isinstance(value, frozenset):
+        return sorted(_plain(v) for v in value)
     return value
 
 
@@ -31,9 +33,26 @@ class View:
         return {f.name: _plain(getattr(self, f.name)) for f in fields}
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class RecordView(View):
-    """A customer record as its reader sees it."""
+    """A customer record as its reader sees it (and as detail panels and
+    ``crm_activity_logged`` receive it).
+
+    Attributes:
+        id: The record's id.
+        kind: Its kind (``"lead"``).
+        title: Its title (see the kind's ``title`` template).
+        stage: Its workflow stage id; None when its kind has no workflow.
+        owner: The owner's user name; None when unowned or in a pool.
+        pool: The name of the pool holding it, or None.
+        fields: Every field value it holds (a field without a value is absent).
+        created_at: When it was created.
+        updated_at: When it last changed.
+        stage_entered_at: When it entered its current stage.
+        last_activity_at: When the latest activity logged on it happened, or None.
+        archived_at: When it was archived, or None.
+        version: Counts its changes; ``update_record(expected_version=...)`` checks it.
+    """
 
     id: int
     kind: str
@@ -60,15 +79,102 @@ class AddResult(View):
     kept: list[str] = dataclasses.field(default_factory=list)
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
+class RecordSnapshot(View):
+    """A record's state on one side of a change, as ``crm_record_changed`` sees it.
+
+    Attributes:
+        id: The record's id.
+        kind: The record's kind (``"lead"``); a change never alters it.
+        title: The record's title.
+        stage: The workflow stage id, or None when its kind has no workflow.
+        owner: The owner's user name, or None (unowned, or waiting in a pool).
+        pool: The name of the pool holding the record, or None.
+        archived: True once the record is archived.
+        fields: Every field value the record holds (a field without a value is absent).
+    """
+
+    id: int
+    kind: str
+    title: str
+    stage: str | None
+    owner: str | None
+    pool: str | None
+    archived: bool
+    fields: dict[str, Any]
+
+    def __getitem__(self, key: str) -> Any:
+        """Refuse contract v1's ``change.after["fields"]``, saying what replaced it."""
+        # v1's before/after were diffs whose shape depended on the action; answering
+        # with the whole record instead would silently change what such plugins see.
+        raise TypeError(
+            f"RecordChange.before/after are RecordSnapshot objects since plugin contract v2, "
+            f"not dicts: read change.after.{key if key in _SNAPSHOT_KEYS else 'fields'} "
+            f"and test `name in change.changed` (see crm_core.hookspecs.crm_record_changed)"
+        )
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Refuse contract v1's ``change.after.get("title")``, as :meth:`__getitem__` does."""
+        del default
+        return self[key]
+
+
+_SNAPSHOT_KEYS = {"id", "kind", "title", "stage", "owner", "pool", "archived", "fields"}
+
+
+def changed_keys(before: RecordSnapshot | None, after: RecordSnapshot) -> frozenset[str]:
+    """The keys of :attr:`RecordChange.changed`: what differs between ``before`` and ``after``.
+
+    On a create (``before`` is None) every key the new record has a value for.
+    """
+    keys: set[str] = set()
+    for name in ("title", "stage", "owner", "pool", "archived"):
+        now = getattr(after, name)
+        if (getattr(before, name) if before is not None else None) != now and (
+            before is not None or now not in (None, False)
+        ):
+            keys.add(name)
+    was = before.fields if before is not None else {}
+    now = after.fields
+    keys.update(f"fields.{k}" for k in set(was) | set(now) if was.get(k) != now.get(k))
+    return frozenset(keys)
+
+
+@dataclasses.dataclass(frozen=True)
 class RecordChange(View):
-    """A change to one record, handed to ``crm_record_changed`` hooks."""
+    """A change to one record, handed to ``crm_record_changed`` hooks.
+
+    Every action has the same shape: the whole record before and after the
+    change, and the set of what changed.
+
+    Attributes:
+        record_id: The record's id.
+        kind: The record's kind.
+        action: What happened: ``create``, ``update``, ``merge``, ``assign``,
+            ``reassign``, ``claim``, ``release``, ``return``, ``rotate``,
+            ``move``, ``archive`` (imports are ``create`` or ``merge``, a
+            workflow's ``set`` is ``update``).
+        before: The record before the change; None on ``create``.
+        after: The record after the change.
+        changed: What differs between ``before`` and ``after``: ``"title"``,
+            ``"stage"``, ``"owner"``, ``"pool"``, ``"archived"`` and
+            ``"fields.NAME"`` for each field set, changed or cleared. On
+            ``create``, every key the new record has a value for.
+        actor: The acting user's name; None for the scheduler.
+        cause: Why: ``user:NAME``, ``workflow:NAME…``, ``import:FILE``…
+
+    In contract v1 ``before`` and ``after`` were dicts holding only what
+    changed (``{"fields": {"age": 9}}``, ``{"owner_id": 2}``); indexing a
+    :class:`RecordSnapshot` (``change.after["fields"]``) now raises a
+    ``TypeError`` that says so, instead of answering with another shape.
+    """
 
     record_id: int
     kind: str
     action: str
-    before: dict[str, Any] | None
-    after: dict[str, Any]
+    before: RecordSnapshot | None
+    after: RecordSnapshot
+    changed: frozenset[str]
     actor: str | None
     cause: str
 
@@ -131,9 +237,19 @@ class DealView(View):
     expected_close: date | None
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class ActivityView(View):
-    """A logged touchpoint."""
+    """A logged touchpoint, as ``crm_activity_logged`` receives it.
+
+    Attributes:
+        id: The activity's id.
+        record_id: The record it was logged on.
+        type: Its activity type (``call``, ``visit``, ``complaint``, a plugin's own…).
+        note: Free text, or None.
+        actor: The user who logged it, or None.
+        occurred_at: When it happened (may be earlier than it was logged).
+        data: What the type records beyond a note (a feedback's ``score``…), as JSON.
+    """
 
     id: int
     record_id: int

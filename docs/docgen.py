@@ -189,7 +189,8 @@ def _payload_names() -> list[str]:
             for n in ast.walk(node.args)
             if isinstance(n, ast.Name) and n.id in imported
         ]
-        mentioned += [name for _, name in HOOK_ROLE.findall(function.__doc__ or "")]
+        # Only classes are payloads: a :meth: or :func: names something a plugin calls.
+        mentioned += [n for role, n in HOOK_ROLE.findall(function.__doc__ or "") if role == "class"]
         for name in mentioned:
             if "." in name and name not in names and name != "crm_core.api.Crm":
                 names.append(name)

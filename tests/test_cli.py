@@ -193,7 +193,8 @@ def test_disabled_plugin_is_listed_and_its_kind_gone(cli: Cli) -> None:
 def test_kinds_list_and_show(cli: Cli) -> None:
     kinds = {k["name"]: k for k in cli.json("kinds", "list", user=None)}
     assert {"lead", "member"} <= set(kinds)  # and whatever other plugins are installed
-    assert all(set(k) == {"name", "label", "plugin", "fields"} for k in kinds.values())
+    keys = {"name", "label", "plugin", "fields", "title", "aliases"}
+    assert all(set(k) == keys for k in kinds.values())
     assert kinds["lead"]["label"] == {"en": "Lead", "zh": "线索"}
     assert kinds["lead"]["plugin"] == "leads"
 

@@ -19,6 +19,7 @@ from crm_core.api import (
     PluginError,
     PluginInfo,
     RecordChange,
+    RecordSnapshot,
 )
 from crm_core.plugins import PluginHost
 
@@ -190,12 +191,36 @@ def test_change_hooks_see_every_change(open_crm: Callable[..., Crm]) -> None:
         (rid, "member", "archive"),
     ]
     assert {(c.actor, c.cause) for c in changes} == {("admin", "user:admin")}
-    assert changes[0].before is None
-    assert changes[0].after["fields"] == {"name": "Li", "plan": "monthly"}
-    assert (changes[1].before, changes[1].after) == (
-        {"fields": {"visits": None}},
-        {"fields": {"visits": 4}},
+    create, update, archive = changes
+    assert create.before is None
+    assert create.after == RecordSnapshot(
+        rid, "member", "Li", None, "admin", None, False, {"name": "Li", "plan": "monthly"}
     )
+    assert create.changed == {"title", "owner", "fields.name", "fields.plan"}
+    assert update.before == create.after
+    assert update.after.fields == {"name": "Li", "plan": "monthly", "visits": 4}
+    assert update.changed == {"fields.visits"}
+    assert (archive.before.archived, archive.after.archived, archive.changed) == (
+        False,
+        True,
+        {"archived"},
+    )
+    assert update.to_dict()["changed"] == ["fields.visits"]
+
+
+def test_v1_change_access_fails_saying_what_changed(open_crm: Callable[..., Crm]) -> None:
+    """A plugin reading contract v1's diff dicts gets a TypeError naming the new shape."""
+    seen: list[RecordChange] = []
+
+    def crm_record_changed(change: RecordChange) -> None:
+        seen.append(change)
+
+    watched = open_crm(extra_plugins=[("watch", _plugin(crm_record_changed=crm_record_changed))])
+    watched.add_record("admin", "member", {"name": "Li"})
+    with pytest.raises(TypeError, match=r"read change\.after\.fields and test"):
+        seen[0].after["fields"]
+    with pytest.raises(TypeError, match=r"read change\.after\.title"):
+        seen[0].after.get("title", "")
 
 
 def test_a_disabled_extra_plugin_is_not_registered(open_crm: Callable[..., Crm]) -> None:

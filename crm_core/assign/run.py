@@ -21,9 +21,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 from sqlmodel import col, func, select
 
-from crm_core import conditions
-from crm_core.assign.strategies import Member, Strategy
+from crm_core import conditions, records
+from crm_core.assign.strategies import Load, Member, Strategy, takes_record
 from crm_core.errors import CrmError, InvalidInput, PluginError
+from crm_core.fieldsql import field_equals
 from crm_core.models import (
     AssignCursor,
     DedupeKey,
@@ -35,7 +36,7 @@ from crm_core.models import (
 from crm_core.records import WriteContext
 from crm_core.schedule import bulk
 from crm_core.schedule.contain import Containment, Failure
-from crm_core.views import View
+from crm_core.views import RecordSnapshot, View
 from crm_core.workflow.calendar import WorkCalendar
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -64,6 +65,7 @@ class Scope:
     eligible: list[Member] = field(default_factory=list)
     name: str = "round_robin"
     plugin: str = "core"
+    takes_record: bool = False  # its pick() takes the record being assigned (contract v2)
 
     def error(self, method: str, exc: Exception) -> CrmError:
         """``exc``, raised by the strategy's ``method``, as the error that names its plugin."""
@@ -111,7 +113,9 @@ class Roster:
             .where(col(Record.pool_id).is_(None))
             .group_by(col(Record.owner_id))
         ).all()
-        self.load: Counter[int] = Counter({o: n for o, n in load_rows if o is not None})
+        counts = {o: n for o, n in load_rows if o is not None}
+        self.load = Load(counts, self._count, wf.kind)
+        self.wf = wf
         # Records received today count even if already won, lost or archived.
         fresh_rows = ctx.session.exec(
             select(Record.owner_id, func.count())
@@ -120,6 +124,24 @@ class Roster:
             .group_by(col(Record.owner_id))
         ).all()
         self.today: Counter[int] = Counter({o: n for o, n in fresh_rows if o is not None})
+
+    def _count(self, kind: str, stage: str | None, fields: dict[str, Any]) -> dict[int, int]:
+        """Answer :meth:`Load.count`: open records per owner, narrowed, in one query."""
+        dialect = self.ctx.session.get_bind().dialect.name
+        query = select(Record.owner_id, func.count()).where(
+            col(Record.kind) == kind,
+            col(Record.archived_at).is_(None),
+            col(Record.pool_id).is_(None),
+            col(Record.owner_id).is_not(None),
+        )
+        if kind == self.wf.kind:
+            query = query.where(open_filter(self.wf))
+        if stage is not None:
+            query = query.where(col(Record.stage) == stage)
+        for name, value in fields.items():
+            query = query.where(field_equals(dialect, name, value))
+        rows = self.ctx.session.exec(query.group_by(col(Record.owner_id))).all()
+        return {o: n for o, n in rows if o is not None}
 
     def present(self, user_id: int) -> bool:
         """Active and not away right now."""
@@ -164,9 +186,9 @@ class Roster:
         )
         return [Member(u.id, u.name) for u in users if u.id is not None]
 
-    def took(self, user_id: int) -> bool:
+    def took(self, user_id: int, record: RecordSnapshot | None = None) -> bool:
         """Count one more record for ``user_id``; True when that used up a cap."""
-        self.load[user_id] += 1
+        self.load.took(user_id, record)
         self.today[user_id] += 1
         over_open = self.max_open is not None and self.load[user_id] >= self.max_open
         over_day = self.max_per_day is not None and self.today[user_id] >= self.max_per_day
@@ -207,6 +229,7 @@ def build_scopes(
         out[key] = scope
         try:
             scope.strategy = factory(found, dict(saved.state) if saved else {})
+            scope.takes_record = takes_record(scope.strategy)
         except Exception as exc:
             error = scope.error("factory", exc)
             if contain is None:
@@ -351,10 +374,15 @@ def _assign(
     ]
     plan: list[dict[str, Any]] = []
     left: Counter[str] = Counter()
+    wanting = {k for k, s in all_scopes.items() if s.takes_record}
+    seen = records.snapshots(
+        ctx.session,
+        [r for r, i, _c in rows if (rule_scope[i] if i >= 0 else "default") in wanting],
+    )
     for record_id, index, current in rows:
         owner = sticky.get(record_id)
         if owner is not None and roster.present(owner):
-            if roster.took(owner):
+            if roster.took(owner, seen.get(record_id)):
                 drop(all_scopes, owner)
             plan.append({"rid": record_id, "uid": owner, "old": None, "why": "sticky"})
             continue
@@ -369,8 +397,13 @@ def _assign(
         eligible = scope.eligible
         if current is not None:
             eligible = [m for m in eligible if m.user_id != current]
+        record = seen.get(record_id)
         try:
-            member = scope.strategy.pick(eligible, roster.load)
+            if scope.takes_record:
+                wide: Any = scope.strategy  # a v2 pick, beyond the Strategy protocol
+                member = wide.pick(eligible, roster.load, record=record)
+            else:
+                member = scope.strategy.pick(eligible, roster.load)
         except Exception as exc:
             error = scope.error("pick", exc)
             if contain is None:
@@ -380,7 +413,7 @@ def _assign(
         if member is None:
             left[f"{key}: every member is away, off today or at a cap"] += 1
             continue
-        if roster.took(member.user_id):
+        if roster.took(member.user_id, record):
             drop(all_scopes, member.user_id)
         plan.append({"rid": record_id, "uid": member.user_id, "old": current, "why": key})
     if contain is None:

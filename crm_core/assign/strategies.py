@@ -7,14 +7,27 @@ among those eligible right now, and hands back its state to be saved.
 
 from __future__ import annotations
 
+import inspect
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from crm_core.views import RecordSnapshot
+
 
 @dataclass(frozen=True)
 class Member:
-    """A user who can receive records in one scope, with the scope's weight and days."""
+    """A user who can receive records in one scope, with the scope's weight and days.
+
+    Attributes:
+        user_id: The user's id (the key of a strategy's ``load``).
+        name: The user's name.
+        weight: The member's weight in the YAML (``weighted`` gives weight 3
+            three records for each one of weight 1); 1 when not given.
+        working_days: The weekdays the member takes records (Monday is 0);
+            None means every day.
+    """
 
     user_id: int
     name: str
@@ -22,11 +35,74 @@ class Member:
     working_days: frozenset[int] | None = None  # Monday is 0; None means every day
 
 
+CountQuery = Callable[[str, str | None, dict[str, Any]], Mapping[int, int]]
+"""Answers :meth:`Load.count` in SQL: ``(kind, stage, fields)`` to open records per user id."""
+
+
+class Load(Counter[int]):
+    """Open records per user id, as a strategy's ``pick`` receives them, and narrower counts.
+
+    As a mapping it is what ``pick(eligible, load)`` always got: user id to
+    the number of open records of the workflow's kind the user owns (records
+    handed out earlier in the same pass included). :meth:`count` asks for a
+    narrower load.
+    """
+
+    def __init__(self, counts: Mapping[int, int], query: CountQuery, kind: str) -> None:
+        super().__init__(counts)
+        self._query = query
+        self._kind = kind
+        self._cache: dict[tuple[Any, ...], Counter[int]] = {}
+
+    def count(
+        self, *, kind: str | None = None, stage: str | None = None, **fields: Any
+    ) -> Mapping[int, int]:
+        """Open records per user id of ``kind`` (default: the workflow's), in ``stage`` if
+        given, whose fields equal ``fields`` (``load.count(course="python")``).
+
+        "Open" means not archived, in no pool and, for the workflow's kind, not
+        in a won or lost stage. Each distinct question is one SQL query per
+        pass; the answer then counts the records this pass hands out, when
+        the strategy takes the ``record`` argument (the pass knows what each
+        record holds only then). A user with no such record is absent (0).
+        """
+        key = (kind or self._kind, stage, tuple(sorted(fields.items(), key=lambda kv: kv[0])))
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = Counter(self._query(key[0], stage, dict(fields)))
+        return found
+
+    def took(self, user_id: int, record: RecordSnapshot | None) -> None:
+        """Count a record handed to ``user_id`` in this pass, in every narrower count it fits."""
+        self[user_id] += 1
+        if record is None:
+            return
+        for (kind, stage, pairs), counts in self._cache.items():
+            if record.kind != kind or (stage is not None and record.stage != stage):
+                continue
+            if all(record.fields.get(name) == value for name, value in pairs):
+                counts[user_id] += 1
+
+
+def takes_record(strategy: Any) -> bool:
+    """True when the strategy's ``pick`` accepts the ``record`` keyword (contract v2)."""
+    try:
+        parameters = inspect.signature(strategy.pick).parameters.values()
+    except (TypeError, ValueError):  # a builtin or C callable: assume the old shape
+        return False
+    return any(p.name == "record" or p.kind is p.VAR_KEYWORD for p in parameters)
+
+
 class Strategy(Protocol):
     """What an assignment strategy does."""
 
     def pick(self, eligible: Sequence[Member], load: Mapping[int, int]) -> Member | None:
-        """Choose the member who gets the next record, or None."""
+        """Choose the member who gets the next record, or None.
+
+        ``load`` is a :class:`Load`. A strategy may also take ``record``
+        (keyword), the :class:`crm_core.views.RecordSnapshot` being assigned;
+        the pass inspects ``pick``'s signature once and passes it only then.
+        """
 
     def state(self) -> dict[str, Any]:
         """The state to save so the next run continues fairly."""

@@ -169,10 +169,13 @@ def kinds_show(ctx: typer.Context, kind: str, as_json: bool = JSON) -> None:
                 "label": f"{f.label['en']} / {f.label['zh']}",
                 "rules": rules or None,
                 "flags": " ".join(flags),
+                "import aliases": ", ".join(h for h, t in spec.aliases.items() if t == f.name),
             }
         )
     title = f"{spec.name}: {spec.label['en']} / {spec.label['zh']} (from {spec.plugin})"
-    render.table(rows, ["field", "type", "label", "rules", "flags"], title)
+    if spec.title:
+        title += f"; titled {spec.title!r}"
+    render.table(rows, ["field", "type", "label", "rules", "flags", "import aliases"], title)
 
 
 def register(app: typer.Typer) -> None:

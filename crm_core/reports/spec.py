@@ -19,7 +19,16 @@ from crm_core.views import View
 
 @dataclass
 class ReportResult(View):
-    """A report's answer: a title, named columns and rows of plain values."""
+    """A report's answer: a title, named columns and rows of plain values.
+
+    Attributes:
+        name: The report's registered name.
+        title: The heading shown above the table.
+        columns: The column names, in order (stable: they are the JSON keys).
+        rows: One list of plain values (str, int, float, Decimal, date, None)
+            per row, in the order of ``columns``.
+        notes: Lines shown under the table (what was left out, and why).
+    """
 
     name: str
     title: str
@@ -45,6 +54,18 @@ class ReportContext:
 
     ``records()`` starts a query over the records the actor may see, of the
     chosen kind, not archived, created since ``since`` when given.
+
+    Attributes:
+        session: A read-only database session.
+        dialect: ``"sqlite"`` or ``"postgresql"``.
+        now: The CRM clock's time.
+        actor: Who asks (``actor.name``, ``actor.role``); ``records()`` limits to what they see.
+        kind: The kind the user chose (``--kind``), else the report's own kind, or None.
+        by: The grouping the user asked for (``--by``), or None.
+        since: Only records created since then (``--since``), or None.
+        params: Further ``--param KEY=VALUE`` options, as text.
+        workflow: The applied workflow of ``kind`` (its YAML as a dict), or None.
+        tables: The core's tables as SQLAlchemy ``Table`` objects (``ctx.tables.activity``).
     """
 
     session: Session

@@ -1,7 +1,8 @@
 """Which column of an import file goes where: a field, the title, the owner, the stage, nowhere.
 
 A column goes to the field of the same name unless ``--map COLUMN=FIELD``
-says otherwise; ``title``, ``owner`` (a user name) and ``stage`` are
+says otherwise, or else to the field its header is an alias of (the kind's
+plugin declares ``aliases={"姓名": "name"}``); ``title``, ``owner`` (a user name) and ``stage`` are
 understood too, and ``--map COLUMN=-`` ignores a column. Every column must
 go somewhere: the unknown ones are refused together, before anything is
 imported.
@@ -69,7 +70,8 @@ def plan(kind: KindSpec, columns: list[str], mapping: dict[str, str], file_name:
             f"--map {text}: {kind.name} has no such field (fields: {', '.join(kind.fields)}; "
             f"or {', '.join(SPECIAL)}, or - to ignore the column)"
         )
-    targets = {c: mapping.get(c, c) for c in columns}
+    # --map first, then a field's own name, then the aliases the kind's plugin declared
+    targets = {c: mapping.get(c, c if c in known else kind.aliases.get(c, c)) for c in columns}
     unknown = [c for c, t in targets.items() if t != IGNORE and t not in known]
     if unknown:
         names = ", ".join(f"'{c}'" for c in unknown)

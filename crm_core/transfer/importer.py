@@ -165,7 +165,7 @@ def _batch(
     kind = maker.kind
     result = BatchResult(rows=len(items))
     candidates = []
-    check = records.checker(ctx, kind)
+    check = records.checker(ctx, kind, "import")
     for item in items:
         if isinstance(item, RowError):
             result.problems.append(Problem(item.line, "", "", item.reason))

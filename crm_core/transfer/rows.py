@@ -104,6 +104,7 @@ class RowMaker:
         self.typed = typed  # JSON Lines: values are typed already; CSV: text to coerce
         self.setup = setup
         self._owners: dict[str, int | Problem] = {}
+        self._names: dict[int, str] | None = None
 
     def make(
         self, ctx: WriteContext, row: RawRow, check: records.Check
@@ -130,7 +131,7 @@ class RowMaker:
         given = {k: v for k, v in given.items() if v is not None}
         values = ctx.registry.with_defaults(self.kind, given)
         try:
-            keys = check(values, None)
+            keys = check(values, None, stage_after=stage, owner=self._owner_name(owner_id))
         except FieldError as exc:
             return problems + self._problems(row.line, exc)
         if problems:
@@ -167,6 +168,13 @@ class RowMaker:
             problems.append(Problem(row.line, found.column, found.field, found.reason))
             return None
         return found
+
+    def _owner_name(self, owner_id: int | None) -> str | None:
+        if owner_id is None:
+            return None
+        if self._names is None:
+            self._names = {uid: name for name, (uid, _active) in self.setup.users.items()}
+        return self._names.get(owner_id)
 
     def _resolve(self, line: int, name: str) -> int | Problem:
         user = self.setup.users.get(name)

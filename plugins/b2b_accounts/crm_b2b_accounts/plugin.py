@@ -75,10 +75,27 @@ ACTIVITY_TYPES = {
 }
 
 
+# Import headers as the sales teams write them (crm import maps them without --map).
+ACCOUNT_ALIASES = {
+    "公司名称": "company", "公司": "company", "行业": "industry", "企业规模": "size",
+    "地区": "region", "客户类型": "type", "电话": "phone", "邮箱": "email",
+    "大客户": "key_account", "负责人": "owner", "阶段": "stage",
+}  # fmt: skip
+
+# Stages of workflows/b2b_sales.yaml whose accounts must keep the margin they entered with.
+MARGIN_STAGES = {"negotiation", "won"}
+
+
 @hookimpl
 def crm_register_kinds(register: Callable[..., None]) -> None:
-    """Register the ``account`` kind."""
-    register(KIND, label={"en": "Account", "zh": "企业客户"}, fields=ACCOUNT_FIELDS)
+    """Register the ``account`` kind, titled by its company (renames follow)."""
+    register(
+        KIND,
+        label={"en": "Account", "zh": "企业客户"},
+        fields=ACCOUNT_FIELDS,
+        title="{company}",
+        aliases=ACCOUNT_ALIASES,
+    )
 
 
 @hookimpl
@@ -90,9 +107,9 @@ def crm_register_activity_types(register: Callable[..., None]) -> None:
 
 @hookimpl
 def crm_validate_record(
-    kind: str, fields: dict[str, Any], before: dict[str, Any] | None, actor: str
+    kind: str, fields: dict[str, Any], before: dict[str, Any] | None, stage_after: str | None
 ) -> list[tuple[str, str]] | None:
-    """A deal is cross-sell or up-sell, not both."""
+    """A deal is cross-sell or up-sell, not both; an account in negotiation keeps its margin."""
     if kind != KIND:
         return None
     problems = []
@@ -100,6 +117,9 @@ def crm_validate_record(
     if both:
         ids = ", ".join(f"#{i}" for i in sorted(both))
         problems.append(("up_sell_deals", f"deal(s) {ids} are already cross-sell deals"))
+    cleared = before is not None and before.get("margin") is not None and "margin" not in fields
+    if cleared and stage_after in MARGIN_STAGES:
+        problems.append(("margin", f"cannot be cleared while the account is in {stage_after}"))
     return problems
 
 

@@ -49,17 +49,34 @@ LEAD_FIELDS: dict[str, dict[str, Any]] = {
 }  # fmt: skip
 
 
+# Import headers as the sales teams write them (crm import maps them without --map).
+LEAD_ALIASES = {
+    "姓名": "name", "公司": "company", "电话": "phone", "手机": "phone", "邮箱": "email",
+    "来源": "source", "地区": "region", "预算": "budget", "负责人": "owner", "阶段": "stage",
+}  # fmt: skip
+
+# Stages of workflows/leads.yaml whose leads must keep what qualified them (its ``require``).
+QUALIFIED_STAGES = {"qualified": ("budget", "region"), "won": ("budget", "region")}
+
+
 @hookimpl
 def crm_register_kinds(register: Callable[..., None]) -> None:
-    """Register the ``lead`` kind."""
-    register("lead", label={"en": "Lead", "zh": "线索"}, fields=LEAD_FIELDS)
+    """Register the ``lead`` kind, titled by its name and its company."""
+    register(
+        "lead",
+        label={"en": "Lead", "zh": "线索"},
+        fields=LEAD_FIELDS,
+        title="{name} {company}",
+        aliases=LEAD_ALIASES,
+    )
 
 
 @hookimpl
 def crm_validate_record(
-    kind: str, fields: dict[str, Any], before: dict[str, Any] | None, actor: str
+    kind: str, fields: dict[str, Any], before: dict[str, Any] | None, stage_after: str | None
 ) -> list[tuple[str, str]] | None:
-    """A referral needs the referrer; a lead needs some way to reach it."""
+    """A referral needs the referrer; a lead needs some way to reach it; a qualified lead
+    keeps the budget and region it qualified with."""
     if kind != "lead":
         return None
     problems = []
@@ -67,6 +84,9 @@ def crm_validate_record(
         problems.append(("referrer_id", "a referral lead needs the referring customer's id"))
     if not any(fields.get(k) for k in ("phone", "email", "company")):
         problems.append(("phone", "give at least one of phone, email or company"))
+    for name in QUALIFIED_STAGES.get(stage_after or "", ()):
+        if before is not None and before.get(name) is not None and fields.get(name) is None:
+            problems.append((name, f"cannot be cleared while the lead is {stage_after}"))
     return problems
 
 

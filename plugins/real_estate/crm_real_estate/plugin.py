@@ -91,10 +91,29 @@ ACTIVITY_TYPES = {
 }
 
 
+# Import headers as the sales offices write them (crm import maps them without --map).
+BUYER_ALIASES = {
+    "姓名": "name", "客户姓名": "name", "电话": "phone", "手机": "phone", "邮箱": "email",
+    "预算下限": "budget_min", "预算上限": "budget_max", "意向区域": "district", "居室": "rooms",
+    "购房目的": "purpose", "意向楼盘": "property_interest", "会员等级": "member_level",
+    "置业顾问": "owner", "阶段": "stage",
+}  # fmt: skip
+
+# Stages of workflows/real_estate.yaml from ``qualified`` on: a budget was how the buyer got
+# there, so it cannot be cleared afterwards.
+BUDGET_STAGES = {"qualified", "signed", "future_owner", "owner", "member"}
+
+
 @hookimpl
 def crm_register_kinds(register: Callable[..., None]) -> None:
-    """Register the ``buyer`` kind."""
-    register(KIND, label={"en": "Buyer", "zh": "购房客户"}, fields=BUYER_FIELDS)
+    """Register the ``buyer`` kind, titled by name and district of interest."""
+    register(
+        KIND,
+        label={"en": "Buyer", "zh": "购房客户"},
+        fields=BUYER_FIELDS,
+        title="{name} {district}",
+        aliases=BUYER_ALIASES,
+    )
 
 
 @hookimpl
@@ -106,9 +125,10 @@ def crm_register_activity_types(register: Callable[..., None]) -> None:
 
 @hookimpl
 def crm_validate_record(
-    kind: str, fields: dict[str, Any], before: dict[str, Any] | None, actor: str
+    kind: str, fields: dict[str, Any], before: dict[str, Any] | None, stage_after: str | None
 ) -> list[tuple[str, str]] | None:
-    """A budget range runs from low to high; a buyer needs a phone or an e-mail."""
+    """A budget range runs from low to high; a buyer needs a phone or an e-mail; a qualified
+    buyer keeps the budget it qualified with."""
     if kind != KIND:
         return None
     problems = []
@@ -117,6 +137,9 @@ def crm_validate_record(
         problems.append(("budget_min", f"is {low}, above budget_max {high}"))
     if not fields.get("phone") and not fields.get("email"):
         problems.append(("phone", "give a phone or an e-mail"))
+    had_budget = before is not None and before.get("budget_max") is not None
+    if had_budget and high is None and stage_after in BUDGET_STAGES:
+        problems.append(("budget_max", f"cannot be cleared while the buyer is {stage_after}"))
     return problems
 
 
