@@ -113,6 +113,17 @@ def fresh_crm(
         crm.close()
 
 
+CLEAN_ENV: dict[str, str | None] = {
+    "CRM_USER": None,
+    "CRM_DATABASE_URL": None,
+    "CRM_DISABLED_PLUGINS": None,
+    "CRM_DEBUG": None,
+    "COLUMNS": "200",
+}
+"""An environment for CLI tests that does not depend on the shell they run in: no acting
+user, database or disabled plugins from it, and a wide terminal so tables do not wrap."""
+
+
 def invoke_cli(
     args: Sequence[str],
     plugins: Sequence[tuple[str, object]] = (),

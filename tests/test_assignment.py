@@ -29,6 +29,7 @@ from crm_core.assign.strategies import Member
 from crm_core.cli.main import app
 from crm_core.clock import ManualClock
 from crm_core.errors import InvalidInput, PermissionDenied
+from crm_core.testing import CLEAN_ENV
 
 ADMIN = "admin"
 STAGES: list[dict[str, Any]] = [
@@ -671,14 +672,6 @@ def test_a_worker_tick_sweeps_then_assigns_as_the_system_and_the_journal_replays
 
 
 # -- the command line ---------------------------------------------------------------------
-
-CLEAN_ENV: dict[str, str | None] = {
-    "CRM_USER": None,
-    "CRM_DATABASE_URL": None,
-    "CRM_DISABLED_PLUGINS": None,
-    "CRM_DEBUG": None,
-    "COLUMNS": "200",
-}
 
 
 @pytest.fixture

@@ -22,15 +22,9 @@ from typer.testing import CliRunner
 from crm_core.api import Crm
 from crm_core.cli.main import app
 from crm_core.errors import QUOTE_MAX, excerpt, quote
+from crm_core.testing import CLEAN_ENV
 
 ADMIN = "admin"
-CLEAN_ENV: dict[str, str | None] = {
-    "CRM_USER": None,
-    "CRM_DATABASE_URL": None,
-    "CRM_DISABLED_PLUGINS": None,
-    "CRM_DEBUG": None,
-    "COLUMNS": "200",
-}
 LONGEST_LINE = 400  # what a message may grow to when it quotes cut values and lists known names
 
 BASE_WORKFLOW = """\

@@ -22,20 +22,10 @@ from typer.testing import CliRunner
 from crm_core import testing
 from crm_core.api import Crm
 from crm_core.cli.main import app
+from crm_core.testing import CLEAN_ENV
 
 USER = "alice"
 ADMIN = "admin"
-
-# The tests must not depend on the shell they run in: no acting user, database
-# or disabled plugins from the environment, and a wide terminal so tables do
-# not wrap the cells the tests look for.
-CLEAN_ENV: dict[str, str | None] = {
-    "CRM_USER": None,
-    "CRM_DATABASE_URL": None,
-    "CRM_DISABLED_PLUGINS": None,
-    "CRM_DEBUG": None,
-    "COLUMNS": "200",
-}
 
 RECORD_KEYS = {
     "id", "kind", "title", "stage", "owner", "pool", "fields", "created_at", "updated_at",

@@ -15,14 +15,7 @@ from crm_core.api import Crm, PermissionDenied
 from crm_core.cli.main import app
 from crm_core.clock import ManualClock
 from crm_core.models import Record
-
-CLEAN_ENV: dict[str, str | None] = {
-    "CRM_USER": None,
-    "CRM_DATABASE_URL": None,
-    "CRM_DISABLED_PLUGINS": None,
-    "CRM_DEBUG": None,
-    "COLUMNS": "200",
-}
+from crm_core.testing import CLEAN_ENV
 
 FLOW = """\
 workflow: leads

@@ -44,6 +44,7 @@ from crm_core.cli.main import app
 from crm_core.clock import ManualClock
 from crm_core.config import channel_settings
 from crm_core.outbox import BACKOFF_CAP, MAX_ATTEMPTS
+from crm_core.testing import CLEAN_ENV
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
@@ -493,15 +494,6 @@ def test_dry_runs_and_simulations_write_no_outbox_row_and_call_no_channel(
         (result,) = crm2.sweep("admin")  # the real one
         assert crm2.deliver_outbox().sent == 2
         assert len(counting.calls) == 2
-
-
-CLEAN_ENV: dict[str, str | None] = {
-    "CRM_USER": None,
-    "CRM_DATABASE_URL": None,
-    "CRM_DISABLED_PLUGINS": None,
-    "CRM_DEBUG": None,
-    "COLUMNS": "200",
-}
 
 
 def crm_cli(db_url: str, *args: str, user: str = "admin", code: int = 0) -> str:

@@ -23,6 +23,7 @@ from crm_core import permissions
 from crm_core.api import Crm, PermissionDenied
 from crm_core.cli.main import app
 from crm_core.permissions import ACTIONS, RELATIONS, RULES
+from crm_core.testing import CLEAN_ENV
 
 README = Path(__file__).parent.parent / "README.md"
 WORKFLOW = """\
@@ -39,13 +40,6 @@ stages:
     lost_reasons: [no budget]
 """
 ACTORS = {"operator": "alice", "manager": "mia", "admin": "root"}
-CLEAN_ENV: dict[str, str | None] = {
-    "CRM_USER": None,
-    "CRM_DATABASE_URL": None,
-    "CRM_DISABLED_PLUGINS": None,
-    "CRM_DEBUG": None,
-    "COLUMNS": "200",
-}
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from crm_core import hookimpl
 from crm_core.api import Conflict, Crm, InvalidInput, NotFound, OutboxMessage, PermissionDenied
 from crm_core.cli.main import app
 from crm_core.clock import ManualClock
+from crm_core.testing import CLEAN_ENV
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # the test clock's start (conftest)
 DAY = timedelta(days=1)
@@ -1159,14 +1160,6 @@ def test_simulate_leaves_the_applied_version_and_refuses_non_admins(
 
 
 # -- 14. the command line ------------------------------------------------------------
-
-CLEAN_ENV: dict[str, str | None] = {
-    "CRM_USER": None,
-    "CRM_DATABASE_URL": None,
-    "CRM_DISABLED_PLUGINS": None,
-    "CRM_DEBUG": None,
-    "COLUMNS": "200",
-}
 
 
 @dataclass
