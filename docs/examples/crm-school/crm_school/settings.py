@@ -1,0 +1,21 @@
+"""The plugin's settings: the ``[plugins.school]`` table of ``crm.toml``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from crm_core import hookimpl
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "campus": {"type": "string", "default": "Main campus"},
+        "seats": {"type": "integer", "minimum": 1, "default": 8},  # trial seats per day
+    },
+}
+
+
+@hookimpl
+def crm_register_settings(register: Callable[..., None]) -> None:
+    """Declare ``campus`` and ``seats``; read them with ``crm.settings("school")``."""
+    register(SCHEMA)
