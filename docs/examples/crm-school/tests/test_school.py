@@ -73,6 +73,10 @@ def test_trial_booked_needs_a_trial_date_on_the_move_and_while_there(crm: Crm) -
         crm.update_record("admin", rid, {"trial_date": None})
 
 
+def test_the_workflow_is_valid_with_the_plugins_strategy_and_action(crm: Crm) -> None:
+    assert crm.check_workflow(WORKFLOW).problems == []
+
+
 def test_leads_are_shared_out_per_course(crm: Crm) -> None:
     first = lead(crm, "A", "13900000011", "python")  # nobody has any: alice, the first
     others = [
