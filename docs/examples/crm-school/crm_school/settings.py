@@ -9,8 +9,17 @@ from crm_core import hookimpl
 SCHEMA = {
     "type": "object",
     "properties": {
-        "campus": {"type": "string", "default": "Main campus"},
-        "seats": {"type": "integer", "minimum": 1, "default": 8},  # trial seats per day
+        "campus": {
+            "type": "string",
+            "default": "Main campus",
+            "description": "Where the trial lessons take place.",
+        },
+        "seats": {
+            "type": "integer",
+            "minimum": 1,
+            "default": 8,
+            "description": "Trial lesson seats a day.",
+        },
     },
 }
 

@@ -133,7 +133,7 @@ def test_a_sweep_reminds_the_owner_by_sms_a_week_after_the_booking(crm: Crm, spo
     assert last[1] == "+8613800000001" and "Li Lei · python" in last[2]
 
 
-def test_a_teacher_without_a_phone_is_skipped_with_the_reason(crm: Crm, tmp_path: Path) -> None:
+def test_a_teacher_without_a_phone_is_skipped_with_the_reason(crm: Crm) -> None:
     crm.update_user("admin", "alice", phone="")
     rid = lead(crm, "Li Lei", "13900000001", "python", trial_date="2026-12-10")
     crm.move_record("admin", rid, "trial_booked")
