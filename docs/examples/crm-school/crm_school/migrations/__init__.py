@@ -1,0 +1,1 @@
+"""The school plugin's alembic revisions: its own version branch, labelled ``school``."""
