@@ -51,6 +51,7 @@ from crm_core.config import PluginConfig, load_settings
 from crm_core.convert import convert
 from crm_core.db import database_label, make_engine, probe, read_session, sqlite_path, transaction
 from crm_core.errors import (
+    ConfigError,
     Conflict,
     CrmError,
     Duplicate,
@@ -132,6 +133,7 @@ __all__ = [
     "AddResult",
     "AssignResult",
     "BranchStatus",
+    "ConfigError",
     "Conflict",
     "ContactView",
     "Crm",

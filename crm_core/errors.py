@@ -41,6 +41,15 @@ class FieldError(InvalidInput):
         super().__init__(f"invalid {kind}: {text}")
 
 
+class ConfigError(InvalidInput):
+    """A setting an admin wrote (``crm.toml``, ``CRM_*`` variables) is wrong (exit 2).
+
+    Raised inside a hook (a channel reading its ``[channels.NAME]`` table), it
+    is not wrapped as the plugin's failure: the admin's file is at fault, and
+    the message names its table and key.
+    """
+
+
 class PermissionDenied(CrmError):
     """The actor may not see or change what it asked for (exit 3)."""
 

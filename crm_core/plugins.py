@@ -11,7 +11,7 @@ import pluggy
 from pluggy import HookImpl
 
 from crm_core import __version__, hookspecs
-from crm_core.errors import PluginError
+from crm_core.errors import ConfigError, PluginError
 
 ENTRY_POINT_GROUP = "crm.plugins"
 CORE_PLUGIN = "core"
@@ -157,10 +157,11 @@ class PluginHost:
 
 
 def _call(hook: str, impl: HookImpl, kwargs: dict[str, Any]) -> Any:
-    """Call one implementation; an exception is re-raised as :class:`PluginError` naming it."""
+    """Call one implementation; an exception is re-raised as :class:`PluginError` naming it,
+    except a :class:`ConfigError` (the admin's settings, not the plugin, are at fault)."""
     try:
         return impl.function(*[kwargs[a] for a in impl.argnames])
-    except PluginError:
+    except (PluginError, ConfigError):  # a bad crm.toml is the admin's to fix, not a crash
         raise
     except Exception as exc:
         raise PluginError(impl.plugin_name, hook, exc) from exc

@@ -30,6 +30,7 @@ from typer.testing import CliRunner
 
 from crm_core import hookimpl
 from crm_core.api import (
+    ConfigError,
     Conflict,
     Crm,
     FieldError,
@@ -295,11 +296,10 @@ def test_bad_channel_settings_stop_the_crm_from_opening(db_url: str, clock: Manu
         ({"webhook": {"url": "http://x"}}, r"\[channels.webhook\] secret is required"),
     ]
     for config, message in cases:
-        # reported as the core's hook failing, with the table and key at fault
-        with pytest.raises(PluginError, match="'core' failed in crm_register_channels"):
+        # the admin's settings are at fault, not a plugin: exit 2 naming the table and key
+        with pytest.raises(ConfigError, match=message) as err:
             Crm.open(db_url, clock=clock, channels=config)
-        with pytest.raises(PluginError, match=message):
-            Crm.open(db_url, clock=clock, channels=config)
+        assert err.value.exit_code == 2
 
 
 def test_channel_settings_come_from_crm_toml_and_the_environment() -> None:
@@ -500,6 +500,18 @@ def crm_cli(db_url: str, *args: str, user: str = "admin", code: int = 0) -> str:
     result = CliRunner().invoke(app, ["--db", db_url, "--as", user, *args], env=CLEAN_ENV)
     assert result.exit_code == code, (args, result.stdout, result.stderr, result.exception)
     return str(result.stdout if code == 0 else result.stderr)
+
+
+def test_a_bad_channel_table_in_crm_toml_is_one_line_exit_2(
+    crm: Crm, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "crm.toml").write_text(
+        '[channels.webhook]\nurl = "ftp://x"\nsecret = "s"\n', encoding="utf-8"
+    )
+    monkeypatch.chdir(tmp_path)
+    err = crm_cli(db_url, "outbox", "list", code=2)
+    assert err.startswith("error: crm.toml [channels.webhook] url must be http(s)://"), err
+    assert err.count("\n") == 1 and "plugin" not in err
 
 
 def test_the_cli_dry_run_says_what_would_be_sent_and_the_real_sweep_sends_it(

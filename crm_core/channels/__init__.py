@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from crm_core.errors import InvalidInput
+from crm_core.errors import ConfigError
 
 if TYPE_CHECKING:
     from crm_core.outbox import OutboxMessage
@@ -46,9 +46,9 @@ class Options:
         """A string option; ``required`` refuses a missing or empty one."""
         value = self.table.get(key, default)
         if value is not None and not isinstance(value, str):
-            raise InvalidInput(f"{self._where(key)} must be text, not {value!r}")
+            raise ConfigError(f"{self._where(key)} must be text, not {value!r}")
         if required and not value:
-            raise InvalidInput(f"{self._where(key)} is required")
+            raise ConfigError(f"{self._where(key)} is required")
         return value
 
     def number(self, key: str, default: float, *, integer: bool = False) -> float:
@@ -57,9 +57,9 @@ class Options:
         try:
             number = int(value) if integer else float(value)
         except (TypeError, ValueError):
-            raise InvalidInput(f"{self._where(key)} must be a number, not {value!r}") from None
+            raise ConfigError(f"{self._where(key)} must be a number, not {value!r}") from None
         if isinstance(value, bool) or number <= 0:
-            raise InvalidInput(f"{self._where(key)} must be a number above 0, not {value!r}")
+            raise ConfigError(f"{self._where(key)} must be a number above 0, not {value!r}")
         return number
 
     def flag(self, key: str, default: bool = False) -> bool:
@@ -69,4 +69,4 @@ class Options:
             return value
         if isinstance(value, str) and value.strip().lower() in TRUE + FALSE:
             return value.strip().lower() in TRUE
-        raise InvalidInput(f"{self._where(key)} must be true or false, not {value!r}")
+        raise ConfigError(f"{self._where(key)} must be true or false, not {value!r}")
