@@ -211,22 +211,8 @@ class _Names:
 
 
 def _record_view(r: Record, names: _Names) -> RecordView:
-    assert r.id is not None
-    return RecordView(
-        id=r.id,
-        kind=r.kind,
-        title=r.title,
-        stage=r.stage,
-        owner=names.user(r.owner_id),
-        pool=names.pools.get(r.pool_id) if r.pool_id is not None else None,
-        fields=dict(r.data),
-        created_at=r.created_at,
-        updated_at=r.updated_at,
-        stage_entered_at=r.stage_entered_at,
-        last_activity_at=r.last_activity_at,
-        archived_at=r.archived_at,
-        version=r.version,
-    )
+    pool = names.pools.get(r.pool_id) if r.pool_id is not None else None
+    return RecordView.of(r, names.user(r.owner_id), pool)
 
 
 def _pk(value: int | None) -> int:

@@ -68,6 +68,26 @@ class RecordView(View):
     archived_at: datetime | None
     version: int
 
+    @classmethod
+    def of(cls, record: Any, owner: str | None, pool: str | None) -> RecordView:
+        """The view of a stored ``record`` row, with its owner's and pool's names."""
+        assert record.id is not None
+        return cls(
+            id=record.id,
+            kind=record.kind,
+            title=record.title,
+            stage=record.stage,
+            owner=owner,
+            pool=pool,
+            fields=dict(record.data),
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            stage_entered_at=record.stage_entered_at,
+            last_activity_at=record.last_activity_at,
+            archived_at=record.archived_at,
+            version=record.version,
+        )
+
 
 @dataclasses.dataclass
 class AddResult(View):

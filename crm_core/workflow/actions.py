@@ -117,24 +117,9 @@ def recipients(ctx: WriteContext, record: Record, to: str) -> list[int]:
 
 def record_view(session: Session, record: Record) -> RecordView:
     """The view of one record, owner and pool by name."""
-    assert record.id is not None
     owner = session.get(User, record.owner_id) if record.owner_id is not None else None
     pool = session.get(Pool, record.pool_id) if record.pool_id is not None else None
-    return RecordView(
-        id=record.id,
-        kind=record.kind,
-        title=record.title,
-        stage=record.stage,
-        owner=owner.name if owner else None,
-        pool=pool.name if pool else None,
-        fields=dict(record.data),
-        created_at=record.created_at,
-        updated_at=record.updated_at,
-        stage_entered_at=record.stage_entered_at,
-        last_activity_at=record.last_activity_at,
-        archived_at=record.archived_at,
-        version=record.version,
-    )
+    return RecordView.of(record, owner.name if owner else None, pool.name if pool else None)
 
 
 def run(ctx: WriteContext, record: Record, spec: ActionSpec, arg: Any) -> None:
