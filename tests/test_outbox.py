@@ -502,6 +502,14 @@ def crm_cli(db_url: str, *args: str, user: str = "admin", code: int = 0) -> str:
     return str(result.stdout if code == 0 else result.stderr)
 
 
+def use_webhook(folder: Path, monkeypatch: pytest.MonkeyPatch, webhook: Hooked) -> None:
+    """Run the CLI from ``folder``, whose crm.toml sends notices to ``webhook``."""
+    (folder / "crm.toml").write_text(
+        f'[channels.webhook]\nurl = "{webhook.url}"\nsecret = "s"\n', encoding="utf-8"
+    )
+    monkeypatch.chdir(folder)
+
+
 def test_a_bad_channel_table_in_crm_toml_is_one_line_exit_2(
     crm: Crm, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -523,10 +531,7 @@ def test_the_cli_dry_run_says_what_would_be_sent_and_the_real_sweep_sends_it(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    (tmp_path / "crm.toml").write_text(
-        f'[channels.webhook]\nurl = "{webhook.url}"\nsecret = "s"\n', encoding="utf-8"
-    )
-    monkeypatch.chdir(tmp_path)
+    use_webhook(tmp_path, monkeypatch, webhook)
     # The command line runs on the real clock: the lead is 11 days idle now.
     clock.advance(datetime.now(UTC) - clock() - 11 * DAY)
     lead(crm, "alice", 1)
@@ -690,10 +695,7 @@ def test_the_worker_delivers_after_each_tick(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    (tmp_path / "crm.toml").write_text(
-        f'[channels.webhook]\nurl = "{webhook.url}"\nsecret = "s"\n', encoding="utf-8"
-    )
-    monkeypatch.chdir(tmp_path)
+    use_webhook(tmp_path, monkeypatch, webhook)
     webhook.status = 500
     clock.advance(datetime.now(UTC) - clock() - 13 * DAY)  # warned on the real clock's tick
     rid = lead(crm, "alice", 1)
