@@ -24,6 +24,8 @@ class Team(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True)
     created_at: datetime = _ts()
+    region: str | None = None
+    external_id: str | None = Field(default=None, unique=True, index=True)
 
 
 class User(SQLModel, table=True):
@@ -39,6 +41,7 @@ class User(SQLModel, table=True):
     created_at: datetime = _ts()
     email: str | None = None
     phone: str | None = None
+    external_id: str | None = Field(default=None, unique=True, index=True)
 
 
 class Pool(SQLModel, table=True):
@@ -71,6 +74,7 @@ class Record(SQLModel, table=True):
         Index("ix_record_pool_live", "pool_id", "archived_at"),
         Index("ix_record_kind_assigned", "kind", "assigned_at"),
         Index("ix_record_kind_created", "kind", "created_at", "archived_at"),
+        Index("ix_record_kind_external_id", "kind", "external_id", unique=True),
     )
     id: int | None = Field(default=None, primary_key=True)
     kind: str
@@ -88,6 +92,7 @@ class Record(SQLModel, table=True):
     version: int = 1
     assigned_at: datetime | None = _ts(nullable=True)
     rotations: int = 0
+    external_id: str | None = None
 
 
 class DedupeKey(SQLModel, table=True):
@@ -112,12 +117,22 @@ class Contact(SQLModel, table=True):
     position: str | None = None
     created_at: datetime = _ts()
     archived_at: datetime | None = _ts(nullable=True)
+    external_id: str | None = Field(default=None, unique=True, index=True)
 
 
 class Deal(SQLModel, table=True):
-    """An opportunity on a record; money is kept in minor units to stay exact."""
+    """An opportunity on a record; money is kept in minor units to stay exact.
+
+    ``owner_id`` is the person working the deal (accounts are worked by several);
+    a deal without one is its record's owner's. ``closed_at`` is when it was won
+    or lost, ``stage_entered_at`` when it entered its stage.
+    """
 
     __tablename__ = "deal"
+    __table_args__ = (
+        Index("ix_deal_owner_stage", "owner_id", "stage"),
+        Index("ix_deal_closed_at", "closed_at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     record_id: int = Field(foreign_key="record.id", index=True)
     title: str
@@ -128,6 +143,10 @@ class Deal(SQLModel, table=True):
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
     archived_at: datetime | None = _ts(nullable=True)
+    owner_id: int | None = Field(default=None, foreign_key="crm_user.id")
+    closed_at: datetime | None = _ts(nullable=True)
+    stage_entered_at: datetime | None = _ts(nullable=True)
+    external_id: str | None = Field(default=None, unique=True, index=True)
 
 
 class Activity(SQLModel, table=True):
@@ -142,6 +161,7 @@ class Activity(SQLModel, table=True):
     actor_id: int | None = Field(default=None, foreign_key="crm_user.id")
     occurred_at: datetime = _ts()
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JsonType, nullable=False))
+    external_id: str | None = Field(default=None, unique=True, index=True)
 
 
 class Task(SQLModel, table=True):
@@ -158,6 +178,7 @@ class Task(SQLModel, table=True):
     created_by: int | None = Field(default=None, foreign_key="crm_user.id")
     cause: str | None = None
     created_at: datetime = _ts()
+    external_id: str | None = Field(default=None, unique=True, index=True)
 
 
 class Holding(SQLModel, table=True):

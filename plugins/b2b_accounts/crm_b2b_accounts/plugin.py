@@ -12,7 +12,10 @@ from collections.abc import Callable
 from typing import Any
 
 from crm_b2b_accounts import reports, screens
+from crm_b2b_accounts.catalogue import crm_register_migrations
 from crm_core import hookimpl
+
+__all__ = ["crm_register_migrations"]  # the catalogue's tables, registered from here
 
 KIND = "account"
 SIZES = ["micro", "small", "medium", "large", "enterprise"]
