@@ -230,9 +230,7 @@ def cold_cli(setup: Setup, record_id: int) -> tuple[Figure, Check]:
     # The bench's database has the leads plugin's schema only; other installed plugins sit out.
     others = {ep.name for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
     env = {**os.environ, "CRM_DISABLED_PLUGINS": ",".join(sorted(others - {"leads"}))}
-    seconds, done = timed(
-        lambda: subprocess.run(argv, capture_output=True, check=False, env=env)
-    )
+    seconds, done = timed(lambda: subprocess.run(argv, capture_output=True, check=False, env=env))
     figure = Figure(
         f"why #{record_id}, cold: `crm record why` in a new process",
         seconds,
