@@ -99,8 +99,11 @@ def write_bundle(folder: Path, seed: int = 16, deals: int = 200) -> Bundle:
         accounts.append([name, sector, OFFICES[n % 3], email, stage, _us(created)])
         bundle.accounts[name] = {"owner": owner, "stage": STAGE_MAP[stage], "reached": reached,
                                  "created": created}  # fmt: skip
-    _write(folder / "accounts.csv",
-           ["account", "sector", "office_location", "owner_email", "stage", "created"], accounts)
+    _write(
+        folder / "accounts.csv",
+        ["account", "sector", "office_location", "owner_email", "stage", "created"],
+        accounts,
+    )
     _write(folder / "account_history.csv", ["account", "stage", "date"], history)
     bundle.history = len(history)
     pipeline = []
@@ -169,8 +172,8 @@ def b2b(crm: Crm) -> Crm:
 
 def _counts(crm: Crm) -> dict[str, int]:
     with crm.engine.connect() as conn:
-        return {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one()
-                for t in ("team", "crm_user", "record", "deal", "journal", "dedupe_key")}  # fmt: skip
+        tables = ("team", "crm_user", "record", "deal", "journal", "dedupe_key")
+        return {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one() for t in tables}
 
 
 def _file(report: Any, name: str) -> Any:
@@ -199,7 +202,8 @@ def test_a_crm_export_moves_in_with_its_owners_dates_and_history(b2b: Crm, tmp_p
     assert "'Zed Nobody' not found" in rejected[1]["reason"]
     assert "unknown deal stage 'Closed'" in rejected[2]["reason"]
     assert _file(report, "sales_pipeline.csv").unmapped == {
-        "owner": {"Zed Nobody": 1}, "stage": {"Closed": 1}
+        "owner": {"Zed Nobody": 1},
+        "stage": {"Closed": 1},
     }
 
     users = {u.name: u for u in b2b.list_users(ADMIN)}
@@ -210,18 +214,30 @@ def test_a_crm_export_moves_in_with_its_owners_dates_and_history(b2b: Crm, tmp_p
     assert set(teams) == {f"Team {o}" for o in OFFICES}
 
     with b2b.engine.connect() as conn:
-        stored = {r.external_id: r for r in conn.execute(sa.text(
-            "SELECT d.external_id, d.stage, d.amount_minor, d.currency, d.closed_at, "
-            "d.created_at, u.name AS owner, r.title AS account FROM deal d "
-            "JOIN crm_user u ON u.id = d.owner_id JOIN record r ON r.id = d.record_id"))}
-        causes = set(conn.execute(sa.text(
-            "SELECT cause FROM journal WHERE entity = 'deal' AND action = 'create'")).scalars())
+        stored = {
+            r.external_id: r
+            for r in conn.execute(
+                sa.text(
+                    "SELECT d.external_id, d.stage, d.amount_minor, d.currency, d.closed_at, "
+                    "d.created_at, u.name AS owner, r.title AS account FROM deal d "
+                    "JOIN crm_user u ON u.id = d.owner_id JOIN record r ON r.id = d.record_id"
+                )
+            )
+        }
+        causes = set(
+            conn.execute(
+                sa.text("SELECT cause FROM journal WHERE entity = 'deal' AND action = 'create'")
+            ).scalars()
+        )
         regions = dict(conn.execute(sa.text("SELECT name, region FROM team")).all())
     assert regions == {f"Team {o}": o for o in OFFICES}
     for deal in bundle.deals:
         row = stored[deal["id"]]
-        assert (row.stage, row.owner, row.account) == (deal["stage"], deal["agent"],
-                                                       deal["account"])
+        assert (row.stage, row.owner, row.account) == (
+            deal["stage"],
+            deal["agent"],
+            deal["account"],
+        )
         assert row.amount_minor == int(deal["value"] * 100) and row.currency == "USD"
         if deal["stage"] in ("won", "lost"):
             assert _day(row.closed_at) == deal["close"]
@@ -304,14 +320,13 @@ def test_a_second_run_changes_nothing_and_a_changed_cell_is_an_update(
     with b2b.engine.connect() as conn:
         amount = conn.execute(sa.text("SELECT amount_minor FROM deal WHERE external_id = :e"),
                               {"e": first[0]}).scalar_one()  # fmt: skip
-        journaled = conn.execute(sa.text(
-            "SELECT count(*) FROM journal WHERE entity = 'deal' AND action = 'update'")).scalar()
+        journaled = conn.execute(
+            sa.text("SELECT count(*) FROM journal WHERE entity = 'deal' AND action = 'update'")
+        ).scalar()
     assert amount == 99999 and journaled == 1
 
 
-def test_a_dry_run_reports_what_would_happen_and_writes_nothing(
-    b2b: Crm, tmp_path: Path
-) -> None:
+def test_a_dry_run_reports_what_would_happen_and_writes_nothing(b2b: Crm, tmp_path: Path) -> None:
     bundle = write_bundle(tmp_path, deals=80)
     before = _counts(b2b)
     report = b2b.import_bundle(ADMIN, bundle.spec, dry_run=True)
@@ -405,6 +420,9 @@ def test_the_cli_prints_the_dry_run_per_file_and_json(tmp_path: Path) -> None:
     kept = testing.invoke_cli(["--as", ADMIN, "import", str(bundle.spec)], env=env)
     assert kept.exit_code == 2 and "imported bundle.yaml:" in kept.stdout
     with testing.fresh_crm(tmp_path, entry_points=True) as crm, crm.engine.connect() as conn:
-        causes = conn.execute(sa.text(
-            "SELECT DISTINCT cause FROM journal WHERE entity = 'team'")).scalars().all()
+        causes = (
+            conn.execute(sa.text("SELECT DISTINCT cause FROM journal WHERE entity = 'team'"))
+            .scalars()
+            .all()
+        )
     assert sorted(causes) == [f"import:sales_teams.csv:{line}" for line in (2, 3, 4)]

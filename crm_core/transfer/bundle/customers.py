@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 from crm_core import records
 from crm_core.errors import CrmError, PluginError
 from crm_core.fieldsql import field_text
-from crm_core.models import Contact, DedupeKey, Record
+from crm_core.models import Record
 from crm_core.transfer.bundle.entity import (
+    TABLES,
     ImportContext,
     ImportEntity,
     Rejection,
@@ -33,9 +34,9 @@ from crm_core.transfer.bundle.entity import (
 from crm_core.transfer.bundle.history import timeline
 from crm_core.workflow import engine
 
-RECORD = Record.__table__
-CONTACT = Contact.__table__
-KEY = DedupeKey.__table__
+RECORD = TABLES["record"]
+CONTACT = TABLES["contact"]
+KEY = TABLES["dedupe_key"]
 TIMES = ("created_at", "stage_entered_at", "last_activity_at")
 STATE = ("title", "stage", "owner", "pool", *TIMES)
 
@@ -224,8 +225,14 @@ class ContactEntity(ImportEntity):
     """People at a record: name (required), phone, e-mail, position."""
 
     name = "contact"
-    COLUMNS = {"external_id": "external_id", "record": "record_id", "name": "name",
-               "phone": "phone", "email": "email", "position": "position"}  # fmt: skip
+    COLUMNS: ClassVar[dict[str, str]] = {
+        "external_id": "external_id",
+        "record": "record_id",
+        "name": "name",
+        "phone": "phone",
+        "email": "email",
+        "position": "position",
+    }
 
     def targets(self, registry: Any, kind: str | None) -> dict[str, Target]:
         """A contact's fields."""
@@ -272,8 +279,11 @@ class ContactEntity(ImportEntity):
         for row, contact_id in zip(rows, insert_returning(ctx.session, CONTACT, values),
                                    strict=True):  # fmt: skip
             row.id = contact_id
-            after = {"id": contact_id, "record_id": row.values["record"],
-                     **{k: row.values.get(k) for k in ("name", "phone", "email", "position")}}
+            after = {
+                "id": contact_id,
+                "record_id": row.values["record"],
+                **{k: row.values.get(k) for k in ("name", "phone", "email", "position")},
+            }
             ctx.journal("contact", contact_id, row.values["record"], "create", None, after,
                         line=row.line)  # fmt: skip
 
@@ -293,6 +303,7 @@ class ContactEntity(ImportEntity):
         """Every live contact."""
         query = sa.select(CONTACT).where(CONTACT.c.archived_at.is_(None)).order_by(CONTACT.c.id)
         for row in session.execute(query).mappings():
-            yield {"external_id": row["external_id"] or f"crm:{row['id']}",
-                   **{t: row[c] for t, c in self.COLUMNS.items() if t != "external_id"}}
-
+            yield {
+                "external_id": row["external_id"] or f"crm:{row['id']}",
+                **{t: row[c] for t, c in self.COLUMNS.items() if t != "external_id"},
+            }

@@ -14,9 +14,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from crm_core.models import Deal, Record, WorkflowDef
 from crm_core.transfer.bundle.cells import minor
 from crm_core.transfer.bundle.entity import (
+    TABLES,
     ImportContext,
     ImportEntity,
     Rejection,
@@ -28,8 +28,8 @@ from crm_core.transfer.bundle.entity import (
 )
 from crm_core.transfer.bundle.history import timeline
 
-DEAL = Deal.__table__
-RECORD = Record.__table__
+DEAL = TABLES["deal"]
+RECORD = TABLES["record"]
 OUTCOMES = ("won", "lost")
 COLUMNS = {"external_id": "external_id", "record": "record_id", "title": "title",
            "owner": "owner_id", "stage": "stage", "amount_minor": "amount_minor",
@@ -41,7 +41,7 @@ COLUMNS = {"external_id": "external_id", "record": "record_id", "title": "title"
 def deal_stages(session: Session) -> list[str]:
     """The stages a deal may be in: open, won, lost and every applied workflow's stages."""
     names = ["open", *OUTCOMES]
-    for (definition,) in session.execute(sa.select(WorkflowDef.__table__.c.definition)):
+    for (definition,) in session.execute(sa.select(TABLES["workflow"].c.definition)):
         names += [s["id"] for s in definition["stages"] if s["id"] not in names]
     return names
 

@@ -18,6 +18,9 @@ from sqlalchemy.orm import Session
 
 from crm_core.models import Journal
 
+TABLES = Journal.metadata.tables
+"""The core's tables by name, for set-based statements."""
+
 TYPES = ("text", "int", "bool", "datetime", "date", "money", "ref", "field")
 """Target field types: ``field`` is a record kind's own field, typed by the kind."""
 
@@ -116,7 +119,7 @@ class ImportContext:
     def flush_journal(self) -> None:
         """Insert the buffered journal rows in one statement."""
         if self._journal:
-            self.session.execute(sa.insert(Journal.__table__), self._journal)
+            self.session.execute(sa.insert(TABLES["journal"]), self._journal)
             self._journal = []
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from crm_core.models import ROLES, Pool, Team, User
+from crm_core.models import ROLES
 from crm_core.transfer.bundle.entity import (
+    TABLES,
     ImportContext,
     ImportEntity,
     Rejection,
@@ -21,9 +22,9 @@ from crm_core.transfer.bundle.entity import (
     update_by_id,
 )
 
-TEAM = Team.__table__
-USER = User.__table__
-POOL = Pool.__table__
+TEAM = TABLES["team"]
+USER = TABLES["crm_user"]
+POOL = TABLES["pool"]
 
 
 def _current(session: Session, table: sa.Table, ids: list[int], names: dict[str, str]) -> Any:
@@ -43,7 +44,11 @@ class TeamEntity(ImportEntity):
     """Teams: ``external_id``, ``name`` (required, the natural key), ``region``."""
 
     name = "team"
-    COLUMNS = {"external_id": "external_id", "name": "name", "region": "region"}
+    COLUMNS: ClassVar[dict[str, str]] = {
+        "external_id": "external_id",
+        "name": "name",
+        "region": "region",
+    }
 
     def targets(self, registry: Any, kind: str | None) -> dict[str, Target]:
         """A team's fields."""
@@ -81,8 +86,15 @@ class UserEntity(ImportEntity):
     e-mail, phone, active."""
 
     name = "user"
-    COLUMNS = {"external_id": "external_id", "name": "name", "role": "role", "team": "team_id",
-               "email": "email", "phone": "phone", "active": "active"}  # fmt: skip
+    COLUMNS: ClassVar[dict[str, str]] = {
+        "external_id": "external_id",
+        "name": "name",
+        "role": "role",
+        "team": "team_id",
+        "email": "email",
+        "phone": "phone",
+        "active": "active",
+    }
 
     def targets(self, registry: Any, kind: str | None) -> dict[str, Target]:
         """A user's fields."""
@@ -135,8 +147,12 @@ class UserEntity(ImportEntity):
             values.append({**_renamed(row, self.COLUMNS), "created_at": ctx.now})
         for row, user_id in zip(rows, insert_returning(ctx.session, USER, values), strict=True):
             row.id = user_id
-            state = {"name": row.values["name"], "role": row.values["role"],
-                     "team_id": row.values.get("team"), "active": row.values["active"]}
+            state = {
+                "name": row.values["name"],
+                "role": row.values["role"],
+                "team_id": row.values.get("team"),
+                "active": row.values["active"],
+            }
             state.update({k: row.values[k] for k in ("email", "phone") if row.values.get(k)})
             ctx.journal("user", user_id, None, "create", None, state, line=row.line)
 
@@ -146,12 +162,18 @@ class UserEntity(ImportEntity):
 
     def rows(self, session: Session, kind: str | None) -> Iterator[dict[str, Any]]:
         """Every user, the team by its external id."""
-        teams = {i: e or f"crm:{i}" for i, e in session.execute(sa.select(TEAM.c.id,
-                                                                          TEAM.c.external_id))}
+        query = sa.select(TEAM.c.id, TEAM.c.external_id)
+        teams = {i: e or f"crm:{i}" for i, e in session.execute(query)}
         for row in session.execute(sa.select(USER).order_by(USER.c.id)).mappings():
-            yield {"external_id": row["external_id"] or f"crm:{row['id']}", "name": row["name"],
-                   "role": row["role"], "team": teams.get(row["team_id"]),
-                   "email": row["email"], "phone": row["phone"], "active": row["active"]}  # fmt: skip
+            yield {
+                "external_id": row["external_id"] or f"crm:{row['id']}",
+                "name": row["name"],
+                "role": row["role"],
+                "team": teams.get(row["team_id"]),
+                "email": row["email"],
+                "phone": row["phone"],
+                "active": row["active"],
+            }
 
 
 class PoolEntity(ImportEntity):
@@ -203,4 +225,3 @@ def _update(
         ctx.journal(entity, row.id, None, "update", jsonable(before), jsonable(after),
                     line=row.line)  # fmt: skip
     update_by_id(ctx.session, table, rows)
-

@@ -1,4 +1,7 @@
-"""The import entities of one CRM: the core's, then the plugins' (``crm_register_import_entities``)."""
+"""The import entities of one CRM: the core's, then the plugins'.
+
+Plugins add theirs through ``crm_register_import_entities``.
+"""
 
 from __future__ import annotations
 

@@ -132,7 +132,8 @@ class _Importer:
                 if isinstance(item, RowError):
                     continue
                 got, bad = cells.read(item)
-                values = {c.field: c.text if c.field == "of" else c.value for c in got}
+                values: dict[str, Any] = {c.field: c.text if c.field == "of" else c.value
+                                          for c in got}  # fmt: skip
                 if not bad and {"of", "stage", "at"} <= set(values):
                     cause = f"import:{other.name}:{item.line}"
                     points.append((values["of"], values["stage"], values["at"], cause))
@@ -212,9 +213,9 @@ class _Batch:
                 self.problems.append(BundleProblem(self.file.name, item.line, column, "", str(exc)))
                 return False
         for by, points in self.history.items():
-            text = self.texts[id(row)].get(by)
-            if text is not None:
-                row.history.extend(points.get(text, []))
+            given = self.texts[id(row)].get(by)
+            if given is not None:
+                row.history.extend(points.get(given, []))
         return True
 
     def _resolve(self, rows: list[Row], defer_self: bool) -> list[Row]:
@@ -265,7 +266,7 @@ class _Batch:
         if self.file.entity == "stage_history":
             return self._checked(rows), []
         texts = {id(r): self.texts[id(r)].get(key) for r in rows}
-        keyed = []
+        keyed: list[Row] = []
         for row in rows:
             text = texts[id(row)]
             if text is None:
@@ -322,4 +323,3 @@ def _chunks(items: Iterable[RawRow | RowError], size: int) -> Iterator[list[RawR
             chunk = []
     if chunk:
         yield chunk
-

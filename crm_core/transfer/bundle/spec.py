@@ -305,14 +305,14 @@ class _Checker:
             if ref == "record" and kind is None and len(set(self.record_kinds)) == 1:
                 kind = self.record_kinds[0]
             if kind is not None and ref != "record":
-                self.bad((*at, "links", name, "kind"), f"only links to records take a kind")
+                self.bad((*at, "links", name, "kind"), "only links to records take a kind")
             elif kind is not None and kind not in self.registry.kinds:
                 self.bad((*at, "links", name, "kind"), f"no kind '{kind}'")
                 continue
             by = link.get("by") or (
                 self.setting(data, "owners", "name") if ref == "user" else target.by[0]
             )
-            entity = self.entities[ref] if ref in self.entities else None
+            entity = self.entities.get(ref)
             allowed = entity.key_fields(self.registry, kind) if entity else ()
             if by not in allowed:
                 where = (*at, "links", name, "by") if "by" in link else (*at, "links", name)

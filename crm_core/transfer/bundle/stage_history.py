@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 
 from crm_core import records
 from crm_core.errors import CrmError, PluginError
-from crm_core.models import Deal, Journal, Record
-from crm_core.transfer.bundle.entity import ImportContext, ImportEntity, Row, Target
+from crm_core.models import Record
+from crm_core.transfer.bundle.entity import TABLES, ImportContext, ImportEntity, Row, Target
 
-JOURNAL = Journal.__table__
-DEAL = Deal.__table__
+JOURNAL = TABLES["journal"]
+DEAL = TABLES["deal"]
 OUTCOMES = ("won", "lost")
 
 

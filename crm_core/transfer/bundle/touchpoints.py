@@ -7,13 +7,13 @@ journal rows; an activity moves its record's last activity time forward.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from crm_core.models import Activity, Record, Task
 from crm_core.transfer.bundle.entity import (
+    TABLES,
     ImportContext,
     ImportEntity,
     Row,
@@ -23,9 +23,9 @@ from crm_core.transfer.bundle.entity import (
     simple_find,
 )
 
-ACTIVITY = Activity.__table__
-TASK = Task.__table__
-RECORD = Record.__table__
+ACTIVITY = TABLES["activity"]
+TASK = TABLES["task"]
+RECORD = TABLES["record"]
 USER_BY = ("name", "email", "external_id")
 
 
@@ -33,7 +33,7 @@ class _ByExternalId(ImportEntity):
     """An entity with no natural key: found again by external id only."""
 
     table: sa.Table
-    columns: dict[str, str]
+    columns: ClassVar[dict[str, str]]
 
     def natural_key(self, registry: Any, kind: str | None) -> str:
         """Found again by external id only."""
@@ -88,8 +88,14 @@ class ActivityEntity(_ByExternalId):
 
     name = "activity"
     table = ACTIVITY
-    columns = {"external_id": "external_id", "record": "record_id", "type": "type",
-               "note": "note", "actor": "actor_id", "occurred_at": "occurred_at"}  # fmt: skip
+    columns: ClassVar[dict[str, str]] = {
+        "external_id": "external_id",
+        "record": "record_id",
+        "type": "type",
+        "note": "note",
+        "actor": "actor_id",
+        "occurred_at": "occurred_at",
+    }
 
     def targets(self, registry: Any, kind: str | None) -> dict[str, Target]:
         """An activity's fields; the type is one the plugins registered."""
@@ -124,8 +130,14 @@ class TaskEntity(_ByExternalId):
 
     name = "task"
     table = TASK
-    columns = {"external_id": "external_id", "record": "record_id", "assignee": "assignee_id",
-               "due_at": "due_at", "note": "note", "done_at": "done_at"}  # fmt: skip
+    columns: ClassVar[dict[str, str]] = {
+        "external_id": "external_id",
+        "record": "record_id",
+        "assignee": "assignee_id",
+        "due_at": "due_at",
+        "note": "note",
+        "done_at": "done_at",
+    }
 
     def targets(self, registry: Any, kind: str | None) -> dict[str, Target]:
         """A task's fields."""
