@@ -59,7 +59,8 @@ class Row:
     before: dict[str, Any] | None = None
     problem: str | None = None
     problem_field: str = ""
-    skipped: bool = False  # already stored as the row says (a history row found again)
+    skipped: bool = False  # already stored as the row says (found by an unkeyed entity)
+    changed: bool = False  # a stored row it changed (found by an unkeyed entity)
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,7 @@ class ImportEntity:
 
     name = ""
     kinds = False
+    keyed = True  # False: create() finds the stored rows itself (rows without a key of their own)
     registry: Any = None  # the CRM's field registry, set when the entities are collected
 
     def targets(self, registry: Any, kind: str | None) -> dict[str, Target]:

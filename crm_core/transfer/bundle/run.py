@@ -258,12 +258,13 @@ class _Batch:
                 if row.problem is not None:
                     self.reject(row, row.problem_field, row.problem)
                 else:
-                    self.counts["unchanged" if row.skipped else done] += 1
+                    outcome = "unchanged" if row.skipped else "updated" if row.changed else done
+                    self.counts[outcome] += 1
 
     def _classify(self, rows: list[Row]) -> tuple[list[Row], list[Row]]:
         """Find each row's stored row by the key; the new ones, and the changed ones."""
         key = self.file.key
-        if self.file.entity == "stage_history":
+        if not self.entity.keyed:
             return self._checked(rows), []
         texts = {id(r): self.texts[id(r)].get(key) for r in rows}
         keyed: list[Row] = []

@@ -193,7 +193,7 @@ class _Checker:
         key = data.get("key") or (
             "external_id" if "external_id" in columns else entity.natural_key(self.registry, kind)
         )
-        if key == "external_id" and "external_id" not in columns:
+        if key == "external_id" and "external_id" not in columns and entity.keyed:
             self.bad(at, f"{entity.name} rows are found again by their external_id: map a "
                      "column to it (it makes a second run update, not duplicate)")  # fmt: skip
         elif key not in entity.key_fields(self.registry, kind):

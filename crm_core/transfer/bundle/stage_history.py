@@ -31,6 +31,7 @@ class StageHistoryEntity(ImportEntity):
     """Long stage history: ``of`` (the record or deal), ``stage``, ``at``."""
 
     name = "stage_history"
+    keyed = False
 
     def targets(self, registry: Any, kind: str | None) -> dict[str, Target]:
         """``entity`` (record or deal, as a default), ``of``, ``stage`` and ``at``."""
