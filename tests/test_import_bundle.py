@@ -426,3 +426,34 @@ def test_the_cli_prints_the_dry_run_per_file_and_json(tmp_path: Path) -> None:
             .all()
         )
     assert sorted(causes) == [f"import:sales_teams.csv:{line}" for line in (2, 3, 4)]
+
+
+def test_the_readme_example_imports_as_its_sample_says(crm: Crm) -> None:
+    example = ROOT / "docs" / "examples" / "moving-in" / "bundle.yaml"
+    report = crm.import_bundle(ADMIN, example, dry_run=True)
+    assert [(f.file, f.entity, f.created, f.rejected) for f in report.files] == [
+        ("sales_teams.csv", "team", 2, 0), ("sales_agents.csv", "user", 4, 0),
+        ("accounts.csv", "record", 3, 0), ("products.csv", "product", 3, 0),
+        ("sales_pipeline.csv", "deal", 5, 1), ("sales_pipeline.csv", "deal_line", 4, 2),
+    ]  # fmt: skip
+    assert report.files[-1].unmapped == {"deal": {"ZZ9ZZ9ZZ": 1}, "product": {"GTX Plus Pro": 1}}
+    assert _counts(crm)["deal"] == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["import", "lead"], "give KIND FILE, or one import spec ending in .yaml or .yml"),
+        (["import", "lead", "x.csv", "--atomic"], "--atomic goes with an import spec"),
+    ],
+)
+def test_import_without_a_spec_or_file_is_one_line_and_exit_2(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    with testing.fresh_crm(tmp_path, entry_points=True):
+        pass
+    env = {**testing.CLEAN_ENV, "CRM_DATABASE_URL": f"sqlite:///{tmp_path / 'crm.db'}"}
+    result = testing.invoke_cli(["--as", ADMIN, *args], env=env)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {message}")
+    assert result.stderr.count("\n") == 1

@@ -112,7 +112,9 @@ class Cells:
             try:
                 parsed = datetime.fromisoformat(text)
             except ValueError:
-                expected = f"{fmt} or ISO 8601" if fmt else "ISO 8601 (2024-11-23T14:05)"
+                expected = (
+                    f"{fmt} or ISO 8601" if fmt else "ISO 8601, e.g. 2024-11-23 or 2024-11-23T14:05"
+                )
                 raise CellError(f"{quote(text)} is not a date ({expected})") from None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=self.spec.zone)
