@@ -457,3 +457,79 @@ def test_import_without_a_spec_or_file_is_one_line_and_exit_2(
     assert result.exit_code == 2
     assert result.stderr.startswith(f"error: {message}")
     assert result.stderr.count("\n") == 1
+
+
+def test_contacts_activities_tasks_and_later_history_link_to_imported_rows(
+    b2b: Crm, tmp_path: Path
+) -> None:
+    write_bundle(tmp_path, deals=20)
+    b2b.import_bundle(ADMIN, tmp_path / "bundle.yaml")
+    _write(tmp_path / "contacts.csv", ["id", "account", "name", "phone"],
+           [["C1", "Account 01", "Li Lei", "13800000001"],
+            ["C2", "Account 02", "Han Meimei", "not a phone"]])  # fmt: skip
+    _write(tmp_path / "activities.csv", ["id", "account", "kind", "when", "who", "note"],
+           [["A1", "Account 01", "Call", "2025-03-01 09:30", "Agent 00", "first call"],
+            ["A2", "Account 01", "Visit", "2025-03-02 15:00", "Agent 00", ""],
+            ["A3", "Account 02", "Fax", "2025-03-02 15:00", "Agent 00", ""]])  # fmt: skip
+    _write(
+        tmp_path / "tasks.csv",
+        ["id", "account", "for", "due", "what"],
+        [["T1", "Account 01", "agent00@example.com", "2025-04-01 10:00", "send the quote"]],
+    )
+    # Account 00 was prospecting since 2024-01-01: it was qualified later, in Beijing time
+    _write(tmp_path / "more_history.csv", ["account", "stage", "date"],
+           [["Account 00", "qualified", "2025-01-10 08:00"],
+            ["Account 04", "qualified", "2023-12-01 08:00"]])  # fmt: skip
+    spec = {"version": 1, "defaults": {"timezone": "Asia/Shanghai"}, "files": [
+        {"path": "contacts.csv", "entity": "contact",
+         "columns": {"external_id": "id", "record": "account"},
+         "links": {"record": {"kind": "account", "by": "company"}}},
+        {"path": "activities.csv", "entity": "activity",
+         "columns": {"external_id": "id", "record": "account", "type": "kind",
+                     "occurred_at": "when", "actor": "who"},
+         "values": {"type": {"Call": "call", "Visit": "visit"}},
+         "links": {"record": {"kind": "account", "by": "company"}},
+         "date_format": "%Y-%m-%d %H:%M"},
+        {"path": "tasks.csv", "entity": "task",
+         "columns": {"external_id": "id", "record": "account", "assignee": "for",
+                     "due_at": "due", "note": "what"},
+         "links": {"record": {"kind": "account", "by": "company"}, "assignee": {"by": "email"}},
+         "date_format": "%Y-%m-%d %H:%M"},
+        {"path": "more_history.csv", "entity": "stage_history",
+         "columns": {"of": "account", "at": "date"},
+         "links": {"of": {"kind": "account", "by": "company"}}, "date_format": "%Y-%m-%d %H:%M"},
+    ]}  # fmt: skip
+    path = tmp_path / "more.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    report = b2b.import_bundle(ADMIN, path)
+    assert [(f.created, f.rejected) for f in report.files] == [(1, 1), (2, 1), (1, 0), (1, 1)]
+    contacts, activities, _, history = (f.problems for f in report.files)
+    assert (contacts[0].line, contacts[0].column) == (3, "phone")
+    assert (activities[0].line, activities[0].column) == (4, "kind")
+    assert report.files[1].unmapped == {"type": {"Fax": 1}}
+    assert history[0].line == 3 and "already has a stage change" in history[0].reason
+
+    account = next(
+        r for r in b2b.list_records(ADMIN, kind="account", limit=100) if r.title == "Account 01"
+    )
+    logged = b2b.list_activities(ADMIN, account.id)
+    assert [(a.type, a.actor, a.occurred_at) for a in logged] == [
+        ("visit", "Agent 00", datetime(2025, 3, 2, 7, 0, tzinfo=UTC)),
+        ("call", "Agent 00", datetime(2025, 3, 1, 1, 30, tzinfo=UTC)),
+    ]
+    assert b2b.get_record(ADMIN, account.id).last_activity_at == datetime(2025, 3, 2, 7, 0,
+                                                                           tzinfo=UTC)  # fmt: skip
+    [task] = b2b.list_tasks("Agent 00")
+    assert (task.note, task.due_at, task.record_id) == (
+        "send the quote",
+        datetime(2025, 4, 1, 2, 0, tzinfo=UTC),
+        account.id,
+    )
+    moved = next(
+        r for r in b2b.list_records(ADMIN, kind="account", limit=100) if r.title == "Account 00"
+    )
+    assert moved.stage == "qualified"
+    assert moved.stage_entered_at == datetime(2025, 1, 10, 0, 0, tzinfo=UTC)
+    again = b2b.import_bundle(ADMIN, path)
+    assert [(f.created, f.updated) for f in again.files] == [(0, 0)] * 4
+    assert [f.unchanged for f in again.files] == [1, 2, 1, 1]

@@ -196,11 +196,17 @@ def simple_find(session: Session, table: sa.Table, by: str, values: list[str]) -
 
 
 def insert_returning(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert ``rows`` in one executemany and return their ids in the same order."""
+    """Insert ``rows`` in one executemany and return their ids in the same order.
+
+    A row without a column another row gives stores None there (one statement
+    takes the same columns for every row).
+    """
     if not rows:
         return []
+    columns = list(dict.fromkeys(name for row in rows for name in row))
+    full = [{name: row.get(name) for name in columns} for row in rows]
     result = session.execute(
-        sa.insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
+        sa.insert(table).returning(table.c.id, sort_by_parameter_order=True), full
     )
     return [row_id for (row_id,) in result]
 
