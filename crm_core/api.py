@@ -108,6 +108,7 @@ from crm_core.transfer.bundle.entity import (
     insert_returning,
     jsonable,
     simple_find,
+    taken,
     update_by_id,
 )
 from crm_core.transfer.bundle.report import BundleReport
@@ -210,6 +211,7 @@ __all__ = [
     "insert_returning",
     "jsonable",
     "simple_find",
+    "taken",
     "update_by_id",
 ]
 

@@ -25,6 +25,7 @@ from crm_core.transfer.bundle.entity import (
     TABLES,
     ImportContext,
     ImportEntity,
+    Keys,
     Rejection,
     Row,
     Target,
@@ -198,11 +199,18 @@ class RecordEntity(ImportEntity):
 
     def rows(self, session: Session, kind: str | None) -> Iterator[dict[str, Any]]:
         """Every live record of ``kind``."""
+        keys = Keys(session)
         query = sa.select(RECORD).where(RECORD.c.kind == kind, RECORD.c.archived_at.is_(None))
         for row in session.execute(query.order_by(RECORD.c.id)).mappings():
-            yield {"external_id": row["external_id"] or f"crm:{row['id']}", **row["data"],
-                   "title": row["title"], "stage": row["stage"], "owner": row["owner_id"],
-                   "pool": row["pool_id"], **{t: row[t] for t in TIMES}}  # fmt: skip
+            yield {
+                "external_id": row["external_id"] or f"crm:{row['id']}",
+                **row["data"],
+                "title": row["title"],
+                "stage": row["stage"],
+                "owner": keys.of("user", row["owner_id"]),
+                "pool": keys.of("pool", row["pool_id"]),
+                **{t: row[t] for t in TIMES},
+            }
 
 
 def _cached_stages(ctx: ImportContext, kind: str) -> list[str] | None:
@@ -301,9 +309,11 @@ class ContactEntity(ImportEntity):
 
     def rows(self, session: Session, kind: str | None) -> Iterator[dict[str, Any]]:
         """Every live contact."""
+        keys = Keys(session)
         query = sa.select(CONTACT).where(CONTACT.c.archived_at.is_(None)).order_by(CONTACT.c.id)
         for row in session.execute(query).mappings():
             yield {
+                **{t: row[c] for t, c in self.COLUMNS.items()},
                 "external_id": row["external_id"] or f"crm:{row['id']}",
-                **{t: row[c] for t, c in self.COLUMNS.items() if t != "external_id"},
+                "record": keys.of("record", row["record_id"]),
             }

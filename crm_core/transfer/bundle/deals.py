@@ -19,6 +19,7 @@ from crm_core.transfer.bundle.entity import (
     TABLES,
     ImportContext,
     ImportEntity,
+    Keys,
     Rejection,
     Row,
     Target,
@@ -165,10 +166,13 @@ class DealEntity(ImportEntity):
 
     def rows(self, session: Session, kind: str | None) -> Iterator[dict[str, Any]]:
         """Every live deal, money exact in major units."""
+        keys = Keys(session)
         query = sa.select(DEAL).where(DEAL.c.archived_at.is_(None)).order_by(DEAL.c.id)
         for row in session.execute(query).mappings():
             out = {t: row[c] for t, c in COLUMNS.items() if t != "amount_minor"}
             out["external_id"] = row["external_id"] or f"crm:{row['id']}"
+            out["record"] = keys.of("record", row["record_id"])
+            out["owner"] = keys.of("user", row["owner_id"])
             out["amount"] = f"{Decimal(row['amount_minor']).scaleb(-2):.2f}"
             yield out
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -182,6 +182,32 @@ class ImportEntity:
         raise NotImplementedError
 
 
+class Keys:
+    """How :meth:`ImportEntity.rows` names referenced rows: by external id (``crm:<id>`` for
+    a row without one), pools by name; each table read once."""
+
+    TABLES: ClassVar[dict[str, tuple[str, str]]] = {
+        "team": ("team", "external_id"), "user": ("crm_user", "external_id"),
+        "record": ("record", "external_id"), "deal": ("deal", "external_id"),
+        "pool": ("pool", "name"),
+    }  # fmt: skip
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.known: dict[str, dict[int, str]] = {}
+
+    def of(self, entity: str, row_id: int | None) -> str | None:
+        """The key of row ``row_id`` of ``entity`` (None for None)."""
+        if row_id is None:
+            return None
+        if entity not in self.known:
+            name, column = self.TABLES[entity]
+            table = TABLES[name]
+            rows = self.session.execute(sa.select(table.c.id, table.c[column]))
+            self.known[entity] = {i: key or f"crm:{i}" for i, key in rows}
+        return self.known[entity].get(row_id)
+
+
 def simple_find(session: Session, table: sa.Table, by: str, values: list[str]) -> dict[str, int]:
     """:meth:`ImportEntity.find` for a table whose ``by`` column holds the value as text."""
     out: dict[str, int] = {}
@@ -193,6 +219,24 @@ def simple_find(session: Session, table: sa.Table, by: str, values: list[str]) -
         ):
             out[str(value)] = row_id
     return out
+
+
+def taken(
+    session: Session, table: sa.Table, row: Row, columns: tuple[str, ...], names: dict[str, str]
+) -> Rejection | None:
+    """For a new row: the refusal when another stored row holds one of its unique ``columns``
+    (target names; ``names`` maps them to the table's columns)."""
+    if row.id is not None:
+        return None
+    for name in columns:
+        value = row.values.get(name)
+        if value is None:
+            continue
+        column = table.c[names.get(name, name)]
+        other = session.execute(sa.select(table.c.id).where(column == value)).scalar()
+        if other is not None:
+            return Rejection(name, f"{name} '{value}' is taken by #{other}, found by another key")
+    return None
 
 
 def insert_returning(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> list[int]:

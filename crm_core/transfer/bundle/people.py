@@ -19,6 +19,7 @@ from crm_core.transfer.bundle.entity import (
     insert_returning,
     jsonable,
     simple_find,
+    taken,
     update_by_id,
 )
 
@@ -62,6 +63,10 @@ class TeamEntity(ImportEntity):
     def current(self, session: Session, kind: str | None, ids: list[int]) -> Any:
         """Stored teams."""
         return _current(session, TEAM, ids, self.COLUMNS)
+
+    def check(self, ctx: ImportContext, kind: str | None, row: Row) -> Rejection | None:
+        """A new team's name and external id are free."""
+        return taken(ctx.session, TEAM, row, ("name", "external_id"), self.COLUMNS)
 
     def create(self, ctx: ImportContext, kind: str | None, rows: list[Row]) -> None:
         """Insert the teams in one statement."""
@@ -132,6 +137,9 @@ class UserEntity(ImportEntity):
                     row.values[name] = ctx.registry.normalize(name, str(row.values[name]))
                 except ValueError as exc:
                     return Rejection(name, str(exc))
+        refused = taken(ctx.session, USER, row, ("name", "external_id"), self.COLUMNS)
+        if refused is not None:
+            return refused
         manager = row.values.pop("manager", None)
         if manager is not None and "team" not in row.values:
             team = ctx.session.execute(sa.select(USER.c.team_id).where(USER.c.id == manager))

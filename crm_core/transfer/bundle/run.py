@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from crm_core import collector, permissions
-from crm_core.errors import InvalidInput, quote
+from crm_core.errors import Conflict, InvalidInput, excerpt, quote
 from crm_core.records import WriteContext
 from crm_core.transfer.bundle import read
 from crm_core.transfer.bundle.cells import CellError, Cells
@@ -248,10 +250,16 @@ class _Batch:
         rows = [r for r in rows if r.problem is None]
         creates, updates = self._classify(rows)
         kind = self.file.kind
-        if creates:
-            self.entity.create(self.ictx, kind, creates)
-        if updates:
-            self.entity.update(self.ictx, kind, updates)
+        try:
+            if creates:
+                self.entity.create(self.ictx, kind, creates)
+            if updates:
+                self.entity.update(self.ictx, kind, updates)
+        except IntegrityError as exc:
+            # Two rows of one batch that each look new but share a unique value.
+            reason = str(exc.orig).splitlines()[0]
+            lines = ", ".join(str(r.line) for r in creates + updates)
+            raise Conflict(f"{self.file.name}: lines {excerpt(lines)} collide: {reason}") from None
         self.ictx.flush_journal()
         for done, rows_of in (("created", creates), ("updated", updates)):
             for row in rows_of:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from crm_core import records
 from crm_core.errors import CrmError, PluginError
 from crm_core.models import Record
-from crm_core.transfer.bundle.entity import TABLES, ImportContext, ImportEntity, Row, Target
+from crm_core.transfer.bundle.entity import TABLES, ImportContext, ImportEntity, Keys, Row, Target
 
 JOURNAL = TABLES["journal"]
 DEAL = TABLES["deal"]
@@ -119,8 +119,9 @@ class StageHistoryEntity(ImportEntity):
             .where(JOURNAL.c.entity.in_(["record", "deal"]), stage.is_not(None))
             .order_by(JOURNAL.c.id)
         )
+        keys = Keys(session)
         for entity, of, reached, at in session.execute(query):
-            yield {"entity": entity, "of": of, "stage": reached, "at": at}
+            yield {"entity": entity, "of": keys.of(entity, of), "stage": reached, "at": at}
 
 
 def _stage(session: Session) -> Any:

@@ -16,6 +16,7 @@ from crm_core.transfer.bundle.entity import (
     TABLES,
     ImportContext,
     ImportEntity,
+    Keys,
     Row,
     Target,
     insert_returning,
@@ -34,6 +35,7 @@ class _ByExternalId(ImportEntity):
 
     table: sa.Table
     columns: ClassVar[dict[str, str]]
+    refs: ClassVar[dict[str, str]]  # reference field -> the entity it names
 
     def natural_key(self, registry: Any, kind: str | None) -> str:
         """Found again by external id only."""
@@ -77,9 +79,11 @@ class _ByExternalId(ImportEntity):
 
     def rows(self, session: Session, kind: str | None) -> Iterator[dict[str, Any]]:
         """Every row, in target names."""
+        keys = Keys(session)
         for row in session.execute(sa.select(self.table).order_by(self.table.c.id)).mappings():
             out = {t: row[c] for t, c in self.columns.items()}
             out["external_id"] = row["external_id"] or f"crm:{row['id']}"
+            out.update({name: keys.of(entity, out[name]) for name, entity in self.refs.items()})
             yield out
 
 
@@ -88,6 +92,7 @@ class ActivityEntity(_ByExternalId):
 
     name = "activity"
     table = ACTIVITY
+    refs: ClassVar[dict[str, str]] = {"record": "record", "actor": "user"}
     columns: ClassVar[dict[str, str]] = {
         "external_id": "external_id",
         "record": "record_id",
@@ -130,6 +135,7 @@ class TaskEntity(_ByExternalId):
 
     name = "task"
     table = TASK
+    refs: ClassVar[dict[str, str]] = {"record": "record", "assignee": "user"}
     columns: ClassVar[dict[str, str]] = {
         "external_id": "external_id",
         "record": "record_id",

@@ -27,6 +27,7 @@ from crm_core.api import (
     insert_returning,
     jsonable,
     simple_find,
+    taken,
 )
 
 DEAL = sa.table(
@@ -89,7 +90,11 @@ class ProductEntity(ImportEntity):
         return {r[0]: dict(zip(self.COLUMNS, r[1:], strict=True)) for r in rows}
 
     def check(self, ctx: ImportContext, kind: str | None, row: Row) -> Rejection | None:
-        """The list price in minor units; a three-letter currency."""
+        """A new product's name, code and external id are free; the list price in minor
+        units; a three-letter currency."""
+        refused = taken(ctx.session, product, row, ("name", "code", "external_id"), {})
+        if refused is not None:
+            return refused
         if isinstance(row.values.get("list_price"), Decimal):
             row.values["list_price"] = _minor(row.values["list_price"])
         currency = str(row.values.get("currency", ctx.currency)).upper()
