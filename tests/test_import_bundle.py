@@ -376,6 +376,9 @@ BAD_SPECS = [
      "7:18: files[0].date_format: bad date format 'soon'"),
     ("version: 1\nfiles:\n  - {path: sales_teams.csv, entity: team, colour: red}\n",
      "3:43: files[0].colour: unknown key"),
+    ("version: 1\nfiles:\n  - path: sales_pipeline.csv\n    entity: deal\n"
+     "    columns: {external_id: opportunity_id, record: account}\n",
+     "3:5: files[0]: name the kind of the records 'record' points at in links.record.kind"),
 ]  # fmt: skip
 
 

@@ -50,11 +50,6 @@ class _Undo(Exception):
     """Raised inside the one transaction of an atomic run (or a dry run) to keep nothing."""
 
 
-def check_spec(host: Any, registry: Any, path: Path) -> Spec:
-    """Read and check the spec at ``path`` against the CRM's entities (InvalidInput if bad)."""
-    return load_spec(path, registry, import_entities(host, registry))
-
-
 def run(write: Write, host: Any, registry: Any, options: BundleOptions) -> BundleReport:
     """Import every file of the spec at ``options.path``; see the module's description."""
     entities = import_entities(host, registry)

@@ -48,7 +48,6 @@ class Link:
 class FileSpec:
     """One file of a spec, every setting resolved (the file's own, else the defaults)."""
 
-    position: int
     path: Path
     name: str
     entity: str
@@ -176,7 +175,7 @@ class _Checker:
         for section in ("values", "defaults"):
             for name in data.get(section, {}):
                 if name not in targets:
-                    self._unknown_target(at, section, name, targets, entity)
+                    self._unknown_target(at, section, name, targets)
         date_format = self.setting(data, "date_format")
         if date_format is not None:
             where = (*at, "date_format") if "date_format" in data else ("defaults", "date_format")
@@ -187,8 +186,7 @@ class _Checker:
                          True)  # fmt: skip
             else:
                 self._date_format((*at, "dates", name), fmt)
-        self.entity = entity
-        links = self._links(at, data, targets)
+        links = self._links(at, data, entity, targets, {*columns, *data.get("defaults", {})})
         stages = self._stages(at, data, entity, headers)
         key = data.get("key") or (
             "external_id" if "external_id" in columns else entity.natural_key(self.registry, kind)
@@ -204,7 +202,7 @@ class _Checker:
                 self.bad(at, f"{entity.name} needs '{name}': map a column to it in columns "
                          f"(the file's columns: {', '.join(headers)})")  # fmt: skip
         return FileSpec(
-            i, path, data["path"], entity.name, kind, key, targets, columns,
+            path, data["path"], entity.name, kind, key, targets, columns,
             {k: {str(s): v for s, v in m.items()} for k, m in data.get("values", {}).items()},
             date_format, data.get("dates", {}), zone,
             str(self.setting(data, "currency", "CNY")).upper(), data.get("defaults", {}), links,
@@ -262,7 +260,7 @@ class _Checker:
                 columns[target] = column
         for name, column in data.get("columns", {}).items():
             if name not in targets:
-                self._unknown_target(at, "columns", name, targets, None)
+                self._unknown_target(at, "columns", name, targets)
             elif column not in headers:
                 shown = ", ".join(headers)
                 self.bad((*at, "columns", name), f"no column '{column}' in {data['path']} "
@@ -277,7 +275,6 @@ class _Checker:
         section: str,
         name: str,
         targets: dict[str, Target],
-        entity: Any,
     ) -> None:
         known = ", ".join(targets)
         self.bad((*at, section, name), f"unknown field '{name}' (fields: {known})", True)
@@ -292,15 +289,20 @@ class _Checker:
             self.bad(where, f"bad date format '{fmt}' (a strptime format such as %d.%m.%Y)")
 
     def _links(
-        self, at: tuple[str | int, ...], data: dict[str, Any], targets: dict[str, Target]
+        self,
+        at: tuple[str | int, ...],
+        data: dict[str, Any],
+        entity: ImportEntity,
+        targets: dict[str, Target],
+        mapped: set[str],
     ) -> dict[str, Link]:
         given = data.get("links", {})
         out = {}
         for name, target in targets.items():
-            if target.ref is None:
+            if target.ref is None or name not in mapped:
                 continue
             link = given.get(name, {})
-            ref = self.entity.ref_of(name, data.get("defaults", {})) or target.ref
+            ref = entity.ref_of(name, data.get("defaults", {})) or target.ref
             kind = link.get("kind")
             if ref == "record" and kind is None and len(set(self.record_kinds)) == 1:
                 kind = self.record_kinds[0]
@@ -309,11 +311,17 @@ class _Checker:
             elif kind is not None and kind not in self.registry.kinds:
                 self.bad((*at, "links", name, "kind"), f"no kind '{kind}'")
                 continue
+            elif ref == "record" and kind is None:
+                known = ", ".join(sorted(self.registry.kinds))
+                self.bad((*at, "links", name) if name in given else at,
+                         f"name the kind of the records '{name}' points at in "
+                         f"links.{name}.kind (kinds: {known})")  # fmt: skip
+                continue
             by = link.get("by") or (
                 self.setting(data, "owners", "name") if ref == "user" else target.by[0]
             )
-            entity = self.entities.get(ref)
-            allowed = entity.key_fields(self.registry, kind) if entity else ()
+            found = self.entities.get(ref)
+            allowed = found.key_fields(self.registry, kind) if found else ()
             if by not in allowed:
                 where = (*at, "links", name, "by") if "by" in link else (*at, "links", name)
                 self.bad(where, f"{ref} cannot be found by '{by}' (by: {', '.join(allowed)})")
