@@ -24,7 +24,7 @@ import sqlalchemy as sa
 import yaml
 
 from crm_core import testing
-from crm_core.api import Crm, InvalidInput, PermissionDenied
+from crm_core.api import Conflict, Crm, InvalidInput, PermissionDenied
 
 ADMIN = "admin"
 ROOT = Path(__file__).resolve().parents[1]
@@ -595,3 +595,27 @@ def _text(value: Any) -> str:
     if hasattr(value, "isoformat"):
         return str(value.isoformat())
     return str(value)
+
+
+def test_a_taken_name_is_a_rejected_row_and_a_collision_stops_saying_what_is_kept(
+    crm: Crm, tmp_path: Path
+) -> None:
+    _write(tmp_path / "teams.csv", ["name"], [["east"], ["west"]])
+    _write(tmp_path / "users.csv", ["external_id", "name"], [["U0", "admin"], ["U1", "Ann"]])
+    _write(tmp_path / "twins.csv", ["external_id", "name"], [["U2", "Bo"], ["U3", "Bo"]])
+    spec = tmp_path / "bundle.yaml"
+    files = [{"path": "teams.csv", "entity": "team"}, {"path": "twins.csv", "entity": "user"}]
+    spec.write_text(yaml.safe_dump({"version": 1, "files": files}), encoding="utf-8")
+    kept = r"\(2 rows of earlier batches were kept; run the import again to finish"
+    with pytest.raises(Conflict, match=rf"twins.csv: lines 2, 3 collide: .* {kept}"):
+        crm.import_bundle(ADMIN, spec)
+    assert {t.name for t in crm.list_teams(ADMIN)} == {"east", "west"}
+    assert {u.name for u in crm.list_users(ADMIN)} == {"admin"}
+
+    files[1]["path"] = "users.csv"
+    spec.write_text(yaml.safe_dump({"version": 1, "files": files}), encoding="utf-8")
+    report = crm.import_bundle(ADMIN, spec)
+    [problem] = report.files[1].problems
+    assert (problem.line, problem.field) == (2, "name")
+    assert problem.reason == "name 'admin' is taken by #1, found by another key"
+    assert {u.name for u in crm.list_users(ADMIN)} == {"admin", "Ann"}

@@ -34,7 +34,7 @@ def import_bundle(
         summary(report)
     if report.rejected:
         where = f"listed in {report.errors_file}" if report.errors_file else "see above"
-        kept = " nothing was kept (--atomic)" if atomic and not dry_run else ""
+        kept = "" if report.kept or dry_run else " nothing was kept (--atomic)"
         typer.echo(f"error: {report.rejected} row(s) rejected ({where});{kept}".rstrip(";"),
                    err=True)  # fmt: skip
         raise typer.Exit(2)
@@ -45,7 +45,7 @@ def summary(report: BundleReport) -> None:
     name = Path(report.spec).name
     if report.dry_run:
         typer.echo(f"dry run of {name}, nothing kept (counts say what would be done):")
-    elif report.atomic and report.rejected:
+    elif not report.kept:
         typer.echo(f"{name} not imported: --atomic keeps nothing when a row is rejected")
     else:
         typer.echo(f"imported {name}:")

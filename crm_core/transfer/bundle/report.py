@@ -83,9 +83,14 @@ class BundleReport(View):
         """Rows rejected in every file."""
         return sum(f.rejected for f in self.files)
 
+    @property
+    def kept(self) -> bool:
+        """False when nothing was kept: a dry run, or an atomic run that rejected a row."""
+        return not (self.dry_run or (self.atomic and self.rejected))
+
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form, with the total of rejected rows."""
-        return {**super().to_dict(), "rejected": self.rejected}
+        """The JSON form, with the total of rejected rows and whether anything was kept."""
+        return {**super().to_dict(), "rejected": self.rejected, "kept": self.kept}
 
 
 class BundleErrors:

@@ -19,7 +19,16 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from crm_core import collector, permissions
-from crm_core.errors import Conflict, InvalidInput, excerpt, quote
+from crm_core.errors import (
+    Conflict,
+    CrmError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    PluginError,
+    excerpt,
+    quote,
+)
 from crm_core.records import WriteContext
 from crm_core.transfer.bundle import read
 from crm_core.transfer.bundle.cells import CellError, Cells
@@ -66,7 +75,10 @@ def run(write: Write, host: Any, registry: Any, options: BundleOptions) -> Bundl
     importer = _Importer(spec, entities, registry, options, report)
     with BundleErrors(options.errors_path) as errors, collector.frozen():
         if not (options.atomic or options.dry_run):
-            importer.files(write, errors)
+            try:
+                importer.files(write, errors)
+            except CrmError as exc:
+                _say_what_is_kept(exc, report)
             return report
         try:
             with write() as ctx:
@@ -76,6 +88,19 @@ def run(write: Write, host: Any, registry: Any, options: BundleOptions) -> Bundl
         except _Undo:
             pass
     return report
+
+
+def _say_what_is_kept(exc: CrmError, report: BundleReport) -> None:
+    """Re-raise ``exc`` (its kind, so its exit code) saying which committed batches stay."""
+    done = sum(f.created + f.updated for f in report.files)
+    if not done or isinstance(exc, PluginError):
+        raise exc
+    kinds = (InvalidInput, PermissionDenied, NotFound, Conflict, CrmError)
+    error = next(k for k in kinds if isinstance(exc, k))
+    raise error(
+        f"{exc} ({done} rows of earlier batches were kept; run the import again to finish: "
+        "the rows already in are found by their keys)"
+    ) from None
 
 
 class _Importer:
