@@ -396,7 +396,7 @@ def test_a_bad_spec_is_exit_2_naming_file_line_and_column_and_changes_nothing(
         assert f"{spec}:{message}" in str(caught.value)
         assert _counts(crm) == before
     env = {**testing.CLEAN_ENV, "CRM_DATABASE_URL": f"sqlite:///{tmp_path / 'crm.db'}"}
-    result = testing.invoke_cli(["--as", ADMIN, "import", str(spec)], env=env)
+    result = testing.invoke_cli(["--as", ADMIN, "import", str(spec)], env=env, entry_points=True)
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and message in result.stderr
 
@@ -407,7 +407,7 @@ def test_the_cli_prints_the_dry_run_per_file_and_json(tmp_path: Path) -> None:
         crm.apply_workflow(ADMIN, WORKFLOW)
     env = {**testing.CLEAN_ENV, "CRM_DATABASE_URL": f"sqlite:///{tmp_path / 'crm.db'}"}
     args = ["--as", ADMIN, "import", str(bundle.spec), "--dry-run"]
-    result = testing.invoke_cli(args, env=env)
+    result = testing.invoke_cli(args, env=env, entry_points=True)
     assert result.exit_code == 2, result.output
     assert "dry run of bundle.yaml, nothing kept" in result.stdout
     assert "  accounts.csv (record account): 30 rows: 30 created" in result.stdout
@@ -416,11 +416,13 @@ def test_the_cli_prints_the_dry_run_per_file_and_json(tmp_path: Path) -> None:
         result.stdout
     )
     assert "3 row(s) rejected" in result.stderr
-    as_json = testing.invoke_cli([*args, "--json"], env=env)
+    as_json = testing.invoke_cli([*args, "--json"], env=env, entry_points=True)
     assert '"rejected": 3' in as_json.stdout and '"kept": false' in as_json.stdout
     with testing.fresh_crm(tmp_path, entry_points=True) as crm:
         assert _counts(crm)["record"] == 0
-    kept = testing.invoke_cli(["--as", ADMIN, "import", str(bundle.spec)], env=env)
+    kept = testing.invoke_cli(
+        ["--as", ADMIN, "import", str(bundle.spec)], env=env, entry_points=True
+    )
     assert kept.exit_code == 2 and "imported bundle.yaml:" in kept.stdout
     with testing.fresh_crm(tmp_path, entry_points=True) as crm, crm.engine.connect() as conn:
         causes = (
@@ -456,7 +458,7 @@ def test_import_without_a_spec_or_file_is_one_line_and_exit_2(
     with testing.fresh_crm(tmp_path, entry_points=True):
         pass
     env = {**testing.CLEAN_ENV, "CRM_DATABASE_URL": f"sqlite:///{tmp_path / 'crm.db'}"}
-    result = testing.invoke_cli(["--as", ADMIN, *args], env=env)
+    result = testing.invoke_cli(["--as", ADMIN, *args], env=env, entry_points=True)
     assert result.exit_code == 2
     assert result.stderr.startswith(f"error: {message}")
     assert result.stderr.count("\n") == 1
