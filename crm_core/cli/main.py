@@ -2,35 +2,30 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from typing import Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
-from crm_core.cli import (
-    alerts,
-    bench,
-    demo,
-    outbox,
-    people,
-    plugin_commands,
-    pools,
-    records,
-    reports,
-    scheduler,
-    system,
-    touchpoints,
-    transfer,
-    tui,
-    workflows,
-)
+from crm_core.cli import index, plugin_commands
 from crm_core.cli.state import CliState
 from crm_core.errors import CrmError, PluginError
 
 # Where resolve_command leaves the plugin that owns the running command, for invoke.
 PLUGIN_OWNER = "crm.plugin_command"
+# Set while help is formatted: listing a command then needs its name and help only.
+LISTING = "crm.listing"
+
+
+class Listed(TyperCommand):
+    """A core command as ``crm --help`` lists it, before its module is imported."""
+
+    def __init__(self, entry: index.Entry) -> None:
+        super().__init__(entry.name, help=entry.help, hidden=entry.hidden)
+        self.entry = entry
 
 
 class CrmGroup(TyperGroup):
@@ -38,11 +33,41 @@ class CrmGroup(TyperGroup):
 
     It also adds the plugins' commands (``crm_register_commands``) next to the
     core's before the command line is parsed, so ``crm --help`` lists them.
+    The core's commands start as :class:`Listed` entries of
+    :mod:`crm_core.cli.index`; a command's module is imported when the
+    command is looked up for any other use than listing it.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.plugin_commands: dict[str, str] = {}
+        for entry in index.COMMANDS:
+            self.commands.setdefault(entry.name, Listed(entry))
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        """The command ``cmd_name``, its module imported unless help is only listing it."""
+        command = super().get_command(ctx, cmd_name)
+        if isinstance(command, Listed) and not ctx.meta.get(LISTING):
+            command = self._load(command)
+        return command
+
+    def _load(self, listed: Listed) -> Any:
+        """Import a core command's module and put every command it registers in place."""
+        module = importlib.import_module(f"crm_core.cli.{listed.entry.module}")
+        registered = typer.Typer()
+        module.register(registered)
+        for name, command in typer.main.get_group(registered).commands.items():
+            if isinstance(self.commands.get(name), Listed):
+                self.commands[name] = command
+        return self.commands[listed.entry.name]
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        """Format help, listing the core's commands from the index."""
+        ctx.meta[LISTING] = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            del ctx.meta[LISTING]
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         """Add the plugins' commands, then parse; a broken plugin is one line and its code."""
@@ -112,22 +137,6 @@ def main(
     """Global options shared by every command."""
     extra = ctx.obj.extra_plugins if isinstance(ctx.obj, CliState) else ()
     ctx.obj = CliState(db, user, extra)
-
-
-system.register(app)
-people.register(app)
-records.register(app)
-touchpoints.register(app)
-workflows.register(app)
-pools.register(app)
-scheduler.register(app)
-bench.register(app)
-demo.register(app)
-reports.register(app)
-alerts.register(app)
-transfer.register(app)
-outbox.register(app)
-tui.register(app)
 
 
 def run() -> None:
