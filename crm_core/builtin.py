@@ -56,11 +56,14 @@ def crm_register_assignment_strategies(register: Callable[..., None]) -> None:
 @hookimpl
 def crm_register_channels(register: Callable[..., None], config: dict[str, Options]) -> None:
     """Register ``email`` and ``webhook`` when crm.toml has their ``[channels.*]`` table."""
-    from crm_core.channels import smtp, webhook
-
+    # Each imported only when configured: smtplib and urllib pull in ssl, email and sockets.
     if "email" in config:
+        from crm_core.channels import smtp
+
         register("email", smtp.channel(config["email"]))
     if "webhook" in config:
+        from crm_core.channels import webhook
+
         register("webhook", webhook.channel(config["webhook"]))
 
 
