@@ -28,6 +28,18 @@ class Listed(TyperCommand):
         self.entry = entry
 
 
+def plain(command: Any) -> Any:
+    """``command`` and its sub-commands with click's plain help, not typer's rich panels.
+
+    typer's rich help imports rich, markdown-it and pygments: three times the
+    start-up of `crm --help` itself.
+    """
+    command.rich_markup_mode = None
+    for sub in getattr(command, "commands", {}).values():
+        plain(sub)
+    return command
+
+
 class CrmGroup(TyperGroup):
     """Turns the API's errors into one line on stderr and the documented exit code.
 
@@ -58,7 +70,7 @@ class CrmGroup(TyperGroup):
         module.register(registered)
         for name, command in typer.main.get_group(registered).commands.items():
             if isinstance(self.commands.get(name), Listed):
-                self.commands[name] = command
+                self.commands[name] = plain(command)
         return self.commands[listed.entry.name]
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
@@ -78,7 +90,7 @@ class CrmGroup(TyperGroup):
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
         for command in loaded:
-            self.commands[command.name] = command.command
+            self.commands[command.name] = plain(command.command)
             self.plugin_commands[command.name] = command.plugin
         return super().parse_args(ctx, args)
 
@@ -120,6 +132,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # Help and usage errors in click's plain text: see plain(). Wide terminals get whole lines.
+    rich_markup_mode=None,
+    context_settings={"max_content_width": 120},
     help="crm-core: a scriptable, plugin-based CRM. Exit codes: 0 ok, 2 invalid input, "
     "3 permission denied, 4 not found, 5 conflict, 6 plugin failure, "
     "7 scheduler skipped records it could not process.",
