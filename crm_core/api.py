@@ -363,6 +363,9 @@ class Crm:
             return
         self._require_file()
         probe(self.engine)
+        if schema.at_heads(self.engine, self.registry.migrations):
+            self._schema_checked = True
+            return
         current = schema.current_revision(self.engine)
         if current is None:
             raise InvalidInput(

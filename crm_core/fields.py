@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
-import jsonschema
 
+from crm_core import plainschema
 from crm_core.channels import Channel, Options
 from crm_core.errors import (
     CrmError,
@@ -193,10 +193,28 @@ CORE_ACTIONS = frozenset(
 def _check_arg_schema(schema: Any, who: str) -> None:
     if not isinstance(schema, dict):
         raise RegistrationError(f"{who}: schema must be a JSON Schema (a dict)")
+    # Imported here: only plugins' conditions and actions have argument schemas.
+    import jsonschema
+
     try:
         jsonschema.Draft202012Validator.check_schema(schema)
     except jsonschema.SchemaError as exc:
         raise RegistrationError(f"{who}: invalid schema: {exc.message}") from None
+
+
+def _check_field_schema(schema: dict[str, Any], who: str) -> None:
+    """Refuse an invalid field schema, or a default it rejects, in jsonschema's words."""
+    # Imported here: opening a CRM checks plain schemas without it (crm_core.plainschema).
+    import jsonschema
+
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise RegistrationError(f"{who}: invalid schema: {exc.message}") from exc
+    if "default" in schema:
+        errors = list(jsonschema.Draft202012Validator(schema).iter_errors(schema["default"]))
+        if errors:
+            raise RegistrationError(f"{who}: default: {errors[0].message}")
 
 
 def label_of(value: Any, default: str, who: str) -> Label:
@@ -473,14 +491,8 @@ class Registry:
         schema = {k: v for k, v in spec.items() if k in SCHEMA_KEYS}
         if schema.get("type") not in FIELD_TYPES:
             raise RegistrationError(f"{who}: type must be one of {', '.join(sorted(FIELD_TYPES))}")
-        try:
-            jsonschema.Draft202012Validator.check_schema(schema)
-        except jsonschema.SchemaError as exc:
-            raise RegistrationError(f"{who}: invalid schema: {exc.message}") from exc
-        if "default" in schema:
-            errors = list(jsonschema.Draft202012Validator(schema).iter_errors(schema["default"]))
-            if errors:
-                raise RegistrationError(f"{who}: default: {errors[0].message}")
+        if not plainschema.plainly_valid(schema):
+            _check_field_schema(schema, who)
         schema = _capped(schema)
         dedupe = spec.get("dedupe")
         if dedupe is True:
@@ -654,6 +666,9 @@ def _capped(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _field_errors(spec: FieldSpec, value: Any) -> list[str]:
+    # Imported for the words of an error: the compiled validator found one.
+    import jsonschema
+
     checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
     validator = jsonschema.Draft202012Validator(spec.schema, format_checker=checker)
     # jsonschema's messages start with the whole value; a message quotes at most its start.

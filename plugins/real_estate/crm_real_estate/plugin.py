@@ -20,7 +20,9 @@ from collections.abc import Callable
 from typing import Any
 
 from crm_core import hookimpl
-from crm_real_estate import reports, screens
+
+# The hooks import reports and screens (and through them crm_core.api) when called:
+# `crm --help` loads every plugin, and should not pay for what it does not run.
 
 KIND = "buyer"
 
@@ -146,6 +148,8 @@ def crm_validate_record(
 @hookimpl
 def crm_register_reports(register: Callable[..., None]) -> None:
     """Register the four real-estate reports."""
+    from crm_real_estate import reports
+
     for run, en, zh in reports.REPORTS:
         register(
             run.__name__,
@@ -159,6 +163,8 @@ def crm_register_reports(register: Callable[..., None]) -> None:
 @hookimpl
 def crm_register_list_columns(register: Callable[..., None]) -> None:
     """Lists of buyers show district, rooms, budget range and member level."""
+    from crm_real_estate import screens
+
     for name, width in screens.COLUMNS:
         register(KIND, name, width=width)
 
@@ -166,12 +172,16 @@ def crm_register_list_columns(register: Callable[..., None]) -> None:
 @hookimpl
 def crm_register_detail_panels(register: Callable[..., None]) -> None:
     """A buyer's detail shows their needs, viewings, member level and open complaints."""
+    from crm_real_estate import screens
+
     register(KIND, "needs", screens.needs, label={"en": "Needs", "zh": "购房需求"})
 
 
 @hookimpl
 def crm_register_dashboard_cards(register: Callable[..., None]) -> None:
     """The dashboard shows the buyer funnel."""
+    from crm_real_estate import screens
+
     register(
         "buyer_funnel", screens.funnel_card, label={"en": "Buyer funnel", "zh": "购房客户漏斗"}
     )
