@@ -63,7 +63,12 @@ COMMANDS = [
         "alerts",
         "Compute the dashboard's figures as you; list those over (or under) their threshold.",
     ),
-    Entry("import", "transfer", "Import records of KIND from FILE in batches (managers, admins)."),
+    Entry(
+        "import",
+        "transfer",
+        "Import records of KIND from FILE in batches (managers, admins); or, given one "
+        "SPEC.yaml, every file the import spec names, in order (admins).",
+    ),
     Entry(
         "export",
         "transfer",
