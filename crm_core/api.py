@@ -86,6 +86,7 @@ from crm_core.notify import Notice
 from crm_core.outbox import DeliveryReport, OutboxMessage, OutboxView, Undeliverable
 from crm_core.permissions import Actor
 from crm_core.plugin_settings import PluginSettings
+from crm_core.plugin_write import PluginWrite
 from crm_core.plugins import PluginHost, PluginInfo
 from crm_core.records import WriteContext
 from crm_core.reports import alerts as dashboards
@@ -168,6 +169,7 @@ __all__ = [
     "PluginError",
     "PluginInfo",
     "PluginSettings",
+    "PluginWrite",
     "PoolEntry",
     "PoolPage",
     "PoolView",
@@ -804,21 +806,22 @@ class Crm:
                 for u in users
             ]  # fmt: skip
 
-    def add_team(self, actor: str, name: str) -> TeamView:
-        """Add a team (admins only)."""
+    def add_team(self, actor: str, name: str, *, region: str | None = None) -> TeamView:
+        """Add a team (admins only); ``region`` is its office's region, for reports by region."""
         with self._write(actor) as ctx:
             assert ctx.actor is not None
             permissions.require_admin(ctx.actor, "add teams")
             if not name.strip():
                 raise InvalidInput("a team needs a name")
             check_length("a team's name", name, NAME_MAX)
+            check_length("a team's region", region, NAME_MAX)
             if ctx.session.exec(select(Team).where(Team.name == name)).first():
                 raise Conflict(f"team '{name}' already exists")
-            team = Team(name=name, created_at=ctx.now)
+            team = Team(name=name, created_at=ctx.now, region=region or None)
             ctx.session.add(team)
             ctx.session.flush()
             assert team.id is not None
-            ctx.journal("team", team.id, None, "create", None, {"name": name})
+            ctx.journal("team", team.id, None, "create", None, {"name": name, "region": region})
             return TeamView(team.id, name, [])
 
     def list_teams(self, actor: str) -> list[TeamView]:
@@ -1376,6 +1379,18 @@ class Crm:
             ctx.journal("deal", deal_id, deal.record_id, "reassign",
                         {"owner": before}, {"owner": owner})  # fmt: skip
             return deals.view(ctx.session, deal, record.title)
+
+    @contextmanager
+    def plugin_write(self, actor: str, cause: str | None = None) -> Iterator[PluginWrite]:
+        """One transaction for a plugin's own tables and the deals it touches.
+
+        The plugin writes its rows with ``.session``, changes deals through
+        ``.deal()`` and ``.set_deal_amount()`` (the permission table and the
+        journal apply) and journals its own changes with ``.journal()``; all
+        commits together when the block ends, nothing when it raises.
+        """
+        with self._write(actor, cause) as ctx:
+            yield PluginWrite(ctx)
 
     # -- activities and tasks ----------------------------------------------------
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from crm_b2b_accounts import reports, screens
+from crm_b2b_accounts import reports, reports_deals, screens
 from crm_b2b_accounts.catalogue import crm_register_migrations
 from crm_core import hookimpl
 
@@ -128,8 +128,8 @@ def crm_validate_record(
 
 @hookimpl
 def crm_register_reports(register: Callable[..., None]) -> None:
-    """Register the b2b_* reports (see :mod:`crm_b2b_accounts.reports`)."""
-    for run, zh in reports.REPORTS:
+    """Register the b2b_* reports (:mod:`crm_b2b_accounts.reports` and ``reports_deals``)."""
+    for run, zh in reports.REPORTS + reports_deals.REPORTS:
         name = run.__name__
         en = name.removeprefix("b2b_").replace("_", " ").capitalize()
         register(name, run, label={"en": f"B2B: {en}", "zh": zh}, description=run.__doc__ or "")
