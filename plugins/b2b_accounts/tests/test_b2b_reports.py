@@ -61,9 +61,14 @@ def test_forecast_by_month(b2b: Crm, pipeline: dict[str, int]) -> None:
 
 def test_win_rate_and_revenue(b2b: Crm, pipeline: dict[str, int]) -> None:
     rate = b2b.run_report("admin", "b2b_win_rate_by_owner")
+    zero = [0, 0, 0, 0, None, "0.00"]  # every active user has a row
     assert rate.rows == [
+        ["admin", *zero],
+        ["chen", *zero],
+        ["li", *zero],
         ["wang", 4, 2, 1, 1, 0.5, "5000.00"],
         ["zhang", 2, 1, 1, 0, 1.0, "1234.56"],
+        ["zhao", *zero],
     ]
     region = b2b.run_report("admin", "b2b_revenue_by_region")
     assert region.rows == [["east", 1, 1, "5000.00", 0.802], ["west", 1, 1, "1234.56", 0.198]]
