@@ -13,9 +13,11 @@ from typing import Any
 
 from crm_b2b_accounts import reports, reports_deals, screens
 from crm_b2b_accounts.catalogue import crm_register_migrations
+from crm_b2b_accounts.commands import crm_register_commands
 from crm_core import hookimpl
 
-__all__ = ["crm_register_migrations"]  # the catalogue's tables, registered from here
+# The catalogue's tables and its commands, registered from here.
+__all__ = ["crm_register_commands", "crm_register_migrations"]
 
 KIND = "account"
 SIZES = ["micro", "small", "medium", "large", "enterprise"]

@@ -15,6 +15,7 @@ from conftest import Clock
 from crm_b2b_accounts import products
 
 from crm_core.api import Conflict, Crm, InvalidInput, NotFound, PermissionDenied
+from crm_core.testing import CLEAN_ENV, invoke_cli
 
 TEAMS = {"north": "N", "south": "S", "west": "W"}  # west: a team without deals
 USERS = [("ann", "north"), ("ben", "north"), ("cal", "south"), ("dee", "west")]
@@ -183,3 +184,36 @@ def test_catalogue_and_lines_refuse_bad_input(world: tuple[Crm, list[Made]]) -> 
     after = products.list_products(crm, "admin"), products.deal_lines(crm, "admin", deal.id)
     assert [p.name for p in after[0]] == ["Pump", "Valve"]
     assert after[1] == before[1] and crm.get_deal("admin", deal.id).amount == deal.amount
+
+
+def test_product_and_line_commands(crm: Crm, db_url: str) -> None:
+    crm.add_user("admin", "ann", "operator")
+    acme = crm.add_record("admin", "account", {"company": "Acme"}, owner="ann").record.id
+    deal = crm.add_deal("admin", acme, "Order", amount="1", owner="ann")
+
+    def run(user: str, *args: str) -> tuple[int, str, str]:
+        result = invoke_cli(["--db", db_url, "--as", user, *args], env=CLEAN_ENV)
+        return result.exit_code, result.stdout, result.stderr
+
+    assert run("admin", "product", "add", "Pump", "--code", "P-1", "--price", "1054")[0] == 0
+    code, out, _ = run("admin", "product", "list", "--json")
+    assert code == 0 and '"list_price": "1054.00"' in out
+    code, out, _ = run("ann", "deal-line", "add", str(deal.id), "P-1", "--quantity", "2")
+    assert code == 0 and "deal #%d is now 2108.00 CNY" % deal.id in out
+    assert crm.get_deal("admin", deal.id).amount == Decimal("2108.00")
+    journal = [e for e in crm.journal("admin", record_id=acme) if e.entity == "deal"]
+    assert journal[0].after == {"amount": "2108.00"}
+    for user, args, exit_code, words in [
+        ("ann", ["product", "add", "Hose"], 3, "manager"),
+        ("admin", ["product", "add", "Hose", "--price", "ten"], 2, "not a number"),
+        ("admin", ["product", "add", "Hose", "--currency", "EURO"], 2, "three-letter"),
+        ("ann", ["deal-line", "add", str(deal.id), "Nothing"], 4, "no product"),
+        ("ann", ["deal-line", "add", str(deal.id), "Pump", "--unit-price", "-1"], 2, ">= 0"),
+        ("ann", ["deal-line", "remove", "999"], 4, "no deal line"),
+    ]:
+        code, _, err = run(user, *args)
+        assert (code, len(err.strip().splitlines())) == (exit_code, 1), (args, err)
+        assert words in err, (args, err)
+    assert [p.name for p in products.list_products(crm, "admin")] == ["Pump"]
+    assert len(products.deal_lines(crm, "admin", deal.id)) == 1
+    assert crm.get_deal("admin", deal.id).amount == Decimal("2108.00")
