@@ -199,7 +199,7 @@ def test_product_and_line_commands(crm: Crm, db_url: str) -> None:
     code, out, _ = run("admin", "product", "list", "--json")
     assert code == 0 and '"list_price": "1054.00"' in out
     code, out, _ = run("ann", "deal-line", "add", str(deal.id), "P-1", "--quantity", "2")
-    assert code == 0 and "deal #%d is now 2108.00 CNY" % deal.id in out
+    assert code == 0 and f"deal #{deal.id} is now 2108.00 CNY" in out
     assert crm.get_deal("admin", deal.id).amount == Decimal("2108.00")
     journal = [e for e in crm.journal("admin", record_id=acme) if e.entity == "deal"]
     assert journal[0].after == {"amount": "2108.00"}
