@@ -48,7 +48,7 @@ def parse(text: str) -> int | float:
     try:
         amount = Decimal(text.strip())
     except InvalidOperation:
-        raise ValueError(f"{quote(text)} is not an amount") from None
+        raise ValueError(f"{quote(text)} is not a number") from None
     why = problem(amount)
     if why:
         raise ValueError(f"{quote(text)} {why}")

@@ -25,7 +25,7 @@ def test_amounts_are_kept_exactly(crm: Crm, db_url: str) -> None:
         assert shown == stored and type(shown) is type(stored)
         assert money.exact(shown) == Decimal(text)
     assert "1054.0" not in cli("record", "show", str(rid))[1]
-    for bad, why in [("12.345", "two decimals"), ("ten", "not an amount"),
+    for bad, why in [("12.345", "two decimals"), ("ten", "not a number"),
                      ("1e20", "too large"), ("NaN", "finite")]:  # fmt: skip
         code, _, err = cli("record", "update", str(rid), "--set", f"budget={bad}")
         assert code == 2 and why in err and len(err.strip().splitlines()) == 1, (bad, err)
