@@ -229,7 +229,7 @@ def test_record_add_update_show(tour: Cli) -> None:
     assert out == f"record #{rid} at version 2\n"
     shown = tour.json("record", "show", str(rid))
     assert shown["version"] == 2
-    assert shown["fields"]["budget"] == 300000 and isinstance(shown["fields"]["budget"], float)
+    assert shown["fields"]["budget"] == 300000 and isinstance(shown["fields"]["budget"], int)
     assert shown["fields"]["region"] == "华东"
     assert shown["updated_at"] >= shown["created_at"]
 

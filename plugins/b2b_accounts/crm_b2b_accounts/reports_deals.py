@@ -183,7 +183,7 @@ def _win_rate(
         overall = _Tally()
         overall.add(*ctx.session.execute(_deals(ctx, *_counts(ctx), currency=currency)).one())
         rows = [overall.row("all")]
-    columns = [group, "deals", "open", "won", "lost", "win_rate", "won_value"]
+    columns = [group, "deals", "open", "won", "lost", "win_rate", "won_amount"]
     notes = [f"amounts in {currency}; win rate = won / (won + lost)"]
     if group == "quarter":
         notes.append("quarters of the close date; open deals are in no quarter")
