@@ -16,7 +16,9 @@ def test_amounts_are_kept_exactly(crm: Crm, db_url: str) -> None:
     rid = crm.add_record("admin", "lead", {"name": "Wang", "phone": "13900001111"}).record.id
 
     def cli(*args: str) -> tuple[int, str, str]:
-        result = invoke_cli(["--db", db_url, "--as", "admin", *args], env=CLEAN_ENV)
+        result = invoke_cli(
+            ["--db", db_url, "--as", "admin", *args], env=CLEAN_ENV, entry_points=True
+        )
         return result.exit_code, result.stdout, result.stderr
 
     for text, stored in [("1054", 1054), ("99.50", 99.5), ("0.10", 0.1), ("1e3", 1000)]:

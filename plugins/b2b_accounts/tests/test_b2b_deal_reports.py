@@ -192,7 +192,7 @@ def test_product_and_line_commands(crm: Crm, db_url: str) -> None:
     deal = crm.add_deal("admin", acme, "Order", amount="1", owner="ann")
 
     def run(user: str, *args: str) -> tuple[int, str, str]:
-        result = invoke_cli(["--db", db_url, "--as", user, *args], env=CLEAN_ENV)
+        result = invoke_cli(["--db", db_url, "--as", user, *args], env=CLEAN_ENV, entry_points=True)
         return result.exit_code, result.stdout, result.stderr
 
     assert run("admin", "product", "add", "Pump", "--code", "P-1", "--price", "1054")[0] == 0
