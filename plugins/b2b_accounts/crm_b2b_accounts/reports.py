@@ -147,31 +147,49 @@ def _ordered(keys: set[str], order: list[str]) -> list[str]:
 # -- the reports --------------------------------------------------------------
 
 
+PIPELINE_GROUPS = ("account_stage", "deal_stage", "owner", "team")
+
+
+def _user_labels(ctx: ReportContext, group: str) -> dict[int, str]:
+    """User id to the user's name (``owner``) or their team's name (``team``)."""
+    user, team = ctx.tables.user, ctx.tables.team
+    label = team.c.name if group == "team" else user.c.name
+    query = select(user.c.id, label).outerjoin(team, team.c.id == user.c.team_id)
+    return {i: name for i, name in ctx.session.execute(query).all() if name is not None}
+
+
 def b2b_pipeline(ctx: ReportContext) -> ReportResult:
-    """Open deals per account stage (or ``--param group=deal_stage``): count, amount, weighted."""
+    """Open deals per account stage (or ``--param group=`` deal_stage, owner or team, the
+    deal's owner's): count, amount, weighted."""
     group = ctx.params.get("group", "account_stage")
-    if group not in ("account_stage", "deal_stage"):
-        raise InvalidInput("--param group must be account_stage or deal_stage")
+    if group not in PIPELINE_GROUPS:
+        raise InvalidInput(f"--param group must be one of {', '.join(PIPELINE_GROUPS)}")
     probabilities = _probabilities(ctx)
     currency = _currency(ctx)
     deal, record = ctx.tables.deal, ctx.tables.record
     stage = _deal_stage(ctx)
+    owner = ctx.deal_owner()
     query = (
         _deals(
             ctx,
             record.c.stage,
             stage,
+            owner,
             func.count(),
             func.sum(deal.c.amount_minor),
             currency=currency,
         )
         .where(ctx.deal_open())
-        .group_by(record.c.stage, stage)
+        .group_by(record.c.stage, stage, owner)
     )
+    labels = _user_labels(ctx, group) if group in ("owner", "team") else {}
     totals: dict[str, list[Any]] = {}
     unweighted = 0
-    for account_stage, deal_stage, n, amount in ctx.session.execute(query).all():
-        key = (account_stage if group == "account_stage" else deal_stage) or NONE
+    for account_stage, deal_stage, owner_id, n, amount in ctx.session.execute(query).all():
+        if labels:
+            key = labels.get(owner_id) or NONE
+        else:
+            key = (account_stage if group == "account_stage" else deal_stage) or NONE
         row = totals.setdefault(key, [0, 0, Decimal(0)])
         weighted = _weigh(probabilities, account_stage, deal_stage, int(amount or 0))
         row[0] += n
