@@ -186,6 +186,8 @@ def deal_relation(actor: Actor, deal: Deal, record: Record) -> str:
 def deal_filter(actor: Actor, action: str = "show") -> ColumnElement[bool]:
     """The SQL condition (over ``deal`` joined to its ``record``) of the deals ``actor`` may
     ``action``: an owned deal judged by its owner as :func:`relation` does, else its record."""
+    if all(action in RULES[actor.role][r] for r in RELATIONS):
+        return true()
     granted = [r for r in ("own", "team", "other") if action in RULES[actor.role][r]]
     owner = col(Deal.owner_id)
     by_owner = {
