@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
 
-from crm_core import plainschema
+from crm_core import money, plainschema
 from crm_core.channels import Channel, Options
 from crm_core.errors import (
     CrmError,
@@ -165,7 +165,7 @@ class _Compiled:
     """
 
     spec: KindSpec
-    types: dict[str, str]  # field -> JSON type
+    types: dict[str, str]  # field -> JSON type, or "money" for money fields
     defaults: tuple[tuple[str, Any], ...]  # (field, default) in field order
     dedupe: tuple[tuple[str, str], ...]  # (field, normaliser name) in field order
 
@@ -551,7 +551,7 @@ class Registry:
             fields = spec.fields.values()
             compiled = _Compiled(
                 spec,
-                {f.name: f.type for f in fields},
+                {f.name: money.FORMAT if money.is_money(f.schema) else f.type for f in fields},
                 tuple((f.name, f.schema["default"]) for f in fields if "default" in f.schema),
                 tuple((f.name, f.dedupe) for f in fields if f.dedupe),
             )
@@ -579,6 +579,14 @@ class Registry:
         ]
         if out_of_range:
             raise FieldError(kind, out_of_range)
+        types = self._compile(kind).types
+        not_money = [
+            (name, f"{quote(v)} {why}")
+            for name, v in values.items()
+            if types.get(name) == money.FORMAT and (why := money.problem(v))
+        ]
+        if not_money:
+            raise FieldError(kind, not_money)
         try:
             validator(values)
         except fastjsonschema.JsonSchemaException:
@@ -701,6 +709,8 @@ def _unstorable(value: Any) -> str | None:
 def _parse(type_: str, text: str) -> Any:
     if type_ == "string":
         return text
+    if type_ == money.FORMAT:
+        return money.parse(text)
     if type_ in ("integer", "number"):
         convert, what = (int, "a whole number") if type_ == "integer" else (float, "a number")
         try:

@@ -134,6 +134,14 @@ def crm_register_migrations(register: Callable[..., None]) -> None:
 
 
 @hookimpl
+def crm_register_commands(register: Callable[..., None]) -> None:
+    """Add ``crm product …`` and ``crm deal-line …`` (see :mod:`.commands`)."""
+    from crm_b2b_accounts import commands
+
+    commands.crm_register_commands(register)
+
+
+@hookimpl
 def crm_register_import_entities(register: Callable[..., None]) -> None:
     """The catalogue's ``product`` and ``deal_line`` in import specs (see :mod:`.bundle`)."""
     from crm_b2b_accounts import bundle
@@ -143,10 +151,10 @@ def crm_register_import_entities(register: Callable[..., None]) -> None:
 
 @hookimpl
 def crm_register_reports(register: Callable[..., None]) -> None:
-    """Register the b2b_* reports (see :mod:`crm_b2b_accounts.reports`)."""
-    from crm_b2b_accounts import reports
+    """Register the b2b_* reports (:mod:`crm_b2b_accounts.reports` and ``reports_deals``)."""
+    from crm_b2b_accounts import reports, reports_deals
 
-    for run, zh in reports.REPORTS:
+    for run, zh in reports.REPORTS + reports_deals.REPORTS:
         name = run.__name__
         en = name.removeprefix("b2b_").replace("_", " ").capitalize()
         register(name, run, label={"en": f"B2B: {en}", "zh": zh}, description=run.__doc__ or "")

@@ -42,7 +42,8 @@ LEAD_FIELDS: dict[str, dict[str, Any]] = {
         "label": {"en": "Region", "zh": "地区"},
     },
     "budget": {
-        "type": "number", "minimum": 0, "label": {"en": "Budget", "zh": "预算"},
+        "type": "number", "format": "money", "minimum": 0,
+        "label": {"en": "Budget", "zh": "预算"},
     },
     "converted_to": {
         "type": "integer", "minimum": 1,

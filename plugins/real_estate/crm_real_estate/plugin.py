@@ -51,10 +51,12 @@ BUYER_FIELDS: dict[str, dict[str, Any]] = {
         "label": {"en": "E-mail", "zh": "邮箱"},
     },
     "budget_min": {
-        "type": "number", "minimum": 0, "label": {"en": "Budget from", "zh": "预算下限"},
+        "type": "number", "format": "money", "minimum": 0,
+        "label": {"en": "Budget from", "zh": "预算下限"},
     },
     "budget_max": {
-        "type": "number", "minimum": 0, "label": {"en": "Budget up to", "zh": "预算上限"},
+        "type": "number", "format": "money", "minimum": 0,
+        "label": {"en": "Budget up to", "zh": "预算上限"},
     },
     "district": {
         "type": "string", "maxLength": 100, "indexed": True, "searchable": True,
