@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import typer
 
-from crm_b2b_accounts import products
 from crm_core import hookimpl
 from crm_core.commands import cli, emit_json, table
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+
+def _products() -> ModuleType:
+    """The catalogue's API, imported when a command runs: `crm --help` lists these cheaply."""
+    from crm_b2b_accounts import products
+
+    return products
+
 
 product_app = typer.Typer(help="The product catalogue (b2b_accounts).", no_args_is_help=True)
 line_app = typer.Typer(help="Product lines of deals (b2b_accounts).", no_args_is_help=True)
@@ -28,7 +39,7 @@ def product_add(
 ) -> None:
     """Add a product to the catalogue (managers and admins)."""
     s = cli(ctx)
-    view = products.add_product(s.crm, s.actor, name, code=code, series=series, price=price,
+    view = _products().add_product(s.crm, s.actor, name, code=code, series=series, price=price,
                                 currency=currency)  # fmt: skip
     typer.echo(f"product #{view.id} {view.name} added")
 
@@ -45,7 +56,7 @@ def product_update(
 ) -> None:
     """Change a product (managers and admins); an inactive one takes no new lines."""
     s = cli(ctx)
-    view = products.update_product(s.crm, s.actor, product, name=name, code=code, series=series,
+    view = _products().update_product(s.crm, s.actor, product, name=name, code=code, series=series,
                                    price=price, active=active)  # fmt: skip
     typer.echo(f"product #{view.id} {view.name} updated")
 
@@ -53,12 +64,12 @@ def product_update(
 @product_app.command("list")
 def product_list(
     ctx: typer.Context,
-    include_inactive: bool = typer.Option(False, "--all", help="Include inactive products."),
+    include_inactive: bool = typer.Option(False, "--all", help="Include inactive _products()."),
     as_json: bool = JSON,
 ) -> None:
     """List the catalogue by name."""
     s = cli(ctx)
-    found = products.list_products(s.crm, s.actor, include_inactive=include_inactive)
+    found = _products().list_products(s.crm, s.actor, include_inactive=include_inactive)
     rows = [p.to_dict() for p in found]
     if as_json:
         emit_json(rows)
@@ -78,7 +89,7 @@ def line_add(
 ) -> None:
     """Add a product line to a deal; the deal's amount becomes the sum of its lines."""
     s = cli(ctx)
-    line = products.add_line(s.crm, s.actor, deal_id, product, quantity=quantity,
+    line = _products().add_line(s.crm, s.actor, deal_id, product, quantity=quantity,
                              unit_price=unit_price)  # fmt: skip
     deal = s.crm.get_deal(s.actor, deal_id)
     typer.echo(f"line #{line.id}: {line.quantity} x {line.product} = {line.amount}; "
@@ -89,7 +100,7 @@ def line_add(
 def line_remove(ctx: typer.Context, line_id: int) -> None:
     """Remove a product line; the deal's amount becomes the sum of the lines left."""
     s = cli(ctx)
-    line = products.remove_line(s.crm, s.actor, line_id)
+    line = _products().remove_line(s.crm, s.actor, line_id)
     typer.echo(f"line #{line.id} removed from deal #{line.deal_id}")
 
 
@@ -97,7 +108,7 @@ def line_remove(ctx: typer.Context, line_id: int) -> None:
 def line_list(ctx: typer.Context, deal_id: int, as_json: bool = JSON) -> None:
     """List a deal's product lines."""
     s = cli(ctx)
-    rows = [line.to_dict() for line in products.deal_lines(s.crm, s.actor, deal_id)]
+    rows = [line.to_dict() for line in _products().deal_lines(s.crm, s.actor, deal_id)]
     if as_json:
         emit_json(rows)
     else:
