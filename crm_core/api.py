@@ -50,7 +50,15 @@ from crm_core.clock import Clock, system_clock
 from crm_core.conditions import Facts
 from crm_core.config import PluginConfig, load_settings
 from crm_core.convert import convert
-from crm_core.db import database_label, make_engine, probe, read_session, sqlite_path, transaction
+from crm_core.db import (
+    UTCDateTime,
+    database_label,
+    make_engine,
+    probe,
+    read_session,
+    sqlite_path,
+    transaction,
+)
 from crm_core.errors import (
     ConfigError,
     Conflict,
@@ -204,6 +212,7 @@ __all__ = [
     "TaskView",
     "TeamView",
     "TickResult",
+    "UTCDateTime",
     "Undeliverable",
     "UserView",
     "WhyView",
