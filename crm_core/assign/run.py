@@ -105,6 +105,7 @@ class Roster:
         caps = wf.definition.get("assignment", {}).get("caps", {})
         self.max_open = caps.get("max_open")
         self.max_per_day = caps.get("max_per_day")
+        self.own_caps: set[int] = set()  # users a members entry gives caps of their own
         # Naming the owners (whose records are in no pool) lets the database count from
         # ix_record_owner_open alone.
         load_rows = ctx.session.exec(
@@ -150,28 +151,44 @@ class Roster:
             return False
         return user.away_until is None or user.away_until <= self.ctx.now
 
+    def caps(self, member: Member) -> tuple[int | None, int | None]:
+        """The member's ``(max_open, max_per_day)``: their own where given, else the workflow's."""
+        max_open = self.max_open if member.max_open is None else member.max_open
+        max_per_day = self.max_per_day if member.max_per_day is None else member.max_per_day
+        return max_open, max_per_day
+
+    def at_cap(self, member: Member) -> bool:
+        """True when the member holds or received today as many records as a cap allows."""
+        max_open, max_per_day = self.caps(member)
+        if max_open is not None and self.load[member.user_id] >= max_open:
+            return True
+        return max_per_day is not None and self.today[member.user_id] >= max_per_day
+
+    def working(self, member: Member) -> bool:
+        """True when today is one of the member's working days."""
+        return member.working_days is None or self.weekday in member.working_days
+
     def eligible(self, member: Member) -> bool:
         """Present, working today, and under both caps."""
-        if not self.present(member.user_id):
-            return False
-        if member.working_days is not None and self.weekday not in member.working_days:
-            return False
-        if self.max_open is not None and self.load[member.user_id] >= self.max_open:
-            return False
-        return self.max_per_day is None or self.today[member.user_id] < self.max_per_day
+        return self.present(member.user_id) and self.working(member) and not self.at_cap(member)
 
     def members(self, entries: list[Any]) -> list[Member]:
-        """Members from YAML entries: a user name, or ``{user, weight, working_days}``."""
+        """Members from YAML entries: a user name, or ``{user, weight, working_days, max_open,
+        max_per_day}``."""
         out = []
         for entry in entries:
-            spec = {"user": entry} if isinstance(entry, str) else entry
+            spec: dict[str, Any] = {"user": entry} if isinstance(entry, str) else entry
             user = self.by_name.get(spec["user"])
             if user is None or user.id is None:
                 self.result.problems.append(f"no user '{spec['user']}': left out")
                 continue
             days = spec.get("working_days")
             working = frozenset(DAYS.index(d) for d in days) if days else None
-            out.append(Member(user.id, user.name, int(spec.get("weight", 1)), working))
+            if "max_open" in spec or "max_per_day" in spec:
+                self.own_caps.add(user.id)
+            member = Member(user.id, user.name, int(spec.get("weight", 1)), working,
+                            spec.get("max_open"), spec.get("max_per_day"))  # fmt: skip
+            out.append(member)
         return out
 
     def team(self, name: str) -> list[Member]:
@@ -186,13 +203,22 @@ class Roster:
         )
         return [Member(u.id, u.name) for u in users if u.id is not None]
 
-    def took(self, user_id: int, record: RecordSnapshot | None = None) -> bool:
-        """Count one more record for ``user_id``; True when that used up a cap."""
+    def took(self, user_id: int, record: RecordSnapshot | None = None) -> None:
+        """Count one more record for ``user_id``, open and received today."""
         self.load.took(user_id, record)
         self.today[user_id] += 1
-        over_open = self.max_open is not None and self.load[user_id] >= self.max_open
-        over_day = self.max_per_day is not None and self.today[user_id] >= self.max_per_day
-        return over_open or over_day
+
+    def drop_capped(self, scopes: dict[str, Scope], user_id: int) -> None:
+        """Take ``user_id`` out of the scopes where a cap of theirs is now used up.
+
+        A scope's eligible list is rebuilt only when it changes: weighted
+        strategies keep their state keyed by that very list.
+        """
+        for scope in scopes.values():
+            if any(m.user_id == user_id and self.at_cap(m) for m in scope.eligible):
+                scope.eligible = [
+                    m for m in scope.eligible if m.user_id != user_id or not self.at_cap(m)
+                ]
 
 
 def build_scopes(
@@ -382,8 +408,8 @@ def _assign(
     for record_id, index, current in rows:
         owner = sticky.get(record_id)
         if owner is not None and roster.present(owner):
-            if roster.took(owner, seen.get(record_id)):
-                drop(all_scopes, owner)
+            roster.took(owner, seen.get(record_id))
+            roster.drop_capped(all_scopes, owner)
             plan.append({"rid": record_id, "uid": owner, "old": None, "why": "sticky"})
             continue
         key = rule_scope[index] if index >= 0 else "default"
@@ -413,8 +439,8 @@ def _assign(
         if member is None:
             left[f"{key}: every member is away, off today or at a cap"] += 1
             continue
-        if roster.took(member.user_id, record):
-            drop(all_scopes, member.user_id)
+        roster.took(member.user_id, record)
+        roster.drop_capped(all_scopes, member.user_id)
         plan.append({"rid": record_id, "uid": member.user_id, "old": current, "why": key})
     if contain is None:
         written = _write(ctx, wf, plan, action, cause)
@@ -466,12 +492,6 @@ def _save_cursors(
         set_={"state": stmt.excluded.state, "updated_at": stmt.excluded.updated_at},
     )
     ctx.session.execute(stmt)
-
-
-def drop(scopes: dict[str, Scope], user_id: int) -> None:
-    """Take a member who reached a cap out of every scope for the rest of the pass."""
-    for scope in scopes.values():
-        scope.eligible = [m for m in scope.eligible if m.user_id != user_id]
 
 
 def cause_of(wf: WorkflowDef, why: str) -> str:

@@ -1,0 +1,151 @@
+"""The admin's control of the engine: per-member caps, why nobody owns a record, claimable
+marks in pools, applying a workflow whose users are missing, and exact rule timing.
+
+Runs on SQLite and (with ``CRM_TEST_PG_URL``) PostgreSQL through the fixtures of
+``conftest.py``; workflows are written by ``Flow`` of ``test_assignment``. START is
+Monday 2026-03-02 09:00 UTC.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_assignment import ADMIN, WAITING, Flow, assign_one, owners
+
+from crm_core.api import Crm
+from crm_core.errors import InvalidInput
+
+
+@pytest.fixture
+def flow(people: Crm, tmp_path: Path) -> Flow:
+    """The people of conftest (alice, bob, carol, mia) and a leads workflow without
+    assignment."""
+    f = Flow(people, tmp_path)
+    f.apply(None)
+    return f
+
+
+def open_counts(crm: Crm) -> Counter[str]:
+    """Open leads per owner name."""
+    rows = crm.list_records(ADMIN, kind="lead", limit=10_000)
+    return Counter(r.owner for r in rows if r.owner and r.stage not in ("won", "lost"))
+
+
+# -- per-member caps ---------------------------------------------------------------------
+
+
+def test_a_member_with_max_open_is_skipped_at_it_and_the_others_are_unlimited(
+    flow: Flow,
+) -> None:
+    crm = flow.crm
+    ids = flow.waiting(9)
+    flow.apply({"strategy": "round_robin",
+                "members": [{"user": "alice", "max_open": 2}, "bob", "carol"]})  # fmt: skip
+    result = assign_one(crm)
+    assert (result.assigned, result.left) == (9, {})
+    assert result.by_user == {"alice": 2, "bob": 4, "carol": 3}
+    assert owners(crm, ids) == ["alice", "bob", "carol", "alice", "bob", "carol", "bob",
+                                "carol", "bob"]  # fmt: skip
+    # a closed record frees one slot for alice, and only one
+    crm.move_record(ADMIN, ids[0], "won")
+    more = flow.waiting(3)
+    assert owners(crm, more).count(None) == 3
+    result = assign_one(crm)
+    assert result.by_user == {"alice": 1, "bob": 1, "carol": 1}
+    assert owners(crm, more) == ["carol", "alice", "bob"]
+    assert open_counts(crm)["alice"] == 2
+
+
+def test_a_members_own_cap_overrides_the_workflows_and_per_day_caps_work_too(
+    flow: Flow,
+) -> None:
+    crm = flow.crm
+    ids = flow.waiting(8)
+    flow.apply({"strategy": "round_robin", "caps": {"max_open": 2},
+                "members": [{"user": "alice", "max_open": 5},
+                            {"user": "bob", "max_per_day": 1}, "carol"]})  # fmt: skip
+    result = assign_one(crm)
+    assert result.by_user == {"alice": 5, "bob": 1, "carol": 2}
+    assert result.left == {}
+    assert len([o for o in owners(crm, ids) if o]) == 8
+
+
+def test_a_cap_of_zero_takes_a_member_out_and_weights_still_apply(flow: Flow) -> None:
+    crm = flow.crm
+    flow.waiting(8)
+    flow.apply({"strategy": "weighted",
+                "members": [{"user": "alice", "weight": 3}, "bob",
+                            {"user": "carol", "max_open": 0}]})  # fmt: skip
+    result = assign_one(crm)
+    assert result.by_user == {"alice": 6, "bob": 2}
+
+
+def test_a_member_at_their_cap_leaves_records_waiting(flow: Flow) -> None:
+    crm = flow.crm
+    ids = flow.waiting(3)
+    flow.apply({"strategy": "round_robin", "members": [{"user": "alice", "max_open": 1}]})
+    result = assign_one(crm)
+    assert (result.by_user, result.left) == ({"alice": 1}, {WAITING: 2})
+    assert owners(crm, ids) == ["alice", None, None]
+
+
+def test_concurrent_assign_passes_keep_every_members_own_cap(flow: Flow, db_url: str) -> None:
+    """Two passes (two processes' worth of connections) race over the same unowned
+    records: each member ends within their own cap, and every record has one owner."""
+    crm = flow.crm
+    flow.waiting(30)
+    flow.apply({"strategy": "round_robin",
+                "members": [{"user": "alice", "max_open": 2}, {"user": "bob", "max_open": 7},
+                            "carol"]})  # fmt: skip
+    results: list[Any] = []
+
+    def run() -> None:
+        other = Crm.open(db_url, clock=crm.clock)
+        try:
+            results.append(other.assign(ADMIN))
+        except Exception as exc:  # shown by the assertion below
+            results.append(exc)
+        finally:
+            other.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert all(not isinstance(r, Exception) for r in results), results
+    counts = open_counts(crm)
+    assert counts["alice"] == 2 and counts["bob"] == 7 and counts["carol"] == 21, counts
+    assert sum(r[0].assigned for r in results) == 30
+
+
+@pytest.mark.parametrize(
+    ("member", "message"),
+    [
+        ({"user": "alice", "max_open": -1}, "-1 is less than the minimum of 0"),
+        ({"user": "alice", "max_open": "two"}, "'two' is not of type 'integer'"),
+        ({"user": "alice", "max_per_day": 1.5}, "1.5 is not of type 'integer'"),
+        ({"user": "alice", "cap": 2}, "unknown key (expected one of:"),
+        ({"max_open": 2}, "'user' is a required property"),
+    ],
+)
+def test_bad_member_caps_are_refused_with_their_place(
+    flow: Flow, member: dict[str, Any], message: str
+) -> None:
+    before = len(flow.crm.journal(ADMIN, limit=10_000))
+    path = flow.write({"strategy": "round_robin", "members": ["bob", member]})
+    with pytest.raises(InvalidInput) as caught:
+        flow.crm.apply_workflow(ADMIN, path)
+    assert message in str(caught.value)
+    assert f"{path}:" in str(caught.value)
+    assert len(flow.crm.journal(ADMIN, limit=10_000)) == before
+
+
+def test_a_user_listed_twice_in_one_members_list_is_refused(flow: Flow) -> None:
+    path = flow.write({"members": ["alice", {"user": "alice", "max_open": 2}]})
+    with pytest.raises(InvalidInput, match=r":\d+:\d+: .*user 'alice' is listed twice"):
+        flow.crm.apply_workflow(ADMIN, path)
