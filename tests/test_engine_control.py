@@ -10,14 +10,21 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from test_assignment import ADMIN, WAITING, Flow, assign_one, owners
+from test_pools import ROTA, lead, sweep, where, write_workflow
 
 from crm_core.api import Crm
+from crm_core.clock import ManualClock
 from crm_core.errors import InvalidInput
+from crm_core.testing import CLEAN_ENV, invoke_cli
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # the test clock's start (conftest)
+DAY = timedelta(days=1)
 
 
 @pytest.fixture
@@ -27,6 +34,13 @@ def flow(people: Crm, tmp_path: Path) -> Flow:
     f = Flow(people, tmp_path)
     f.apply(None)
     return f
+
+
+def cli(db_url: str, *args: str, user: str = ADMIN) -> str:
+    """``crm --db URL --as USER ARGS`` (the real clock); its stdout, which must be a success."""
+    result = invoke_cli(["--db", db_url, "--as", user, *args], env=CLEAN_ENV)
+    assert result.exit_code == 0, (args, result.stdout, result.stderr, result.exception)
+    return str(result.stdout)
 
 
 def open_counts(crm: Crm) -> Counter[str]:
@@ -149,3 +163,74 @@ def test_a_user_listed_twice_in_one_members_list_is_refused(flow: Flow) -> None:
     path = flow.write({"members": ["alice", {"user": "alice", "max_open": 2}]})
     with pytest.raises(InvalidInput, match=r":\d+:\d+: .*user 'alice' is listed twice"):
         flow.crm.apply_workflow(ADMIN, path)
+
+
+# -- why nobody owns it --------------------------------------------------------------------
+
+
+def test_why_names_each_member_at_cap_away_or_off_today(flow: Flow, clock: ManualClock) -> None:
+    crm = flow.crm
+    back = START + 3 * DAY
+    crm.set_user_away(ADMIN, "bob", back)
+    flow.apply({"strategy": "round_robin",
+                "members": [{"user": "alice", "max_open": 1}, "bob",
+                            {"user": "carol", "working_days": ["tue", "wed"]}]})  # fmt: skip
+    first, second = flow.add(2)
+    assert owners(crm, [first, second]) == ["alice", None]
+    why = crm.why(ADMIN, second)
+    assert why.owner is None and why.route == "default"
+    assert [(c.user, c.state, c.detail) for c in why.candidates] == [
+        ("alice", "at cap", "1/1 open"),
+        ("bob", "away", "until 2026-03-05 09:00"),
+        ("carol", "off today", "works tue, wed"),
+    ]
+    assert why.notes == ["every member is away, off today or at a cap: it waits"]
+    # Tuesday: carol works and can take it
+    clock.now = START + DAY
+    why = crm.why(ADMIN, second)
+    assert [(c.user, c.state) for c in why.candidates][2] == ("carol", "free")
+    assert why.notes[0].startswith("carol can take it")
+
+
+def test_why_shows_the_routing_rule_and_the_daily_cap(flow: Flow) -> None:
+    crm = flow.crm
+    flow.apply({"strategy": "round_robin", "members": ["alice"],
+                "rules": [{"id": "vip", "when": {"field": "budget", "gte": 1000},
+                           "members": [{"user": "carol", "max_per_day": 1}]}]})  # fmt: skip
+    taken, waiting = flow.add(2, budget=5000)
+    assert owners(crm, [taken, waiting]) == ["carol", None]
+    why = crm.why(ADMIN, waiting)
+    assert why.route == "vip"
+    assert [(c.user, c.state, c.detail) for c in why.candidates] == [
+        ("carol", "at cap", "1/1 received today")
+    ]
+
+
+def test_why_cli_prints_the_route_and_each_members_state(flow: Flow, db_url: str) -> None:
+    flow.apply({"strategy": "round_robin", "members": [{"user": "alice", "max_open": 0}]},
+               timezone="Asia/Shanghai")  # fmt: skip
+    (rid,) = flow.add(1)
+    out = cli(db_url, "record", "why", str(rid))
+    assert "owner: nobody\nroute: default\n  alice: at cap (0/0 open)\n" in out
+    assert "note: every member is away, off today or at a cap: it waits" in out
+
+
+def test_why_names_the_next_member_of_a_rotation_and_when_in_local_time(
+    people: Crm, tmp_path: Path, clock: ManualClock
+) -> None:
+    people.apply_workflow(ADMIN, write_workflow(tmp_path, ROTA))  # Asia/Shanghai
+    rid = lead(people, "alice", 1)
+    people.set_user_away(ADMIN, "carol", START + 40 * DAY)
+    (turn,) = people.why(ADMIN, rid).upcoming
+    at = START + 14 * DAY + timedelta(minutes=1)
+    assert (turn.at, turn.local) == (at, "2026-03-16 17:01 Asia/Shanghai")
+    assert turn.event == "rotates to bob, the next member of pool rota (1 of 2)"
+    clock.now = at
+    sweep(people)
+    assert where(people, rid) == ("bob", None)
+    # carol is away on the day of the next turn, and alice held it: back to the pool
+    (turn,) = people.why(ADMIN, rid).upcoming
+    assert turn.event == "returns to pool rota"
+    people.set_user_away(ADMIN, "carol", None)
+    (turn,) = people.why(ADMIN, rid).upcoming
+    assert turn.event == "rotates to carol, the next member of pool rota (2 of 2)"

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -19,7 +20,7 @@ from sqlalchemy import and_, case, literal, or_, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
-from sqlmodel import col, func, select
+from sqlmodel import Session, col, func, select
 
 from crm_core import conditions, records
 from crm_core.assign.strategies import Load, Member, Strategy, takes_record
@@ -92,23 +93,26 @@ def open_filter(wf: WorkflowDef) -> Any:
 class Roster:
     """The users a pass may hand records to: who they are, their load and their caps."""
 
-    def __init__(self, ctx: WriteContext, wf: WorkflowDef, result: AssignResult) -> None:
-        self.ctx = ctx
+    def __init__(
+        self, session: Session, now: datetime, wf: WorkflowDef, result: AssignResult
+    ) -> None:
+        self.session = session
+        self.now = now
         self.result = result
-        self.users = {u.id: u for u in ctx.session.exec(select(User)).all()}
+        self.users = {u.id: u for u in session.exec(select(User)).all()}
         self.by_name = {u.name: u for u in self.users.values()}
-        teams = dict(ctx.session.exec(select(Team.name, Team.id)).all())
+        teams = dict(session.exec(select(Team.name, Team.id)).all())
         self.team_ids: dict[str, int | None] = teams
         calendar = WorkCalendar.of(wf.definition)
-        self.weekday = calendar.weekday(ctx.now)
-        day_start = calendar.day_start(ctx.now)
+        self.weekday = calendar.weekday(now)
+        day_start = calendar.day_start(now)
         caps = wf.definition.get("assignment", {}).get("caps", {})
         self.max_open = caps.get("max_open")
         self.max_per_day = caps.get("max_per_day")
         self.own_caps: set[int] = set()  # users a members entry gives caps of their own
         # Naming the owners (whose records are in no pool) lets the database count from
         # ix_record_owner_open alone.
-        load_rows = ctx.session.exec(
+        load_rows = session.exec(
             select(Record.owner_id, func.count())
             .where(open_filter(wf), col(Record.owner_id).in_(list(self.users)))
             .where(col(Record.pool_id).is_(None))
@@ -118,7 +122,7 @@ class Roster:
         self.load = Load(counts, self._count, wf.kind)
         self.wf = wf
         # Records received today count even if already won, lost or archived.
-        fresh_rows = ctx.session.exec(
+        fresh_rows = session.exec(
             select(Record.owner_id, func.count())
             .where(col(Record.kind) == wf.kind, col(Record.assigned_at) >= day_start)
             .where(col(Record.owner_id).is_not(None))
@@ -128,7 +132,7 @@ class Roster:
 
     def _count(self, kind: str, stage: str | None, fields: dict[str, Any]) -> dict[int, int]:
         """Answer :meth:`Load.count`: open records per owner, narrowed, in one query."""
-        dialect = self.ctx.session.get_bind().dialect.name
+        dialect = self.session.get_bind().dialect.name
         query = select(Record.owner_id, func.count()).where(
             col(Record.kind) == kind,
             col(Record.archived_at).is_(None),
@@ -141,7 +145,7 @@ class Roster:
             query = query.where(col(Record.stage) == stage)
         for name, value in fields.items():
             query = query.where(field_equals(dialect, name, value))
-        rows = self.ctx.session.exec(query.group_by(col(Record.owner_id))).all()
+        rows = self.session.exec(query.group_by(col(Record.owner_id))).all()
         return {o: n for o, n in rows if o is not None}
 
     def present(self, user_id: int) -> bool:
@@ -149,7 +153,7 @@ class Roster:
         user = self.users.get(user_id)
         if user is None or not user.active:
             return False
-        return user.away_until is None or user.away_until <= self.ctx.now
+        return user.away_until is None or user.away_until <= self.now
 
     def caps(self, member: Member) -> tuple[int | None, int | None]:
         """The member's ``(max_open, max_per_day)``: their own where given, else the workflow's."""
@@ -392,7 +396,7 @@ def _assign(
     cause: str | None,
     contain: Containment | None,
 ) -> None:
-    roster = Roster(ctx, wf, result)
+    roster = Roster(ctx.session, ctx.now, wf, result)
     all_scopes = build_scopes(ctx, wf, roster, contain)
     rules = wf.definition["assignment"].get("rules", [])
     rule_scope = [
