@@ -144,8 +144,7 @@ def explain(
     elif pool is None:
         _unowned(session, view, wf, facts, now, operators)
     for forecast in view.upcoming:
-        local = forecast.at.astimezone(calendar.zone)
-        forecast.local = f"{local:%Y-%m-%d %H:%M} {calendar.zone.key}"
+        forecast.local = calendar.label(forecast.at)
     view.upcoming.sort(key=lambda f: f.at)
     return view
 

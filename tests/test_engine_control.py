@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from test_assignment import ADMIN, WAITING, Flow, assign_one, owners
-from test_pools import ROTA, lead, sweep, where, write_workflow
+from test_pools import ROTA, SLA, lead, pooled, sweep, where, write_workflow
 
 from crm_core.api import Crm
 from crm_core.clock import ManualClock
@@ -25,6 +25,7 @@ from crm_core.testing import CLEAN_ENV, invoke_cli
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # the test clock's start (conftest)
 DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
 
 
 @pytest.fixture
@@ -234,3 +235,25 @@ def test_why_names_the_next_member_of_a_rotation_and_when_in_local_time(
     people.set_user_away(ADMIN, "carol", None)
     (turn,) = people.why(ADMIN, rid).upcoming
     assert turn.event == "rotates to carol, the next member of pool rota (2 of 2)"
+
+
+def test_reminder_tasks_carry_their_dates(people: Crm, tmp_path: Path, clock: ManualClock) -> None:
+    people.apply_workflow(ADMIN, write_workflow(tmp_path, head=SLA))  # Asia/Shanghai
+    rid = lead(people, "alice", 1)
+    (pooled_id,) = [pooled(people, 2)]
+    people.claim("alice", pooled_id)  # handed over at START: the SLA runs from then
+    clock.advance(25 * HOUR)
+    sweep(people)
+    notes = {t.cause: t.note for t in people.list_tasks("alice")}
+    assert notes["sla:leads:notify"] == (
+        f"#{pooled_id} Lead 2 was assigned more than 24 hour(s) ago "
+        "(2026-03-02 17:00 Asia/Shanghai) and not contacted yet"
+    )
+    clock.now = START + 12 * DAY + HOUR  # idle > 14 days comes within the 2 days' warning
+    sweep(people)
+    notes = {t.record_id: t.note for t in people.list_tasks("alice")
+             if t.cause == "pool:public:idle:warn"}  # fmt: skip
+    assert notes[rid] == (
+        f"#{rid} Lead 1 returns to pool 公海 within 2 day(s), by 2026-03-16 18:00 Asia/Shanghai "
+        "(rule idle) unless you follow up"
+    )

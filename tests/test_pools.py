@@ -308,7 +308,8 @@ def test_warning_once_per_tenure_then_again_after_a_claim(public: Crm, clock: Ma
     assert task.cause.endswith(":warn")
     assert (task.record_id, task.due_at) == (rid, START + 12 * DAY + 12 * HOUR)
     assert task.note == (
-        f"#{rid} Lead 1 returns to pool 公海 within 2 day(s) (rule idle) unless you follow up"
+        f"#{rid} Lead 1 returns to pool 公海 within 2 day(s), by 2026-03-17 05:00 Asia/Shanghai "
+        "(rule idle) unless you follow up"
     )
     clock.advance(2 * HOUR)
     assert sweep(public).warned == 0
@@ -385,7 +386,10 @@ def test_stage_limits_notify_escalate_and_return(staged: Crm, clock: ManualClock
     counts(sweep(staged), alerted=1, returned=0, by_rule={"stage:leads:new:notify": 1})
     assert tasks(staged) == [("alice", n, "stage:leads:new:notify")]
     (task,) = staged.list_tasks("alice")
-    assert task.note == f"#{n} Lead 1: more than 3 day(s) in new"
+    assert (
+        task.note
+        == f"#{n} Lead 1: more than 3 day(s) in new (since 2026-03-02 17:00 Asia/Shanghai)"
+    )
     clock.advance(HOUR)
     assert sweep(staged).alerted == 0  # once per stage tenure
 
