@@ -193,6 +193,10 @@ __all__ = [
 MAX_LIMIT = 10_000
 
 
+USER_KEYS = frozenset({"owner_id", "assignee_id", "members", "admins", "applied_by"})
+"""Journal keys whose values are user ids (or lists of them)."""
+
+
 @dataclass
 class _Names:
     """Id-to-name lookups for rendering views, loaded once per call."""
@@ -208,6 +212,16 @@ class _Names:
 
     def user(self, user_id: int | None) -> str | None:
         return self.users.get(user_id) if user_id is not None else None
+
+    def named_users(self, *states: dict[str, Any] | None) -> dict[int, str]:
+        """The names of the users that journal states give by id (see ``USER_KEYS``)."""
+        ids: set[int] = set()
+        for state in states:
+            for key, value in (state or {}).items():
+                if key in USER_KEYS:
+                    ids.update(v for v in (value if isinstance(value, list) else [value])
+                               if isinstance(v, int))  # fmt: skip
+        return {i: self.users[i] for i in sorted(ids) if i in self.users}
 
 
 def _record_view(r: Record, names: _Names) -> RecordView:
@@ -1429,6 +1443,7 @@ class Crm:
                     j.before,
                     j.after,
                     j.reason,
+                    names.named_users(j.before, j.after),
                 )
                 for j in rows
             ]

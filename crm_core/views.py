@@ -295,7 +295,11 @@ class TaskView(View):
 
 @dataclasses.dataclass
 class JournalEntry(View):
-    """One journal row, with the actor's name resolved."""
+    """One journal row, with the actor's name resolved.
+
+    ``users`` names the users that ``before`` and ``after`` give by id (an
+    owner, an assignee, a pool's members), so a reader sees names, not ids.
+    """
 
     id: int
     at: datetime
@@ -308,6 +312,7 @@ class JournalEntry(View):
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     reason: str | None = None
+    users: dict[int, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass

@@ -257,3 +257,21 @@ def test_reminder_tasks_carry_their_dates(people: Crm, tmp_path: Path, clock: Ma
         f"#{rid} Lead 1 returns to pool 公海 within 2 day(s), by 2026-03-16 18:00 Asia/Shanghai "
         "(rule idle) unless you follow up"
     )
+
+
+def test_journal_names_users_not_ids(
+    people: Crm, tmp_path: Path, clock: ManualClock, db_url: str
+) -> None:
+    people.apply_workflow(ADMIN, write_workflow(tmp_path, ROTA))
+    rid = lead(people, "alice", 1)
+    clock.advance(15 * DAY)
+    sweep(people)
+    (turn,) = [r for r in people.journal(ADMIN, record_id=rid) if r.action == "rotate"]
+    ids = {u.name: u.id for u in people.list_users(ADMIN)}
+    assert turn.users == {ids["alice"]: "alice", ids["bob"]: "bob"}
+    out = cli(db_url, "journal", "--record", str(rid))
+    assert "owner: alice → bob" in out
+    assert "owner=alice" in out  # the creation
+    assert "owner_id" not in out
+    pools = cli(db_url, "journal", "--limit", "100")
+    assert 'members: [] → ["alice", "bob", "carol"]' in pools

@@ -212,7 +212,7 @@ def journal(
         return
     table = [
         {**r.to_dict(), "what": f"{r.entity} #{r.entity_id}",
-         "change": render.describe_change(r.before, r.after)}
+         "change": render.describe_change(r.before, r.after, r.users)}
         for r in rows
     ]  # fmt: skip
     render.table(table, ["id", "at", "actor", "cause", "what", "action", "change"], "journal")
