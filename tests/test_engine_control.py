@@ -275,3 +275,90 @@ def test_journal_names_users_not_ids(
     assert "owner_id" not in out
     pools = cli(db_url, "journal", "--limit", "100")
     assert 'members: [] → ["alice", "bob", "carol"]' in pools
+
+
+# -- applying a workflow whose users are missing ---------------------------------------------
+
+SHIPPED = Path(__file__).resolve().parents[1] / "workflows"
+
+
+def fails(db_url: str, code: int, *args: str) -> str:
+    """A refusal through the CLI: exit ``code``, one ``error:`` line, no traceback."""
+    result = invoke_cli(["--db", db_url, "--as", ADMIN, *args], env=CLEAN_ENV)
+    assert result.exit_code == code, (args, result.exit_code, result.stderr)
+    assert "Traceback" not in result.output and result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: ")
+    return line
+
+
+def test_a_shipped_workflow_lists_its_missing_users_and_changes_nothing(
+    crm: Crm, db_url: str
+) -> None:
+    before = (len(crm.journal(ADMIN, limit=10_000)), [u.name for u in crm.list_users(ADMIN)])
+    line = fails(db_url, 2, "workflow", "apply", str(SHIPPED / "leads.yaml"))
+    assert line == (
+        "error: workflow leads names 3 user(s) the database lacks: alice, bob, mia "
+        "(add them with crm user add, or apply with --create-users)"
+    )
+    after = (len(crm.journal(ADMIN, limit=10_000)), [u.name for u in crm.list_users(ADMIN)])
+    assert after == before
+    assert crm.list_workflows(ADMIN) == [] and crm.list_teams(ADMIN) == []
+
+
+def test_create_users_makes_them_with_their_roles_and_teams_journalled(
+    crm: Crm, db_url: str
+) -> None:
+    crm.add_team(ADMIN, "sales_west")
+    crm.add_user(ADMIN, "zhao", "operator", "sales_west")
+    last = crm.journal(ADMIN, limit=1)[0].id
+    out = cli(db_url, "workflow", "apply", str(SHIPPED / "b2b_sales.yaml"), "--create-users")
+    assert out == "applied b2b_sales v1 to account\n"
+    users = {u.name: (u.role, u.team) for u in crm.list_users(ADMIN)}
+    assert users == {
+        "admin": ("admin", None),
+        "wang": ("operator", "sales_east"), "li": ("operator", "sales_east"),
+        "zhang": ("operator", "sales_west"), "zhao": ("operator", "sales_west"),
+        "chen": ("manager", "sales_east"),
+    }  # fmt: skip
+    created = [(r.entity, r.after["name"]) for r in crm.journal(ADMIN, limit=100)
+               if r.id > last and r.action == "create" and r.entity != "pool"]  # fmt: skip
+    assert sorted(created) == [("team", "sales_east"), ("user", "chen"), ("user", "li"),
+                               ("user", "wang"), ("user", "zhang")]  # fmt: skip
+    pool = {p.name: p for p in crm.list_pools(ADMIN)}["b2b-public"]
+    assert (sorted(pool.members), pool.admins) == (
+        ["chen", "li", "wang", "zhang", "zhao"],
+        ["chen"],
+    )
+
+
+def test_without_a_users_section_pool_admins_are_managers_and_the_rest_operators(
+    crm: Crm, tmp_path: Path
+) -> None:
+    path = tmp_path / "wf.yaml"
+    path.write_text(
+        "workflow: leads\nversion: 1\nkind: lead\nstages: [{id: new}, {id: won, outcome: won}]\n"
+        "assignment: {members: [{user: ann, max_open: 2}]}\n"
+        "pools: [{id: p, members: [ben], admins: [cat]}]\n",
+        encoding="utf-8",
+    )
+    crm.apply_workflow(ADMIN, path, create_users=True)
+    users = {u.name: (u.role, u.team) for u in crm.list_users(ADMIN)}
+    assert users == {"admin": ("admin", None), "ann": ("operator", None),
+                     "ben": ("operator", None), "cat": ("manager", None)}  # fmt: skip
+
+
+def test_a_users_section_is_checked(crm: Crm, tmp_path: Path) -> None:
+    path = tmp_path / "wf.yaml"
+    path.write_text(
+        "workflow: leads\nversion: 1\nkind: lead\nstages: [{id: new}, {id: won, outcome: won}]\n"
+        "users:\n  - {name: ann, role: boss}\n  - {name: ann}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InvalidInput) as caught:
+        crm.apply_workflow(ADMIN, path, create_users=True)
+    assert "wf.yaml:6:23: users[0].role: 'boss' is not one of" in str(caught.value)
+    path.write_text(path.read_text(encoding="utf-8").replace("boss", "manager"), encoding="utf-8")
+    with pytest.raises(InvalidInput, match=r"wf.yaml:7:5: users\[1\]: user 'ann' is listed twice"):
+        crm.apply_workflow(ADMIN, path, create_users=True)
+    assert [u.name for u in crm.list_users(ADMIN)] == ["admin"]

@@ -119,10 +119,21 @@ def plan(
 
 
 @workflow_app.command("apply")
-def apply(ctx: typer.Context, file: str, maps: list[str] | None = MAP) -> None:
-    """Apply a workflow file to its kind (admins); refused with located errors if invalid."""
+def apply(
+    ctx: typer.Context,
+    file: str,
+    maps: list[str] | None = MAP,
+    create_users: bool = typer.Option(
+        False,
+        "--create-users",
+        help="Create the users it names that do not exist (role and team from its users: "
+        "section; pool admins are managers, others operators).",
+    ),
+) -> None:
+    """Apply a workflow file to its kind (admins); refused with located errors if invalid,
+    and when it names users the database lacks unless --create-users."""
     s = state(ctx)
-    applied = s.crm.apply_workflow(s.actor, file, parse_mapping(maps))
+    applied = s.crm.apply_workflow(s.actor, file, parse_mapping(maps), create_users=create_users)
     typer.echo(f"applied {applied.name} v{applied.version} to {applied.kind}")
 
 

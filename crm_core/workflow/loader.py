@@ -280,13 +280,15 @@ def _names(located: Located, registry: Registry | None) -> list[Problem]:
 
 
 def _member_lists(located: Located) -> list[Problem]:
-    """A user listed twice in one members list: which entry's weight and caps would count?"""
+    """A user listed twice in one members list (which entry's weight and caps would count?)
+    or declared twice in ``users``."""
     assignment = located.data.get("assignment", {})
     lists: list[tuple[KeyPath, list[Any]]] = [
         (("assignment", "members"), assignment.get("members", []))
     ]
     for i, rule in enumerate(assignment.get("rules", [])):
         lists.append((("assignment", "rules", i, "members"), rule.get("members", [])))
+    lists.append((("users",), [u["name"] for u in located.data.get("users", [])]))
     out = []
     for place, entries in lists:
         seen: set[str] = set()
