@@ -330,7 +330,13 @@ class WorkflowView(View):
 
 @dataclasses.dataclass
 class PoolEntry(View):
-    """A record waiting in a pool, and how it came back."""
+    """A record waiting in a pool, how it came back, and whether the reader may claim it now.
+
+    ``not_claimable_because`` is None when the reader may claim it now; else it
+    says why not (``held by you until …``, the day's claims used up, the most
+    records held), and ``claimable_from`` when that passes by itself (None: not
+    until the reader holds fewer records).
+    """
 
     record_id: int
     kind: str
@@ -340,6 +346,8 @@ class PoolEntry(View):
     how: str | None
     cause: str | None
     reason: str | None
+    claimable_from: datetime | None = None
+    not_claimable_because: str | None = None
 
 
 @dataclasses.dataclass

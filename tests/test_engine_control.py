@@ -8,6 +8,7 @@ Monday 2026-03-02 09:00 UTC.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -362,3 +363,66 @@ def test_a_users_section_is_checked(crm: Crm, tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match=r"wf.yaml:7:5: users\[1\]: user 'ann' is listed twice"):
         crm.apply_workflow(ADMIN, path, create_users=True)
     assert [u.name for u in crm.list_users(ADMIN)] == ["admin"]
+
+
+# -- claimable marks in a pool ----------------------------------------------------------------
+
+
+def marks(crm: Crm, user: str) -> dict[int, tuple[datetime | None, str | None]]:
+    """Record id to (claimable_from, not_claimable_because) on the first page of ``public``."""
+    page = crm.pool_page(user, "public")
+    return {e.record_id: (e.claimable_from, e.not_claimable_because) for e in page.entries}
+
+
+def test_pool_page_marks_what_the_reader_may_not_claim_yet_and_until_when(
+    people: Crm, tmp_path: Path, clock: ManualClock
+) -> None:
+    # public: max_held 3, max_per_day 2, reclaim_after_days 7; Asia/Shanghai (midnight 16:00 UTC)
+    people.apply_workflow(ADMIN, write_workflow(tmp_path))
+    mine = pooled(people, 1, by="alice")  # alice held it until START
+    two, three = pooled(people, 2), pooled(people, 3)
+    held = "held by you until 2026-03-02 09:00"
+    assert marks(people, "alice") == {
+        mine: (START + 7 * DAY, held), two: (None, None), three: (None, None)
+    }  # fmt: skip
+    assert marks(people, "bob")[mine] == (None, None)  # bob never held it
+    clock.advance(HOUR)
+    people.claim("alice", two)
+    people.claim("alice", three)  # the day's two claims are used
+    four = pooled(people, 4)
+    midnight = datetime(2026, 3, 2, 16, 0, tzinfo=UTC)
+    day = "you claimed 2 of 2 today"
+    assert marks(people, "alice") == {
+        mine: (START + 7 * DAY, f"{held}; {day}"), four: (midnight, day)
+    }  # fmt: skip
+    lead(people, "alice", 5)  # now alice holds 3, the most she may
+    full = "you hold 3 of at most 3"
+    assert marks(people, "alice") == {
+        mine: (None, f"{held}; {full}; {day}"), four: (None, f"{full}; {day}")
+    }  # fmt: skip
+    # the marks say what claim does: refused now, allowed from the time given
+    people.release("alice", two, "not mine")
+    clock.now = midnight
+    assert marks(people, "alice")[four] == (None, None)
+    assert marks(people, "alice")[mine] == (START + 7 * DAY, held)
+    clock.now = START + 7 * DAY
+    people.claim("alice", mine)
+
+
+def test_pool_list_cli_has_a_claimable_column(people: Crm, tmp_path: Path, db_url: str) -> None:
+    people.apply_workflow(ADMIN, write_workflow(tmp_path))
+    pooled(people, 1)
+    cli(db_url, "record", "add", "lead", "--set", "name=Mine", "--set", "phone=13900000077",
+        "--owner", "alice")  # fmt: skip
+    mine = max(r.id for r in people.list_records(ADMIN, limit=10))
+    cli(db_url, "pool", "release", str(mine), "--reason", "wrong region", user="alice")
+    out = cli(db_url, "pool", "list", "public", user="alice")
+    assert any(line.rstrip().endswith("claimable") for line in out.splitlines())
+    (row,) = [line for line in out.splitlines() if "Mine" in line]
+    assert " from " in row and "(held by you until " in row
+    (row,) = [line for line in out.splitlines() if "Lead 1" in line]
+    assert row.rstrip().endswith("yes")
+    page = json.loads(cli(db_url, "pool", "list", "public", "--json", user="alice"))
+    by_id = {e["record_id"]: e for e in page["entries"]}
+    assert by_id[mine]["not_claimable_because"].startswith("held by you until ")
+    assert by_id[mine]["claimable_from"] is not None
