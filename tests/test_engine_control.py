@@ -9,11 +9,13 @@ Monday 2026-03-02 09:00 UTC.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from test_assignment import ADMIN, WAITING, Flow, assign_one, owners
@@ -27,6 +29,7 @@ from crm_core.testing import CLEAN_ENV, invoke_cli
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # the test clock's start (conftest)
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
@@ -426,3 +429,58 @@ def test_pool_list_cli_has_a_claimable_column(people: Crm, tmp_path: Path, db_ur
     by_id = {e["record_id"]: e for e in page["entries"]}
     assert by_id[mine]["not_claimable_because"].startswith("held by you until ")
     assert by_id[mine]["claimable_from"] is not None
+
+
+# -- exact timing -------------------------------------------------------------------------------
+
+SECOND = timedelta(seconds=1)
+MINUTE = timedelta(minutes=1)
+
+
+@pytest.mark.parametrize("kind", ["last_activity", "created", "stage_entered"])
+def test_days_since_gt_n_fires_strictly_after_n_times_24_hours(
+    people: Crm, tmp_path: Path, clock: ManualClock, kind: str
+) -> None:
+    """The README's rule: ``{days_since: X, gt: N}`` holds once more than N × 24 h have
+    passed since the exact time X: not at N × 24 h - 1 s, not at N × 24 h, at + 1 s. The
+    sweep (SQL) and ``why`` (Python) agree."""
+    pool = (
+        "  - id: public\n    members: [alice, bob]\n    return:\n"
+        f"      - id: idle\n        when: {{days_since: {kind}, gt: 3}}\n"
+    )
+    people.apply_workflow(ADMIN, write_workflow(tmp_path, pool))
+    clock.advance(timedelta(minutes=7, seconds=13, microseconds=250_000))  # an untidy time
+    rid = lead(people, "alice", 1)
+    deadline = clock.now + 3 * DAY
+    # why names the first whole minute after it: the sweep runs on whole minutes in practice
+    (back,) = people.why(ADMIN, rid).upcoming
+    assert (back.at, back.event) == (START + 3 * DAY + 8 * MINUTE, "returns to pool public")
+    for moment, owner in ((deadline - SECOND, "alice"), (deadline, "alice"),
+                          (deadline + SECOND, None)):  # fmt: skip
+        people.sweep(ADMIN, now=moment)
+        assert where(people, rid)[0] == owner, (moment, owner)
+
+
+def test_simulate_days_30_covers_day_30_and_shows_each_runs_time(
+    people: Crm, tmp_path: Path, clock: ManualClock, db_url: str
+) -> None:
+    pool = (
+        "  - id: public\n    members: [alice, bob]\n    return:\n"
+        "      - id: idle\n        when: {days_since: created, gt: 29}\n"
+    )
+    path = write_workflow(tmp_path, pool)  # Asia/Shanghai
+    people.apply_workflow(ADMIN, path)
+    lead(people, "alice", 1)  # created at START: returns just after START + 29 days
+    days = people.simulate_workflow(ADMIN, path, days=30)
+    assert [d.day for d in days] == list(range(31))
+    assert [d.day for d in days if d.returned] == [30]
+    assert (days[0].at, days[-1].at) == (START, START + 30 * DAY)
+    assert days[-1].run_at == "2026-04-01 17:00 Asia/Shanghai"
+    # a run on day 29 exactly is not yet more than 29 × 24 h after
+    assert sum(d.returned for d in people.simulate_workflow(ADMIN, path, days=29)) == 0
+    out = cli(db_url, "workflow", "simulate", str(path), "--days", "2")
+    assert "simulated 2 day(s), day 0 (now) to day 2; nothing kept" in out
+    runs = re.findall(r"^ *(\d) +│ (\d{4}-\d\d-\d\d \d\d:\d\d) Asia/Shanghai ", out, re.M)
+    assert [day for day, _at in runs] == ["0", "1", "2"]
+    first = datetime.strptime(runs[0][1], "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI)
+    assert abs(first - datetime.now(UTC)) < 2 * MINUTE

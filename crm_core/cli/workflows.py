@@ -144,16 +144,18 @@ def simulate(
     days: int = typer.Option(30, "--days", min=1, max=3650, help="Days to run forward."),
     as_json: bool = typer.Option(False, "--json", help="Print exact JSON."),
 ) -> None:
-    """Run the scheduler DAYS days ahead over the data with FILE in place; keep nothing."""
+    """Run the scheduler now and once a day up to DAYS days ahead over the data with FILE in
+    place, showing each run's time; keep nothing."""
     s = state(ctx)
     _check(s.crm, file)
     report = s.crm.simulate_workflow(s.actor, file, days)
     if as_json:
         render.emit_json(report)
         return
-    columns = ["date", "assigned", "warned", "returned", "rotated", "alerted", "reassigned",
-               "notified"]  # fmt: skip
-    render.table([d.to_dict() for d in report], columns, f"simulated {days} day(s); nothing kept")
+    columns = ["day", "run_at", "assigned", "warned", "returned", "rotated", "alerted",
+               "reassigned", "notified"]  # fmt: skip
+    title = f"simulated {days} day(s), day 0 (now) to day {days}; nothing kept"
+    render.table([d.to_dict() for d in report], columns, title)
     outbox: Counter[str] = Counter()
     for day in report:
         outbox.update(day.outbox)
