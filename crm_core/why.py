@@ -189,6 +189,31 @@ def _unowned(
         )
     else:
         view.notes.append("every member is away, off today or at a cap: it waits")
+        _first_back(view, roster, members, WorkCalendar.of(wf.definition))
+
+
+def _first_back(
+    view: WhyView, roster: Roster, members: list[Member], calendar: WorkCalendar
+) -> None:
+    """Forecast the first moment a member who is away or off today may take the record again
+    (a member at a cap waits for a record of theirs to close: no date to give)."""
+    backs: list[tuple[datetime, str]] = []
+    for m in members:
+        user = roster.users[m.user_id]
+        if not user.active or roster.at_cap(m):
+            continue
+        at = roster.now
+        if user.away_until is not None and user.away_until > at:
+            at = user.away_until
+        for _ in range(7):
+            if m.working_days is None or calendar.weekday(at) in m.working_days:
+                break
+            at = calendar.next_day(at)
+        if at > roster.now:
+            backs.append((at, m.name))
+    if backs:
+        at, name = min(backs)
+        view.upcoming.append(Forecast(at, f"{name} may take it from then", "assignment"))
 
 
 def _candidate(roster: Roster, member: Member) -> Candidate:

@@ -190,6 +190,17 @@ def test_why_names_each_member_at_cap_away_or_off_today(flow: Flow, clock: Manua
         ("carol", "off today", "works tue, wed"),
     ]
     assert why.notes == ["every member is away, off today or at a cap: it waits"]
+    # the first one back: carol on Tuesday (the workflow's day is UTC), before bob on Thursday
+    (back,) = why.upcoming
+    tuesday = datetime(2026, 3, 3, tzinfo=UTC)
+    assert (back.at, back.event, back.rule) == (
+        tuesday,
+        "carol may take it from then",
+        "assignment",
+    )
+    crm.set_user_away(ADMIN, "carol", START + 4 * DAY)  # a Friday: she is back next Tuesday
+    assert [f.event for f in crm.why(ADMIN, second).upcoming] == ["bob may take it from then"]
+    crm.set_user_away(ADMIN, "carol", None)
     # Tuesday: carol works and can take it
     clock.now = START + DAY
     why = crm.why(ADMIN, second)
