@@ -130,8 +130,7 @@ def apply(
         "section; pool admins are managers, others operators).",
     ),
 ) -> None:
-    """Apply a workflow file to its kind (admins); refused with located errors if invalid,
-    and when it names users the database lacks unless --create-users."""
+    """Apply a workflow file to its kind (admins); refused if invalid or naming missing users."""
     s = state(ctx)
     applied = s.crm.apply_workflow(s.actor, file, parse_mapping(maps), create_users=create_users)
     typer.echo(f"applied {applied.name} v{applied.version} to {applied.kind}")
@@ -144,8 +143,7 @@ def simulate(
     days: int = typer.Option(30, "--days", min=1, max=3650, help="Days to run forward."),
     as_json: bool = typer.Option(False, "--json", help="Print exact JSON."),
 ) -> None:
-    """Run the scheduler now and once a day up to DAYS days ahead over the data with FILE in
-    place, showing each run's time; keep nothing."""
+    """Run the scheduler now and daily to DAYS days ahead with FILE in place; keep nothing."""
     s = state(ctx)
     _check(s.crm, file)
     report = s.crm.simulate_workflow(s.actor, file, days)
