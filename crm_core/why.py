@@ -40,8 +40,9 @@ class Forecast(View):
 class Candidate(View):
     """A member who could receive an unowned record, and whether they can right now.
 
-    ``state`` is ``free``, ``at cap``, ``away``, ``off today``, ``inactive`` or
-    ``no such user``; ``detail`` says the numbers or the date behind it.
+    ``state`` is ``free``, ``at cap``, ``away``, ``off today`` or ``inactive``;
+    ``detail`` says the numbers or the date behind it (a user the workflow names
+    who does not exist is in the view's notes).
     """
 
     user: str
