@@ -747,6 +747,30 @@ def test_auto_assign_during_a_tick_keeps_the_caps(
 
 
 @PG_ONLY
+def test_auto_assign_during_a_tick_keeps_a_members_own_cap(
+    crm: Crm, db_url: str, clock: ManualClock, tmp_path: Path
+) -> None:
+    """A per-member cap (op0: max_open 1; op1 unlimited) holds when a record is added
+    while the worker assigns: the add waits for the tick's lock, sees op0 at their cap
+    and gives its record to op1."""
+    setup_operators(crm, ["op0", "op1"])
+    spec = {"strategy": "round_robin", "members": [{"user": "op0", "max_open": 1}, "op1"]}
+    crm.apply_workflow("admin", write_workflow(tmp_path, "wf.yaml", assignment=spec))
+    old = add_leads(crm, 3)  # the tick: op0 one, then op1 the other two
+
+    ticked, added = paused_race(
+        db_url, clock, Pause(HAND_OVER), lambda c: c.tick(), auto_add, waits_on="advisory"
+    )
+
+    assert ticked.ran and [a.assigned for a in ticked.assignments] == [3], repr(ticked)
+    assert not isinstance(added, Exception) and added.owner == "op1", repr(added)
+    states = assert_one_place_each(crm)
+    owners = Counter(s["owner_id"] for s in states.values() if s["owner_id"])
+    assert owners == {user_ids(crm)["op0"]: 1, user_ids(crm)["op1"]: 3}, owners
+    assert moves(crm, "assign") == Counter([*old, added.id])
+
+
+@PG_ONLY
 def test_auto_assign_during_the_first_tick_adds_the_record(
     crm: Crm, db_url: str, clock: ManualClock, tmp_path: Path
 ) -> None:
