@@ -168,6 +168,12 @@ class Roster:
             return True
         return max_per_day is not None and self.today[member.user_id] >= max_per_day
 
+    def _over(self, user_id: int) -> bool:
+        """True when ``user_id`` reached a cap of the workflow's."""
+        if self.max_open is not None and self.load[user_id] >= self.max_open:
+            return True
+        return self.max_per_day is not None and self.today[user_id] >= self.max_per_day
+
     def working(self, member: Member) -> bool:
         """True when today is one of the member's working days."""
         return member.working_days is None or self.weekday in member.working_days
@@ -218,6 +224,8 @@ class Roster:
         A scope's eligible list is rebuilt only when it changes: weighted
         strategies keep their state keyed by that very list.
         """
+        if user_id not in self.own_caps and not self._over(user_id):
+            return  # the common case, once per pick: no scan of the scopes
         for scope in scopes.values():
             if any(m.user_id == user_id and self.at_cap(m) for m in scope.eligible):
                 scope.eligible = [
