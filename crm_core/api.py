@@ -552,7 +552,10 @@ class Crm:
                 .where(Record.kind == data["kind"], col(Record.archived_at).is_(None))
                 .group_by(col(Record.stage))
             ).all()
-            return make_plan(current.definition if current else None, data, dict(live), mapping)
+            plan = make_plan(current.definition if current else None, data, dict(live), mapping)
+            existing = set(session.exec(select(User.name)).all())
+            plan.missing_users = [u.name for u in named_users(data) if u.name not in existing]
+            return plan
 
     def apply_workflow(
         self,

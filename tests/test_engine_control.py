@@ -495,3 +495,12 @@ def test_simulate_days_30_covers_day_30_and_shows_each_runs_time(
     assert [day for day, _at in runs] == ["0", "1", "2"]
     first = datetime.strptime(runs[0][1], "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI)
     assert abs(first - datetime.now(UTC)) < 2 * MINUTE
+
+
+def test_plan_lists_the_missing_users_without_refusing(crm: Crm, db_url: str) -> None:
+    crm.add_user(ADMIN, "bob", "operator")
+    plan = crm.plan_workflow(ADMIN, SHIPPED / "leads.yaml")
+    assert (plan.missing_users, plan.ok) == (["alice", "mia"], True)
+    out = cli(db_url, "workflow", "plan", str(SHIPPED / "leads.yaml"))
+    assert "missing users     alice, mia" in out
+    assert "apply             needs --create-users" in out

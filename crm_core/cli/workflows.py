@@ -70,6 +70,12 @@ def _label(label: Any) -> str:
     return "∅" if label is None else str(label)
 
 
+def _verdict(plan: WorkflowPlan) -> str:
+    if not plan.ok:
+        return "refused"
+    return "needs --create-users" if plan.missing_users else "ok"
+
+
 def _show_plan(plan: WorkflowPlan) -> None:
     old = f"v{plan.old_version}" if plan.old_version is not None else "none applied"
     renamed = [
@@ -91,7 +97,8 @@ def _show_plan(plan: WorkflowPlan) -> None:
         ("changed stages", ", ".join(plan.changed_stages) or "none"),
         ("changed sections", ", ".join(plan.changed_sections) or "none"),
         ("not in a stage", f"{plan.unstaged} live record(s)"),
-        ("apply", "ok" if plan.ok else "refused"),
+        ("missing users", ", ".join(plan.missing_users) or "none"),
+        ("apply", _verdict(plan)),
     ]
     render.fields_block(pairs)
 
