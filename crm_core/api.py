@@ -148,6 +148,7 @@ from crm_core.why import WhyView, explain
 from crm_core.workflow import engine
 from crm_core.workflow.actions import ActionContext
 from crm_core.workflow.loader import LoadResult, load_workflow, workflow_schema
+from crm_core.workflow.people import named_users
 from crm_core.workflow.plan import WorkflowPlan, make_plan
 
 __all__ = [
@@ -230,6 +231,10 @@ __all__ = [
 MAX_LIMIT = 10_000
 
 
+USER_KEYS = frozenset({"owner_id", "assignee_id", "members", "admins", "applied_by"})
+"""Journal keys whose values are user ids (or lists of them)."""
+
+
 @dataclass
 class _Names:
     """Id-to-name lookups for rendering views, loaded once per call."""
@@ -245,6 +250,16 @@ class _Names:
 
     def user(self, user_id: int | None) -> str | None:
         return self.users.get(user_id) if user_id is not None else None
+
+    def named_users(self, *states: dict[str, Any] | None) -> dict[int, str]:
+        """The names of the users that journal states give by id (see ``USER_KEYS``)."""
+        ids: set[int] = set()
+        for state in states:
+            for key, value in (state or {}).items():
+                if key in USER_KEYS:
+                    ids.update(v for v in (value if isinstance(value, list) else [value])
+                               if isinstance(v, int))  # fmt: skip
+        return {i: self.users[i] for i in sorted(ids) if i in self.users}
 
 
 def _record_view(r: Record, names: _Names) -> RecordView:
@@ -543,6 +558,30 @@ class Crm:
         """Read and check a workflow file against the schema, its stages and the kind's fields."""
         return load_workflow(path, self.registry)
 
+    def _workflow_users(
+        self, ctx: WriteContext, workflow: str, data: dict[str, Any], create: bool
+    ) -> None:
+        """Refuse a workflow naming users the database lacks, or (``create``) add them."""
+        existing = set(ctx.session.exec(select(User.name)).all())
+        missing = [u for u in named_users(data) if u.name not in existing]
+        if not missing:
+            return
+        if not create:
+            names = ", ".join(u.name for u in missing)
+            raise InvalidInput(
+                f"workflow {workflow} names {len(missing)} user(s) the database lacks: {names} "
+                "(add them with crm user add, or apply with --create-users)"
+            )
+        teams = set(ctx.session.exec(select(Team.name)).all())
+        for user in missing:
+            if user.team is not None and user.team not in teams:
+                team = Team(name=user.team, created_at=ctx.now)
+                ctx.session.add(team)
+                ctx.session.flush()
+                ctx.journal("team", _pk(team.id), None, "create", None, {"name": user.team})
+                teams.add(user.team)
+            self._insert_user(ctx, user.name, user.role, user.team)
+
     def plan_workflow(
         self, actor: str, path: str | Path, mapping: dict[str, str] | None = None
     ) -> WorkflowPlan:
@@ -568,14 +607,25 @@ class Crm:
                 .where(Record.kind == data["kind"], col(Record.archived_at).is_(None))
                 .group_by(col(Record.stage))
             ).all()
-            return make_plan(current.definition if current else None, data, dict(live), mapping)
+            plan = make_plan(current.definition if current else None, data, dict(live), mapping)
+            existing = set(session.exec(select(User.name)).all())
+            plan.missing_users = [u.name for u in named_users(data) if u.name not in existing]
+            return plan
 
     def apply_workflow(
-        self, actor: str, path: str | Path, mapping: dict[str, str] | None = None
+        self,
+        actor: str,
+        path: str | Path,
+        mapping: dict[str, str] | None = None,
+        *,
+        create_users: bool = False,
     ) -> WorkflowView:
         """Apply a checked workflow file to its kind (admins only).
 
-        Refused, and nothing changed, when the file has problems or when live
+        Refused, and nothing changed, when the file has problems, when it names
+        users the database lacks (all listed in one message) unless
+        ``create_users``, which creates them (and the teams ``users:`` gives
+        them) in the same transaction, or when live
         records sit in stages the new version no longer has and ``mapping``
         (old stage id to new stage id) does not move them. Mapped records move
         set-based in the same transaction, one journal row each; these moves
@@ -590,6 +640,7 @@ class Crm:
         with self._write(actor) as ctx:
             assert ctx.actor is not None
             permissions.require_admin(ctx.actor, "apply workflows")
+            self._workflow_users(ctx, name, data, create_users)
             current = engine.applied(ctx.session, kind)
             live = ctx.session.exec(
                 select(Record.stage, func.count())
@@ -1605,6 +1656,7 @@ class Crm:
                     j.before,
                     j.after,
                     j.reason,
+                    names.named_users(j.before, j.after),
                 )
                 for j in rows
             ]

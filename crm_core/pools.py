@@ -203,7 +203,56 @@ def page(
             entry.since, entry.how, entry.cause, entry.reason = j.at, j.action, j.cause, j.reason
         entries.append(entry)
     wf = workflow_of(session, pool.name)
-    return PoolPage(pool.name, total, allowance(session, wf, pool.name, user_id, now), entries)
+    left = allowance(session, wf, pool.name, user_id, now)
+    _mark_claimable(session, wf, entries, left, user_id, now)
+    return PoolPage(pool.name, total, left, entries)
+
+
+def _mark_claimable(
+    session: Session,
+    wf: WorkflowDef | None,
+    entries: list[PoolEntry],
+    left: dict[str, Any],
+    user_id: int,
+    now: datetime,
+) -> None:
+    """Mark the page's entries the user may not claim yet, by the rules :func:`claim` applies.
+
+    The caps hold for every entry alike; the wait after a holding is read for
+    the page's records only, in one query.
+    """
+    if not entries:
+        return
+    common: list[str] = []
+    common_from: datetime | None = now
+    if left["max_held"] is not None and left["held"] >= left["max_held"]:
+        common.append(f"you hold {left['held']} of at most {left['max_held']}")
+        common_from = None  # until the user holds fewer: no date to give
+    if left["max_per_day"] is not None and left["claimed_today"] >= left["max_per_day"]:
+        common.append(f"you claimed {left['claimed_today']} of {left['max_per_day']} today")
+        if common_from is not None and wf is not None:
+            common_from = WorkCalendar.of(wf.definition).next_day(now)
+    wait = left["reclaim_after_days"]
+    last: dict[int, datetime] = {}
+    if wait:
+        rows = session.exec(
+            select(Holding.record_id, func.max(Holding.ended_at))
+            .where(col(Holding.record_id).in_([e.record_id for e in entries]))
+            .where(Holding.user_id == user_id, col(Holding.ended_at) > now - timedelta(days=wait))
+            .group_by(col(Holding.record_id))
+        ).all()
+        last = {r: at for r, at in rows if at is not None}
+    for entry in entries:
+        reasons = list(common)
+        start = common_from
+        ended = last.get(entry.record_id)
+        if ended is not None:
+            reasons.insert(0, f"held by you until {ended:%Y-%m-%d %H:%M}")
+            if start is not None:
+                start = max(start, ended + timedelta(days=wait))
+        if reasons:
+            entry.not_claimable_because = "; ".join(reasons)
+            entry.claimable_from = start
 
 
 def workflow_of(session: Session, pool_name: str) -> WorkflowDef | None:

@@ -306,7 +306,11 @@ class TaskView(View):
 
 @dataclasses.dataclass
 class JournalEntry(View):
-    """One journal row, with the actor's name resolved."""
+    """One journal row, with the actor's name resolved.
+
+    ``users`` names the users that ``before`` and ``after`` give by id (an
+    owner, an assignee, a pool's members), so a reader sees names, not ids.
+    """
 
     id: int
     at: datetime
@@ -319,6 +323,7 @@ class JournalEntry(View):
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     reason: str | None = None
+    users: dict[int, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -336,7 +341,13 @@ class WorkflowView(View):
 
 @dataclasses.dataclass
 class PoolEntry(View):
-    """A record waiting in a pool, and how it came back."""
+    """A record waiting in a pool, how it came back, and whether the reader may claim it now.
+
+    ``not_claimable_because`` is None when the reader may claim it now; else it
+    says why not (``held by you until …``, the day's claims used up, the most
+    records held), and ``claimable_from`` when that passes by itself (None: not
+    until the reader holds fewer records).
+    """
 
     record_id: int
     kind: str
@@ -346,6 +357,8 @@ class PoolEntry(View):
     how: str | None
     cause: str | None
     reason: str | None
+    claimable_from: datetime | None = None
+    not_claimable_because: str | None = None
 
 
 @dataclasses.dataclass

@@ -11,9 +11,12 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from crm_core import conditions
-from crm_core.models import Journal, Pool, Record, Task, User, WorkflowDef
+from crm_core.assign.run import DAYS, AssignResult, Roster, rule_key
+from crm_core.assign.strategies import Member
+from crm_core.models import Holding, Journal, Pool, Record, Task, User, WorkflowDef
 from crm_core.views import View
 from crm_core.workflow import engine
+from crm_core.workflow.calendar import WorkCalendar
 from crm_core.workflow.loader import action_name
 
 HORIZON_DAYS = 366
@@ -22,11 +25,29 @@ JOURNAL_LOOKBACK = 500
 
 @dataclass
 class Forecast(View):
-    """Something the scheduler will do to the record, and when, unless things change."""
+    """Something the scheduler will do to the record, and when, unless things change.
+
+    ``local`` is ``at`` in the workflow's time zone, e.g. ``2026-03-05 17:00 Asia/Shanghai``.
+    """
 
     at: datetime
     event: str
     rule: str
+    local: str = ""
+
+
+@dataclass
+class Candidate(View):
+    """A member who could receive an unowned record, and whether they can right now.
+
+    ``state`` is ``free``, ``at cap``, ``away``, ``off today`` or ``inactive``;
+    ``detail`` says the numbers or the date behind it (a user the workflow names
+    who does not exist is in the view's notes).
+    """
+
+    user: str
+    state: str
+    detail: str = ""
 
 
 @dataclass
@@ -46,6 +67,9 @@ class WhyView(View):
     pool_cause: str | None = None
     pool_reason: str | None = None
     rotations: int = 0
+    timezone: str = "UTC"
+    route: str | None = None
+    candidates: list[Candidate] = field(default_factory=list)
     upcoming: list[Forecast] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -112,12 +136,104 @@ def explain(
         view.notes.append("archived: the scheduler leaves it alone")
         return view
     facts = engine.facts(session, record)
+    calendar = WorkCalendar.of(wf.definition)
+    view.timezone = calendar.zone.key
     if owner is not None:
         _pool_forecasts(session, view, wf, record, facts, now, operators)
         _sla_forecast(view, wf, record, facts)
         _stage_forecast(view, wf, record, now)
+    elif pool is None:
+        _unowned(session, view, wf, facts, now, operators)
+    for forecast in view.upcoming:
+        forecast.local = calendar.label(forecast.at)
     view.upcoming.sort(key=lambda f: f.at)
     return view
+
+
+def _unowned(
+    session: Session,
+    view: WhyView,
+    wf: WorkflowDef,
+    facts: conditions.Facts,
+    now: datetime,
+    operators: conditions.Operators,
+) -> None:
+    """Why an unowned record outside any pool has no owner: its route and each member's state."""
+    spec = wf.definition.get("assignment")
+    if not spec:
+        view.notes.append(f"workflow {wf.name} has no assignment section: nobody assigns it")
+        return
+    entries: list[Any] | None = spec.get("members")
+    team: str | None = None
+    view.route = "default"
+    for i, rule in enumerate(spec.get("rules", [])):
+        if conditions.to_python(rule["when"], now, operators)(facts):
+            if "members" in rule or "team" in rule:
+                view.route = rule_key(rule, i)
+                entries, team = rule.get("members"), rule.get("team")
+            else:
+                view.route = f"{rule_key(rule, i)} (default members)"
+            break
+    if entries is None and team is None:
+        view.notes.append("no rule matches it and there are no default members: it waits")
+        return
+    roster = Roster(session, now, wf, AssignResult(wf.name))
+    members = roster.team(team) if team is not None else roster.members(entries or [])
+    for problem in roster.result.problems:
+        view.notes.append(problem)
+    view.candidates = [_candidate(roster, m) for m in members]
+    free = [c.user for c in view.candidates if c.state == "free"]
+    if free:
+        view.notes.append(
+            f"{', '.join(free)} can take it: the next assignment pass (the worker, or "
+            "crm assign) hands it over"
+        )
+    else:
+        view.notes.append("every member is away, off today or at a cap: it waits")
+        _first_back(view, roster, members, WorkCalendar.of(wf.definition))
+
+
+def _first_back(
+    view: WhyView, roster: Roster, members: list[Member], calendar: WorkCalendar
+) -> None:
+    """Forecast the first moment a member who is away or off today may take the record again
+    (a member at a cap waits for a record of theirs to close: no date to give)."""
+    backs: list[tuple[datetime, str]] = []
+    for m in members:
+        user = roster.users[m.user_id]
+        if not user.active or roster.at_cap(m):
+            continue
+        at = roster.now
+        if user.away_until is not None and user.away_until > at:
+            at = user.away_until
+        for _ in range(7):
+            if m.working_days is None or calendar.weekday(at) in m.working_days:
+                break
+            at = calendar.next_day(at)
+        if at > roster.now:
+            backs.append((at, m.name))
+    if backs:
+        at, name = min(backs)
+        view.upcoming.append(Forecast(at, f"{name} may take it from then", "assignment"))
+
+
+def _candidate(roster: Roster, member: Member) -> Candidate:
+    user = roster.users[member.user_id]
+    if not user.active:
+        return Candidate(member.name, "inactive")
+    if user.away_until is not None and user.away_until > roster.now:
+        return Candidate(member.name, "away", f"until {user.away_until:%Y-%m-%d %H:%M}")
+    if not roster.working(member):
+        days = ", ".join(DAYS[d] for d in sorted(member.working_days or ()))
+        return Candidate(member.name, "off today", f"works {days}")
+    max_open, max_per_day = roster.caps(member)
+    if max_open is not None and roster.load[member.user_id] >= max_open:
+        return Candidate(member.name, "at cap", f"{roster.load[member.user_id]}/{max_open} open")
+    if max_per_day is not None and roster.today[member.user_id] >= max_per_day:
+        got = roster.today[member.user_id]
+        return Candidate(member.name, "at cap", f"{got}/{max_per_day} received today")
+    held = f"{roster.load[member.user_id]}/{max_open} open" if max_open is not None else ""
+    return Candidate(member.name, "free", held)
 
 
 def _describe(session: Session, row: Journal) -> str:
@@ -155,10 +271,11 @@ def _pool_forecasts(
             if at is None:
                 continue
             limit = spec.get("rotation", {}).get("max_rotations", 0)
+            nxt = _next_member(session, spec, record, at) if record.rotations < limit else None
             where = (
-                f"rotates to the next member of pool {spec['id']} "
+                f"rotates to {nxt}, the next member of pool {spec['id']} "
                 f"({record.rotations + 1} of {limit})"
-                if record.rotations < limit
+                if nxt is not None
                 else f"returns to pool {spec['id']}"
             )
             name = f"pool:{spec['id']}:{rule['id']}"
@@ -167,6 +284,24 @@ def _pool_forecasts(
             if rule.get("warn_days_before") and at > now and not warned:
                 warn_at = max(now, at - timedelta(days=rule["warn_days_before"]))
                 view.upcoming.append(Forecast(warn_at, "the owner gets a warning task", name))
+
+
+def _next_member(
+    session: Session, spec: dict[str, Any], record: Record, at: datetime
+) -> str | None:
+    """Who a rotation at ``at`` hands the record to, as the sweep picks: the first pool member
+    in file order who is active, not away then, and has not held it."""
+    query = select(Holding.user_id).where(Holding.record_id == record.id)
+    held: set[int | None] = set(session.exec(query).all())
+    held.add(record.owner_id)
+    users = {u.name: u for u in session.exec(select(User)).all()}
+    for name in spec.get("members", []):
+        user = users.get(name)
+        if user is None or not user.active or user.id in held:
+            continue
+        if user.away_until is None or user.away_until <= at:
+            return user.name
+    return None
 
 
 def _holds(

@@ -33,7 +33,7 @@ RECORD_KEYS = {
 }  # fmt: skip
 JOURNAL_KEYS = {
     "id", "at", "actor", "cause", "entity", "entity_id", "record_id", "action", "before", "after",
-    "reason",
+    "reason", "users",
 }  # fmt: skip
 
 

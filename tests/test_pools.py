@@ -308,7 +308,8 @@ def test_warning_once_per_tenure_then_again_after_a_claim(public: Crm, clock: Ma
     assert task.cause.endswith(":warn")
     assert (task.record_id, task.due_at) == (rid, START + 12 * DAY + 12 * HOUR)
     assert task.note == (
-        f"#{rid} Lead 1 returns to pool 公海 within 2 day(s) (rule idle) unless you follow up"
+        f"#{rid} Lead 1 returns to pool 公海 within 2 day(s), by 2026-03-17 05:00 Asia/Shanghai "
+        "(rule idle) unless you follow up"
     )
     clock.advance(2 * HOUR)
     assert sweep(public).warned == 0
@@ -385,7 +386,10 @@ def test_stage_limits_notify_escalate_and_return(staged: Crm, clock: ManualClock
     counts(sweep(staged), alerted=1, returned=0, by_rule={"stage:leads:new:notify": 1})
     assert tasks(staged) == [("alice", n, "stage:leads:new:notify")]
     (task,) = staged.list_tasks("alice")
-    assert task.note == f"#{n} Lead 1: more than 3 day(s) in new"
+    assert (
+        task.note
+        == f"#{n} Lead 1: more than 3 day(s) in new (since 2026-03-02 17:00 Asia/Shanghai)"
+    )
     clock.advance(HOUR)
     assert sweep(staged).alerted == 0  # once per stage tenure
 
@@ -1126,13 +1130,13 @@ def test_simulate_predicts_the_days_and_keeps_nothing(
     assert snapshot(people) == before
     assert [w.version for w in people.list_workflows("admin")] == ([1] if applied else [])
     assert "rota" not in [p.name for p in people.list_pools("admin")]
-    assert [r.day for r in reports] == list(range(1, 21))
-    assert [r.date for r in reports] == [(start + i * DAY).date() for i in range(20)]
+    assert [r.day for r in reports] == list(range(21))
+    assert [r.at for r in reports] == [start + i * DAY for i in range(21)]
     predicted = [(r.assigned, *(getattr(r, k) for k in SIM_COUNTS)) for r in reports]
 
     people.apply_workflow("admin", path)
     actual = []
-    for _ in range(20):
+    for _ in range(21):
         actual.append(_tick_sums(people))
         clock.advance(DAY)
     assert predicted == actual
@@ -1149,7 +1153,7 @@ def test_simulate_leaves_the_applied_version_and_refuses_non_admins(
     lead(public, "alice", 1)
     v2 = write_workflow(tmp_path, ROTA, version=2, name="v2.yaml")
     before = snapshot(public)
-    assert len(public.simulate_workflow("admin", v2, days=3)) == 3
+    assert len(public.simulate_workflow("admin", v2, days=3)) == 4  # day 0 to day 3
     assert snapshot(public) == before
     assert [(w.name, w.version) for w in public.list_workflows("admin")] == [("leads", 1)]
     with pytest.raises(PermissionDenied):
@@ -1296,13 +1300,13 @@ def test_cli_workflow_simulate(cli: Cli, public: Crm, tmp_path: Path) -> None:
     days = json.loads(
         cli.ok("workflow", "simulate", str(path), "--days", "5", "--json", user="admin")
     )
-    assert [d["day"] for d in days] == [1, 2, 3, 4, 5]
-    keys = {"day", "date", "assigned", "warned", "returned", "rotated", "alerted", "reassigned",
-            "notified", "outbox"}  # fmt: skip
+    assert [d["day"] for d in days] == [0, 1, 2, 3, 4, 5]
+    keys = {"day", "date", "at", "run_at", "assigned", "warned", "returned", "rotated",
+            "alerted", "reassigned", "notified", "outbox"}  # fmt: skip
     assert all(set(d) == keys for d in days)
     assert sum(d["rotated"] for d in days) == 1  # bob's lead #3, idle since 2026-03-02
     out = cli.ok("workflow", "simulate", str(path), "--days", "5", user="admin")
-    assert "simulated 5 day(s); nothing kept" in out
+    assert "simulated 5 day(s), day 0 (now) to day 5; nothing kept" in out
     assert snapshot(public) == before
     assert "only an admin" in cli.fails(3, "workflow", "simulate", str(path), "--days", "5")
     assert snapshot(public) == before

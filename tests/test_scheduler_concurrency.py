@@ -747,6 +747,30 @@ def test_auto_assign_during_a_tick_keeps_the_caps(
 
 
 @PG_ONLY
+def test_auto_assign_during_a_tick_keeps_a_members_own_cap(
+    crm: Crm, db_url: str, clock: ManualClock, tmp_path: Path
+) -> None:
+    """A per-member cap (op0: max_open 1; op1 unlimited) holds when a record is added
+    while the worker assigns: the add waits for the tick's lock, sees op0 at their cap
+    and gives its record to op1."""
+    setup_operators(crm, ["op0", "op1"])
+    spec = {"strategy": "round_robin", "members": [{"user": "op0", "max_open": 1}, "op1"]}
+    crm.apply_workflow("admin", write_workflow(tmp_path, "wf.yaml", assignment=spec))
+    old = add_leads(crm, 3)  # the tick: op0 one, then op1 the other two
+
+    ticked, added = paused_race(
+        db_url, clock, Pause(HAND_OVER), lambda c: c.tick(), auto_add, waits_on="advisory"
+    )
+
+    assert ticked.ran and [a.assigned for a in ticked.assignments] == [3], repr(ticked)
+    assert not isinstance(added, Exception) and added.owner == "op1", repr(added)
+    states = assert_one_place_each(crm)
+    owners = Counter(s["owner_id"] for s in states.values() if s["owner_id"])
+    assert owners == {user_ids(crm)["op0"]: 1, user_ids(crm)["op1"]: 3}, owners
+    assert moves(crm, "assign") == Counter([*old, added.id])
+
+
+@PG_ONLY
 def test_auto_assign_during_the_first_tick_adds_the_record(
     crm: Crm, db_url: str, clock: ManualClock, tmp_path: Path
 ) -> None:
@@ -809,13 +833,21 @@ def test_two_first_assignment_passes_save_the_cursor(
     assert_one_place_each(crm)
 
 
-def pool_sync_setup(crm: Crm, tmp_path: Path) -> Path:
-    """Pool ``public`` names op0, op1 and op2, but op2 is added after the apply: the
-    pool's members (op0, op1) are out of date until the next sync. Returns the YAML."""
-    setup_operators(crm, ["op0", "op1"])
+def pool_sync_setup(crm: Crm, db_url: str, tmp_path: Path) -> Path:
+    """Pool ``public`` names op0, op1 and op2, but its members are op0 and op1: out of
+    date until the next sync. Returns the YAML.
+
+    An apply now refuses a workflow naming a missing user, so the stale membership (as
+    a database applied before that had it, when op2 was added after the apply) is made
+    by deleting op2's row behind the API."""
+    setup_operators(crm, ["op0", "op1", "op2"])
     wf = write_workflow(tmp_path, "wf.yaml", pools=[public_pool(["op0", "op1", "op2"])])
     crm.apply_workflow("admin", wf)
-    crm.add_user("admin", "op2", "operator", "sales")
+    behind = make_engine(db_url)
+    with behind.begin() as conn:
+        stale = text("DELETE FROM pool_member WHERE user_id = :user")
+        conn.execute(stale, {"user": user_ids(crm)["op2"]})
+    behind.dispose()
     assert pool_members(crm) == ["op0", "op1"]
     return wf
 
@@ -839,7 +871,7 @@ def test_two_releases_at_once_leave_pool_members_alone(
     with the YAML naming a user added after the apply, two releases at once both synced
     and the loser failed on pool_member_pkey. A release no longer syncs members, so two
     releases of different records do not even wait for each other."""
-    pool_sync_setup(crm, tmp_path)
+    pool_sync_setup(crm, db_url, tmp_path)
     syncs = member_syncs(crm)
     mine, yours = add_leads(crm, 2, owners=["op0", "op1"])
 
@@ -868,7 +900,7 @@ def test_a_sweep_and_an_apply_sync_pool_members_one_at_a_time(
     inserted the missing member and the loser failed on pool_member_pkey. Now each sync
     first locks the pool row: the apply waits for the sweep, then finds the members up
     to date."""
-    wf = pool_sync_setup(crm, tmp_path)
+    wf = pool_sync_setup(crm, db_url, tmp_path)
     syncs = member_syncs(crm)
 
     swept, applied = paused_race(

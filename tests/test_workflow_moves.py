@@ -97,7 +97,7 @@ def test_cli_move(db_url: str) -> None:
         result = runner.invoke(app, ["--db", db_url, "--as", "admin", *args])
         return result.exit_code, result.output
 
-    assert crm("workflow", "apply", str(LEADS))[0] == 0
+    assert crm("workflow", "apply", str(LEADS), "--create-users")[0] == 0
     code, out = crm("record", "add", "lead", "--set", "name=Li", "--set", "phone=13800000000")
     rid = out.strip()
     assert crm("record", "move", rid, "contacted") == (0, f"record #{rid} is now in contacted\n")

@@ -77,7 +77,7 @@ def test_plan_with_no_applied_workflow(people: Crm) -> None:
     assert (plan.old_version, plan.new_version) == (None, 1)
     assert plan.added == ["new", "contacted", "qualified", "won", "lost"]
     assert (plan.removed, plan.renamed, plan.reordered, plan.blockers) == ([], [], False, [])
-    assert plan.changed_sections == ["assignment", "label", "pools", "transitions"]
+    assert plan.changed_sections == ["assignment", "label", "pools", "transitions", "users"]
     assert plan.unstaged == 1  # added before any workflow: not yet in a stage, not a blocker
     assert plan.ok
     assert people.list_workflows("admin") == []

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -19,7 +20,7 @@ from sqlalchemy import and_, case, literal, or_, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
-from sqlmodel import col, func, select
+from sqlmodel import Session, col, func, select
 
 from crm_core import conditions, records
 from crm_core.assign.strategies import Load, Member, Strategy, takes_record
@@ -92,22 +93,26 @@ def open_filter(wf: WorkflowDef) -> Any:
 class Roster:
     """The users a pass may hand records to: who they are, their load and their caps."""
 
-    def __init__(self, ctx: WriteContext, wf: WorkflowDef, result: AssignResult) -> None:
-        self.ctx = ctx
+    def __init__(
+        self, session: Session, now: datetime, wf: WorkflowDef, result: AssignResult
+    ) -> None:
+        self.session = session
+        self.now = now
         self.result = result
-        self.users = {u.id: u for u in ctx.session.exec(select(User)).all()}
+        self.users = {u.id: u for u in session.exec(select(User)).all()}
         self.by_name = {u.name: u for u in self.users.values()}
-        teams = dict(ctx.session.exec(select(Team.name, Team.id)).all())
+        teams = dict(session.exec(select(Team.name, Team.id)).all())
         self.team_ids: dict[str, int | None] = teams
         calendar = WorkCalendar.of(wf.definition)
-        self.weekday = calendar.weekday(ctx.now)
-        day_start = calendar.day_start(ctx.now)
+        self.weekday = calendar.weekday(now)
+        day_start = calendar.day_start(now)
         caps = wf.definition.get("assignment", {}).get("caps", {})
         self.max_open = caps.get("max_open")
         self.max_per_day = caps.get("max_per_day")
+        self.own_caps: set[int] = set()  # users a members entry gives caps of their own
         # Naming the owners (whose records are in no pool) lets the database count from
         # ix_record_owner_open alone.
-        load_rows = ctx.session.exec(
+        load_rows = session.exec(
             select(Record.owner_id, func.count())
             .where(open_filter(wf), col(Record.owner_id).in_(list(self.users)))
             .where(col(Record.pool_id).is_(None))
@@ -117,7 +122,7 @@ class Roster:
         self.load = Load(counts, self._count, wf.kind)
         self.wf = wf
         # Records received today count even if already won, lost or archived.
-        fresh_rows = ctx.session.exec(
+        fresh_rows = session.exec(
             select(Record.owner_id, func.count())
             .where(col(Record.kind) == wf.kind, col(Record.assigned_at) >= day_start)
             .where(col(Record.owner_id).is_not(None))
@@ -127,7 +132,7 @@ class Roster:
 
     def _count(self, kind: str, stage: str | None, fields: dict[str, Any]) -> dict[int, int]:
         """Answer :meth:`Load.count`: open records per owner, narrowed, in one query."""
-        dialect = self.ctx.session.get_bind().dialect.name
+        dialect = self.session.get_bind().dialect.name
         query = select(Record.owner_id, func.count()).where(
             col(Record.kind) == kind,
             col(Record.archived_at).is_(None),
@@ -140,7 +145,7 @@ class Roster:
             query = query.where(col(Record.stage) == stage)
         for name, value in fields.items():
             query = query.where(field_equals(dialect, name, value))
-        rows = self.ctx.session.exec(query.group_by(col(Record.owner_id))).all()
+        rows = self.session.exec(query.group_by(col(Record.owner_id))).all()
         return {o: n for o, n in rows if o is not None}
 
     def present(self, user_id: int) -> bool:
@@ -148,30 +153,52 @@ class Roster:
         user = self.users.get(user_id)
         if user is None or not user.active:
             return False
-        return user.away_until is None or user.away_until <= self.ctx.now
+        return user.away_until is None or user.away_until <= self.now
+
+    def caps(self, member: Member) -> tuple[int | None, int | None]:
+        """The member's ``(max_open, max_per_day)``: their own where given, else the workflow's."""
+        max_open = self.max_open if member.max_open is None else member.max_open
+        max_per_day = self.max_per_day if member.max_per_day is None else member.max_per_day
+        return max_open, max_per_day
+
+    def at_cap(self, member: Member) -> bool:
+        """True when the member holds or received today as many records as a cap allows."""
+        max_open, max_per_day = self.caps(member)
+        if max_open is not None and self.load[member.user_id] >= max_open:
+            return True
+        return max_per_day is not None and self.today[member.user_id] >= max_per_day
+
+    def _over(self, user_id: int) -> bool:
+        """True when ``user_id`` reached a cap of the workflow's."""
+        if self.max_open is not None and self.load[user_id] >= self.max_open:
+            return True
+        return self.max_per_day is not None and self.today[user_id] >= self.max_per_day
+
+    def working(self, member: Member) -> bool:
+        """True when today is one of the member's working days."""
+        return member.working_days is None or self.weekday in member.working_days
 
     def eligible(self, member: Member) -> bool:
         """Present, working today, and under both caps."""
-        if not self.present(member.user_id):
-            return False
-        if member.working_days is not None and self.weekday not in member.working_days:
-            return False
-        if self.max_open is not None and self.load[member.user_id] >= self.max_open:
-            return False
-        return self.max_per_day is None or self.today[member.user_id] < self.max_per_day
+        return self.present(member.user_id) and self.working(member) and not self.at_cap(member)
 
     def members(self, entries: list[Any]) -> list[Member]:
-        """Members from YAML entries: a user name, or ``{user, weight, working_days}``."""
+        """Members from YAML entries: a user name, or ``{user, weight, working_days, max_open,
+        max_per_day}``."""
         out = []
         for entry in entries:
-            spec = {"user": entry} if isinstance(entry, str) else entry
+            spec: dict[str, Any] = {"user": entry} if isinstance(entry, str) else entry
             user = self.by_name.get(spec["user"])
             if user is None or user.id is None:
                 self.result.problems.append(f"no user '{spec['user']}': left out")
                 continue
             days = spec.get("working_days")
             working = frozenset(DAYS.index(d) for d in days) if days else None
-            out.append(Member(user.id, user.name, int(spec.get("weight", 1)), working))
+            if "max_open" in spec or "max_per_day" in spec:
+                self.own_caps.add(user.id)
+            member = Member(user.id, user.name, int(spec.get("weight", 1)), working,
+                            spec.get("max_open"), spec.get("max_per_day"))  # fmt: skip
+            out.append(member)
         return out
 
     def team(self, name: str) -> list[Member]:
@@ -186,13 +213,24 @@ class Roster:
         )
         return [Member(u.id, u.name) for u in users if u.id is not None]
 
-    def took(self, user_id: int, record: RecordSnapshot | None = None) -> bool:
-        """Count one more record for ``user_id``; True when that used up a cap."""
+    def took(self, user_id: int, record: RecordSnapshot | None = None) -> None:
+        """Count one more record for ``user_id``, open and received today."""
         self.load.took(user_id, record)
         self.today[user_id] += 1
-        over_open = self.max_open is not None and self.load[user_id] >= self.max_open
-        over_day = self.max_per_day is not None and self.today[user_id] >= self.max_per_day
-        return over_open or over_day
+
+    def drop_capped(self, scopes: dict[str, Scope], user_id: int) -> None:
+        """Take ``user_id`` out of the scopes where a cap of theirs is now used up.
+
+        A scope's eligible list is rebuilt only when it changes: weighted
+        strategies keep their state keyed by that very list.
+        """
+        if user_id not in self.own_caps and not self._over(user_id):
+            return  # the common case, once per pick: no scan of the scopes
+        for scope in scopes.values():
+            if any(m.user_id == user_id and self.at_cap(m) for m in scope.eligible):
+                scope.eligible = [
+                    m for m in scope.eligible if m.user_id != user_id or not self.at_cap(m)
+                ]
 
 
 def build_scopes(
@@ -366,7 +404,7 @@ def _assign(
     cause: str | None,
     contain: Containment | None,
 ) -> None:
-    roster = Roster(ctx, wf, result)
+    roster = Roster(ctx.session, ctx.now, wf, result)
     all_scopes = build_scopes(ctx, wf, roster, contain)
     rules = wf.definition["assignment"].get("rules", [])
     rule_scope = [
@@ -382,8 +420,8 @@ def _assign(
     for record_id, index, current in rows:
         owner = sticky.get(record_id)
         if owner is not None and roster.present(owner):
-            if roster.took(owner, seen.get(record_id)):
-                drop(all_scopes, owner)
+            roster.took(owner, seen.get(record_id))
+            roster.drop_capped(all_scopes, owner)
             plan.append({"rid": record_id, "uid": owner, "old": None, "why": "sticky"})
             continue
         key = rule_scope[index] if index >= 0 else "default"
@@ -413,8 +451,8 @@ def _assign(
         if member is None:
             left[f"{key}: every member is away, off today or at a cap"] += 1
             continue
-        if roster.took(member.user_id, record):
-            drop(all_scopes, member.user_id)
+        roster.took(member.user_id, record)
+        roster.drop_capped(all_scopes, member.user_id)
         plan.append({"rid": record_id, "uid": member.user_id, "old": current, "why": key})
     if contain is None:
         written = _write(ctx, wf, plan, action, cause)
@@ -466,12 +504,6 @@ def _save_cursors(
         set_={"state": stmt.excluded.state, "updated_at": stmt.excluded.updated_at},
     )
     ctx.session.execute(stmt)
-
-
-def drop(scopes: dict[str, Scope], user_id: int) -> None:
-    """Take a member who reached a cap out of every scope for the rest of the pass."""
-    for scope in scopes.values():
-        scope.eligible = [m for m in scope.eligible if m.user_id != user_id]
 
 
 def cause_of(wf: WorkflowDef, why: str) -> str:

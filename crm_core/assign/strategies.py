@@ -18,7 +18,7 @@ from crm_core.views import RecordSnapshot
 
 @dataclass(frozen=True)
 class Member:
-    """A user who can receive records in one scope, with the scope's weight and days.
+    """A user who can receive records in one scope, with the scope's weight, days and caps.
 
     Attributes:
         user_id: The user's id (the key of a strategy's ``load``).
@@ -27,12 +27,18 @@ class Member:
             three records for each one of weight 1); 1 when not given.
         working_days: The weekdays the member takes records (Monday is 0);
             None means every day.
+        max_open: The member's own cap on open records; None means the
+            workflow's ``caps.max_open`` (if any) applies.
+        max_per_day: The member's own cap on records received per day; None
+            means the workflow's ``caps.max_per_day`` (if any) applies.
     """
 
     user_id: int
     name: str
     weight: int = 1
     working_days: frozenset[int] | None = None  # Monday is 0; None means every day
+    max_open: int | None = None
+    max_per_day: int | None = None
 
 
 CountQuery = Callable[[str, str | None, dict[str, Any]], Mapping[int, int]]

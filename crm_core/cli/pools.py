@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from crm_core.cli import render
 from crm_core.cli.state import state
+
+if TYPE_CHECKING:
+    from crm_core.views import PoolEntry
 
 pool_app = typer.Typer(help="Public pools (公海) of records.", no_args_is_help=True)
 
@@ -46,10 +49,20 @@ def pool_list(
         return
     typer.echo(f"pool {page.pool}: {page.total} record(s) waiting")
     typer.echo(_allowance_line(page.allowance))
-    columns = ["record_id", "kind", "title", "stage", "since", "how", "reason"]
-    render.table([e.to_dict() for e in page.entries], columns, "records")
+    columns = ["record_id", "kind", "title", "stage", "since", "how", "reason", "claimable"]
+    rows = [{**e.to_dict(), "claimable": _claimable(e)} for e in page.entries]
+    render.table(rows, columns, "records")
     if len(page.entries) == limit:
         typer.echo(f"more: crm pool list {pool} --before {page.entries[-1].record_id}")
+
+
+def _claimable(entry: PoolEntry) -> str:
+    """``yes``, or from when (if it passes by itself) and why not yet."""
+    if entry.not_claimable_because is None:
+        return "yes"
+    if entry.claimable_from is None:
+        return f"no ({entry.not_claimable_because})"
+    return f"from {render.cell(entry.claimable_from)} ({entry.not_claimable_because})"
 
 
 def _allowance_line(allowance: dict[str, Any]) -> str:

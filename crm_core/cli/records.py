@@ -150,12 +150,17 @@ def record_why(ctx: typer.Context, record_id: int, as_json: bool = JSON) -> None
         typer.echo(f"pool: {view.pool} since {since} ({view.pool_cause}){reason}")
     if view.rotations:
         typer.echo(f"rotations so far: {view.rotations}")
+    if view.route:
+        typer.echo(f"route: {view.route}")
+    for c in view.candidates:
+        typer.echo(f"  {c.user}: {c.state}" + (f" ({c.detail})" if c.detail else ""))
     for note in view.notes:
         typer.echo(f"note: {note}")
     if not view.upcoming:
         typer.echo("next: nothing scheduled")
     for event in view.upcoming:
-        typer.echo(f"next: {render.cell(event.at)} {event.event} [{event.rule}]")
+        local = f" ({event.local})" if view.timezone != "UTC" else ""
+        typer.echo(f"next: {render.cell(event.at)} UTC{local} {event.event} [{event.rule}]")
 
 
 @record_app.command("convert")
@@ -207,7 +212,7 @@ def journal(
         return
     table = [
         {**r.to_dict(), "what": f"{r.entity} #{r.entity_id}",
-         "change": render.describe_change(r.before, r.after)}
+         "change": render.describe_change(r.before, r.after, r.users)}
         for r in rows
     ]  # fmt: skip
     render.table(table, ["id", "at", "actor", "cause", "what", "action", "change"], "journal")

@@ -34,12 +34,34 @@ def _flat(state: dict[str, Any] | None) -> dict[str, Any]:
     return out
 
 
-def describe_change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
-    """Summarise a journal row as ``key: old → new`` pairs (``key=value`` for a creation)."""
-    old, new = _flat(before), _flat(after)
+def describe_change(
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    users: dict[int, str] | None = None,
+) -> str:
+    """Summarise a journal row as ``key: old → new`` pairs (``key=value`` for a creation).
+
+    With ``users``, the user ids it names (an ``owner_id``, a pool's ``members``)
+    show as names: ``owner: alice → bob``.
+    """
+    old, new = _named(_flat(before), users), _named(_flat(after), users)
     if not old:
         return ", ".join(f"{k}={cell(v)}" for k, v in new.items() if v not in (None, "", {}))
     return ", ".join(f"{k}: {cell(old.get(k)) or '∅'} → {cell(v) or '∅'}" for k, v in new.items())
+
+
+def _named(state: dict[str, Any], users: dict[int, str] | None) -> dict[str, Any]:
+    if not users:
+        return state
+    out = {}
+    for key, value in state.items():
+        if key in ("owner_id", "assignee_id"):
+            out[key.removesuffix("_id")] = users.get(value, value)
+        elif key in ("members", "admins") and isinstance(value, list):
+            out[key] = [users.get(v, v) for v in value]
+        else:
+            out[key] = value
+    return out
 
 
 def emit_json(data: Any) -> None:

@@ -70,6 +70,12 @@ def _label(label: Any) -> str:
     return "∅" if label is None else str(label)
 
 
+def _verdict(plan: WorkflowPlan) -> str:
+    if not plan.ok:
+        return "refused"
+    return "needs --create-users" if plan.missing_users else "ok"
+
+
 def _show_plan(plan: WorkflowPlan) -> None:
     old = f"v{plan.old_version}" if plan.old_version is not None else "none applied"
     renamed = [
@@ -91,7 +97,8 @@ def _show_plan(plan: WorkflowPlan) -> None:
         ("changed stages", ", ".join(plan.changed_stages) or "none"),
         ("changed sections", ", ".join(plan.changed_sections) or "none"),
         ("not in a stage", f"{plan.unstaged} live record(s)"),
-        ("apply", "ok" if plan.ok else "refused"),
+        ("missing users", ", ".join(plan.missing_users) or "none"),
+        ("apply", _verdict(plan)),
     ]
     render.fields_block(pairs)
 
@@ -119,10 +126,20 @@ def plan(
 
 
 @workflow_app.command("apply")
-def apply(ctx: typer.Context, file: str, maps: list[str] | None = MAP) -> None:
-    """Apply a workflow file to its kind (admins); refused with located errors if invalid."""
+def apply(
+    ctx: typer.Context,
+    file: str,
+    maps: list[str] | None = MAP,
+    create_users: bool = typer.Option(
+        False,
+        "--create-users",
+        help="Create the users it names that do not exist (role and team from its users: "
+        "section; pool admins are managers, others operators).",
+    ),
+) -> None:
+    """Apply a workflow file to its kind (admins); refused if invalid or naming missing users."""
     s = state(ctx)
-    applied = s.crm.apply_workflow(s.actor, file, parse_mapping(maps))
+    applied = s.crm.apply_workflow(s.actor, file, parse_mapping(maps), create_users=create_users)
     typer.echo(f"applied {applied.name} v{applied.version} to {applied.kind}")
 
 
@@ -133,16 +150,17 @@ def simulate(
     days: int = typer.Option(30, "--days", min=1, max=3650, help="Days to run forward."),
     as_json: bool = typer.Option(False, "--json", help="Print exact JSON."),
 ) -> None:
-    """Run the scheduler DAYS days ahead over the data with FILE in place; keep nothing."""
+    """Run the scheduler now and daily to DAYS days ahead with FILE in place; keep nothing."""
     s = state(ctx)
     _check(s.crm, file)
     report = s.crm.simulate_workflow(s.actor, file, days)
     if as_json:
         render.emit_json(report)
         return
-    columns = ["date", "assigned", "warned", "returned", "rotated", "alerted", "reassigned",
-               "notified"]  # fmt: skip
-    render.table([d.to_dict() for d in report], columns, f"simulated {days} day(s); nothing kept")
+    columns = ["day", "run_at", "assigned", "warned", "returned", "rotated", "alerted",
+               "reassigned", "notified"]  # fmt: skip
+    title = f"simulated {days} day(s), day 0 (now) to day {days}; nothing kept"
+    render.table([d.to_dict() for d in report], columns, title)
     outbox: Counter[str] = Counter()
     for day in report:
         outbox.update(day.outbox)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlmodel import select
@@ -19,14 +19,21 @@ from crm_core.pools import ensure_pools
 from crm_core.records import WriteContext
 from crm_core.schedule.tick import tick
 from crm_core.views import View
+from crm_core.workflow.calendar import WorkCalendar
 
 
 @dataclass
 class DayReport(View):
-    """What the scheduler did on one simulated day; ``outbox``: what would be sent, per channel."""
+    """What the scheduler did on one simulated day; ``outbox``: what would be sent, per channel.
+
+    ``at`` is the simulated clock of that day's run (day 0 is now, day N is N × 24 h
+    later); ``run_at`` is the same moment in the workflow's time zone.
+    """
 
     day: int
     date: date
+    at: datetime
+    run_at: str
     assigned: int
     warned: int
     returned: int
@@ -56,10 +63,15 @@ def put_in_place(ctx: WriteContext, definition: dict[str, Any]) -> None:
 
 
 def simulate(ctx: WriteContext, definition: dict[str, Any], days: int) -> list[DayReport]:
-    """Tick once per day for ``days`` days from ``ctx.now``; report each day."""
+    """Tick now and then once per day up to ``days`` × 24 h later; report each run.
+
+    Day 0 is the run now; day ``days`` is exactly ``days`` × 24 h ahead, so a rule
+    that fires on the last day (``days_since … gt: days - 1``) shows in the report.
+    """
     put_in_place(ctx, definition)
+    calendar = WorkCalendar.of(definition)
     out = []
-    for day in range(days):
+    for day in range(days + 1):
         moment = ctx.now + timedelta(days=day)
         day_ctx = WriteContext(ctx.session, ctx.registry, ctx.host, ctx.actor, ctx.cause, moment)
         result = tick(day_ctx)
@@ -70,8 +82,10 @@ def simulate(ctx: WriteContext, definition: dict[str, Any], days: int) -> list[D
             outbox.update(s.outbox)
         out.append(
             DayReport(
-                day=day + 1,
+                day=day,
                 date=moment.date(),
+                at=moment,
+                run_at=calendar.label(moment),
                 assigned=sum(a.assigned for a in assigned),
                 warned=sum(s.warned for s in sweeps),
                 returned=sum(s.returned for s in sweeps),

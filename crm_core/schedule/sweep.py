@@ -30,6 +30,7 @@ from crm_core.schedule import bulk
 from crm_core.schedule.contain import Containment, Failure
 from crm_core.views import View
 from crm_core.workflow import actions
+from crm_core.workflow.calendar import WorkCalendar
 from crm_core.workflow.loader import action_name
 
 
@@ -239,6 +240,7 @@ def _warnings(
     ctx: WriteContext, wf: WorkflowDef, spec: dict[str, Any], dialect: str, contain: Containment
 ) -> list[Notice]:
     out: list[Notice] = []
+    calendar = WorkCalendar.of(wf.definition)
     label = spec.get("label", spec["id"])
     label = label.get("zh") or label.get("en") if isinstance(label, dict) else label
     for rule in spec.get("return", []):
@@ -264,9 +266,10 @@ def _warnings(
         found = contain.records(cause, where, _owned(wf, dialect), due)
         for record_id, owner_id, title in (row for rows in found for row in rows):
             assert owner_id is not None
+            # It matches the rule at ``later`` and not now: it goes back by then at the latest.
             message = (
-                f"#{record_id} {title} returns to pool {label} within {days} day(s) "
-                f"(rule {rule['id']}) unless you follow up"
+                f"#{record_id} {title} returns to pool {label} within {days} day(s), by "
+                f"{calendar.label(later)} (rule {rule['id']}) unless you follow up"
             )
             notices_due = ctx.now
             out.append(Notice(owner_id, record_id, message, notices_due, cause))
@@ -382,6 +385,7 @@ def _stage_limits(
 ) -> tuple[list[Notice], int]:
     notices: list[Notice] = []
     returned = 0
+    calendar = WorkCalendar.of(wf.definition)
     for stage in wf.definition["stages"]:
         limit = stage.get("max_days")
         if not limit:
@@ -407,18 +411,21 @@ def _stage_limits(
             returned += n
             counts[cause] += n
             continue
-        query = select(Record.id, Record.owner_id, Record.title).where(
+        query = select(Record.id, Record.owner_id, Record.title, Record.stage_entered_at).where(
             stuck, not_(_noticed_since(cause, col(Record.stage_entered_at)))
         )
         rows = ctx.session.exec(query).all()
         targets = (
-            _managers(ctx, {o for _r, o, _t in rows if o is not None})
+            _managers(ctx, {o for _r, o, _t, _e in rows if o is not None})
             if action == "escalate"
             else {}
         )
-        for record_id, owner_id, title in rows:
+        for record_id, owner_id, title, entered in rows:
             assert owner_id is not None
-            message = f"#{record_id} {title}: more than {limit['days']} day(s) in {stage['id']}"
+            message = (
+                f"#{record_id} {title}: more than {limit['days']} day(s) in {stage['id']} "
+                f"(since {calendar.label(entered)})"
+            )
             for user_id in targets.get(owner_id, [owner_id]):
                 notices.append(Notice(user_id, record_id, message, ctx.now, cause))
             counts[cause] += 1
@@ -462,20 +469,22 @@ def _sla(
         counts[cause] += n
         return [], n
     late_rows = ctx.session.exec(
-        select(Record.id, Record.owner_id, Record.title).where(
+        select(Record.id, Record.owner_id, Record.title, Record.assigned_at).where(
             late, not_(_noticed_since(cause, col(Record.assigned_at)))
         )
     ).all()
     counts[cause] += len(late_rows)
     hours = sla["contact_within_hours"]
+    calendar = WorkCalendar.of(wf.definition)
     return [
         Notice(
             o,
             r,
-            f"#{r} {t} was assigned more than {hours} hour(s) ago and not contacted yet",
+            f"#{r} {t} was assigned more than {hours} hour(s) ago "
+            f"({calendar.label(at)}) and not contacted yet",
             ctx.now,
             cause,
         )
-        for r, o, t in late_rows
-        if o is not None and r is not None
+        for r, o, t, at in late_rows
+        if o is not None and r is not None and at is not None
     ], 0

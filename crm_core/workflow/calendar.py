@@ -29,6 +29,11 @@ class WorkCalendar:
         midnight = datetime.combine(local.date(), time(), tzinfo=self.zone)
         return midnight.astimezone(UTC)
 
+    def label(self, moment: datetime) -> str:
+        """``moment`` as local time to the minute with the zone, e.g. ``2026-03-16 17:01
+        Asia/Shanghai``: what messages to people and ``why`` show."""
+        return f"{moment.astimezone(self.zone):%Y-%m-%d %H:%M} {self.zone.key}"
+
     def next_day(self, moment: datetime) -> datetime:
         """Local midnight after ``moment``, in UTC."""
         local = moment.astimezone(self.zone).date() + timedelta(days=1)

@@ -169,7 +169,7 @@ def _schema_problems(located: Located, registry: Registry | None) -> list[Proble
     operators = registry.operators if registry else conditions.NO_OPERATORS
     out = []
     for error in validator.iter_errors(located.data):
-        error = _plugin_action_error(error)
+        error = _member_error(_plugin_action_error(error))
         path: KeyPath = tuple(error.absolute_path)
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):
             allowed = set(error.schema.get("properties", {}))
@@ -198,6 +198,17 @@ def _plugin_action_error(error: jsonschema.ValidationError) -> jsonschema.Valida
         return error
     import jsonschema
 
+    inner = [e for e in error.context or [] if e.relative_schema_path[0] == 1]
+    return jsonschema.exceptions.best_match(inner) or error
+
+
+def _member_error(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
+    """For a mapping in a members list, the error inside the mapping branch (a bad cap,
+    weight or key), not "is not valid under any of the given schemas"."""
+    if error.validator != "oneOf" or not isinstance(error.instance, dict):
+        return error
+    if tuple(error.absolute_path)[-2:-1] != ("members",):
+        return error
     inner = [e for e in error.context or [] if e.relative_schema_path[0] == 1]
     return jsonschema.exceptions.best_match(inner) or error
 
@@ -243,6 +254,7 @@ def _semantic_problems(located: Located, registry: Registry | None) -> list[Prob
             if target not in ids:
                 out.append(located.problem(where, _unknown_stage(target, ids)))
     out += _pool_references(located, set(pools))
+    out += _member_lists(located)
     out += _names(located, registry)
     out += _condition_fields(located, registry)
     if not out:
@@ -270,6 +282,27 @@ def _names(located: Located, registry: Registry | None) -> list[Problem]:
         if name is not None and name not in registry.strategies:
             known = ", ".join(sorted(registry.strategies))
             out.append(located.problem(place, f"no assignment strategy '{name}' (known: {known})"))
+    return out
+
+
+def _member_lists(located: Located) -> list[Problem]:
+    """A user listed twice in one members list (which entry's weight and caps would count?)
+    or declared twice in ``users``."""
+    assignment = located.data.get("assignment", {})
+    lists: list[tuple[KeyPath, list[Any]]] = [
+        (("assignment", "members"), assignment.get("members", []))
+    ]
+    for i, rule in enumerate(assignment.get("rules", [])):
+        lists.append((("assignment", "rules", i, "members"), rule.get("members", [])))
+    lists.append((("users",), [u["name"] for u in located.data.get("users", [])]))
+    out = []
+    for place, entries in lists:
+        seen: set[str] = set()
+        for j, entry in enumerate(entries):
+            user = entry if isinstance(entry, str) else entry["user"]
+            if user in seen:
+                out.append(located.problem((*place, j), f"user '{user}' is listed twice"))
+            seen.add(user)
     return out
 
 

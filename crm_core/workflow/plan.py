@@ -59,6 +59,9 @@ class WorkflowPlan:
     """Live records of the kind that are not yet in a stage (never a blocker)."""
     mapping: dict[str, str] = field(default_factory=dict)
     blockers: list[str] = field(default_factory=list)
+    missing_users: list[str] = field(default_factory=list)
+    """Users the file names that do not exist: ``apply`` refuses them unless
+    ``--create-users`` (so they are not a blocker of the plan)."""
 
     @property
     def ok(self) -> bool:
