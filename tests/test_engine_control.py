@@ -43,7 +43,7 @@ def flow(people: Crm, tmp_path: Path) -> Flow:
 
 def cli(db_url: str, *args: str, user: str = ADMIN) -> str:
     """``crm --db URL --as USER ARGS`` (the real clock); its stdout, which must be a success."""
-    result = invoke_cli(["--db", db_url, "--as", user, *args], env=CLEAN_ENV)
+    result = invoke_cli(["--db", db_url, "--as", user, *args], env=CLEAN_ENV, entry_points=True)
     assert result.exit_code == 0, (args, result.stdout, result.stderr, result.exception)
     return str(result.stdout)
 
@@ -299,7 +299,7 @@ SHIPPED = Path(__file__).resolve().parents[1] / "workflows"
 
 def fails(db_url: str, code: int, *args: str) -> str:
     """A refusal through the CLI: exit ``code``, one ``error:`` line, no traceback."""
-    result = invoke_cli(["--db", db_url, "--as", ADMIN, *args], env=CLEAN_ENV)
+    result = invoke_cli(["--db", db_url, "--as", ADMIN, *args], env=CLEAN_ENV, entry_points=True)
     assert result.exit_code == code, (args, result.exit_code, result.stderr)
     assert "Traceback" not in result.output and result.stdout == ""
     (line,) = result.stderr.strip().splitlines()

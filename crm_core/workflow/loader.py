@@ -198,6 +198,8 @@ def _plugin_action_error(error: jsonschema.ValidationError) -> jsonschema.Valida
         return error
     import jsonschema
 
+    import jsonschema
+
     inner = [e for e in error.context or [] if e.relative_schema_path[0] == 1]
     return jsonschema.exceptions.best_match(inner) or error
 
@@ -209,6 +211,8 @@ def _member_error(error: jsonschema.ValidationError) -> jsonschema.ValidationErr
         return error
     if tuple(error.absolute_path)[-2:-1] != ("members",):
         return error
+    import jsonschema
+
     inner = [e for e in error.context or [] if e.relative_schema_path[0] == 1]
     return jsonschema.exceptions.best_match(inner) or error
 
