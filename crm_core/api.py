@@ -97,7 +97,8 @@ from crm_core.schedule.sweep import SweepResult
 from crm_core.schedule.tick import TickResult
 from crm_core.schema import BranchStatus
 from crm_core.screenparts import DashboardCard, DetailPanel, ListColumn, ScreenParts
-from crm_core.transfer import exporter, importer
+from crm_core.transfer import export_all, exporter, importer
+from crm_core.transfer.export_all import BundleExport, ExportedFile
 from crm_core.transfer.importer import ImportOptions
 from crm_core.transfer.report import ImportProgress, ImportReport
 from crm_core.views import (
@@ -133,6 +134,7 @@ __all__ = [
     "AddResult",
     "AssignResult",
     "BranchStatus",
+    "BundleExport",
     "ConfigError",
     "Conflict",
     "ContactView",
@@ -144,6 +146,7 @@ __all__ = [
     "DeliveryReport",
     "DetailPanel",
     "Duplicate",
+    "ExportedFile",
     "Facts",
     "FieldError",
     "FieldSpec",
@@ -1809,6 +1812,19 @@ class Crm:
         """
         with self._read(actor) as (session, who):
             return exporter.export(session, self.registry, who, kind, out, fmt)
+
+    def export_all(self, actor: str, folder: str | Path, *, force: bool = False) -> BundleExport:
+        """Write the whole CRM to ``folder`` as CSV files and the ``bundle.yaml`` that imports them.
+
+        Admins only. ``folder`` is created; one that holds files is refused
+        unless ``force``. Everything is read in one snapshot.
+        """
+        self._check_schema()
+        with read_session(self.engine, snapshot=True) as session:
+            who = permissions.load_actor(session, actor)
+            return export_all.write_bundle(
+                session.connection(), self.registry, who, Path(folder), force=force
+            )
 
 
 def _workflow_view(w: WorkflowDef) -> WorkflowView:
