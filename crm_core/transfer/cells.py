@@ -19,6 +19,8 @@ LOCAL_KEY = "crm:"
 
 def cell(value: Any) -> str:
     """One value as CSV text that ``Registry.coerce`` (and the bundle import) reads back."""
+    if type(value) is str:  # most cells: a million-record export calls this for every one
+        return value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -28,7 +30,7 @@ def cell(value: Any) -> str:
     if isinstance(value, (list, dict)):
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
+        return (value if value.tzinfo is UTC else value.astimezone(UTC)).isoformat()
     if isinstance(value, date):
         return value.isoformat()
     return str(value)

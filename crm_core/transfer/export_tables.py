@@ -357,25 +357,24 @@ def _stage_history(connection: Connection) -> Iterator[list[str]]:
     changed the stage (a move, a workflow's stage map) name the stage reached.
     """
     j = JOURNAL.c
+    stage = j.after["stage"].as_string()  # extracted in SQL: ``after`` may hold every field
     records = (
-        select(j.at, j.after, RECORD.c.kind, RECORD.c.id, RECORD.c.external_id)
+        select(stage, j.at, RECORD.c.kind, RECORD.c.id, RECORD.c.external_id)
         .select_from(JOURNAL.join(RECORD, RECORD.c.id == j.entity_id))
-        .where(j.entity == "record", RECORD.c.archived_at.is_(None))
+        .where(j.entity == "record", stage.is_not(None), RECORD.c.archived_at.is_(None))
         .order_by(j.id)
     )
-    for at, after, kind, row_id, key in _stream(connection, records):
-        if after and after.get("stage") is not None:
-            yield ["record", kind, external_key(key, row_id), after["stage"], cell(at)]
+    for reached, at, kind, row_id, key in _stream(connection, records):
+        yield ["record", kind, external_key(key, row_id), reached, cell(at)]
     deals = (
-        select(j.at, j.after, DEAL.c.id, DEAL.c.external_id)
+        select(stage, j.at, DEAL.c.id, DEAL.c.external_id)
         .select_from(
             JOURNAL.join(DEAL, DEAL.c.id == j.entity_id).join(
                 RECORD, RECORD.c.id == DEAL.c.record_id
             )
         )
-        .where(j.entity == "deal", _live(DEAL))
+        .where(j.entity == "deal", stage.is_not(None), _live(DEAL))
         .order_by(j.id)
     )
-    for at, after, row_id, key in _stream(connection, deals):
-        if after and after.get("stage") is not None:
-            yield ["deal", "", external_key(key, row_id), after["stage"], cell(at)]
+    for reached, at, row_id, key in _stream(connection, deals):
+        yield ["deal", "", external_key(key, row_id), reached, cell(at)]
