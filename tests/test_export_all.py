@@ -302,13 +302,18 @@ def test_a_failed_export_leaves_no_files(
 ) -> None:
     from crm_core.transfer import export_all
 
-    def broken(*_: Any) -> str:
-        raise OSError("disk full")
+    def full_disk(*_: Any) -> str:
+        raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(export_all, "bundle_yaml", broken)
-    with pytest.raises(OSError, match="disk full"):
-        built.crm.export_all(ADMIN, tmp_path / "out")
-    assert not (tmp_path / "out").exists()
+    monkeypatch.setattr(export_all, "bundle_yaml", full_disk)
+    out = tmp_path / "out"
+    with pytest.raises(InvalidInput, match=r"^cannot write .*bundle\.yaml: No space left"):
+        built.crm.export_all(ADMIN, out)
+    assert not out.exists()
+    out.mkdir()
+    with pytest.raises(InvalidInput, match="No space left"):
+        built.crm.export_all(ADMIN, out)
+    assert list(out.iterdir()) == []
 
 
 # -- the shared cell formatter -------------------------------------------------------

@@ -73,11 +73,15 @@ def write_bundle(
         spec.write_text(bundle_yaml(tables), encoding="utf-8", newline="")
         for part in parts:
             os.replace(part, part.with_suffix(""))
-    except BaseException:
+    except BaseException as exc:
         for part in parts:
             part.unlink(missing_ok=True)
         if created:
             folder.rmdir()
+        if isinstance(exc, OSError):  # a full disk or a read-only folder: one line, not a trace
+            raise InvalidInput(
+                f"cannot write {parts[-1].with_suffix('')}: {exc.strerror or exc}"
+            ) from None
         raise
     return BundleExport(str(folder), str(folder / SPEC), files)
 
