@@ -166,44 +166,44 @@ def test_every_file_holds_its_rows_with_keys_and_exact_values(built: Built, tmp_
              "created_at", "stage_entered_at", "closed_at", "expected_close"],
             ["OPP-1", "ACC-1", "Big", "bob", "won", "1054.00", "CNY", iso(b.t2), iso(b.t3),
              iso(b.t3), ""],
-            [f"crm:{b.deal_lost}", "ACC-1", "Half", "", "lost", "1054.50", "CNY", iso(b.t2), "",
-             "", ""],
-            [f"crm:{b.deal_open}", "ACC-1", "Open", "", "open", "0.00", "CNY", iso(b.t2), "", "",
-             "2026-06-30"],
+            [f"crm:{b.deal_lost}", "ACC-1", "Half", "carol", "lost", "1054.50", "CNY", iso(b.t2),
+             "", "", ""],
+            [f"crm:{b.deal_open}", "ACC-1", "Open", "carol", "open", "0.00", "CNY", iso(b.t2), "",
+             "", "2026-06-30"],
         ],
         "deals-lead.csv": [
             ["external_id", "record", "title", "owner", "stage", "amount", "currency",
              "created_at", "stage_entered_at", "closed_at", "expected_close"],
-            [f"crm:{b.deal_lead}", f"crm:{b.won}", "Lead deal", "", "open", "7.00", "USD",
+            [f"crm:{b.deal_lead}", f"crm:{b.won}", "Lead deal", "alice", "open", "7.00", "USD",
              iso(b.t2), "", "", ""],
         ],
         "activities.csv": [
             ["external_id", "record", "type", "note", "actor", "occurred_at"],
             ["crm:1", f"crm:{b.won}", "call", "first, call", "admin", iso(b.call_at)],
         ],
-        "tasks.csv": [
-            ["external_id", "record", "assignee", "due_at", "note", "done_at"],
-            [f"crm:{b.free_task}", "", "bob", iso(b.t2 + timedelta(days=5)), "plan", iso(b.t3)],
-        ],
-        "tasks-lead.csv": [
+        "tasks.csv": [  # the one on no record goes with the others
             ["external_id", "record", "assignee", "due_at", "note", "done_at"],
             [f"crm:{b.free_task - 1}", f"crm:{b.won}", "alice", iso(b.t2 + timedelta(days=2)),
              "call back", ""],
+            [f"crm:{b.free_task}", "", "bob", iso(b.t2 + timedelta(days=5)), "plan", iso(b.t3)],
         ],
-        "stage_history.csv": [
+        "stage_history-lead.csv": [  # record by record, each in time order
             ["entity", "kind", "of", "stage", "at"],
             ["record", "lead", f"crm:{b.won}", "new", iso(T0)],
-            ["record", "lead", f"crm:{b.lost}", "new", iso(T0)],
-            ["record", "lead", f"crm:{b.pooled}", "new", iso(T0)],
             ["record", "lead", f"crm:{b.won}", "contacted", iso(b.t1)],
-            ["record", "lead", f"crm:{b.lost}", "lost", iso(b.t1)],
             ["record", "lead", f"crm:{b.won}", "won", iso(b.t2)],
+            ["record", "lead", f"crm:{b.lost}", "new", iso(T0)],
+            ["record", "lead", f"crm:{b.lost}", "lost", iso(b.t1)],
+            ["record", "lead", f"crm:{b.pooled}", "new", iso(T0)],
+        ],
+        "stage_history-deals.csv": [
+            ["entity", "kind", "of", "stage", "at"],
             ["deal", "", "OPP-1", "open", iso(b.t2)],
+            ["deal", "", "OPP-1", "won", iso(b.t3)],
             ["deal", "", f"crm:{b.deal_lost}", "open", iso(b.t2)],
+            ["deal", "", f"crm:{b.deal_lost}", "lost", iso(b.t3)],
             ["deal", "", f"crm:{b.deal_open}", "open", iso(b.t2)],
             ["deal", "", f"crm:{b.deal_lead}", "open", iso(b.t2)],
-            ["deal", "", "OPP-1", "won", iso(b.t3)],
-            ["deal", "", f"crm:{b.deal_lost}", "lost", iso(b.t3)],
         ],
     }
     # fmt: on
@@ -214,7 +214,8 @@ def test_every_file_holds_its_rows_with_keys_and_exact_values(built: Built, tmp_
     assert [(f.path, f.rows) for f in result.files] == [
         ("teams.csv", 2), ("users.csv", 5), ("records-account.csv", 1), ("records-lead.csv", 3),
         ("contacts.csv", 1), ("deals-account.csv", 3), ("deals-lead.csv", 1),
-        ("activities.csv", 1), ("tasks.csv", 1), ("tasks-lead.csv", 1), ("stage_history.csv", 12),
+        ("activities.csv", 1), ("tasks.csv", 2), ("stage_history-lead.csv", 6),
+        ("stage_history-deals.csv", 6),
     ]  # fmt: skip
     assert result.spec == str(out / "bundle.yaml")
 
@@ -234,24 +235,36 @@ def test_the_bundle_spec_names_every_file_in_import_order_with_identity_maps(
     assert [(f["entity"], f.get("kind")) for f in files] == [
         ("team", None), ("user", None), ("record", "account"), ("record", "lead"),
         ("contact", None), ("deal", None), ("deal", None), ("activity", None), ("task", None),
-        ("task", None), ("stage_history", None),
+        ("stage_history", None), ("stage_history", None),
     ]  # fmt: skip
     for entry in files:
         header = rows_of(out / entry["path"])[0]
         assert entry["columns"] == {c: c for c in header}, entry["path"]
         assert list(entry["columns"]) == header
     keys = {f["path"]: f.get("key") for f in files}
-    assert keys["users.csv"] == "name"  # the new database's admin has no external_id
-    assert keys["stage_history.csv"] is None
-    assert {k for p, k in keys.items() if p not in ("users.csv", "stage_history.csv")} == {
-        "external_id"
-    }
+    assert keys.pop("users.csv") == "name"  # the new database's admin has no external_id
+    assert keys.pop("stage_history-lead.csv") is keys.pop("stage_history-deals.csv") is None
+    assert set(keys.values()) == {"external_id"}
     links = {f["path"]: f.get("links") for f in files}
-    assert links["contacts.csv"] == {"record": {"kind": "account"}}
-    assert links["deals-account.csv"] == {"record": {"kind": "account"}}
-    assert links["deals-lead.csv"] == {"record": {"kind": "lead"}}
-    assert links["tasks-lead.csv"] == {"record": {"kind": "lead"}}
-    assert links["tasks.csv"] is None and links["teams.csv"] is None
+    by_key = {"by": "external_id"}
+    assert links == {
+        "teams.csv": None,
+        "users.csv": {"team": by_key},
+        "records-account.csv": None,
+        "records-lead.csv": None,
+        "contacts.csv": {"record": {"kind": "account", **by_key}},
+        "deals-account.csv": {"record": {"kind": "account", **by_key}},
+        "deals-lead.csv": {"record": {"kind": "lead", **by_key}},
+        "activities.csv": {"record": {"kind": "lead", **by_key}},
+        "tasks.csv": {"record": {"kind": "lead", **by_key}},
+        "stage_history-lead.csv": {"of": {"kind": "lead", **by_key}},
+        "stage_history-deals.csv": {"of": by_key},
+    }
+    defaults = {f["path"]: f["defaults"] for f in files if "defaults" in f}
+    assert defaults == {
+        "stage_history-lead.csv": {"entity": "record"},
+        "stage_history-deals.csv": {"entity": "deal"},
+    }
 
 
 def test_two_exports_of_the_same_data_are_byte_identical(built: Built, tmp_path: Path) -> None:
@@ -264,17 +277,27 @@ def test_two_exports_of_the_same_data_are_byte_identical(built: Built, tmp_path:
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
 
 
-def test_an_empty_crm_still_gets_a_file_per_entity(crm: Crm, tmp_path: Path) -> None:
+def test_an_empty_crm_gives_its_teams_and_users_only(crm: Crm, tmp_path: Path) -> None:
     out = tmp_path / "deep" / "bundle"
     result = crm.export_all(ADMIN, out)
-    assert [(f.path, f.rows) for f in result.files] == [
-        ("teams.csv", 0), ("users.csv", 1), ("contacts.csv", 0), ("deals.csv", 0),
-        ("activities.csv", 0), ("tasks.csv", 0), ("stage_history.csv", 0),
-    ]  # fmt: skip
-    assert rows_of(out / "deals.csv") == [
-        ["external_id", "record", "title", "owner", "stage", "amount", "currency", "created_at",
-         "stage_entered_at", "closed_at", "expected_close"],
-    ]  # fmt: skip
+    assert [(f.path, f.rows) for f in result.files] == [("teams.csv", 0), ("users.csv", 1)]
+    assert sorted(p.name for p in out.iterdir()) == ["bundle.yaml", "teams.csv", "users.csv"]
+    assert rows_of(out / "teams.csv") == [["external_id", "name", "region"]]
+
+
+def test_tasks_on_no_record_link_to_the_first_kind(
+    crm: Crm, clock: ManualClock, tmp_path: Path
+) -> None:
+    crm.add_record(ADMIN, "member", {"name": "Ann", "phone": "13800000001"})
+    crm.add_record(ADMIN, "lead", {"name": "Li", "phone": "13800000002"})
+    task = crm.add_task(ADMIN, None, clock() + timedelta(days=1), "plan").id
+    crm.export_all(ADMIN, tmp_path / "out")
+    spec = yaml.safe_load((tmp_path / "out" / "bundle.yaml").read_text("utf-8"))
+    tasks = [f for f in spec["files"] if f["entity"] == "task"]
+    assert tasks == [{"path": "tasks.csv", "entity": "task", "key": "external_id",
+                      "columns": {c: c for c in rows_of(tmp_path / "out" / "tasks.csv")[0]},
+                      "links": {"record": {"kind": "lead", "by": "external_id"}}}]  # fmt: skip
+    assert rows_of(tmp_path / "out" / "tasks.csv")[1][:3] == [f"crm:{task}", "", "admin"]
 
 
 def test_only_admins_export_everything(built: Built, tmp_path: Path) -> None:

@@ -35,6 +35,8 @@ def _entry(table: ExportTable) -> dict[str, Any]:
     if table.key is not None:
         entry["key"] = table.key
     entry["columns"] = {c: c for c in table.columns}
+    if table.defaults:
+        entry["defaults"] = table.defaults
     if table.links:
         entry["links"] = table.links
     return entry

@@ -15,7 +15,9 @@ deals: the import spec has no field that would keep them archived.
 A record's ``external_id`` is unique only within its kind, so each file of
 rows that refer to records is written once per kind of record they refer to
 (``deals.csv`` when one kind has deals, ``deals-account.csv`` and
-``deals-lead.csv`` when two do), each naming that kind in its ``links``.
+``deals-lead.csv`` when two do), each naming that kind in its ``links``; the
+stage history likewise, with the deals' in ``stage_history-deals.csv``. An
+entity without rows gets no file (teams and users always do).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, Select, Table, select
+from sqlalchemy import Connection, Select, Table, false, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from crm_core.errors import InvalidInput, quote
@@ -61,7 +63,8 @@ class ExportTable:
     ``kind`` (records only) what the import spec calls its rows, ``key`` the
     column that finds a row again on re-import (None: rows are facts, not
     things, as stage history is), ``links`` how reference
-    columns find their rows (the spec's ``links``), ``rows`` the cells of each
+    columns find their rows and ``defaults`` what an empty cell means (the
+    spec's ``links`` and ``defaults``), ``rows`` the cells of each
     row in ``columns`` order.
     """
 
@@ -72,6 +75,7 @@ class ExportTable:
     kind: str | None = None
     key: str | None = "external_id"
     links: dict[str, dict[str, str]] = field(default_factory=dict)
+    defaults: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -129,21 +133,26 @@ def core_tables(connection: Connection, registry: Registry) -> list[ExportTable]
             "user",
             ("external_id", "name", "role", "team", "email", "phone", "active"),
             partial(_users, names=names),
+            links={"team": {"by": "external_id"}},
             # a new database already holds its admin, without an external_id
             key="name",
         ),
         *(_records(registry, kind, names) for kind in kinds),
-        *_children(connection, "contacts", "contact", CONTACT, _contacts),
-        *_children(connection, "deals", "deal", DEAL, partial(_deals, names=names)),
+        *_children(connection, kinds, "contacts", "contact", CONTACT, _contacts),
+        *_children(connection, kinds, "deals", "deal", DEAL, partial(_deals, names=names)),
         *_children(
-            connection, "activities", "activity", ACTIVITY, partial(_activities, names=names)
+            connection, kinds, "activities", "activity", ACTIVITY, partial(_activities, names=names)
         ),
         *_children(
-            connection, "tasks", "task", TASK, partial(_tasks, names=names), optional_record=True
+            connection,
+            kinds,
+            "tasks",
+            "task",
+            TASK,
+            partial(_tasks, names=names),
+            optional_record=True,
         ),
-        ExportTable(
-            "stage_history.csv", "stage_history", HISTORY_COLUMNS, _stage_history, key=None
-        ),
+        *_history(connection),
     ]
 
 
@@ -222,6 +231,7 @@ ChildRows = Callable[..., Iterator[list[str]]]
 
 def _children(
     connection: Connection,
+    kinds: list[str],
     stem: str,
     entity: str,
     table: Table,
@@ -231,23 +241,25 @@ def _children(
 ) -> list[ExportTable]:
     """The files of ``table``'s live rows, one per kind of record they are on (see the module).
 
-    Rows on no record (tasks may be, ``optional_record``) and an entity with
-    no rows at all get ``STEM.csv`` without a link, so every entity has a file.
+    Each file's link names its kind, as a reference to a record needs one.
+    Rows on no record (tasks may be, ``optional_record``) go to the first
+    file, their record cell empty; when no row is on a record, to a file
+    linked to the first of ``kinds`` (the kinds that have records).
     """
-    groups: list[str | None] = list(_kinds(connection, table, _live(table)))
-    if optional_record:
+    groups: list[str | None] = [*_kinds(connection, table, _live(table))]
+    if optional_record and not groups:
         orphans = select(table.c.id).where(table.c.record_id.is_(None)).limit(1)
         if connection.execute(orphans).first() is not None:
-            groups.insert(0, None)
+            groups = [*kinds[:1]] or [None]
     return [
         ExportTable(
-            f"{stem}.csv" if len(groups) == 1 or kind is None else f"{stem}-{kind}.csv",
+            f"{stem}.csv" if len(groups) == 1 else f"{stem}-{kind}.csv",
             entity,
             COLUMNS[entity],
-            partial(rows, kind=kind),
-            links={} if kind is None else {"record": {"kind": kind}},
+            partial(rows, kind=kind, orphans=optional_record and i == 0),
+            links={} if kind is None else {"record": {"kind": kind, "by": "external_id"}},
         )
-        for kind in groups or [None]
+        for i, kind in enumerate(groups)
     ]
 
 
@@ -272,20 +284,21 @@ COLUMNS = {
 """The columns of the files of rows on records, by entity."""
 
 
-def _on_kind(table: Table, kind: str | None, *columns: Any) -> Select[Any]:
-    """``columns`` of ``table``'s live rows on records of ``kind`` (None: on no record), by id.
+def _on_kind(table: Table, kind: str | None, orphans: bool, *columns: Any) -> Select[Any]:
+    """``columns`` of ``table``'s live rows on records of ``kind`` (and on none, with
+    ``orphans``), by id.
 
     The first two columns are always the row's id and external_id, the next
     two its record's.
     """
     head = (table.c.id, table.c.external_id, RECORD.c.id, RECORD.c.external_id)
-    query = select(*head, *columns).order_by(table.c.id)
-    if kind is None:
-        return query.select_from(table.outerjoin(RECORD, RECORD.c.id == table.c.record_id)).where(
-            table.c.record_id.is_(None)
-        )
-    joined = table.join(RECORD, RECORD.c.id == table.c.record_id)
-    return query.select_from(joined).where(RECORD.c.kind == kind, _live(table))
+    on_kind = false() if kind is None else (RECORD.c.kind == kind) & _live(table)
+    if not orphans:
+        joined = table.join(RECORD, RECORD.c.id == table.c.record_id)
+        return select(*head, *columns).select_from(joined).where(on_kind).order_by(table.c.id)
+    joined = table.outerjoin(RECORD, RECORD.c.id == table.c.record_id)
+    where = on_kind | table.c.record_id.is_(None)
+    return select(*head, *columns).select_from(joined).where(where).order_by(table.c.id)
 
 
 def _keys(row: Any) -> list[str]:
@@ -297,19 +310,26 @@ def _keys(row: Any) -> list[str]:
     ]
 
 
-def _contacts(connection: Connection, kind: str | None) -> Iterator[list[str]]:
+def _contacts(connection: Connection, kind: str | None, orphans: bool) -> Iterator[list[str]]:
     c = CONTACT.c
-    for row in _stream(connection, _on_kind(CONTACT, kind, c.name, c.phone, c.email, c.position)):
+    for row in _stream(
+        connection, _on_kind(CONTACT, kind, orphans, c.name, c.phone, c.email, c.position)
+    ):
         yield [*_keys(row), *(cell(v) for v in row[4:])]
 
 
-def _deals(connection: Connection, kind: str | None, names: _Names) -> Iterator[list[str]]:
+def _deals(
+    connection: Connection, kind: str | None, orphans: bool, names: _Names
+) -> Iterator[list[str]]:
     d = DEAL.c
     query = _on_kind(
         DEAL,
         kind,
+        orphans,
         d.title,
-        d.owner_id,
+        # A deal without an owner of its own is its record's owner's: say whose, as an
+        # import of an empty cell would, so that a second export is the same.
+        func.coalesce(d.owner_id, RECORD.c.owner_id),
         d.stage,
         d.amount_minor,
         d.currency,
@@ -331,50 +351,89 @@ def _deals(connection: Connection, kind: str | None, names: _Names) -> Iterator[
         ]
 
 
-def _activities(connection: Connection, kind: str | None, names: _Names) -> Iterator[list[str]]:
+def _activities(
+    connection: Connection, kind: str | None, orphans: bool, names: _Names
+) -> Iterator[list[str]]:
     a = ACTIVITY.c
-    query = _on_kind(ACTIVITY, kind, a.type, a.note, a.actor_id, a.occurred_at)
+    query = _on_kind(ACTIVITY, kind, orphans, a.type, a.note, a.actor_id, a.occurred_at)
     for row in _stream(connection, query):
         type_, note, actor, occurred_at = row[4:]
         yield [*_keys(row), type_, cell(note), names.user(actor), cell(occurred_at)]
 
 
-def _tasks(connection: Connection, kind: str | None, names: _Names) -> Iterator[list[str]]:
+def _tasks(
+    connection: Connection, kind: str | None, orphans: bool, names: _Names
+) -> Iterator[list[str]]:
     t = TASK.c
-    query = _on_kind(TASK, kind, t.assignee_id, t.due_at, t.note, t.done_at)
+    query = _on_kind(TASK, kind, orphans, t.assignee_id, t.due_at, t.note, t.done_at)
     for row in _stream(connection, query):
         assignee, due_at, note, done_at = row[4:]
         yield [*_keys(row), names.user(assignee), cell(due_at), note, cell(done_at)]
 
 
 HISTORY_COLUMNS = ("entity", "kind", "of", "stage", "at")
+STAGE = JOURNAL.c.after["stage"].as_string()
+"""The stage a journal row reached, extracted in SQL: ``after`` may hold every field."""
 
 
-def _stage_history(connection: Connection) -> Iterator[list[str]]:
-    """Every stage each live record, then each live deal, reached and when, in journal order.
+def _history(connection: Connection) -> list[ExportTable]:
+    """The stage history files: one per kind of record, then one for deals (see the module).
 
     Read from the journal: a ``create`` row's state and every later row that
     changed the stage (a move, a workflow's stage map) name the stage reached.
     """
     j = JOURNAL.c
-    stage = j.after["stage"].as_string()  # extracted in SQL: ``after`` may hold every field
-    records = (
-        select(stage, j.at, RECORD.c.kind, RECORD.c.id, RECORD.c.external_id)
+    reached = JOURNAL.join(RECORD, RECORD.c.id == j.entity_id)
+    kinds = select(RECORD.c.kind).distinct().select_from(reached)
+    kinds = kinds.where(j.entity == "record", STAGE.is_not(None), RECORD.c.archived_at.is_(None))
+    groups: list[str | None] = sorted(connection.execute(kinds).scalars())
+    deals = select(DEAL.c.id).join(RECORD, RECORD.c.id == DEAL.c.record_id).where(_live(DEAL))
+    if connection.execute(deals.limit(1)).first() is not None:
+        groups.append(None)  # every deal has a stage from its creation on
+    return [
+        ExportTable(
+            "stage_history.csv" if len(groups) == 1 else f"stage_history-{kind or 'deals'}.csv",
+            "stage_history",
+            HISTORY_COLUMNS,
+            partial(_record_history, kind=kind) if kind else _deal_history,
+            key=None,
+            links={"of": {"kind": kind, "by": "external_id"} if kind else {"by": "external_id"}},
+            defaults={"entity": "record" if kind else "deal"},
+        )
+        for kind in groups
+    ]
+
+
+def _record_history(connection: Connection, kind: str) -> Iterator[list[str]]:
+    """Every stage each live record of ``kind`` reached and when, record by record.
+
+    Record by record, not in journal order: an import writes each record's
+    history as it creates it, so this order survives a round trip.
+    """
+    j = JOURNAL.c
+    query = (
+        select(STAGE, j.at, RECORD.c.id, RECORD.c.external_id)
         .select_from(JOURNAL.join(RECORD, RECORD.c.id == j.entity_id))
-        .where(j.entity == "record", stage.is_not(None), RECORD.c.archived_at.is_(None))
-        .order_by(j.id)
+        .where(j.entity == "record", STAGE.is_not(None))
+        .where(RECORD.c.kind == kind, RECORD.c.archived_at.is_(None))
+        .order_by(j.entity_id, j.id)
     )
-    for reached, at, kind, row_id, key in _stream(connection, records):
-        yield ["record", kind, external_key(key, row_id), reached, cell(at)]
-    deals = (
-        select(stage, j.at, DEAL.c.id, DEAL.c.external_id)
+    for stage, at, row_id, key in _stream(connection, query):
+        yield ["record", kind, external_key(key, row_id), stage, cell(at)]
+
+
+def _deal_history(connection: Connection) -> Iterator[list[str]]:
+    """Every stage each live deal reached and when, deal by deal (see :func:`_record_history`)."""
+    j = JOURNAL.c
+    query = (
+        select(STAGE, j.at, DEAL.c.id, DEAL.c.external_id)
         .select_from(
             JOURNAL.join(DEAL, DEAL.c.id == j.entity_id).join(
                 RECORD, RECORD.c.id == DEAL.c.record_id
             )
         )
-        .where(j.entity == "deal", stage.is_not(None), _live(DEAL))
-        .order_by(j.id)
+        .where(j.entity == "deal", STAGE.is_not(None), _live(DEAL))
+        .order_by(j.entity_id, j.id)
     )
-    for reached, at, row_id, key in _stream(connection, deals):
-        yield ["deal", "", external_key(key, row_id), reached, cell(at)]
+    for stage, at, row_id, key in _stream(connection, query):
+        yield ["deal", "", external_key(key, row_id), stage, cell(at)]
