@@ -98,6 +98,20 @@ from crm_core.schedule.tick import TickResult
 from crm_core.schema import BranchStatus
 from crm_core.screenparts import DashboardCard, DetailPanel, ListColumn, ScreenParts
 from crm_core.transfer import export_all, exporter, importer
+from crm_core.transfer.bundle import run as bundle_run
+from crm_core.transfer.bundle.entity import (
+    ImportContext,
+    ImportEntity,
+    Rejection,
+    Row,
+    Target,
+    insert_returning,
+    jsonable,
+    simple_find,
+    taken,
+    update_by_id,
+)
+from crm_core.transfer.bundle.report import BundleReport
 from crm_core.transfer.export_all import BundleExport, ExportedFile
 from crm_core.transfer.importer import ImportOptions
 from crm_core.transfer.report import ImportProgress, ImportReport
@@ -135,6 +149,7 @@ __all__ = [
     "AssignResult",
     "BranchStatus",
     "BundleExport",
+    "BundleReport",
     "ConfigError",
     "Conflict",
     "ContactView",
@@ -151,6 +166,8 @@ __all__ = [
     "FieldError",
     "FieldSpec",
     "FigureView",
+    "ImportContext",
+    "ImportEntity",
     "ImportProgress",
     "ImportReport",
     "InvalidInput",
@@ -177,10 +194,13 @@ __all__ = [
     "RecordPage",
     "RecordSnapshot",
     "RecordView",
+    "Rejection",
     "ReportContext",
     "ReportResult",
     "ReportSpec",
+    "Row",
     "SweepResult",
+    "Target",
     "TaskView",
     "TeamView",
     "TickResult",
@@ -191,6 +211,11 @@ __all__ = [
     "WorkflowPlan",
     "WorkflowView",
     "field_text",
+    "insert_returning",
+    "jsonable",
+    "simple_find",
+    "taken",
+    "update_by_id",
 ]
 
 MAX_LIMIT = 10_000
@@ -1802,6 +1827,36 @@ class Crm:
             self.registry,
             options,
             progress,
+        )
+
+    def import_bundle(
+        self,
+        actor: str,
+        path: str | Path,
+        *,
+        dry_run: bool = False,
+        atomic: bool = False,
+        errors_path: str | Path | None = None,
+        batch_size: int = bundle_run.BATCH,
+    ) -> BundleReport:
+        """Import the files an import spec (``bundle.yaml``) names, in order (admins only).
+
+        The spec is checked whole first (its JSON Schema, entities, kinds,
+        fields, files, headers, date formats, links): a problem is InvalidInput
+        naming file:line:column and nothing is imported. Rows are found again
+        by their key, so a second run creates nothing. Each batch commits
+        unless ``atomic`` (one transaction, nothing kept if any row is
+        rejected) or ``dry_run`` (nothing kept). Rejected rows are listed in
+        ``errors_path`` (CSV: file, line, column, field, reason).
+        """
+        options = bundle_run.BundleOptions(
+            Path(path), dry_run, atomic, Path(errors_path) if errors_path else None, batch_size
+        )
+        return bundle_run.run(
+            lambda: self._write(actor, f"import:{Path(path).name}"),
+            self.host,
+            self.registry,
+            options,
         )
 
     def export_records(self, actor: str, kind: str, out: IO[str], fmt: str = "csv") -> int:

@@ -522,6 +522,53 @@ def crm_register_reports(register: Callable[..., None]) -> None:
 
 
 # ---------------------------------------------------------------------------
+# Moving in and out: ``crm import bundle.yaml``
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def crm_register_import_entities(register: Callable[..., None]) -> None:
+    """Add entities an import spec (``crm import bundle.yaml``) may name in ``entity:``.
+
+    Call ``register(entity)`` with an instance of a subclass of
+    :class:`crm_core.api.ImportEntity`: its ``name``, its target fields
+    (``targets``), how its rows are found (``find``, ``key_fields``), their
+    stored values (``current``), how a batch is written (``create``,
+    ``update``, set-based, journaled through the :class:`crm_core.api.ImportContext`
+    they get) and every stored row for ``crm export --all`` (``rows``). The core's
+    own (team, user, pool, record, contact, deal, activity, task, stage_history)
+    are always there. Example, a catalogue table of a plugin::
+
+        from crm_core import hookimpl
+        from crm_core.api import ImportEntity, Target, insert_returning, simple_find
+
+        class Product(ImportEntity):
+            name = "product"
+            def targets(self, registry, kind):
+                return {"external_id": Target("external_id"),
+                        "name": Target("name", required=True)}
+            def find(self, session, kind, by, values):
+                return simple_find(session, PRODUCT, by, values)
+            def current(self, session, kind, ids): ...
+            def create(self, ctx, kind, rows):
+                ids = insert_returning(ctx.session, PRODUCT, [r.values for r in rows])
+                for row, product_id in zip(rows, ids):
+                    row.id = product_id
+                    ctx.journal("product", product_id, None, "create", None,
+                                row.values, line=row.line)
+            def update(self, ctx, kind, rows): ...
+            def rows(self, session, kind): ...
+
+        @hookimpl
+        def crm_register_import_entities(register):
+            register(Product())
+
+    A name the core (or another plugin) registered already is refused. Returns
+    nothing.
+    """
+
+
+# ---------------------------------------------------------------------------
 # The operator's screens (``crm tui``)
 # ---------------------------------------------------------------------------
 

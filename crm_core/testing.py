@@ -128,17 +128,21 @@ def invoke_cli(
     args: Sequence[str],
     plugins: Sequence[tuple[str, object]] = (),
     env: Mapping[str, str | None] | None = None,
+    *,
+    entry_points: bool = False,
 ) -> Result:
-    """Run ``crm ARGS`` in this process with ``plugins`` registered besides the installed ones.
+    """Run ``crm ARGS`` in this process with ``plugins`` registered.
 
     The plugins get into the CRM the command opens and into the command line
-    itself (their ``crm_register_commands``). Returns typer's ``Result``:
-    ``exit_code``, ``stdout`` and ``stderr`` apart.
+    itself (their ``crm_register_commands``). As with :func:`fresh_crm`, the
+    installed plugins are left out of the CRM unless ``entry_points`` is true,
+    so the command sees the database a plugin's test made. Returns typer's
+    ``Result``: ``exit_code``, ``stdout`` and ``stderr`` apart.
     """
     from typer.testing import CliRunner
 
     from crm_core.cli.main import app
     from crm_core.cli.state import CliState
 
-    state = CliState(None, None, tuple(plugins))
+    state = CliState(None, None, tuple(plugins), entry_points)
     return CliRunner().invoke(app, list(args), obj=state, env=env)

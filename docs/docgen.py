@@ -437,3 +437,45 @@ def permission_table() -> str:
     from crm_core import permissions
 
     return page([permissions.markdown_table()])
+
+
+# ---------------------------------------------------------------------------
+# Import spec entities
+# ---------------------------------------------------------------------------
+
+
+class _KindFieldsAside:
+    """The core's registry, seen with no kind's fields: the record entity's own targets."""
+
+    def __init__(self, registry: Any) -> None:
+        self.registry = registry
+
+    def kind(self, name: str) -> Any:
+        return type("Kind", (), {"fields": {}})()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.registry, name)
+
+
+def import_entities() -> str:
+    """Print every core import entity's target fields (``crm import bundle.yaml``)."""
+    from crm_core.fields import Registry
+    from crm_core.plugins import PluginHost
+    from crm_core.transfer.bundle.registry import CORE
+
+    registry = _KindFieldsAside(Registry(PluginHost(entry_points=False)))
+    rows = ["| entity | field | type | required | refers to (found by) |", "|---|---|---|---|---|"]
+    for cls in CORE:
+        entity = cls()
+        targets = entity.targets(registry, "kind" if entity.kinds else None)
+        for name, target in targets.items():
+            kind = "one of: " + ", ".join(target.choices) if target.choices else target.type
+            if target.ref:
+                kind = "reference"
+            refers = f"{target.ref} ({', '.join(target.by)})" if target.ref else ""
+            rows.append(f"| {entity.name} | `{name}` | {_cell(kind)} | "
+                        f"{'yes' if target.required else ''} | {refers} |")  # fmt: skip
+        if entity.kinds:
+            rows.append(f"| {entity.name} | every field of the kind | the field's type | "
+                        "as the kind says | |")  # fmt: skip
+    return page(["\n".join(rows)])

@@ -34,6 +34,7 @@ FIGURES = (
     "report customer_growth",
     "import ",
     "import floor: ",
+    "import bundle: ",
 )
 
 

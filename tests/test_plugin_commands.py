@@ -73,7 +73,7 @@ def plugin(*names_and_commands: tuple[str, Any]) -> object:
 
 
 def run(*args: str, plugins: list[tuple[str, object]], **env: str) -> Any:
-    return invoke_cli(args, plugins, env={**ENV, **env})
+    return invoke_cli(args, plugins, env={**ENV, **env}, entry_points=True)
 
 
 def test_help_lists_the_plugins_commands_next_to_the_cores() -> None:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from crm_core.bench import data, figures, importing, screens
+from crm_core.bench import bundle, data, figures, importing, screens
 from crm_core.bench.report import Check, Figure, Report
 from crm_core.errors import InvalidInput
 
@@ -93,7 +93,13 @@ def run(params: Params, log: Callable[[str], None]) -> Report:
     try:
         found, checks = _measure(workspace, params, log)
         imported, import_checks = _import(workspace, params, log)
-        found, checks = [*found, *imported], [*checks, *import_checks]
+        deals = bundle.deal_count(params.records)
+        log(f"import bundle: {deals:,} deals on a fresh database, then its rows stored again")
+        moved, moved_checks = bundle.measure(
+            workspace.path(".bundle.db"), workspace.path(".bundle-floor.db"), params.records
+        )
+        found = [*found, *imported, *moved]
+        checks = [*checks, *import_checks, *moved_checks]
     finally:
         if params.keep:
             log("kept " + ", ".join(str(p) for p in workspace.files))

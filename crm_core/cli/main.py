@@ -110,8 +110,8 @@ def main(
     user: str | None = typer.Option(None, "--as", envvar="CRM_USER", help="The user you act as."),
 ) -> None:
     """Global options shared by every command."""
-    extra = ctx.obj.extra_plugins if isinstance(ctx.obj, CliState) else ()
-    ctx.obj = CliState(db, user, extra)
+    seam = ctx.obj if isinstance(ctx.obj, CliState) else CliState(None, None)
+    ctx.obj = CliState(db, user, seam.extra_plugins, seam.entry_points)
 
 
 system.register(app)

@@ -19,21 +19,24 @@ class CliState:
     """Global options, with the CRM opened on first use.
 
     ``extra_plugins`` are ``(name, module)`` pairs registered besides the
-    installed ones, for both the CRM and the commands plugins add: a test's
-    seam (:func:`crm_core.testing.invoke_cli` passes them as the runner's
-    ``obj``).
+    installed ones (or instead of them, when ``entry_points`` is false), for
+    both the CRM and the commands plugins add: a test's seam
+    (:func:`crm_core.testing.invoke_cli` passes them as the runner's ``obj``).
     """
 
     db: str | None
     user: str | None
     extra_plugins: Sequence[tuple[str, object]] = ()
+    entry_points: bool = True
     _crm: Crm | None = field(default=None, repr=False)
 
     @property
     def crm(self) -> Crm:
         """The CRM, opened once per command."""
         if self._crm is None:
-            self._crm = Crm.open(self.db, extra_plugins=self.extra_plugins)
+            self._crm = Crm.open(
+                self.db, extra_plugins=self.extra_plugins, entry_points=self.entry_points
+            )
         return self._crm
 
     @property

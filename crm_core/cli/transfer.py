@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from crm_core.cli import render
+from crm_core.cli import bundle, render
 from crm_core.cli.state import state
 from crm_core.errors import InvalidInput
 from crm_core.transfer.columns import parse_map
@@ -24,8 +24,10 @@ SHOWN_PROBLEMS = 10
 
 def import_records(
     ctx: typer.Context,
-    kind: str = typer.Argument(..., help="The kind of record, e.g. lead."),
-    file: Path = typer.Argument(..., help="A .csv (header row) or .jsonl file."),
+    kind: str = typer.Argument(
+        ..., help="The kind of record, e.g. lead; or an import spec, bundle.yaml."
+    ),
+    file: Path | None = typer.Argument(None, help="A .csv (header row) or .jsonl file."),
     mapping: list[str] | None = typer.Option(
         None,
         "--map",
@@ -65,14 +67,25 @@ def import_records(
         False, "--progress", help="Show the progress bar even when stderr is not a terminal."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as exact JSON."),
+    atomic: bool = typer.Option(
+        False, "--atomic", help="Spec only: keep every file or nothing (one transaction)."
+    ),
 ) -> None:
-    """Import records of KIND from FILE in batches (managers, admins).
+    """Import records of KIND from FILE in batches (managers, admins); or, given one
+    SPEC.yaml, every file the import spec names, in order (admins).
 
     Exit 0 when every row was imported, merged or skipped; 2 when some row was
     rejected (5 when only duplicates were, with --on-duplicate refuse). The
-    rows that were accepted are kept either way.
+    rows that were accepted are kept either way, except with --atomic.
     """
     s = state(ctx)
+    if file is None:
+        if Path(kind).suffix.lower() not in bundle.SPEC_SUFFIXES:
+            raise InvalidInput("give KIND FILE, or one import spec ending in .yaml or .yml")
+        bundle.import_bundle(s, Path(kind), dry_run, atomic, errors, batch, as_json)
+        return
+    if atomic:
+        raise InvalidInput("--atomic goes with an import spec (bundle.yaml), not KIND FILE")
     columns = parse_map(mapping)
     with _progress_bar(progress or sys.stderr.isatty()) as callback:
         report = s.crm.import_records(

@@ -12,10 +12,12 @@ from collections.abc import Callable
 from typing import Any
 
 from crm_b2b_accounts import reports, screens
+from crm_b2b_accounts.bundle import crm_register_import_entities
 from crm_b2b_accounts.catalogue import crm_register_migrations
 from crm_core import hookimpl
 
-__all__ = ["crm_register_migrations"]  # the catalogue's tables, registered from here
+# The catalogue's tables and its import entities, registered from here.
+__all__ = ["crm_register_import_entities", "crm_register_migrations"]
 
 KIND = "account"
 SIZES = ["micro", "small", "medium", "large", "enterprise"]
