@@ -34,7 +34,7 @@ def _entry(table: ExportTable) -> dict[str, Any]:
         entry["kind"] = table.kind
     if table.key is not None:
         entry["key"] = table.key
-    entry["columns"] = {c: c for c in table.columns}
+    entry["columns"] = {c: c for c in table.columns if c not in table.unmapped}
     if table.defaults:
         entry["defaults"] = table.defaults
     if table.links:
