@@ -111,6 +111,7 @@ from crm_core.transfer.bundle.entity import (
     taken,
     update_by_id,
 )
+from crm_core.transfer.bundle.registry import import_entities
 from crm_core.transfer.bundle.report import BundleReport
 from crm_core.transfer.export_all import BundleExport, ExportedFile
 from crm_core.transfer.importer import ImportOptions
@@ -1877,8 +1878,9 @@ class Crm:
         self._check_schema()
         with read_session(self.engine, snapshot=True) as session:
             who = permissions.load_actor(session, actor)
+            entities = import_entities(self.host, self.registry)
             return export_all.write_bundle(
-                session.connection(), self.registry, who, Path(folder), force=force
+                session, self.registry, entities, who, Path(folder), force=force
             )
 
 

@@ -450,8 +450,10 @@ def test_the_bundle_imports_into_an_empty_crm_with_the_same_reports_and_export(
             text("UPDATE deal SET stage_entered_at = :at, closed_at = :at WHERE id = :i"),
             {"at": b.t3, "i": b.deal_lost},
         )
+    add_catalogue(b.crm, tmp_path / "catalogue")
     one, two = tmp_path / "one", tmp_path / "two"
     b.crm.export_all(ADMIN, one)
+    assert (one / "deal_lines.csv").exists()
     with ExitStack() as stack:
         if b.crm.engine.dialect.name == "sqlite":
             url = f"sqlite:///{tmp_path / 'empty.db'}"
@@ -471,3 +473,44 @@ def test_the_bundle_imports_into_an_empty_crm_with_the_same_reports_and_export(
             assert (two / name).read_text("utf-8") == (one / name).read_text("utf-8"), name
         assert figures(target) == figures(b.crm)
         assert target.verify_journal(ADMIN).ok
+
+
+def add_catalogue(crm: Crm, folder: Path) -> None:
+    """Import a product and a line of deal OPP-1 (b2b_accounts' entities; no API adds them)."""
+    folder.mkdir()
+    (folder / "products.csv").write_text(
+        "external_id,name,code,list_price,currency\nP-1,GTX Pro,GTX,527,USD\n", encoding="utf-8"
+    )
+    (folder / "lines.csv").write_text(
+        "deal,product,quantity,unit_price\nOPP-1,GTX Pro,2,527.00\n", encoding="utf-8"
+    )
+    (folder / "bundle.yaml").write_text(
+        "version: 1\nfiles:\n  - {path: products.csv, entity: product}\n"
+        "  - {path: lines.csv, entity: deal_line}\n",
+        encoding="utf-8",
+    )
+    report = crm.import_bundle(ADMIN, folder / "bundle.yaml")
+    assert [f.created for f in report.files] == [1, 1]
+
+
+def test_plugin_entities_get_their_files_after_the_cores(built: Built, tmp_path: Path) -> None:
+    add_catalogue(built.crm, tmp_path / "catalogue")
+    out = tmp_path / "out"
+    result = built.crm.export_all(ADMIN, out)
+    assert [f.path for f in result.files][-2:] == ["products.csv", "deal_lines.csv"]
+    header, *rows = rows_of(out / "products.csv")
+    assert dict(zip(header, rows[0], strict=True)) == {
+        "external_id": "P-1", "name": "GTX Pro", "code": "GTX", "series": "",
+        "list_price": "527.00", "currency": "USD", "active": "true",
+    }  # fmt: skip
+    assert rows_of(out / "deal_lines.csv") == [
+        ["deal", "product", "quantity", "unit_price", "amount"],
+        ["OPP-1", "GTX Pro", "2", "527.00", "1054.00"],
+    ]
+    spec = yaml.safe_load((out / "bundle.yaml").read_text("utf-8"))
+    assert spec["files"][-2:] == [
+        {"path": "products.csv", "entity": "product", "key": "external_id",
+         "columns": {c: c for c in header}},
+        {"path": "deal_lines.csv", "entity": "deal_line",
+         "columns": {c: c for c in ["deal", "product", "quantity", "unit_price", "amount"]}},
+    ]  # fmt: skip

@@ -16,15 +16,19 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Connection
+from sqlalchemy.orm import Session
 
 from crm_core import permissions
 from crm_core.errors import InvalidInput
 from crm_core.fields import Registry
 from crm_core.permissions import Actor
+from crm_core.transfer.bundle.entity import ImportEntity
+from crm_core.transfer.export_plugins import plugin_tables
 from crm_core.transfer.export_spec import bundle_yaml
 from crm_core.transfer.export_tables import ExportTable, core_tables
 from crm_core.views import View
@@ -51,16 +55,24 @@ class BundleExport(View):
 
 
 def write_bundle(
-    connection: Connection, registry: Registry, actor: Actor, folder: Path, *, force: bool = False
+    session: Session,
+    registry: Registry,
+    entities: Mapping[str, ImportEntity],
+    actor: Actor,
+    folder: Path,
+    *,
+    force: bool = False,
 ) -> BundleExport:
     """Write every team, user, record, contact, deal, activity, task and stage to ``folder``.
 
     ``folder`` is created; one that holds files is refused unless ``force``
-    (its files of the same names are then replaced).
+    (its files of the same names are then replaced). ``entities`` are the
+    import entities, whose plugins' ones add their files.
     """
     permissions.require_admin(actor, "export the whole CRM (--all)")
     created = _prepare(folder, force)
-    tables = core_tables(connection, registry)
+    connection = session.connection()
+    tables = [*core_tables(connection, registry), *plugin_tables(session, entities)]
     parts: list[Path] = []
     try:
         files = []
