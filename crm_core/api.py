@@ -31,6 +31,7 @@ from sqlmodel import Session, col, select
 
 from crm_core import (
     browse,
+    deals,
     journal,
     journalcheck,
     permissions,
@@ -49,7 +50,15 @@ from crm_core.clock import Clock, system_clock
 from crm_core.conditions import Facts
 from crm_core.config import PluginConfig, load_settings
 from crm_core.convert import convert
-from crm_core.db import database_label, make_engine, probe, read_session, sqlite_path, transaction
+from crm_core.db import (
+    UTCDateTime,
+    database_label,
+    make_engine,
+    probe,
+    read_session,
+    sqlite_path,
+    transaction,
+)
 from crm_core.errors import (
     ConfigError,
     Conflict,
@@ -85,6 +94,7 @@ from crm_core.notify import Notice
 from crm_core.outbox import DeliveryReport, OutboxMessage, OutboxView, Undeliverable
 from crm_core.permissions import Actor
 from crm_core.plugin_settings import PluginSettings
+from crm_core.plugin_write import PluginWrite
 from crm_core.plugins import PluginHost, PluginInfo
 from crm_core.records import WriteContext
 from crm_core.reports import alerts as dashboards
@@ -188,6 +198,7 @@ __all__ = [
     "PluginError",
     "PluginInfo",
     "PluginSettings",
+    "PluginWrite",
     "PoolEntry",
     "PoolPage",
     "PoolView",
@@ -205,6 +216,7 @@ __all__ = [
     "TaskView",
     "TeamView",
     "TickResult",
+    "UTCDateTime",
     "Undeliverable",
     "UserView",
     "WhyView",
@@ -263,6 +275,21 @@ def _parse_amount(amount: str | Decimal | int | float) -> int:
     if minor >= 2**63:
         raise InvalidInput(f"amount {quote(amount)} is too large")
     return int(minor)
+
+
+def _check_currency(currency: str) -> None:
+    if len(currency) != 3 or not currency.isalpha():
+        raise InvalidInput(f"currency must be a three-letter code, not {quote(currency)}")
+
+
+def _check_stage(stage: str) -> None:
+    if not stage.strip():
+        raise InvalidInput("a deal stage cannot be empty")
+    check_length("a deal's stage", stage, NAME_MAX)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
 
 
 class _RolledBack(Exception):
@@ -367,6 +394,9 @@ class Crm:
             return
         self._require_file()
         probe(self.engine)
+        if schema.at_heads(self.engine, self.registry.migrations):
+            self._schema_checked = True
+            return
         current = schema.current_revision(self.engine)
         if current is None:
             raise InvalidInput(
@@ -817,21 +847,22 @@ class Crm:
                 for u in users
             ]  # fmt: skip
 
-    def add_team(self, actor: str, name: str) -> TeamView:
-        """Add a team (admins only)."""
+    def add_team(self, actor: str, name: str, *, region: str | None = None) -> TeamView:
+        """Add a team (admins only); ``region`` is its office's region, for reports by region."""
         with self._write(actor) as ctx:
             assert ctx.actor is not None
             permissions.require_admin(ctx.actor, "add teams")
             if not name.strip():
                 raise InvalidInput("a team needs a name")
             check_length("a team's name", name, NAME_MAX)
+            check_length("a team's region", region, NAME_MAX)
             if ctx.session.exec(select(Team).where(Team.name == name)).first():
                 raise Conflict(f"team '{name}' already exists")
-            team = Team(name=name, created_at=ctx.now)
+            team = Team(name=name, created_at=ctx.now, region=region or None)
             ctx.session.add(team)
             ctx.session.flush()
             assert team.id is not None
-            ctx.journal("team", team.id, None, "create", None, {"name": name})
+            ctx.journal("team", team.id, None, "create", None, {"name": name, "region": region})
             return TeamView(team.id, name, [])
 
     def list_teams(self, actor: str) -> list[TeamView]:
@@ -1244,43 +1275,163 @@ class Crm:
         currency: str = "CNY",
         stage: str = "open",
         expected_close: date | None = None,
+        owner: str | None = None,
     ) -> DealView:
-        """Add a deal (opportunity) to a record; ``amount`` keeps two decimals exactly."""
+        """Add a deal (opportunity) to a record; ``amount`` keeps two decimals exactly.
+
+        ``owner`` is the user who works the deal (default: the record's owner);
+        the actor may hand deals to whom they may hand records.
+        """
         if not title.strip():
             raise InvalidInput("a deal needs a title")
         check_length("a deal's title", title, TITLE_MAX)
-        if len(currency) != 3 or not currency.isalpha():
-            raise InvalidInput(f"currency must be a three-letter code, not {quote(currency)}")
+        _check_currency(currency)
+        _check_stage(stage)
         minor = _parse_amount(amount)
         with self._write(actor) as ctx:
             assert ctx.actor is not None
-            self._load_record(ctx.session, ctx.actor, record_id, False, "update")
+            record = self._load_record(ctx.session, ctx.actor, record_id, False, "update")
+            owner_id = record.owner_id if owner is None else self._owner_id(ctx, owner)
             deal = Deal(
                 record_id=record_id,
                 title=title,
                 amount_minor=minor,
                 currency=currency.upper(),
-                stage=stage,
                 expected_close=expected_close,
                 created_at=ctx.now,
-                updated_at=ctx.now,
+                owner_id=owner_id,
             )
+            deals.enter_stage(deal, stage, ctx.now)
             ctx.session.add(deal)
             ctx.session.flush()
-            view = _deal_view(deal)
+            view = deals.view(ctx.session, deal, record.title)
             ctx.journal("deal", view.id, record_id, "create", None, view.to_dict())
             return view
 
-    def list_deals(self, actor: str, record_id: int) -> list[DealView]:
-        """List the deals of a record."""
+    def list_deals(
+        self,
+        actor: str,
+        record_id: int | None = None,
+        *,
+        owner: str | None = None,
+        stage: str | None = None,
+        limit: int = 1000,
+    ) -> list[DealView]:
+        """List the live deals the actor may see: of one record, one owner, one stage.
+
+        A deal is credited to its owner, else to its record's owner (``owner``
+        matches either way).
+        """
+        if limit < 1:
+            raise InvalidInput(f"limit must be at least 1, not {limit}")
         with self._read(actor) as (session, who):
-            self._load_record(session, who, record_id, False, "show")
-            rows = session.exec(
-                select(Deal)
-                .where(Deal.record_id == record_id, col(Deal.archived_at).is_(None))
-                .order_by(col(Deal.id))
-            ).all()
-            return [_deal_view(d) for d in rows]
+            if record_id is not None:
+                self._load_record(session, who, record_id, False, "show")
+            owner_id = self._user(session, owner).id if owner is not None else None
+            return deals.listing(session, who, record_id=record_id, owner_id=owner_id,
+                                 stage=stage, limit=min(limit, MAX_LIMIT))  # fmt: skip
+
+    def get_deal(self, actor: str, deal_id: int) -> DealView:
+        """One deal, with its record's title (its owner may read that, not the record)."""
+        with self._read(actor) as (session, who):
+            deal, record = deals.load(session, who, deal_id, "show")
+            return deals.view(session, deal, record.title)
+
+    def update_deal(
+        self,
+        actor: str,
+        deal_id: int,
+        *,
+        title: str | None = None,
+        amount: str | Decimal | int | None = None,
+        currency: str | None = None,
+        stage: str | None = None,
+        expected_close: date | None = None,
+    ) -> DealView:
+        """Change a deal's title, amount, currency, stage or expected close date; journaled.
+
+        A stage change stamps ``stage_entered_at``, and ``closed_at`` when the
+        deal is won or lost (cleared when it reopens).
+        """
+        changes: dict[str, Any] = {}
+        if title is not None:
+            if not title.strip():
+                raise InvalidInput("a deal needs a title")
+            check_length("a deal's title", title, TITLE_MAX)
+            changes["title"] = title
+        if amount is not None:
+            changes["amount_minor"] = _parse_amount(amount)
+        if currency is not None:
+            _check_currency(currency)
+            changes["currency"] = currency.upper()
+        if expected_close is not None:
+            changes["expected_close"] = expected_close
+        if stage is not None:
+            _check_stage(stage)
+        with self._write(actor) as ctx:
+            assert ctx.actor is not None
+            deal, record = deals.load(ctx.session, ctx.actor, deal_id, "update")
+            before = deals.view(ctx.session, deal).to_dict()
+            for name, value in changes.items():
+                setattr(deal, name, value)
+            if stage is not None and stage != deal.stage:
+                deals.enter_stage(deal, stage, ctx.now)
+            deal.updated_at = ctx.now
+            ctx.session.add(deal)
+            view = deals.view(ctx.session, deal, record.title)
+            after = view.to_dict()
+            changed = {k for k in after if after[k] != before.get(k) and k != "record_title"}
+            if not changed:
+                raise Conflict(f"deal #{deal_id} already has these values")
+            old, new = {k: before[k] for k in changed}, {k: after[k] for k in changed}
+            ctx.journal("deal", deal_id, deal.record_id, "update", old, new)
+            return view
+
+    def move_deal(self, actor: str, deal_id: int, stage: str) -> DealView:
+        """Move a deal to ``stage`` (open, won, lost or your own); journaled.
+
+        ``stage_entered_at`` becomes now; ``closed_at`` too when the deal is won
+        or lost, and it is cleared when the deal reopens.
+        """
+        _check_stage(stage)
+        with self._write(actor) as ctx:
+            assert ctx.actor is not None
+            deal, record = deals.load(ctx.session, ctx.actor, deal_id, "move")
+            if deal.stage == stage:
+                raise Conflict(f"deal #{deal_id} is already {stage}")
+            before = {"stage": deal.stage, "closed_at": _iso(deal.closed_at)}
+            deals.enter_stage(deal, stage, ctx.now)
+            ctx.session.add(deal)
+            after = {"stage": stage, "closed_at": _iso(deal.closed_at)}
+            ctx.journal("deal", deal_id, deal.record_id, "move", before, after)
+            return deals.view(ctx.session, deal, record.title)
+
+    def reassign_deal(self, actor: str, deal_id: int, owner: str) -> DealView:
+        """Give a deal to another user (managers: within their team; admins: anyone)."""
+        with self._write(actor) as ctx:
+            assert ctx.actor is not None
+            deal, record = deals.load(ctx.session, ctx.actor, deal_id, "reassign")
+            owner_id = self._owner_id(ctx, owner)
+            if deal.owner_id == owner_id:
+                raise Conflict(f"deal #{deal_id} is already {owner}'s")
+            before = deals.view(ctx.session, deal).owner
+            deal.owner_id, deal.updated_at = owner_id, ctx.now
+            ctx.session.add(deal)
+            ctx.journal("deal", deal_id, deal.record_id, "reassign",
+                        {"owner": before}, {"owner": owner})  # fmt: skip
+            return deals.view(ctx.session, deal, record.title)
+
+    @contextmanager
+    def plugin_write(self, actor: str, cause: str | None = None) -> Iterator[PluginWrite]:
+        """One transaction for a plugin's own tables and the deals it touches.
+
+        The plugin writes its rows with ``.session``, changes deals through
+        ``.deal()`` and ``.set_deal_amount()`` (the permission table and the
+        journal apply) and journals its own changes with ``.journal()``; all
+        commits together when the block ends, nothing when it raises.
+        """
+        with self._write(actor, cause) as ctx:
+            yield PluginWrite(ctx)
 
     # -- activities and tasks ----------------------------------------------------
 
@@ -1748,24 +1899,6 @@ class Crm:
             target = convert(ctx, source, to_kind, dict(fields or {}), title=title, deal=deal)
             return _record_view(target, _Names.load(ctx.session))
 
-    def set_deal_stage(self, actor: str, deal_id: int, stage: str) -> DealView:
-        """Move a deal to ``stage`` (open, won, lost or your own); journaled."""
-        if not stage.strip():
-            raise InvalidInput("a deal stage cannot be empty")
-        with self._write(actor) as ctx:
-            assert ctx.actor is not None
-            deal = ctx.session.get(Deal, deal_id)
-            if deal is None or deal.archived_at is not None:
-                raise NotFound(f"no deal #{deal_id}")
-            self._load_record(ctx.session, ctx.actor, deal.record_id, False, "update")
-            if deal.stage == stage:
-                raise Conflict(f"deal #{deal_id} is already {stage}")
-            before = {"stage": deal.stage}
-            deal.stage, deal.updated_at = stage, ctx.now
-            ctx.session.add(deal)
-            ctx.journal("deal", deal_id, deal.record_id, "move", before, {"stage": stage})
-            return _deal_view(deal)
-
     # -- dashboard alerts (超量预警) -------------------------------------------
 
     def alerts(self, actor: str, path: str | Path) -> list[FigureView]:
@@ -1888,18 +2021,6 @@ def _workflow_view(w: WorkflowDef) -> WorkflowView:
     stages = [s["id"] for s in w.definition["stages"]]
     labels = {s["id"]: label_of(s.get("label"), s["id"], s["id"]) for s in w.definition["stages"]}
     return WorkflowView(_pk(w.id), w.name, w.kind, w.version, stages, w.applied_at, labels)
-
-
-def _deal_view(d: Deal) -> DealView:
-    return DealView(
-        _pk(d.id),
-        d.record_id,
-        d.title,
-        Decimal(d.amount_minor).scaleb(-2),
-        d.currency,
-        d.stage,
-        d.expected_close,
-    )
 
 
 def _task_view(t: Task, names: _Names) -> TaskView:

@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import jsonschema
 from sqlalchemy import (
     ColumnElement,
     Numeric,
@@ -125,6 +124,9 @@ class Operator:
 
     def check(self, arg: Any, path: tuple[str | int, ...]) -> None:
         """Refuse an argument its schema rejects, pointing at the bad part."""
+        # Imported when a workflow is checked: most commands check none.
+        import jsonschema
+
         validator = jsonschema.Draft202012Validator(self.schema)
         error = jsonschema.exceptions.best_match(validator.iter_errors(arg))
         if error is not None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from crm_core import records
+from crm_core import deals, records
 from crm_core.errors import Conflict, InvalidInput
 from crm_core.models import Contact, Deal, Record
 from crm_core.records import WriteContext
@@ -58,7 +58,8 @@ def convert(
     if deal is not None:
         deal_title, amount_minor, currency = deal
         row = Deal(record_id=target.id, title=deal_title, amount_minor=amount_minor,
-                   currency=currency, created_at=ctx.now, updated_at=ctx.now)  # fmt: skip
+                   currency=currency, created_at=ctx.now, owner_id=target.owner_id)  # fmt: skip
+        deals.enter_stage(row, row.stage, ctx.now)
         ctx.session.add(row)
         ctx.session.flush()
         after = {"title": deal_title, "amount_minor": amount_minor, "currency": currency}

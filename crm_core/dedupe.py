@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 import unicodedata
 
-import phonenumbers
-
 from crm_core.errors import quote
 
 DEFAULT_PHONE_REGION = "CN"
@@ -42,6 +40,9 @@ def normalize_phone(value: str, region: str = DEFAULT_PHONE_REGION) -> str:
     Only numbers valid for their region are accepted: a possible length alone
     lets ``12345`` through as ``+8612345``.
     """
+    # Imported on first use: its metadata takes long to load, and most commands check no phone.
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException as exc:

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
-import jsonschema
 
+from crm_core import money, plainschema
 from crm_core.channels import Channel, Options
 from crm_core.errors import (
     CrmError,
@@ -165,7 +165,7 @@ class _Compiled:
     """
 
     spec: KindSpec
-    types: dict[str, str]  # field -> JSON type
+    types: dict[str, str]  # field -> JSON type, or "money" for money fields
     defaults: tuple[tuple[str, Any], ...]  # (field, default) in field order
     dedupe: tuple[tuple[str, str], ...]  # (field, normaliser name) in field order
 
@@ -193,10 +193,28 @@ CORE_ACTIONS = frozenset(
 def _check_arg_schema(schema: Any, who: str) -> None:
     if not isinstance(schema, dict):
         raise RegistrationError(f"{who}: schema must be a JSON Schema (a dict)")
+    # Imported here: only plugins' conditions and actions have argument schemas.
+    import jsonschema
+
     try:
         jsonschema.Draft202012Validator.check_schema(schema)
     except jsonschema.SchemaError as exc:
         raise RegistrationError(f"{who}: invalid schema: {exc.message}") from None
+
+
+def _check_field_schema(schema: dict[str, Any], who: str) -> None:
+    """Refuse an invalid field schema, or a default it rejects, in jsonschema's words."""
+    # Imported here: opening a CRM checks plain schemas without it (crm_core.plainschema).
+    import jsonschema
+
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise RegistrationError(f"{who}: invalid schema: {exc.message}") from exc
+    if "default" in schema:
+        errors = list(jsonschema.Draft202012Validator(schema).iter_errors(schema["default"]))
+        if errors:
+            raise RegistrationError(f"{who}: default: {errors[0].message}")
 
 
 def label_of(value: Any, default: str, who: str) -> Label:
@@ -473,14 +491,8 @@ class Registry:
         schema = {k: v for k, v in spec.items() if k in SCHEMA_KEYS}
         if schema.get("type") not in FIELD_TYPES:
             raise RegistrationError(f"{who}: type must be one of {', '.join(sorted(FIELD_TYPES))}")
-        try:
-            jsonschema.Draft202012Validator.check_schema(schema)
-        except jsonschema.SchemaError as exc:
-            raise RegistrationError(f"{who}: invalid schema: {exc.message}") from exc
-        if "default" in schema:
-            errors = list(jsonschema.Draft202012Validator(schema).iter_errors(schema["default"]))
-            if errors:
-                raise RegistrationError(f"{who}: default: {errors[0].message}")
+        if not plainschema.plainly_valid(schema):
+            _check_field_schema(schema, who)
         schema = _capped(schema)
         dedupe = spec.get("dedupe")
         if dedupe is True:
@@ -539,7 +551,7 @@ class Registry:
             fields = spec.fields.values()
             compiled = _Compiled(
                 spec,
-                {f.name: f.type for f in fields},
+                {f.name: money.FORMAT if money.is_money(f.schema) else f.type for f in fields},
                 tuple((f.name, f.schema["default"]) for f in fields if "default" in f.schema),
                 tuple((f.name, f.dedupe) for f in fields if f.dedupe),
             )
@@ -567,6 +579,14 @@ class Registry:
         ]
         if out_of_range:
             raise FieldError(kind, out_of_range)
+        types = self._compile(kind).types
+        not_money = [
+            (name, f"{quote(v)} {why}")
+            for name, v in values.items()
+            if types.get(name) == money.FORMAT and (why := money.problem(v))
+        ]
+        if not_money:
+            raise FieldError(kind, not_money)
         try:
             validator(values)
         except fastjsonschema.JsonSchemaException:
@@ -654,6 +674,9 @@ def _capped(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _field_errors(spec: FieldSpec, value: Any) -> list[str]:
+    # Imported for the words of an error: the compiled validator found one.
+    import jsonschema
+
     checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
     validator = jsonschema.Draft202012Validator(spec.schema, format_checker=checker)
     # jsonschema's messages start with the whole value; a message quotes at most its start.
@@ -686,6 +709,8 @@ def _unstorable(value: Any) -> str | None:
 def _parse(type_: str, text: str) -> Any:
     if type_ == "string":
         return text
+    if type_ == money.FORMAT:
+        return money.parse(text)
     if type_ in ("integer", "number"):
         convert, what = (int, "a whole number") if type_ == "integer" else (float, "a number")
         try:

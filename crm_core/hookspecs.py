@@ -77,8 +77,10 @@ def crm_register_kinds(register: Callable[..., None]) -> None:
     - ``fields``: a dict of field name to a JSON Schema of the value (``type``
       is one of ``string``, ``integer``, ``number``, ``boolean``, ``array``;
       ``enum``, ``pattern``, ``minimum``, ``maximum``, ``minLength``,
-      ``maxLength``, ``format``, ``items`` and ``default`` are honoured) plus
-      these keys of the CRM:
+      ``maxLength``, ``format``, ``items`` and ``default`` are honoured;
+      ``{"type": "number", "format": "money"}`` holds an exact amount, at
+      most two decimals, a whole one kept as an integer) plus these keys of
+      the CRM:
 
       - ``label``: ``{"en": ..., "zh": ...}``;
       - ``required``: the field must have a value on every write;

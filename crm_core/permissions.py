@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, and_, false, or_, true
 from sqlmodel import Session, col, select
 
 from crm_core.errors import InvalidInput, NotFound, PermissionDenied, excerpt
-from crm_core.models import ROLES, PoolMember, Record, User
+from crm_core.models import ROLES, Deal, PoolMember, Record, User
 
 RELATIONS = ("own", "team", "pool_member", "pool_team", "other")
 """How a user stands to a record, most specific first."""
@@ -174,6 +174,42 @@ def record_filter(actor: Actor, action: str = "show") -> ColumnElement[bool]:
     if len(granted) == len(RELATIONS):
         return true()
     return or_(false(), *(_relation_sql(actor, r) for r in granted))
+
+
+def deal_relation(actor: Actor, deal: Deal, record: Record) -> str:
+    """How ``actor`` stands to a deal: by the deal's owner, else by its record."""
+    if deal.owner_id is not None:
+        return relation(actor, deal.owner_id, None)
+    return relation(actor, record.owner_id, record.pool_id)
+
+
+def deal_filter(actor: Actor, action: str = "show") -> ColumnElement[bool]:
+    """The SQL condition (over ``deal`` joined to its ``record``) of the deals ``actor`` may
+    ``action``: an owned deal judged by its owner as :func:`relation` does, else its record."""
+    if all(action in RULES[actor.role][r] for r in RELATIONS):
+        return true()
+    granted = [r for r in ("own", "team", "other") if action in RULES[actor.role][r]]
+    owner = col(Deal.owner_id)
+    by_owner = {
+        "own": owner == actor.id,
+        "team": owner.in_(sorted(actor.team_member_ids - {actor.id})),
+    }
+    by_owner["other"] = ~or_(by_owner["own"], by_owner["team"])
+    owned = or_(false(), *(by_owner[r] for r in granted))
+    return or_(and_(owner.is_not(None), owned), and_(owner.is_(None), record_filter(actor, action)))
+
+
+def check_deal(actor: Actor, action: str, deal: Deal, record: Record) -> None:
+    """Refuse unless ``actor`` may ``action`` this deal (see :func:`deal_relation`)."""
+    where = deal_relation(actor, deal, record)
+    granted = RULES[actor.role][where]
+    if action in granted:
+        return
+    if "show" not in granted:
+        raise PermissionDenied(f"deal #{deal.id} is not visible to {actor.name}")
+    raise PermissionDenied(
+        f"{actor.name} ({actor.role}) may not {action} deal #{deal.id}, which {_WHERE[where]}"
+    )
 
 
 _WHERE = {

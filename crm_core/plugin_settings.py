@@ -14,9 +14,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import jsonschema
-from jsonschema.exceptions import SchemaError
-
 from crm_core.config import PLUGIN_ENV, PluginConfig
 from crm_core.errors import InvalidInput
 from crm_core.fields import RegistrationError
@@ -110,9 +107,12 @@ def _checked_schema(plugin: str, schema: Any) -> dict[str, Any]:
             raise RegistrationError(
                 f"{where}: {key} needs a type, one of {', '.join(sorted(TYPES))}"
             )
+    # Imported when a plugin registers settings: most installs have none.
+    import jsonschema
+
     try:
         jsonschema.Draft202012Validator.check_schema(schema)
-    except SchemaError as exc:
+    except jsonschema.SchemaError as exc:
         raise RegistrationError(f"{where}: {exc.message}") from None
     return schema
 
@@ -173,6 +173,8 @@ def _check(plugin: str, schema: dict[str, Any], given: _Given) -> PluginSettings
             raise InvalidInput(
                 f"crm.toml [plugins.{plugin}] {key}: required; set it there or in {variable}"
             )
+    import jsonschema
+
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(given.values), key=lambda e: list(map(str, e.path)))
     for error in errors:

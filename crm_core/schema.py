@@ -11,24 +11,29 @@ so a plugin's revisions may use every core table. Plugin revisions do not
 ``depends_on`` core revisions: alembic would then keep only the plugin's row
 in ``alembic_version``, and with the plugin disabled the core's revision
 could no longer be read.
+
+alembic is imported by the functions that use it: a command that only reads
+checks the schema with :func:`at_heads`, which needs no alembic at all.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import Script, ScriptDirectory
-from alembic.util import CommandError, to_tuple
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import DBAPIError
 
 from crm_core.errors import InvalidInput
 from crm_core.views import View
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import Script, ScriptDirectory
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 CORE_VERSIONS = MIGRATIONS / "versions"
@@ -48,6 +53,8 @@ class BranchStatus(View):
 
 def alembic_config(branches: Mapping[str, Path] = NO_BRANCHES) -> Config:
     """Return the alembic configuration of the core's migrations and the plugins' branches."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("path_separator", "os")
@@ -58,6 +65,9 @@ def alembic_config(branches: Mapping[str, Path] = NO_BRANCHES) -> Config:
 
 def scripts(branches: Mapping[str, Path] = NO_BRANCHES) -> ScriptDirectory:
     """The revisions of the core and the plugins, each plugin's checked to be its own branch."""
+    from alembic.script import ScriptDirectory
+    from alembic.util import to_tuple
+
     script = ScriptDirectory.from_config(alembic_config(branches))
     for plugin, folder in branches.items():
         revisions = [r for r in script.walk_revisions() if _folder(r) == folder]
@@ -82,6 +92,8 @@ def _folder(revision: Script | None) -> Path | None:
 
 def _known(script: ScriptDirectory, revision: str) -> Script | None:
     """The revision named ``revision``, or None when no installed code has it."""
+    from alembic.util import CommandError
+
     try:
         return script.get_revision(revision)
     except CommandError:
@@ -97,6 +109,8 @@ def upgrade(
     a plugin's revisions that create a table not named with its prefix undo
     the whole upgrade.
     """
+    from alembic import command
+
     config = alembic_config(branches)
     script = scripts(branches)
     unknown = [h for h in _current_heads(engine) if _known(script, h) is None]
@@ -124,6 +138,8 @@ def upgrade(
 
 
 def _current_heads(engine: Engine) -> tuple[str, ...]:
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_heads()
 
@@ -156,10 +172,61 @@ def _head_of(script: ScriptDirectory, plugin: str) -> str | None:
 
 def current_revision(engine: Engine) -> str | None:
     """Return the core's schema revision of the database, or None when it has none."""
+    from alembic.script import ScriptDirectory
+
     core = ScriptDirectory.from_config(alembic_config())
     return next((h for h in _current_heads(engine) if _known(core, h) is not None), None)
 
 
 def head_revision() -> str | None:
     """Return the newest core revision the installed code knows."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+# A revision file's own id and its parent, as alembic's template writes them.
+REVISION = re.compile(r"""^revision\b[^=\n]*=\s*["']([^"'\n]+)["']\s*$""", re.M)
+DOWN_REVISION = re.compile(r"""^down_revision\b[^=\n]*=\s*(?:["']([^"'\n]+)["']|None)\s*$""", re.M)
+
+
+def at_heads(engine: Engine, branches: Mapping[str, Path] = NO_BRANCHES) -> bool:
+    """True when the database is at the head of the core's and every plugin's branch.
+
+    Reads ``alembic_version`` and the revision files' ``revision`` and
+    ``down_revision`` lines, without alembic. False means "not known to be
+    current": the caller then asks alembic, which also says what is wrong. A
+    stored revision of no installed branch is ignored, as :func:`status` does.
+    """
+    known: set[str] = set()
+    heads: set[str] = set()
+    for folder in [CORE_VERSIONS, *branches.values()]:
+        graph = _revision_graph(Path(folder))
+        if graph is None:
+            return False
+        tips = set(graph) - {parent for parent in graph.values() if parent}
+        if len(tips) != 1:
+            return False
+        known |= set(graph)
+        heads |= tips
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT version_num FROM alembic_version"))
+            stored = {row[0] for row in rows}
+    except DBAPIError:
+        return False
+    return heads <= stored and not (stored - heads) & known
+
+
+def _revision_graph(folder: Path) -> dict[str, str | None] | None:
+    """``{revision: down_revision}`` of a folder's files; None when a file is not that simple."""
+    graph: dict[str, str | None] = {}
+    for path in folder.glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        revision, down = REVISION.findall(source), DOWN_REVISION.findall(source)
+        if path.name == "__init__.py" and not revision:
+            continue
+        if len(revision) != 1 or len(down) != 1:
+            return None
+        graph[revision[0]] = down[0] or None
+    return graph

@@ -246,7 +246,13 @@ class ContactView(View):
 
 @dataclasses.dataclass
 class DealView(View):
-    """An opportunity; ``amount`` is exact."""
+    """An opportunity; ``amount`` is exact.
+
+    ``owner`` is the user working the deal (None: its record's owner's);
+    ``closed_at`` is when it was won or lost, ``stage_entered_at`` when it
+    entered its stage; ``record_title`` the title of its record, which the
+    deal's owner may read even when the record is not theirs.
+    """
 
     id: int
     record_id: int
@@ -255,6 +261,11 @@ class DealView(View):
     currency: str
     stage: str
     expected_close: date | None
+    owner: str | None = None
+    created_at: datetime | None = None
+    closed_at: datetime | None = None
+    stage_entered_at: datetime | None = None
+    record_title: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)

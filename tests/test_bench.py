@@ -22,6 +22,8 @@ FIGURES = (
     "pool_page ",
     "pool_page ",
     "why #",  # the cold one, through the CLI in a new process
+    "crm --help, cold",
+    "crm record show #",
     "tui start as ",
     "tui key n ",
     "tui key n ",
@@ -56,6 +58,11 @@ def test_small_run_has_every_figure_and_sane_values(tmp_path: Path) -> None:
     swept = checks["sweep returned = rows the UPDATE baseline changed"]
     assert swept["expected"] == swept["got"] and 600 < swept["got"] < 1300  # ~32% of 3,000
     assert checks["assign gave every new lead an owner"]["got"] == 500
+    starts = [f for f in out["figures"] if f["name"].startswith("crm ")]
+    assert [(f["max_ratio"], f["baseline_seconds"] > 0) for f in starts] == [(5, True), (15, True)]
+    assert (
+        checks["`crm --help` exit code"]["got"] == checks["`crm record show` exit code"]["got"] == 0
+    )
     assert not list(tmp_path.iterdir())  # without --keep every file is removed
 
 

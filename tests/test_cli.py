@@ -229,7 +229,7 @@ def test_record_add_update_show(tour: Cli) -> None:
     assert out == f"record #{rid} at version 2\n"
     shown = tour.json("record", "show", str(rid))
     assert shown["version"] == 2
-    assert shown["fields"]["budget"] == 300000 and isinstance(shown["fields"]["budget"], float)
+    assert shown["fields"]["budget"] == 300000 and isinstance(shown["fields"]["budget"], int)
     assert shown["fields"]["region"] == "华东"
     assert shown["updated_at"] >= shown["created_at"]
 
@@ -415,17 +415,17 @@ def test_deals_keep_the_amount_exact(tour: Cli) -> None:
     rid = tour.add("lead", *lead("王芳", "13900001111"))
     out = tour.ok("deal", "add", str(rid), "First order", "--amount", "12000.50", "--currency",
                   "CNY", "--close", "2026-12-31")  # fmt: skip
-    assert out.startswith("deal #") and out.endswith(f" added to record #{rid}\n")
+    assert out.startswith("deal #") and out.endswith(f" added to record #{rid}, owned by alice\n")
     tour.ok("deal", "add", str(rid), "Small", "--amount", "0.10", "--currency", "usd")
     tour.ok("deal", "add", str(rid), "Big", "--amount", "99999999999.99")
-    deals = tour.json("deal", "list", str(rid))
+    deals = tour.json("deal", "list", "--record", str(rid))
     assert [(d["title"], d["amount"], d["currency"], d["stage"], d["expected_close"])
             for d in deals] == [
         ("First order", "12000.50", "CNY", "open", "2026-12-31"),
         ("Small", "0.10", "USD", "open", None),
         ("Big", "99999999999.99", "CNY", "open", None),
     ]  # fmt: skip
-    table = tour.ok("deal", "list", str(rid))
+    table = tour.ok("deal", "list", "--record", str(rid))
     assert "12000.50" in table and "99999999999.99" in table
     journal = tour.json("journal", "--record", str(rid))
     amounts = [j["after"]["amount"] for j in reversed(journal) if j["entity"] == "deal"]
@@ -639,7 +639,7 @@ ERRORS: list[tuple[str, str | None, list[str], int, list[str]]] = [
     ("contact-foreign", USER, ["contact", "add", "{foreign}", "X"], 3, ["#{foreign}"]),
     ("deal-foreign", USER, ["deal", "add", "{foreign}", "X", "--amount", "1"], 3,
      ["#{foreign}"]),
-    ("deal-list-foreign", USER, ["deal", "list", "{foreign}"], 3, ["#{foreign}"]),
+    ("deal-list-foreign", USER, ["deal", "list", "--record", "{foreign}"], 3, ["#{foreign}"]),
     ("journal-foreign", USER, ["journal", "--record", "{foreign}"], 3, ["#{foreign}"]),
     ("manager-other-team", "mia", ["record", "show", "{foreign}"], 3, ["#{foreign}"]),
     ("operator-adds-user", USER, ["user", "add", "zed", "--role", "operator"], 3,

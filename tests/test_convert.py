@@ -71,13 +71,17 @@ def test_conversion_follows_the_workflow_and_happens_once(flow: Crm) -> None:
 def test_deal_stages_are_journaled(flow: Crm) -> None:
     rid = lead(flow, "alice")
     deal = flow.add_deal("alice", rid, "Pilot", amount="100")
-    assert flow.set_deal_stage("alice", deal.id, "won").stage == "won"
+    assert flow.move_deal("alice", deal.id, "won").stage == "won"
     with pytest.raises(Conflict):
-        flow.set_deal_stage("alice", deal.id, "won")
+        flow.move_deal("alice", deal.id, "won")
     with pytest.raises(NotFound):
-        flow.set_deal_stage("alice", 999, "won")
+        flow.move_deal("alice", 999, "won")
     moves = [e for e in flow.journal("admin", record_id=rid) if e.entity == "deal"]
-    assert [(e.action, e.after) for e in moves][:1] == [("move", {"stage": "won"})]
+    won = flow.get_deal("alice", deal.id)
+    assert won.closed_at is not None and won.stage_entered_at == won.closed_at
+    assert [(e.action, e.after) for e in moves][:1] == [
+        ("move", {"stage": "won", "closed_at": won.closed_at.isoformat()})
+    ]
 
 
 def test_lead_reports(flow: Crm) -> None:
@@ -111,7 +115,7 @@ def test_convert_and_deal_stage_from_the_cli(flow: Crm, db_url: str) -> None:
     assert out.exit_code == 0, out.output
     new_id = int(out.stdout.splitlines()[0])
     deal_id = flow.list_deals("alice", new_id)[0].id
-    out = runner.invoke(app, [*base, "deal", "stage", str(deal_id), "won"])
+    out = runner.invoke(app, [*base, "deal", "move", str(deal_id), "won"])
     assert out.exit_code == 0 and "is now won" in out.output
     bad = runner.invoke(app, [*base, "record", "convert", str(rid), "nokind"])
     assert bad.exit_code == 4 and "Traceback" not in bad.output

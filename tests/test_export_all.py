@@ -3,9 +3,8 @@
 A small CRM is built through the API on the ``people`` fixture (teams east
 and west; operators alice, bob (east), carol (west); manager mia; pool
 east-pool), moving the test clock between steps so every time is known. The
-keys and the deal fields the API cannot set yet (a source system's
-``external_id``, a team's region, a deal's own owner and close date) are set
-in SQL, as an import will set them; the journal does not track them.
+keys and fields the API cannot set (a source system's ``external_id``, a
+team's region) are set in SQL, as an import will set them; the journal does not track them.
 """
 
 from __future__ import annotations
@@ -82,7 +81,7 @@ class Built:
         crm.move_record(ADMIN, self.won, "won")
         self.contact = crm.add_contact(ADMIN, self.account, "Bob", email="bob@acme.example").id
         crm.add_contact(ADMIN, self.gone, "Gone")  # archived with its record below
-        self.deal_won = crm.add_deal(ADMIN, self.account, "Big", amount="1054").id
+        self.deal_won = crm.add_deal(ADMIN, self.account, "Big", amount="1054", owner="bob").id
         self.deal_lost = crm.add_deal(ADMIN, self.account, "Half", amount="1054.50").id
         self.deal_open = crm.add_deal(
             ADMIN, self.account, "Open", expected_close=date(2026, 6, 30)
@@ -95,8 +94,8 @@ class Built:
             ADMIN, None, self.t2 + timedelta(days=5), "plan", assignee="bob"
         ).id
         self.t3 = clock.advance(timedelta(hours=1))
-        crm.set_deal_stage(ADMIN, self.deal_won, "won")
-        crm.set_deal_stage(ADMIN, self.deal_lost, "lost")
+        crm.move_deal(ADMIN, self.deal_won, "won")
+        crm.move_deal(ADMIN, self.deal_lost, "lost")
         crm.complete_task(ADMIN, self.free_task)
         crm.archive_record(ADMIN, self.gone)
         # What an import of the source system's keys and dates sets (the API cannot yet).
@@ -109,10 +108,8 @@ class Built:
                 text("UPDATE record SET external_id = 'ACC-1' WHERE id = :i"), {"i": self.account}
             )
             conn.execute(
-                text("UPDATE deal SET external_id = 'OPP-1', owner_id = (SELECT id FROM crm_user "
-                     "WHERE name = 'bob'), closed_at = :at, stage_entered_at = :at WHERE id = :i"),
-                {"at": self.t3, "i": self.deal_won},
-            )  # fmt: skip
+                text("UPDATE deal SET external_id = 'OPP-1' WHERE id = :i"), {"i": self.deal_won}
+            )
 
 
 @pytest.fixture
@@ -169,15 +166,15 @@ def test_every_file_holds_its_rows_with_keys_and_exact_values(built: Built, tmp_
             ["OPP-1", "ACC-1", "Big", "bob", "won", "1054.00", "CNY", iso(b.t2), iso(b.t3),
              iso(b.t3), ""],
             [f"crm:{b.deal_lost}", "ACC-1", "Half", "carol", "lost", "1054.50", "CNY", iso(b.t2),
-             "", "", ""],
-            [f"crm:{b.deal_open}", "ACC-1", "Open", "carol", "open", "0.00", "CNY", iso(b.t2), "",
-             "", "2026-06-30"],
+             iso(b.t3), iso(b.t3), ""],
+            [f"crm:{b.deal_open}", "ACC-1", "Open", "carol", "open", "0.00", "CNY", iso(b.t2),
+             iso(b.t2), "", "2026-06-30"],
         ],
         "deals-lead.csv": [
             ["external_id", "record", "title", "owner", "stage", "amount", "currency",
              "created_at", "stage_entered_at", "closed_at", "expected_close"],
             [f"crm:{b.deal_lead}", f"crm:{b.won}", "Lead deal", "alice", "open", "7.00", "USD",
-             iso(b.t2), "", "", ""],
+             iso(b.t2), iso(b.t2), "", ""],
         ],
         "activities.csv": [
             ["external_id", "record", "type", "note", "actor", "occurred_at"],
@@ -441,15 +438,6 @@ def test_the_bundle_imports_into_an_empty_crm_with_the_same_reports_and_export(
     built: Built, clock: ManualClock, tmp_path: Path
 ) -> None:
     b = built
-    # The dates an API that keeps deal dates sets (this one's set_deal_stage does not yet).
-    with b.crm.engine.begin() as conn:
-        conn.execute(
-            text("UPDATE deal SET stage_entered_at = created_at WHERE stage_entered_at IS NULL")
-        )
-        conn.execute(
-            text("UPDATE deal SET stage_entered_at = :at, closed_at = :at WHERE id = :i"),
-            {"at": b.t3, "i": b.deal_lost},
-        )
     add_catalogue(b.crm, tmp_path / "catalogue")
     one, two = tmp_path / "one", tmp_path / "two"
     b.crm.export_all(ADMIN, one)

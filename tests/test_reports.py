@@ -167,6 +167,29 @@ def test_win_rate_by_owner(pipeline: Pipeline) -> None:
     ]
 
 
+def test_reports_per_user_group_by_team(pipeline: Pipeline) -> None:
+    team = {"alice": "east", "bob": "east", "carol": "west", "mia": "east"}
+    team_param = {"group": "team"}
+    for report in ("win_rate_by_owner", "follow_up_compliance"):
+        per_owner = pipeline.run(report, kind="lead")
+        sums: dict[str, list[int]] = {}
+        for name, *counts in per_owner:
+            row = sums.setdefault(team[name], [0] * len(counts))
+            row[:-1] = [a + (b or 0) for a, b in zip(row[:-1], counts[:-1], strict=True)]
+        result = pipeline.crm.run_report("admin", report, kind="lead", params=team_param)
+        assert result.columns[0] == "team"
+        assert [r[:-1] for r in result.rows] == [[t, *c[:-1]] for t, c in sorted(sums.items())]
+    assert pipeline.run("win_rate_by_owner", kind="lead", params=team_param) == [
+        ["east", 6, 2, 1, 0.6667],  # alice 4 records (1 won, 1 lost), bob 2 (1 won)
+        ["west", 1, 0, 0, None],
+    ]
+    assert pipeline.run("follow_up_compliance", "mia", kind="lead", params=team_param) == [
+        ["east", 3, 2, 0.3333]
+    ]
+    with pytest.raises(InvalidInput, match="group"):
+        pipeline.run("win_rate_by_owner", kind="lead", params={"group": "region"})
+
+
 def test_conversion_by_field(pipeline: Pipeline) -> None:
     # Regression: ties (ad and event, two records each) came back in any order.
     assert pipeline.run("conversion_by_field", kind="lead", by="source") == [
@@ -270,6 +293,9 @@ def test_pool_stats_claims_releases_and_returns(pipeline: Pipeline) -> None:
     assert pipeline.run("pool_stats", "mia", kind="lead") == [
         ["alice", 0, 1, 1, 0],
         ["bob", 1, 0, 1, 0],
+    ]
+    assert pipeline.run("pool_stats", "mia", kind="lead", params={"group": "team"}) == [
+        ["east", 1, 1, 2, 0],
     ]
     # --since counts journal rows from that moment: the sweep's returns only.
     since = START + 15 * DAY

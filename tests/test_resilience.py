@@ -379,14 +379,13 @@ def cli_with(monkeypatch: pytest.MonkeyPatch, clock: ManualClock) -> Any:
     def install(plugins: list[tuple[str, object]]) -> list[Crm]:
         opened: list[Crm] = []
 
-        class Opener:
-            @staticmethod
-            def open(url: str, **options: Any) -> Crm:
-                crm = Crm.open(url, clock=clock, extra_plugins=plugins)
-                opened.append(crm)
-                return crm
+        def crm(state: cli_state.CliState) -> Crm:
+            if state._crm is None:
+                state._crm = Crm.open(state.db, clock=clock, extra_plugins=plugins)
+                opened.append(state._crm)
+            return state._crm
 
-        monkeypatch.setattr(cli_state, "Crm", Opener)
+        monkeypatch.setattr(cli_state.CliState, "crm", property(crm))
         return opened
 
     return install

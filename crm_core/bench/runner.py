@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from crm_core.bench import bundle, data, figures, importing, screens
+from crm_core.bench import bundle, data, figures, importing, screens, startup
 from crm_core.bench.report import Check, Figure, Report
 from crm_core.errors import InvalidInput
 
@@ -131,11 +131,14 @@ def _measure(
     log("latency: why and pool_page, warm, then one cold `crm record why`")
     latency, latency_checks = figures.latency(setup, fresh.ids[0], base.idle)
     cold, cold_check = figures.cold_cli(setup, fresh.ids[0])
+    log("start-up: `crm --help` and `crm record show` against `python -c pass`")
+    starts, start_checks = startup.measure(setup, fresh.ids[0])
     log("tui: start-up to My work painted, then key n through pages of the lead list")
     tui, tui_checks = screens.measure(setup, params.records + params.new)
     generate = _generation(params, base_seconds + new_seconds)
-    found = [generate, sweep, assign, *latency, cold, *tui, *reports]
-    checks = [*checks, *assign_checks, *latency_checks, cold_check, *tui_checks, *report_checks]
+    found = [generate, sweep, assign, *latency, cold, *starts, *tui, *reports]
+    checks = [*checks, *assign_checks, *latency_checks, cold_check, *start_checks, *tui_checks]
+    checks += report_checks
     return found, checks
 
 

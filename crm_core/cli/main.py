@@ -2,35 +2,42 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from typing import Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
-from crm_core.cli import (
-    alerts,
-    bench,
-    demo,
-    outbox,
-    people,
-    plugin_commands,
-    pools,
-    records,
-    reports,
-    scheduler,
-    system,
-    touchpoints,
-    transfer,
-    tui,
-    workflows,
-)
+from crm_core.cli import index, plugin_commands
 from crm_core.cli.state import CliState
 from crm_core.errors import CrmError, PluginError
 
 # Where resolve_command leaves the plugin that owns the running command, for invoke.
 PLUGIN_OWNER = "crm.plugin_command"
+# Set while help is formatted: listing a command then needs its name and help only.
+LISTING = "crm.listing"
+
+
+class Listed(TyperCommand):
+    """A core command as ``crm --help`` lists it, before its module is imported."""
+
+    def __init__(self, entry: index.Entry) -> None:
+        super().__init__(entry.name, help=entry.help, hidden=entry.hidden)
+        self.entry = entry
+
+
+def plain(command: Any) -> Any:
+    """``command`` and its sub-commands with click's plain help, not typer's rich panels.
+
+    typer's rich help imports rich, markdown-it and pygments: three times the
+    start-up of `crm --help` itself.
+    """
+    command.rich_markup_mode = None
+    for sub in getattr(command, "commands", {}).values():
+        plain(sub)
+    return command
 
 
 class CrmGroup(TyperGroup):
@@ -38,11 +45,41 @@ class CrmGroup(TyperGroup):
 
     It also adds the plugins' commands (``crm_register_commands``) next to the
     core's before the command line is parsed, so ``crm --help`` lists them.
+    The core's commands start as :class:`Listed` entries of
+    :mod:`crm_core.cli.index`; a command's module is imported when the
+    command is looked up for any other use than listing it.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.plugin_commands: dict[str, str] = {}
+        for entry in index.COMMANDS:
+            self.commands.setdefault(entry.name, Listed(entry))
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        """The command ``cmd_name``, its module imported unless help is only listing it."""
+        command = super().get_command(ctx, cmd_name)
+        if isinstance(command, Listed) and not ctx.meta.get(LISTING):
+            command = self._load(command)
+        return command
+
+    def _load(self, listed: Listed) -> Any:
+        """Import a core command's module and put every command it registers in place."""
+        module = importlib.import_module(f"crm_core.cli.{listed.entry.module}")
+        registered = typer.Typer()
+        module.register(registered)
+        for name, command in typer.main.get_group(registered).commands.items():
+            if isinstance(self.commands.get(name), Listed):
+                self.commands[name] = plain(command)
+        return self.commands[listed.entry.name]
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        """Format help, listing the core's commands from the index."""
+        ctx.meta[LISTING] = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            del ctx.meta[LISTING]
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         """Add the plugins' commands, then parse; a broken plugin is one line and its code."""
@@ -53,7 +90,7 @@ class CrmGroup(TyperGroup):
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
         for command in loaded:
-            self.commands[command.name] = command.command
+            self.commands[command.name] = plain(command.command)
             self.plugin_commands[command.name] = command.plugin
         return super().parse_args(ctx, args)
 
@@ -95,6 +132,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # Help and usage errors in click's plain text: see plain(). Wide terminals get whole lines.
+    rich_markup_mode=None,
+    context_settings={"max_content_width": 120},
     help="crm-core: a scriptable, plugin-based CRM. Exit codes: 0 ok, 2 invalid input, "
     "3 permission denied, 4 not found, 5 conflict, 6 plugin failure, "
     "7 scheduler skipped records it could not process.",
@@ -112,22 +152,6 @@ def main(
     """Global options shared by every command."""
     seam = ctx.obj if isinstance(ctx.obj, CliState) else CliState(None, None)
     ctx.obj = CliState(db, user, seam.extra_plugins, seam.entry_points)
-
-
-system.register(app)
-people.register(app)
-records.register(app)
-touchpoints.register(app)
-workflows.register(app)
-pools.register(app)
-scheduler.register(app)
-bench.register(app)
-demo.register(app)
-reports.register(app)
-alerts.register(app)
-transfer.register(app)
-outbox.register(app)
-tui.register(app)
 
 
 def run() -> None:

@@ -66,10 +66,14 @@ def user_activate(ctx: typer.Context, name: str) -> None:
 
 
 @team_app.command("add")
-def team_add(ctx: typer.Context, name: str) -> None:
+def team_add(
+    ctx: typer.Context,
+    name: str,
+    region: str | None = typer.Option(None, "--region", help="The team's region (reports)."),
+) -> None:
     """Add a team (admins only)."""
     s = state(ctx)
-    s.crm.add_team(s.actor, name)
+    s.crm.add_team(s.actor, name, region=region)
     typer.echo(f"team {name} added")
 
 

@@ -8,9 +8,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
 from crm_core.views import View
 
 
@@ -56,6 +53,10 @@ def emit_json(data: Any) -> None:
 
 def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str | None = None) -> None:
     """Print rows as a table with the given columns, or a short note when empty."""
+    # rich is imported when a table is printed: most commands print none.
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console()
     if not rows:
         console.print(f"no {title or 'rows'}")

@@ -6,12 +6,15 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import typer
 
-from crm_core.api import Crm
 from crm_core.clock import parse_time
 from crm_core.errors import InvalidInput, quote
+
+if TYPE_CHECKING:
+    from crm_core.api import Crm
 
 
 @dataclass
@@ -34,6 +37,9 @@ class CliState:
     def crm(self) -> Crm:
         """The CRM, opened once per command."""
         if self._crm is None:
+            # Imported here: the API pulls in the database layer, which `crm --help` does not need.
+            from crm_core.api import Crm
+
             self._crm = Crm.open(
                 self.db, extra_plugins=self.extra_plugins, entry_points=self.entry_points
             )

@@ -136,6 +136,17 @@ def contact_list(ctx: typer.Context, record_id: int, as_json: bool = JSON) -> No
     render.views(rows, ["id", "name", "phone", "email", "position"], as_json, "contacts")
 
 
+def _date(text: str | None, option: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        raise InvalidInput(f"{option}: {quote(text)} is not a date like 2026-12-31") from None
+
+
+DEAL_COLUMNS = ["id", "record_id", "title", "amount", "currency", "stage", "owner",
+                "expected_close", "closed_at"]  # fmt: skip
+
+
 @deal_app.command("add")
 def deal_add(
     ctx: typer.Context,
@@ -144,36 +155,67 @@ def deal_add(
     amount: str = typer.Option("0", "--amount"),
     currency: str = typer.Option("CNY", "--currency"),
     stage: str = typer.Option("open", "--stage"),
-    close: str | None = typer.Option(None, "--close", help="Expected close date (YYYY-MM-DD)."),
+    owner: str | None = typer.Option(
+        None, "--owner", help="The user who works it (default: the record's owner)."
+    ),
+    close: str | None = typer.Option(
+        None, "--close-date", "--close", help="Expected close date (YYYY-MM-DD)."
+    ),
 ) -> None:
     """Add a deal to a record."""
     s = state(ctx)
-    try:
-        expected = date.fromisoformat(close) if close else None
-    except ValueError:
-        raise InvalidInput(f"--close: {quote(close)} is not a date like 2026-12-31") from None
     deal = s.crm.add_deal(
         s.actor, record_id, title, amount=amount, currency=currency, stage=stage,
-        expected_close=expected,
+        expected_close=_date(close, "--close-date"), owner=owner,
     )  # fmt: skip
-    typer.echo(f"deal #{deal.id} added to record #{record_id}")
+    typer.echo(f"deal #{deal.id} added to record #{record_id}, owned by {deal.owner or 'nobody'}")
 
 
-@deal_app.command("stage")
-def deal_stage(ctx: typer.Context, deal_id: int, stage: str) -> None:
-    """Move a deal to a stage: open, won, lost, or your own."""
+@deal_app.command("move")
+def deal_move(ctx: typer.Context, deal_id: int, stage: str) -> None:
+    """Move a deal to a stage: open, won, lost, or your own (won and lost close it)."""
     s = state(ctx)
-    deal = s.crm.set_deal_stage(s.actor, deal_id, stage)
+    deal = s.crm.move_deal(s.actor, deal_id, stage)
     typer.echo(f"deal #{deal.id} is now {deal.stage}")
 
 
-@deal_app.command("list")
-def deal_list(ctx: typer.Context, record_id: int, as_json: bool = JSON) -> None:
-    """List a record's deals."""
+@deal_app.command("reassign")
+def deal_reassign(ctx: typer.Context, deal_id: int, user: str) -> None:
+    """Give a deal to another user."""
     s = state(ctx)
-    rows = s.crm.list_deals(s.actor, record_id)
-    columns = ["id", "title", "amount", "currency", "stage", "expected_close"]
-    render.views(rows, columns, as_json, "deals")
+    deal = s.crm.reassign_deal(s.actor, deal_id, user)
+    typer.echo(f"deal #{deal.id} is now {deal.owner}'s")
+
+
+@deal_app.command("show")
+def deal_show(ctx: typer.Context, deal_id: int, as_json: bool = JSON) -> None:
+    """Show one deal."""
+    s = state(ctx)
+    deal = s.crm.get_deal(s.actor, deal_id)
+    if as_json:
+        render.emit_json(deal)
+        return
+    values = deal.to_dict()
+    render.fields_block([(k, values[k]) for k in values])
+
+
+@deal_app.command("list")
+def deal_list(
+    ctx: typer.Context,
+    record_id: int | None = typer.Option(None, "--record", help="Only this record's deals."),
+    mine: bool = typer.Option(False, "--mine", help="Only the deals credited to you."),
+    owner: str | None = typer.Option(None, "--owner", help="Only the deals credited to USER."),
+    stage: str | None = typer.Option(None, "--stage"),
+    limit: int = typer.Option(1000, "--limit"),
+    as_json: bool = JSON,
+) -> None:
+    """List the deals you may see (a deal is credited to its owner, else its record's)."""
+    s = state(ctx)
+    if mine and owner is not None:
+        raise InvalidInput("--mine and --owner exclude each other")
+    rows = s.crm.list_deals(s.actor, record_id, owner=s.actor if mine else owner, stage=stage,
+                            limit=limit)  # fmt: skip
+    render.views(rows, DEAL_COLUMNS, as_json, "deals")
 
 
 def register(app: typer.Typer) -> None:

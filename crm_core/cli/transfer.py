@@ -191,10 +191,11 @@ def export_records(
     ),
     force: bool = typer.Option(False, "--force", help="With --all: write into a non-empty DIR."),
 ) -> None:
-    """Export the live records of KIND you may see, as `crm import` reads them.
+    """Export the live records of KIND you may see, as `crm import` reads them; or, with
+    --all DIR, the whole CRM and the import spec that reads it back (admins).
 
-    With --all DIR: every team, user, record, contact, deal, activity, task
-    and stage reached, and the spec that imports them (`crm import DIR/bundle.yaml`).
+    --all DIR writes every team, user, record, contact, deal, activity, task
+    and stage reached, and DIR/bundle.yaml (`crm import DIR/bundle.yaml`).
     """
     s = state(ctx)
     if everything is not None:

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from crm_core.errors import InvalidInput
 from crm_core.fields import Registry
 from crm_core.reports.spec import ReportResult
@@ -163,6 +161,9 @@ def load_dashboard(path: str | Path, registry: Registry) -> Dashboard:
 
 
 def _schema_problems(located: Located) -> list[Problem]:
+    # Imported when a dashboard file is checked: most commands read none.
+    import jsonschema
+
     out = []
     for error in jsonschema.Draft202012Validator(SCHEMA).iter_errors(located.data):
         path: KeyPath = tuple(error.absolute_path)

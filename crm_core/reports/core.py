@@ -26,24 +26,58 @@ from sqlalchemy import (
 from sqlmodel import col
 
 from crm_core import permissions
-from crm_core.errors import InvalidInput
+from crm_core.errors import InvalidInput, quote
 from crm_core.fieldsql import index_name
-from crm_core.models import Activity, Deal, Journal, Record, User, WorkflowDef
+from crm_core.models import Activity, Deal, Journal, Record, Team, User, WorkflowDef
 from crm_core.reports.spec import ReportContext, ReportResult, share
+
+
+def _by_team(ctx: ReportContext) -> bool:
+    """True with ``--param group=team``: a report per user sums its users per team instead."""
+    group = ctx.params.get("group", "owner")
+    if group not in ("owner", "team"):
+        raise InvalidInput(f"--param group must be owner or team, not {quote(group)}")
+    return group == "team"
+
+
+def _per(ctx: ReportContext, name: str = "owner") -> str:
+    """The first column's name: ``name`` (a user), or ``team`` with ``--param group=team``."""
+    return "team" if _by_team(ctx) else name
 
 
 def _by_owner(ctx: ReportContext, rows: Sequence[Any], nobody: str | None) -> list[tuple[Any, ...]]:
     """Rows keyed by owner id, keyed by the owner's name instead and sorted by it.
 
-    Names are looked up once, not joined per record; unowned rows get ``nobody``
-    (and come last), or are dropped when it is None.
+    With ``--param group=team`` the key is the owner's team (``(no team)``)
+    and the counts of one team's owners are summed. Names are looked up once,
+    not joined per record; unowned rows get ``nobody`` (and come last), or are
+    dropped when it is None.
     """
-    names = {i: n for i, n in ctx.session.execute(select(col(User.id), col(User.name)))}
-    named = [(names.get(r[0], f"#{r[0]}"), *r[1:]) for r in rows if r[0] is not None]
-    out: list[tuple[Any, ...]] = sorted(named, key=lambda r: r[0])
-    if nobody is not None:
-        out += [(nobody, *r[1:]) for r in rows if r[0] is None]
+    label = col(Team.name) if _by_team(ctx) else col(User.name)
+    names = dict(
+        ctx.session.execute(
+            select(col(User.id), label).outerjoin(Team, col(Team.id) == col(User.team_id))
+        ).all()
+    )
+    keyed: dict[Any, tuple[Any, ...]] = {}
+    for owner_id, *counts in rows:
+        if owner_id is None:
+            key: Any = None
+        else:
+            key = names.get(owner_id) or ("(no team)" if _by_team(ctx) else f"#{owner_id}")
+        known = keyed.get(key)
+        keyed[key] = tuple(counts) if known is None else _summed(known, counts)
+    out: list[tuple[Any, ...]] = sorted(
+        ((k, *v) for k, v in keyed.items() if k is not None),
+        key=lambda r: (r[0] == "(no team)", r[0]),
+    )
+    if nobody is not None and None in keyed:
+        out.append((nobody, *keyed[None]))
     return out
+
+
+def _summed(a: Sequence[Any], b: Sequence[Any]) -> tuple[Any, ...]:
+    return tuple((x or 0) + (y or 0) for x, y in zip(a, b, strict=True))
 
 
 def _needs_stages(ctx: ReportContext) -> list[str]:
@@ -125,8 +159,8 @@ def win_rate_by_owner(ctx: ReportContext) -> ReportResult:
         [name, n, w or 0, lo or 0, share(w or 0, (w or 0) + (lo or 0))]
         for name, n, w, lo in _by_owner(ctx, ctx.session.execute(query).all(), "(nobody)")
     ]
-    columns = ["owner", "records", "won", "lost", "win_rate"]
-    return ReportResult("win_rate_by_owner", f"Win rate by owner, {ctx.kind}", columns, rows)
+    columns = [_per(ctx), "records", "won", "lost", "win_rate"]
+    return ReportResult("win_rate_by_owner", f"Win rate by {_per(ctx)}, {ctx.kind}", columns, rows)
 
 
 def conversion_by_field(ctx: ReportContext) -> ReportResult:
@@ -284,7 +318,8 @@ def follow_up_compliance(ctx: ReportContext) -> ReportResult:
     title = (
         f"Follow-up compliance, {ctx.kind or 'all kinds'}: idle means no activity for {days} days"
     )
-    return ReportResult("follow_up_compliance", title, ["owner", "open", "idle", "compliant"], rows)
+    columns = [_per(ctx), "open", "idle", "compliant"]
+    return ReportResult("follow_up_compliance", title, columns, rows)
 
 
 def _closed(ctx: ReportContext) -> ColumnElement[bool]:
@@ -334,18 +369,14 @@ def pool_stats(ctx: ReportContext) -> ReportResult:
         .where(*limits)
         .group_by(former, col(Journal.action))
     ).all()
-    names: dict[int, str] = {
-        i: n for i, n in ctx.session.execute(select(col(User.id), col(User.name)))
-    }
-    table: dict[str, dict[str, int]] = {}
-    for user_id, action, n in [*by_actor, *from_owner]:
-        if user_id is None or not _sees_user(ctx.actor, int(user_id)):
-            continue
-        row = table.setdefault(names.get(int(user_id), f"#{user_id}"), {})
-        row[action] = row.get(action, 0) + n
     actions = ["claim", "release", "return", "rotate"]
-    rows = [[name, *(counts.get(a, 0) for a in actions)] for name, counts in sorted(table.items())]
-    columns = ["operator", "claims", "releases", "returned_from", "rotated_from"]
+    per_user = [
+        (int(user_id), *(n if a == action else 0 for a in actions))
+        for user_id, action, n in [*by_actor, *from_owner]
+        if user_id is not None and _sees_user(ctx.actor, int(user_id))
+    ]
+    rows = [list(r) for r in _by_owner(ctx, per_user, None)]
+    columns = [_per(ctx, "operator"), "claims", "releases", "returned_from", "rotated_from"]
     return ReportResult("pool_stats", "Pool activity per operator", columns, rows)
 
 

@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Numeric, Select, Table, case, cast, func, select
 from sqlmodel import Session, SQLModel, col
 
-from crm_core import permissions
+from crm_core import deals, permissions
 from crm_core.errors import InvalidInput, quote
 from crm_core.fieldsql import field_text, kind_is, sql_string
-from crm_core.models import Record
+from crm_core.models import Deal, Record
 from crm_core.permissions import Actor
 from crm_core.views import View
 
@@ -102,6 +102,59 @@ class ReportContext:
         if self.since is not None:
             query = query.where(col(Record.created_at) >= self.since)
         return query
+
+    def deals(self, *columns: Any) -> Select[Any]:
+        """``SELECT columns FROM deal JOIN record`` over the live deals this report may count.
+
+        A deal counts when the actor may report it: by its own owner's
+        relation to the actor, else by its record's (as ``crm deal list``
+        shows them). Only deals of live records of the chosen kind count,
+        created since ``since`` when given.
+        """
+        query = (
+            select(*columns)
+            .select_from(Deal)
+            .join(Record, col(Record.id) == col(Deal.record_id))
+            .where(
+                permissions.deal_filter(self.actor, "report"),
+                col(Deal.archived_at).is_(None),
+                col(Record.archived_at).is_(None),
+            )
+        )
+        if self.kind is not None:
+            query = query.where(col(Record.kind) == self.kind)
+        if self.since is not None:
+            query = query.where(col(Deal.created_at) >= self.since)
+        return query
+
+    @staticmethod
+    def deal_won() -> ColumnElement[bool]:
+        """SQL: the deal is won (the one definition, in :mod:`crm_core.deals`)."""
+        return deals.won()
+
+    @staticmethod
+    def deal_lost() -> ColumnElement[bool]:
+        """SQL: the deal is lost."""
+        return deals.lost()
+
+    @staticmethod
+    def deal_open() -> ColumnElement[bool]:
+        """SQL: the deal is neither won nor lost."""
+        return deals.is_open()
+
+    @staticmethod
+    def deal_owner() -> ColumnElement[Any]:
+        """SQL: the user id a deal is credited to: its owner, else its record's owner."""
+        return deals.owner_column()
+
+    def visible_user_ids(self) -> list[int] | None:
+        """The users whose figures the actor may see one by one (None: everyone, for admins).
+
+        Reports that list a row per user show these, with zeros for those without data.
+        """
+        if self.actor.is_admin:
+            return None
+        return sorted(self.actor.team_user_ids)
 
     def field(self, name: str) -> ColumnElement[Any]:
         """A custom field's value (SQLite: its native scalar; PostgreSQL: text)."""

@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import yaml
-
 from crm_core.transfer.export_tables import ExportTable
 
 HEADER = "# Written by `crm export --all`; `crm import bundle.yaml` reads it back.\n"
@@ -44,5 +42,7 @@ def _entry(table: ExportTable) -> dict[str, Any]:
 
 def bundle_yaml(tables: Sequence[ExportTable]) -> str:
     """The spec of ``tables`` as YAML text, keys in the order the format documents them."""
+    import yaml  # here: the API imports this module, and `crm record show` must stay light
+
     body = yaml.safe_dump(bundle_spec(tables), sort_keys=False, allow_unicode=True, width=100)
     return HEADER + body

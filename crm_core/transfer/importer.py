@@ -33,7 +33,7 @@ from crm_core.fields import KindSpec, Registry
 from crm_core.models import Record
 from crm_core.records import WriteContext
 from crm_core.schedule import tick
-from crm_core.transfer import batch, columns, fastkeys, writer
+from crm_core.transfer import batch, columns, writer
 from crm_core.transfer.readers import RawRow, RowError, Source
 from crm_core.transfer.report import BatchResult, ErrorsFile, ImportProgress, ImportReport
 from crm_core.transfer.rows import Problem, RowMaker, Setup
@@ -96,6 +96,9 @@ def run(
         kind.name, str(options.path), source.format, options.dry_run, options.on_duplicate,
         errors_file=str(options.errors_path) if options.errors_path else None,
     )  # fmt: skip
+    # Imported here: it loads phonenumbers' metadata, which only an import needs.
+    from crm_core.transfer import fastkeys
+
     fast = fastkeys.with_fast_phones(registry)
 
     @contextmanager

@@ -12,15 +12,16 @@ import json
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from crm_core import conditions
 from crm_core.fields import Registry
 from crm_core.workflow.calendar import zone_named
 from crm_core.workflow.yamlmarks import Located, Problem, load
 from crm_core.workflow.yamlmarks import Path as KeyPath
+
+if TYPE_CHECKING:
+    import jsonschema
 
 SCHEMA_FILE = Path(__file__).with_name("schema.json")
 
@@ -161,6 +162,9 @@ def check_text(text: str, name: str, registry: Registry | None = None) -> LoadRe
 
 
 def _schema_problems(located: Located, registry: Registry | None) -> list[Problem]:
+    # Imported when a workflow is validated: most commands validate none.
+    import jsonschema
+
     validator = jsonschema.Draft202012Validator(workflow_schema(registry))
     operators = registry.operators if registry else conditions.NO_OPERATORS
     out = []
@@ -192,6 +196,8 @@ def _plugin_action_error(error: jsonschema.ValidationError) -> jsonschema.Valida
         return error
     if tuple(error.absolute_path)[-1:] not in (("action",), ("then",)):
         return error
+    import jsonschema
+
     inner = [e for e in error.context or [] if e.relative_schema_path[0] == 1]
     return jsonschema.exceptions.best_match(inner) or error
 

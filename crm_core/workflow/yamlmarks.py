@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
+if TYPE_CHECKING:
+    import yaml
 
 Path = tuple[str | int, ...]
 
@@ -69,6 +70,9 @@ def dotted(path: Path) -> str:
 
 def load(text: str, file: str) -> Located:
     """Parse ``text``; syntax errors and duplicate keys become problems, not exceptions."""
+    # Imported when a file is read: the modules that import this one mostly read none.
+    import yaml
+
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
@@ -91,6 +95,8 @@ def _mark(node: yaml.Node) -> tuple[int, int]:
 
 
 def _build(node: yaml.Node, path: Path, out: Located, constructor: yaml.SafeLoader) -> Any:
+    import yaml
+
     out.values[path] = _mark(node)
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
@@ -108,6 +114,8 @@ def _build(node: yaml.Node, path: Path, out: Located, constructor: yaml.SafeLoad
 
 
 def _scalar(node: yaml.Node, constructor: yaml.SafeLoader) -> Any:
+    import yaml
+
     if not isinstance(node, yaml.ScalarNode):  # a mapping or list used as a key
         return str(node.start_mark)
     return constructor.construct_object(node, deep=True)

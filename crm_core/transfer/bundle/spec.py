@@ -15,8 +15,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from crm_core.errors import InvalidInput
 from crm_core.transfer import encoding
 from crm_core.transfer.bundle.entity import ImportEntity, Target
@@ -101,6 +99,8 @@ def load_spec(path: Path, registry: Any, entities: dict[str, ImportEntity]) -> S
 
 
 def _schema_problems(located: Located) -> list[Problem]:
+    import jsonschema  # only when a spec is read: `crm record show` should not pay for it
+
     validator = jsonschema.Draft202012Validator(spec_schema())
     out = []
     for error in validator.iter_errors(located.data):

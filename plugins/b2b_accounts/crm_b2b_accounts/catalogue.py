@@ -12,7 +12,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from crm_core import hookimpl
-from crm_core.db import UTCDateTime
+from crm_core.api import UTCDateTime
 
 # The plugin's own MetaData: its migrations create these tables, never the core.
 metadata = sa.MetaData()

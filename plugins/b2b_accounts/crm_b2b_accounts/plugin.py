@@ -11,13 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from crm_b2b_accounts import reports, screens
-from crm_b2b_accounts.bundle import crm_register_import_entities
-from crm_b2b_accounts.catalogue import crm_register_migrations
 from crm_core import hookimpl
 
-# The catalogue's tables and its import entities, registered from here.
-__all__ = ["crm_register_import_entities", "crm_register_migrations"]
+# The hooks import reports and screens (and through them crm_core.api) when called:
+# `crm --help` loads every plugin, and should not pay for what it does not run.
 
 KIND = "account"
 SIZES = ["micro", "small", "medium", "large", "enterprise"]
@@ -129,9 +126,35 @@ def crm_validate_record(
 
 
 @hookimpl
+def crm_register_migrations(register: Callable[..., None]) -> None:
+    """The catalogue's tables (see :mod:`crm_b2b_accounts.catalogue`)."""
+    from crm_b2b_accounts import catalogue
+
+    catalogue.crm_register_migrations(register)
+
+
+@hookimpl
+def crm_register_commands(register: Callable[..., None]) -> None:
+    """Add ``crm product …`` and ``crm deal-line …`` (see :mod:`.commands`)."""
+    from crm_b2b_accounts import commands
+
+    commands.crm_register_commands(register)
+
+
+@hookimpl
+def crm_register_import_entities(register: Callable[..., None]) -> None:
+    """The catalogue's ``product`` and ``deal_line`` in import specs (see :mod:`.bundle`)."""
+    from crm_b2b_accounts import bundle
+
+    bundle.crm_register_import_entities(register)
+
+
+@hookimpl
 def crm_register_reports(register: Callable[..., None]) -> None:
-    """Register the b2b_* reports (see :mod:`crm_b2b_accounts.reports`)."""
-    for run, zh in reports.REPORTS:
+    """Register the b2b_* reports (:mod:`crm_b2b_accounts.reports` and ``reports_deals``)."""
+    from crm_b2b_accounts import reports, reports_deals
+
+    for run, zh in reports.REPORTS + reports_deals.REPORTS:
         name = run.__name__
         en = name.removeprefix("b2b_").replace("_", " ").capitalize()
         register(name, run, label={"en": f"B2B: {en}", "zh": zh}, description=run.__doc__ or "")
@@ -140,6 +163,8 @@ def crm_register_reports(register: Callable[..., None]) -> None:
 @hookimpl
 def crm_register_list_columns(register: Callable[..., None]) -> None:
     """Lists of accounts show company, industry, region and account type."""
+    from crm_b2b_accounts import screens
+
     for name, width in screens.COLUMNS:
         register(KIND, name, width=width)
 
@@ -147,12 +172,16 @@ def crm_register_list_columns(register: Callable[..., None]) -> None:
 @hookimpl
 def crm_register_detail_panels(register: Callable[..., None]) -> None:
     """An account's detail shows its value: ABC class, revenue, pipeline, deals by motion."""
+    from crm_b2b_accounts import screens
+
     register(KIND, "value", screens.value, label={"en": "Account value", "zh": "客户价值"})
 
 
 @hookimpl
 def crm_register_dashboard_cards(register: Callable[..., None]) -> None:
     """The dashboard shows the weighted pipeline of open deals."""
+    from crm_b2b_accounts import screens
+
     register(
         "b2b_pipeline",
         screens.pipeline_card,

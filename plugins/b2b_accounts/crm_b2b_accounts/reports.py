@@ -5,8 +5,10 @@ acting user may see (``ctx.records``), in SQL, grouped in the database; only
 the grouped rows come back to Python. Conventions:
 
 - A deal is *won* when its stage is ``won``, *lost* when it is ``lost``
-  (lower case, as the core's ``repeat_purchase`` counts them), and *open*
+  (lower case, as the core decides it: ``ctx.deal_won()``), and *open*
   otherwise (``open``, or a pipeline stage name such as ``proposal``).
+- A deal counts when the user may see it: by its own owner, else by its
+  account (the core's permission table), and is credited to that owner.
 - Money is summed exactly as integers of minor units and shown in major units
   as strings with two decimals (``"1234.50"``); weighted amounts are rounded
   half up to the cent. A report sums one currency: ``--param currency=USD``,
@@ -88,26 +90,15 @@ def _deal_stage(ctx: ReportContext) -> ColumnElement[str]:
     return ctx.tables.deal.c.stage
 
 
-def _is_won(ctx: ReportContext) -> ColumnElement[bool]:
-    return _deal_stage(ctx) == "won"
-
-
-def _is_lost(ctx: ReportContext) -> ColumnElement[bool]:
-    return _deal_stage(ctx) == "lost"
-
-
-def _is_open(ctx: ReportContext) -> ColumnElement[bool]:
-    return _deal_stage(ctx).not_in(["won", "lost"])
-
-
 def _deals(ctx: ReportContext, *columns: Any, currency: str | None = None) -> Select[Any]:
-    """``SELECT columns`` over the live deals of the visible accounts (of one currency)."""
+    """``SELECT columns`` over the live deals the user may count (of one currency).
+
+    A deal counts by its own owner's relation to the user, else by its account's.
+    """
     deal, record = ctx.tables.deal, ctx.tables.record
-    query = (
-        _records(ctx, *columns)
-        .join(deal, deal.c.record_id == record.c.id)
-        .where(deal.c.archived_at.is_(None))
-    )
+    query = ctx.deals(*columns)
+    if ctx.kind is None:
+        query = query.where(record.c.kind == ACCOUNT)
     if currency is not None:
         query = query.where(deal.c.currency == currency)
     return query
@@ -156,31 +147,49 @@ def _ordered(keys: set[str], order: list[str]) -> list[str]:
 # -- the reports --------------------------------------------------------------
 
 
+PIPELINE_GROUPS = ("account_stage", "deal_stage", "owner", "team")
+
+
+def _user_labels(ctx: ReportContext, group: str) -> dict[int, str]:
+    """User id to the user's name (``owner``) or their team's name (``team``)."""
+    user, team = ctx.tables.user, ctx.tables.team
+    label = team.c.name if group == "team" else user.c.name
+    query = select(user.c.id, label).outerjoin(team, team.c.id == user.c.team_id)
+    return {i: name for i, name in ctx.session.execute(query).all() if name is not None}
+
+
 def b2b_pipeline(ctx: ReportContext) -> ReportResult:
-    """Open deals per account stage (or ``--param group=deal_stage``): count, amount, weighted."""
+    """Open deals per account stage (or ``--param group=`` deal_stage, owner or team, the
+    deal's owner's): count, amount, weighted."""
     group = ctx.params.get("group", "account_stage")
-    if group not in ("account_stage", "deal_stage"):
-        raise InvalidInput("--param group must be account_stage or deal_stage")
+    if group not in PIPELINE_GROUPS:
+        raise InvalidInput(f"--param group must be one of {', '.join(PIPELINE_GROUPS)}")
     probabilities = _probabilities(ctx)
     currency = _currency(ctx)
     deal, record = ctx.tables.deal, ctx.tables.record
     stage = _deal_stage(ctx)
+    owner = ctx.deal_owner()
     query = (
         _deals(
             ctx,
             record.c.stage,
             stage,
+            owner,
             func.count(),
             func.sum(deal.c.amount_minor),
             currency=currency,
         )
-        .where(_is_open(ctx))
-        .group_by(record.c.stage, stage)
+        .where(ctx.deal_open())
+        .group_by(record.c.stage, stage, owner)
     )
+    labels = _user_labels(ctx, group) if group in ("owner", "team") else {}
     totals: dict[str, list[Any]] = {}
     unweighted = 0
-    for account_stage, deal_stage, n, amount in ctx.session.execute(query).all():
-        key = (account_stage if group == "account_stage" else deal_stage) or NONE
+    for account_stage, deal_stage, owner_id, n, amount in ctx.session.execute(query).all():
+        if labels:
+            key = labels.get(owner_id) or NONE
+        else:
+            key = (account_stage if group == "account_stage" else deal_stage) or NONE
         row = totals.setdefault(key, [0, 0, Decimal(0)])
         weighted = _weigh(probabilities, account_stage, deal_stage, int(amount or 0))
         row[0] += n
@@ -206,28 +215,6 @@ def b2b_pipeline(ctx: ReportContext) -> ReportResult:
     return ReportResult("b2b_pipeline", title, [group, "deals", "amount", "weighted"], rows, notes)
 
 
-def b2b_win_rate_by_owner(ctx: ReportContext) -> ReportResult:
-    """Deals won and lost per account owner, win rate (won of decided) and won amount."""
-    currency = _currency(ctx)
-    deal, record, user = ctx.tables.deal, ctx.tables.record, ctx.tables.user
-    won = func.sum(case((_is_won(ctx), 1), else_=0))
-    lost = func.sum(case((_is_lost(ctx), 1), else_=0))
-    won_amount = func.sum(case((_is_won(ctx), deal.c.amount_minor), else_=0))
-    query = (
-        _deals(ctx, user.c.name, func.count(), won, lost, won_amount, currency=currency)
-        .outerjoin(user, user.c.id == record.c.owner_id)
-        .group_by(user.c.name)
-        .order_by(user.c.name)
-    )
-    rows = []
-    for owner, n, w, lo, amount in ctx.session.execute(query).all():
-        w, lo = int(w or 0), int(lo or 0)
-        rows.append([owner or "(nobody)", n, n - w - lo, w, lo, share(w, w + lo), money(amount)])
-    columns = ["owner", "deals", "open", "won", "lost", "win_rate", "won_amount"]
-    title = f"Win rate by account owner, {_kind(ctx)}"
-    return ReportResult("b2b_win_rate_by_owner", title, columns, rows, [f"amounts in {currency}"])
-
-
 def b2b_revenue_by_region(ctx: ReportContext) -> ReportResult:
     """Won amount per account region: accounts, won deals, revenue and share of the total."""
     currency = _currency(ctx)
@@ -242,7 +229,7 @@ def b2b_revenue_by_region(ctx: ReportContext) -> ReportResult:
             func.sum(deal.c.amount_minor),
             currency=currency,
         )
-        .where(_is_won(ctx))
+        .where(ctx.deal_won())
         .group_by(region)
     )
     found = [(r, a, n, int(s or 0)) for r, a, n, s in ctx.session.execute(query).all()]
@@ -274,7 +261,7 @@ def b2b_pareto(ctx: ReportContext) -> ReportResult:
         deal.c.record_id == record.c.id,
         deal.c.archived_at.is_(None),
         deal.c.currency == currency,
-        _is_won(ctx),
+        ctx.deal_won(),
     )
     per_account = (
         _records(
@@ -346,7 +333,7 @@ def b2b_forecast(ctx: ReportContext) -> ReportResult:
             func.sum(deal.c.amount_minor),
             currency=currency,
         )
-        .where(_is_open(ctx))
+        .where(ctx.deal_open())
         .group_by(month, record.c.stage, stage)
     )
     totals: dict[str, list[Any]] = {}
@@ -483,7 +470,6 @@ def _param_fraction(ctx: ReportContext, name: str, default: float) -> float:
 
 REPORTS: list[tuple[Callable[[ReportContext], ReportResult], str]] = [
     (b2b_pipeline, "B2B 商机管道"),
-    (b2b_win_rate_by_owner, "B2B 赢单率(按负责人)"),
     (b2b_revenue_by_region, "B2B 地区收入"),
     (b2b_pareto, "B2B 帕累托/ABC 客户分级"),
     (b2b_forecast, "B2B 月度预测"),

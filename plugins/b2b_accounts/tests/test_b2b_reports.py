@@ -50,7 +50,23 @@ def test_pipeline_by_deal_stage(b2b: Crm, pipeline: dict[str, int]) -> None:
     # the workflow's stages first, in order, then other deal stages by name
     assert result.rows == [["proposal", 1, "333.33", "166.67"], ["open", 2, "3000.01", "600.00"]]
     with pytest.raises(InvalidInput, match="group"):
-        b2b.run_report("admin", "b2b_pipeline", params={"group": "owner"})
+        b2b.run_report("admin", "b2b_pipeline", params={"group": "region"})
+
+
+def test_pipeline_by_owner_and_team(b2b: Crm, pipeline: dict[str, int]) -> None:
+    # wang's account: 1000.00 x 0.1 + 333.33 x 0.5; zhang's: 2000.01 x 0.25 (as above)
+    by_team = b2b.run_report("admin", "b2b_pipeline", params={"group": "team"}).rows
+    assert by_team == [
+        ["sales_east", 2, "1333.33", "266.67"],
+        ["sales_west", 1, "2000.01", "500.00"],
+    ]
+    # a deal of zhang's account that li (sales_east) works counts for li and his team
+    b2b.add_deal("admin", pipeline["a2"], "li's", amount="100", owner="li")
+    by_owner = b2b.run_report("admin", "b2b_pipeline", params={"group": "owner"}).rows
+    assert by_owner == [["li", 1, "100.00", "25.00"], ["wang", 2, "1333.33", "266.67"],
+                        ["zhang", 1, "2000.01", "500.00"]]  # fmt: skip
+    by_team = b2b.run_report("admin", "b2b_pipeline", params={"group": "team"}).rows
+    assert by_team[0] == ["sales_east", 3, "1433.33", "291.67"]
 
 
 def test_forecast_by_month(b2b: Crm, pipeline: dict[str, int]) -> None:
@@ -61,9 +77,14 @@ def test_forecast_by_month(b2b: Crm, pipeline: dict[str, int]) -> None:
 
 def test_win_rate_and_revenue(b2b: Crm, pipeline: dict[str, int]) -> None:
     rate = b2b.run_report("admin", "b2b_win_rate_by_owner")
+    zero = [0, 0, 0, 0, None, "0.00"]  # every active user has a row
     assert rate.rows == [
+        ["admin", *zero],
+        ["chen", *zero],
+        ["li", *zero],
         ["wang", 4, 2, 1, 1, 0.5, "5000.00"],
         ["zhang", 2, 1, 1, 0, 1.0, "1234.56"],
+        ["zhao", *zero],
     ]
     region = b2b.run_report("admin", "b2b_revenue_by_region")
     assert region.rows == [["east", 1, 1, "5000.00", 0.802], ["west", 1, 1, "1234.56", 0.198]]

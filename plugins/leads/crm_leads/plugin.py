@@ -6,7 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 from crm_core import hookimpl
-from crm_leads import reports, screens
+
+# The hooks import reports and screens (and through them crm_core.api) when called:
+# `crm --help` loads every plugin, and should not pay for what it does not run.
 
 SOURCES = ["market_survey", "event", "lucky_draw", "referral", "web", "ad", "other"]
 
@@ -40,7 +42,8 @@ LEAD_FIELDS: dict[str, dict[str, Any]] = {
         "label": {"en": "Region", "zh": "地区"},
     },
     "budget": {
-        "type": "number", "minimum": 0, "label": {"en": "Budget", "zh": "预算"},
+        "type": "number", "format": "money", "minimum": 0,
+        "label": {"en": "Budget", "zh": "预算"},
     },
     "converted_to": {
         "type": "integer", "minimum": 1,
@@ -90,29 +93,30 @@ def crm_validate_record(
     return problems
 
 
+# The report functions of crm_leads.reports, by name: the module is imported when they register.
 LEAD_REPORTS = [
-    (
-        reports.conversion_by_source,
-        "lead_conversion_by_source",
-        "Conversion by source",
-        "来源转化率",
-    ),
-    (reports.referrals, "lead_referrals", "Referral leaderboard", "转介绍排行"),
-    (reports.aging, "lead_aging", "Lead aging", "线索账龄"),
-    (reports.scores, "lead_scores", "Qualification scores", "线索评分"),
+    ("conversion_by_source", "lead_conversion_by_source", "Conversion by source", "来源转化率"),
+    ("referrals", "lead_referrals", "Referral leaderboard", "转介绍排行"),
+    ("aging", "lead_aging", "Lead aging", "线索账龄"),
+    ("scores", "lead_scores", "Qualification scores", "线索评分"),
 ]
 
 
 @hookimpl
 def crm_register_reports(register: Callable[..., None]) -> None:
     """Register the lead reports; they are about the ``lead`` kind."""
-    for run, name, en, zh in LEAD_REPORTS:
+    from crm_leads import reports
+
+    for function, name, en, zh in LEAD_REPORTS:
+        run = getattr(reports, function)
         register(name, run, label={"en": en, "zh": zh}, description=run.__doc__, kind="lead")
 
 
 @hookimpl
 def crm_register_list_columns(register: Callable[..., None]) -> None:
     """Lists of leads show company, phone, source and budget."""
+    from crm_leads import screens
+
     for name, width in screens.COLUMNS:
         register(screens.KIND, name, width=width)
 
@@ -120,6 +124,8 @@ def crm_register_list_columns(register: Callable[..., None]) -> None:
 @hookimpl
 def crm_register_detail_panels(register: Callable[..., None]) -> None:
     """A lead's detail shows its qualification: score, what it lacks, who referred it."""
+    from crm_leads import screens
+
     register(
         screens.KIND,
         "qualification",
@@ -131,6 +137,8 @@ def crm_register_detail_panels(register: Callable[..., None]) -> None:
 @hookimpl
 def crm_register_dashboard_cards(register: Callable[..., None]) -> None:
     """The dashboard shows lead conversion by source."""
+    from crm_leads import screens
+
     register(
         "lead_conversion",
         screens.conversion_card,

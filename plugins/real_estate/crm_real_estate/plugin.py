@@ -20,7 +20,9 @@ from collections.abc import Callable
 from typing import Any
 
 from crm_core import hookimpl
-from crm_real_estate import reports, screens
+
+# The hooks import reports and screens (and through them crm_core.api) when called:
+# `crm --help` loads every plugin, and should not pay for what it does not run.
 
 KIND = "buyer"
 
@@ -49,10 +51,12 @@ BUYER_FIELDS: dict[str, dict[str, Any]] = {
         "label": {"en": "E-mail", "zh": "邮箱"},
     },
     "budget_min": {
-        "type": "number", "minimum": 0, "label": {"en": "Budget from", "zh": "预算下限"},
+        "type": "number", "format": "money", "minimum": 0,
+        "label": {"en": "Budget from", "zh": "预算下限"},
     },
     "budget_max": {
-        "type": "number", "minimum": 0, "label": {"en": "Budget up to", "zh": "预算上限"},
+        "type": "number", "format": "money", "minimum": 0,
+        "label": {"en": "Budget up to", "zh": "预算上限"},
     },
     "district": {
         "type": "string", "maxLength": 100, "indexed": True, "searchable": True,
@@ -146,6 +150,8 @@ def crm_validate_record(
 @hookimpl
 def crm_register_reports(register: Callable[..., None]) -> None:
     """Register the four real-estate reports."""
+    from crm_real_estate import reports
+
     for run, en, zh in reports.REPORTS:
         register(
             run.__name__,
@@ -159,6 +165,8 @@ def crm_register_reports(register: Callable[..., None]) -> None:
 @hookimpl
 def crm_register_list_columns(register: Callable[..., None]) -> None:
     """Lists of buyers show district, rooms, budget range and member level."""
+    from crm_real_estate import screens
+
     for name, width in screens.COLUMNS:
         register(KIND, name, width=width)
 
@@ -166,12 +174,16 @@ def crm_register_list_columns(register: Callable[..., None]) -> None:
 @hookimpl
 def crm_register_detail_panels(register: Callable[..., None]) -> None:
     """A buyer's detail shows their needs, viewings, member level and open complaints."""
+    from crm_real_estate import screens
+
     register(KIND, "needs", screens.needs, label={"en": "Needs", "zh": "购房需求"})
 
 
 @hookimpl
 def crm_register_dashboard_cards(register: Callable[..., None]) -> None:
     """The dashboard shows the buyer funnel."""
+    from crm_real_estate import screens
+
     register(
         "buyer_funnel", screens.funnel_card, label={"en": "Buyer funnel", "zh": "购房客户漏斗"}
     )

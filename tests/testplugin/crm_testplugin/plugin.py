@@ -8,10 +8,13 @@ so the tests can check that a failing hook rolls the write back.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crm_core import hookimpl
-from crm_core.api import RecordChange
+
+if TYPE_CHECKING:
+    # Only an annotation: `crm --help` loads this module, and the API is not cheap to import.
+    from crm_core.api import RecordChange
 
 
 @hookimpl

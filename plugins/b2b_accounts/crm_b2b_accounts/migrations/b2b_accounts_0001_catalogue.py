@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import crm_core.db
+from crm_core.api import UTCDateTime
 
 revision: str = "b2b_accounts_0001"
 down_revision: str | None = None
@@ -30,7 +30,7 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("external_id", sa.String(), nullable=True, unique=True),
-        sa.Column("created_at", crm_core.db.UTCDateTime(), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
     )
     op.create_table(
         "b2b_accounts_deal_line",
