@@ -107,7 +107,7 @@ from crm_core.schedule.sweep import SweepResult
 from crm_core.schedule.tick import TickResult
 from crm_core.schema import BranchStatus
 from crm_core.screenparts import DashboardCard, DetailPanel, ListColumn, ScreenParts
-from crm_core.transfer import exporter, importer
+from crm_core.transfer import export_all, exporter, importer
 from crm_core.transfer.bundle import run as bundle_run
 from crm_core.transfer.bundle.entity import (
     ImportContext,
@@ -121,7 +121,9 @@ from crm_core.transfer.bundle.entity import (
     taken,
     update_by_id,
 )
+from crm_core.transfer.bundle.registry import import_entities
 from crm_core.transfer.bundle.report import BundleReport
+from crm_core.transfer.export_all import BundleExport, ExportedFile
 from crm_core.transfer.importer import ImportOptions
 from crm_core.transfer.report import ImportProgress, ImportReport
 from crm_core.views import (
@@ -158,6 +160,7 @@ __all__ = [
     "AddResult",
     "AssignResult",
     "BranchStatus",
+    "BundleExport",
     "BundleReport",
     "ConfigError",
     "Conflict",
@@ -170,6 +173,7 @@ __all__ = [
     "DeliveryReport",
     "DetailPanel",
     "Duplicate",
+    "ExportedFile",
     "Facts",
     "FieldError",
     "FieldSpec",
@@ -2049,6 +2053,20 @@ class Crm:
         """
         with self._read(actor) as (session, who):
             return exporter.export(session, self.registry, who, kind, out, fmt)
+
+    def export_all(self, actor: str, folder: str | Path, *, force: bool = False) -> BundleExport:
+        """Write the whole CRM to ``folder`` as CSV files and the ``bundle.yaml`` that imports them.
+
+        Admins only. ``folder`` is created; one that holds files is refused
+        unless ``force``. Everything is read in one snapshot.
+        """
+        self._check_schema()
+        with read_session(self.engine, snapshot=True) as session:
+            who = permissions.load_actor(session, actor)
+            entities = import_entities(self.host, self.registry)
+            return export_all.write_bundle(
+                session, self.registry, entities, who, Path(folder), force=force
+            )
 
 
 def _workflow_view(w: WorkflowDef) -> WorkflowView:

@@ -163,8 +163,16 @@ def transaction(engine: Engine) -> Iterator[Session]:
 
 
 @contextmanager
-def read_session(engine: Engine) -> Iterator[Session]:
-    """Open a session for reads only; it is rolled back when closed."""
+def read_session(engine: Engine, *, snapshot: bool = False) -> Iterator[Session]:
+    """Open a session for reads only; it is rolled back when closed.
+
+    ``snapshot``: every statement sees the database as the first one did (an
+    export whose files must agree); a SQLite read transaction always does, a
+    PostgreSQL one needs REPEATABLE READ.
+    """
+    options: dict[str, Any] = dict(READ_ONLY)
+    if snapshot and engine.dialect.name == "postgresql":
+        options["isolation_level"] = "REPEATABLE READ"
     with Session(engine, expire_on_commit=False) as session:
-        session.connection(execution_options=READ_ONLY)
+        session.connection(execution_options=options)
         yield session

@@ -72,7 +72,8 @@ COMMANDS = [
     Entry(
         "export",
         "transfer",
-        "Export the live records of KIND you may see, as `crm import` reads them.",
+        "Export the live records of KIND you may see, as `crm import` reads them; or, with "
+        "--all DIR, the whole CRM and the import spec that reads it back (admins).",
     ),
     Entry(
         "tui",

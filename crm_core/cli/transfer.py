@@ -178,14 +178,38 @@ def _progress_bar(show: bool) -> Iterator[Callable[[ImportProgress], None] | Non
 
 def export_records(
     ctx: typer.Context,
-    kind: str = typer.Argument(..., help="The kind of record, e.g. lead."),
+    kind: str | None = typer.Argument(None, help="The kind of record, e.g. lead."),
     fmt: str | None = typer.Option(
         None, "--format", metavar="csv|jsonl", help="(default: --out's extension, else csv)"
     ),
     out: Path | None = typer.Option(None, "--out", help="Write here (default: stdout)."),
+    everything: Path | None = typer.Option(
+        None,
+        "--all",
+        metavar="DIR",
+        help="Instead of KIND: the whole CRM as CSV files and DIR/bundle.yaml (admins).",
+    ),
+    force: bool = typer.Option(False, "--force", help="With --all: write into a non-empty DIR."),
 ) -> None:
-    """Export the live records of KIND you may see, as `crm import` reads them."""
+    """Export the live records of KIND you may see, as `crm import` reads them; or, with
+    --all DIR, the whole CRM and the import spec that reads it back (admins).
+
+    --all DIR writes every team, user, record, contact, deal, activity, task
+    and stage reached, and DIR/bundle.yaml (`crm import DIR/bundle.yaml`).
+    """
     s = state(ctx)
+    if everything is not None:
+        if kind is not None or fmt is not None or out is not None:
+            raise InvalidInput("--all exports every kind to its folder: drop KIND, --format, --out")
+        bundle = s.crm.export_all(s.actor, everything, force=force)
+        for file in bundle.files:
+            typer.echo(f"{file.path}: {file.rows} {file.entity} row(s)")
+        typer.echo(f"exported to {bundle.folder}; import with `crm import {bundle.spec}`")
+        return
+    if kind is None:
+        raise InvalidInput("give the KIND to export, or --all DIR for everything")
+    if force:
+        raise InvalidInput("--force goes with --all DIR")
     chosen = fmt or (EXTENSIONS.get(out.suffix.lower(), "csv") if out else "csv")
     if out is None:
         s.crm.export_records(s.actor, kind, sys.stdout, chosen)

@@ -2,9 +2,9 @@
 
 Columns: ``title``, ``stage``, ``owner`` (a user name), then the kind's
 fields in declaration order; no id. CSV cells are written so that the
-registry's coercion reads them back to the same values (``true``/``false``,
-numbers as Python writes them, lists as JSON); JSON Lines objects carry the
-typed values, with only the fields a record has. Archived records are left
+registry's coercion reads them back to the same values
+(:func:`~crm_core.transfer.cells.cell`); JSON Lines objects carry the typed
+values, with only the fields a record has. Archived records are left
 out: importing them would make them live again.
 """
 
@@ -23,6 +23,7 @@ from crm_core.errors import InvalidInput, NotFound, quote
 from crm_core.fields import KindSpec, Registry
 from crm_core.models import Record
 from crm_core.permissions import Actor
+from crm_core.transfer.cells import cell
 from crm_core.transfer.columns import SPECIAL
 from crm_core.transfer.readers import FORMATS
 
@@ -34,17 +35,6 @@ FETCH = 5000
 def columns(kind: KindSpec) -> list[str]:
     """The export's columns for ``kind``: title, stage, owner, then its fields in order."""
     return [*SPECIAL, *(f for f in kind.fields if f not in SPECIAL)]
-
-
-def cell(value: Any) -> str:
-    """One value as CSV text that ``Registry.coerce`` turns back into the same value."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
 
 
 def _rows(session: Session, actor: Actor, kind: str) -> Iterator[tuple[Any, ...]]:
