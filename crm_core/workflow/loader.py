@@ -198,7 +198,6 @@ def _plugin_action_error(error: jsonschema.ValidationError) -> jsonschema.Valida
         return error
     import jsonschema
 
-    import jsonschema
 
     inner = [e for e in error.context or [] if e.relative_schema_path[0] == 1]
     return jsonschema.exceptions.best_match(inner) or error
