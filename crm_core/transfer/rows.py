@@ -39,7 +39,7 @@ class Problem(View):
     skipped: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class Candidate:
     """A valid row, ready to become a record or to be merged into one."""
 
@@ -143,8 +143,9 @@ class RowMaker:
                     return problems + self._problems(row.line, exc)
                 given = {k: v for k, v in coerced.items() if v is not None}
         values = ctx.registry.with_defaults(self.kind, given)
+        owner = None if owner_id is None else self._owner_name(owner_id)
         try:
-            keys = check(values, None, stage_after=stage, owner=self._owner_name(owner_id))
+            keys = check(values, None, stage_after=stage, owner=owner)
         except FieldError as exc:
             return problems + self._problems(row.line, exc)
         if problems:
@@ -189,9 +190,7 @@ class RowMaker:
             return None
         return found
 
-    def _owner_name(self, owner_id: int | None) -> str | None:
-        if owner_id is None:
-            return None
+    def _owner_name(self, owner_id: int) -> str | None:
         if self._names is None:
             self._names = {uid: name for name, (uid, _active) in self.setup.users.items()}
         return self._names.get(owner_id)
