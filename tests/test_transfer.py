@@ -29,7 +29,7 @@ from crm_core.dedupe import normalize_phone
 from crm_core.errors import FieldError, InvalidInput, NotFound, PermissionDenied, PluginError
 from crm_core.fields import Registry
 from crm_core.plugins import PluginHost
-from crm_core.transfer import fastkeys
+from crm_core.transfer import fastkeys, writer
 
 ADMIN = "admin"
 HEADER = "name,phone,email,source,region,budget"
@@ -754,3 +754,21 @@ def test_rows_get_exactly_what_the_general_checks_give_them(people: Crm, tmp_pat
     # plugin (12, 13) and the e-mail key (16).
     expected_refusals = [7, 10, 11, 12, 13, 14, 15, 16]
     assert [line for line, e in expected.items() if isinstance(e, list)] == expected_refusals
+
+
+def test_staged_data_is_json_dumps_character_for_character() -> None:
+    """The writer's encoder gives the text ``json.dumps`` gives (the ORM path stores that)."""
+    rng = random.Random(3)
+    samples: list[dict[str, Any]] = [
+        {},
+        {"name": "王伟", "phone": "13800000001", "tags": ["a", "é", "\x00"], "n": None},
+        {"budget": 1.5, "big": 2**62, "neg": -0.0, "ok": True, "no": False, "inf": float("inf")},
+        {"nested": {"b": [1, {"c": "\u2028\ud83d"}]}, "quote": '"\\/\n\t'},
+    ]
+    for _ in range(500):
+        chars = [chr(rng.randrange(0x20, 0x3000)) for _ in range(rng.randrange(12))]
+        samples.append({"".join(chars[:3]): "".join(chars), "x": rng.random() * 1e6})
+    for values in samples:
+        assert writer.dump(values) == json.dumps(values)
+    with pytest.raises(TypeError):
+        writer.dump({"when": object()})

@@ -32,13 +32,13 @@ CHUNK = 5000  # values per IN (...) list: well within SQLite's limit on bound pa
 MODES = ("skip", "merge", "refuse")
 
 
-@dataclass
+@dataclass(slots=True)
 class Target:
     """A record a later row may duplicate: one in the database, or a new one of this batch."""
 
     record_id: int | None  # None until a new record is written
     owner: str | None
-    data: dict[str, Any]  # its fields as the next merge will find them
+    data: dict[str, Any]  # its fields as the next merge will find them (only when merging)
     line: int | None = None  # the row that creates it, for a new record
     owner_id: int | None = None
     pool_id: int | None = None
@@ -117,8 +117,9 @@ def classify(
     ctx: WriteContext, kind: str, candidates: list[Candidate], mode: str, maker: RowMaker
 ) -> Outcome:
     """Decide, row by row in file order, what each candidate of a batch becomes."""
+    merging = mode == "merge"
     held = held_keys(ctx, kind, candidates)
-    targets = load_targets(ctx, set(held.values()), with_data=mode == "merge")
+    targets = load_targets(ctx, set(held.values()), with_data=merging)
     claimed: dict[tuple[str, str], Target] = {}  # keys taken by earlier rows of this batch
     out = Outcome()
 
@@ -128,6 +129,7 @@ def classify(
             target = targets[held[key]]
         return target
 
+    new = out.new
     for candidate in candidates:
         keys = candidate.keys.items()
         # Most rows are new: their keys are looked up inline, without a call per key.
@@ -135,9 +137,11 @@ def classify(
             if key in claimed or key in held:
                 break
         else:
-            target = Target(None, None, dict(candidate.values), line=candidate.line)
-            out.new.append((candidate, target))
-            claimed.update(dict.fromkeys(keys, target))
+            data = dict(candidate.values) if merging else {}
+            target = Target(None, None, data, candidate.line)
+            new.append((candidate, target))
+            for key in keys:
+                claimed[key] = target
             continue
         target, (name, value) = next((t, key) for key in keys if (t := holder(key)) is not None)
         why = target.describe(name, value)

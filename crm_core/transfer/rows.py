@@ -39,7 +39,7 @@ class Problem(View):
     skipped: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class Candidate:
     """A valid row, ready to become a record or to be merged into one."""
 
@@ -105,6 +105,7 @@ class RowMaker:
         self.setup = setup
         self._owners: dict[str, int | Problem] = {}
         self._names: dict[int, str] | None = None
+        self._text_only: bool | None = None
 
     def make(
         self, ctx: WriteContext, row: RawRow, check: records.Check
@@ -115,29 +116,49 @@ class RowMaker:
         """
         raw = row.values
         problems: list[Problem] = []
-        title = self._text(row, "title", problems)
-        if title is not None and len(title) > TITLE_MAX:
-            why = f"is {len(title):,} characters long; at most {TITLE_MAX:,}"
-            problems.append(self.problem(row.line, "title", why))
-            title = None
-        owner_id = self._owner(row, self._text(row, "owner", problems), problems)
-        stage = self._stage(row, self._text(row, "stage", problems), problems)
-        given = {f: raw[c] for c, f in self.columns.fields.items() if c in raw}
-        if not self.typed:
-            try:
-                given = ctx.registry.coerce(self.kind, given)
-            except FieldError as exc:
-                return problems + self._problems(row.line, exc)
-        given = {k: v for k, v in given.items() if v is not None}
+        if self.columns.special:
+            title = self._text(row, "title", problems)
+            if title is not None and len(title) > TITLE_MAX:
+                why = f"is {len(title):,} characters long; at most {TITLE_MAX:,}"
+                problems.append(self.problem(row.line, "title", why))
+                title = None
+            owner_id = self._owner(row, self._text(row, "owner", problems), problems)
+            stage = self._stage(row, self._text(row, "stage", problems), problems)
+        else:  # what the three lookups give a file without those columns, for every row
+            title, owner_id, stage = None, self.setup.default_owner, self.setup.first_stage
+        if self.typed:
+            given = {f: v for c, f in self.columns.fields.items() if (v := raw.get(c)) is not None}
+        else:
+            # An empty cell unsets its field, and coercion leaves a string field's text as it
+            # is; so only the other fields' cells go through it (most files have none).
+            given = {
+                f: t
+                for c, f in self.columns.fields.items()
+                if (t := raw.get(c)) is not None and t != ""
+            }
+            if not self._all_text(ctx):
+                try:
+                    coerced = ctx.registry.coerce(self.kind, given)
+                except FieldError as exc:
+                    return problems + self._problems(row.line, exc)
+                given = {k: v for k, v in coerced.items() if v is not None}
         values = ctx.registry.with_defaults(self.kind, given)
+        owner = None if owner_id is None else self._owner_name(owner_id)
         try:
-            keys = check(values, None, stage_after=stage, owner=self._owner_name(owner_id))
+            keys = check(values, None, stage_after=stage, owner=owner)
         except FieldError as exc:
             return problems + self._problems(row.line, exc)
         if problems:
             return problems
         title = title or records.default_title(ctx, self.kind, values)
         return Candidate(row.line, given, values, keys, title, owner_id, stage)
+
+    def _all_text(self, ctx: WriteContext) -> bool:
+        """True when every field the file fills is a string field: its text is its value."""
+        if self._text_only is None:
+            fields = ctx.registry.kind(self.kind).fields
+            self._text_only = all(fields[f].type == "string" for f in self.columns.fields.values())
+        return self._text_only
 
     def problem(self, line: int, name: str, reason: str, *, skipped: bool = False) -> Problem:
         """A problem with field (or special column) ``name``, naming the file's column too."""
@@ -169,9 +190,7 @@ class RowMaker:
             return None
         return found
 
-    def _owner_name(self, owner_id: int | None) -> str | None:
-        if owner_id is None:
-            return None
+    def _owner_name(self, owner_id: int) -> str | None:
         if self._names is None:
             self._names = {uid: name for name, (uid, _active) in self.setup.users.items()}
         return self._names.get(owner_id)

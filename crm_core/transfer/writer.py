@@ -12,7 +12,8 @@ is exactly the state :func:`crm_core.journal.record_state` gives.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from sqlalchemy import (
@@ -54,6 +55,32 @@ STAGED = Table(
 PG_IDS = "SELECT nextval(pg_get_serial_sequence('record', 'id')) FROM generate_series(1, :n)"
 
 
+def _c_dump() -> Callable[[dict[str, Any]], str]:
+    try:
+        from _json import make_encoder
+    except ImportError:  # a Python without the C accelerator
+        return json.dumps
+    encoder = make_encoder(
+        None, json.JSONEncoder().default, encode_basestring_ascii, None, ": ", ", ", False, False,
+        True,
+    )  # fmt: skip
+
+    def dump(values: dict[str, Any]) -> str:
+        return "".join(encoder(values, 0))
+
+    return dump
+
+
+dump = _c_dump()
+"""``json.dumps`` of a record's fields, character for character, about twice as fast.
+
+``json.dumps`` builds its C encoder anew for every call; this one is built
+once with the same settings (ASCII escapes, ``", "`` and ``": "``, NaN allowed,
+keys in insertion order). It skips the check for circular references: field
+values come from a file or JSON and cannot refer to themselves.
+"""
+
+
 def marks(connection: Connection, count: int) -> str:
     """``count`` positional placeholders in the driver's own style."""
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
@@ -84,10 +111,7 @@ def create(ctx: WriteContext, kind: str, new: Sequence[Candidate]) -> list[int]:
     connection.exec_driver_sql(
         "INSERT INTO crm_import_rows (id, title, stage, owner_id, data) "
         f"VALUES ({marks(connection, 5)})",
-        [
-            (i, c.title, c.stage, c.owner_id, json.dumps(c.values))
-            for i, c in zip(ids, new, strict=True)
-        ],
+        [(i, c.title, c.stage, c.owner_id, dump(c.values)) for i, c in zip(ids, new, strict=True)],
     )
     _insert_records(ctx, connection, kind)
     # In index order, so each B-tree page is visited once per batch, not once per key.

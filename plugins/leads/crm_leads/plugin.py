@@ -85,7 +85,7 @@ def crm_validate_record(
     problems = []
     if fields.get("source") == "referral" and "referrer_id" not in fields:
         problems.append(("referrer_id", "a referral lead needs the referring customer's id"))
-    if not any(fields.get(k) for k in ("phone", "email", "company")):
+    if not (fields.get("phone") or fields.get("email") or fields.get("company")):
         problems.append(("phone", "give at least one of phone, email or company"))
     for name in QUALIFIED_STAGES.get(stage_after or "", ()):
         if before is not None and before.get(name) is not None and fields.get(name) is None:
