@@ -196,11 +196,7 @@ def _plugin_action_error(error: jsonschema.ValidationError) -> jsonschema.Valida
         return error
     if tuple(error.absolute_path)[-1:] not in (("action",), ("then",)):
         return error
-    import jsonschema
-
-
-    inner = [e for e in error.context or [] if e.relative_schema_path[0] == 1]
-    return jsonschema.exceptions.best_match(inner) or error
+    return _second_branch_error(error)
 
 
 def _member_error(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
@@ -210,6 +206,11 @@ def _member_error(error: jsonschema.ValidationError) -> jsonschema.ValidationErr
         return error
     if tuple(error.absolute_path)[-2:-1] != ("members",):
         return error
+    return _second_branch_error(error)
+
+
+def _second_branch_error(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
+    """The best error inside a ``oneOf``'s second branch (the mapping form), else ``error``."""
     import jsonschema
 
     inner = [e for e in error.context or [] if e.relative_schema_path[0] == 1]

@@ -71,7 +71,8 @@ def _bundle(folder: Path) -> list[dict[str, Any]]:
 def test_deal_lines_price_the_deals_and_a_product_not_in_the_catalogue_is_named(
     crm: Crm, tmp_path: Path
 ) -> None:
-    crm.apply_workflow(ADMIN, WORKFLOW, create_users=True)  # the deal stages name the workflow's stages
+    # the deal stages name the workflow's stages
+    crm.apply_workflow(ADMIN, WORKFLOW, create_users=True)
     deals = _bundle(tmp_path)
     spec = tmp_path / "bundle.yaml"
     dry = crm.import_bundle(ADMIN, spec, dry_run=True)
