@@ -6,7 +6,7 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, Self
 
 from crm_core.errors import InvalidInput
 from crm_core.transfer.rows import Problem
@@ -106,14 +106,16 @@ class ErrorsFile:
         self._file: IO[str] | None = None
         self._writer: Any = None
 
-    def __enter__(self) -> ErrorsFile:
+    header: tuple[str, ...] = ERRORS_HEADER
+
+    def __enter__(self) -> Self:
         if self.path is not None:
             try:
                 self._file = self.path.open("w", encoding="utf-8", newline="")
             except OSError as exc:
                 raise InvalidInput(f"cannot write {self.path}: {exc.strerror}") from None
             self._writer = csv.writer(self._file)
-            self._writer.writerow(ERRORS_HEADER)
+            self._writer.writerow(self.header)
         return self
 
     def write(self, problems: list[Problem]) -> None:

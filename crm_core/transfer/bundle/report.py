@@ -3,14 +3,11 @@ rejected, the values that matched nothing, and the first problems; the errors fi
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
-from types import TracebackType
-from typing import IO, Any
+from typing import Any
 
-from crm_core.errors import InvalidInput
+from crm_core.transfer.report import ErrorsFile
 from crm_core.views import View
 
 KEPT_PROBLEMS = 20  # problems kept per file in the report; the errors file has all of them
@@ -93,35 +90,16 @@ class BundleReport(View):
         return {**super().to_dict(), "rejected": self.rejected, "kept": self.kept}
 
 
-class BundleErrors:
+class BundleErrors(ErrorsFile):
     """The errors file: a CSV of file, line, column, field and reason, one rejected row a line.
 
     Opened before anything is imported, so a path that cannot be written is
     refused first; without a path it writes nothing.
     """
 
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self._file: IO[str] | None = None
-        self._writer: Any = None
+    header = ERRORS_HEADER
 
-    def __enter__(self) -> BundleErrors:
-        if self.path is not None:
-            try:
-                self._file = self.path.open("w", encoding="utf-8", newline="")
-            except OSError as exc:
-                raise InvalidInput(f"cannot write {self.path}: {exc.strerror}") from None
-            self._writer = csv.writer(self._file)
-            self._writer.writerow(ERRORS_HEADER)
-        return self
-
-    def write(self, problems: list[BundleProblem]) -> None:
+    def write(self, problems: list[BundleProblem]) -> None:  # type: ignore[override]
         """Add ``problems``."""
         if self._writer is not None:
             self._writer.writerows((p.file, p.line, p.column, p.field, p.reason) for p in problems)
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._file is not None:
-            self._file.close()
