@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import importlib
+import importlib.metadata
 import inspect
 import json
 import re
@@ -60,11 +61,15 @@ def cli_reference() -> str:
     from typer.testing import CliRunner
 
     from crm_core.cli.main import app
+    from crm_core.plugins import ENTRY_POINT_GROUP
 
+    # The core's commands only: the page must not depend on which plugins are installed.
+    installed = {ep.name for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
+    env = {**HELP_ENV, "CRM_DISABLED_PLUGINS": ",".join(sorted(installed))}
     runner = CliRunner()
     sections = []
     for path in _commands(typer.main.get_command(app), ["crm"]):
-        result = runner.invoke(app, [*path[1:], "--help"], env=HELP_ENV, prog_name="crm")
+        result = runner.invoke(app, [*path[1:], "--help"], env=env, prog_name="crm")
         if result.exit_code != 0:
             raise RuntimeError(f"{' '.join(path)} --help exited {result.exit_code}")
         text = "\n".join(line.rstrip() for line in result.output.splitlines()).strip("\n")
