@@ -29,8 +29,10 @@ from crm_core.records import WriteContext
 from crm_core.transfer.importer import DEFAULT_BATCH
 
 ORM_SAMPLE = 5_000  # rows the ORM baseline takes (a tenth of smaller files)
-MIN_ROWS_PER_SECOND = 100_000
 MAX_RATIO = 0.1  # at least 10x the rows per second of the ORM path
+# The import may spend at most this much more than SQLite storing its finished rows (issue
+# 16; it replaced the 100,000 rows/s target, which this schema's floor alone cannot reach).
+MAX_FLOOR_RATIO = 1.25
 PRIME = 999_999_937  # phones are 13000000000 + (i * MULTIPLIER mod PRIME): unique, shuffled
 MULTIPLIER = 2_654_435_761
 PINYIN = ["wang", "li", "zhang", "liu", "chen", "yang", "huang", "zhao", "wu", "zhou"]
@@ -120,13 +122,12 @@ def measure(
         f"import {rows:,} leads from CSV ({rate:,.0f} rows/s)",
         seconds,
         baseline,
-        max_seconds=rows / MIN_ROWS_PER_SECOND,
         max_ratio=MAX_RATIO,
         note=f"crm.import_records on a fresh database, batches of {DEFAULT_BATCH:,}, validation "
         f"and dedupe included; baseline: {sample:,} rows one records.create (ORM objects) each, "
         f"in transactions of {DEFAULT_BATCH:,}, took {orm_seconds:.2f} s "
         f"({sample / orm_seconds:,.0f} rows/s), scaled to {rows:,}; "
-        f"speedup {baseline / seconds:.1f}x; target {MIN_ROWS_PER_SECOND:,} rows/s",
+        f"speedup {baseline / seconds:.1f}x",
     )
     checks = [
         Check("import created every row", rows, report.created),
@@ -139,13 +140,15 @@ def measure(
     ]
     floor_seconds, floor_cpu, floor_records = storage_floor(floor_path, setup.path, rows)
     floor = Figure(
-        f"import floor: SQLite storing the same rows again ({rows / floor_seconds:,.0f} rows/s)",
-        floor_seconds,
+        f"import floor: the import against SQLite storing the same rows again "
+        f"({rows / floor_seconds:,.0f} rows/s)",
         seconds,
+        floor_seconds,
+        max_ratio=MAX_FLOOR_RATIO,
         note="the imported records, dedupe keys and journal rows written again, as finished "
         f"tuples, into a copy of the fresh database: batches of {DEFAULT_BATCH:,}, one "
         "executemany a table (keys in index order) and a commit each, reading not timed: "
-        "the schema's indexes, keys, journal and commits alone; baseline: the import; "
+        "the schema's indexes, keys, journal and commits alone, which no import can beat; "
         f"CPU time of this process: the import {cpu:.2f} s, the floor {floor_cpu:.2f} s, "
         f"import / floor {cpu / max(floor_cpu, 1e-9):.3f}",
     )
