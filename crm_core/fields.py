@@ -168,6 +168,7 @@ class _Compiled:
     types: dict[str, str]  # field -> JSON type, or "money" for money fields
     defaults: tuple[tuple[str, Any], ...]  # (field, default) in field order
     dedupe: tuple[tuple[str, str], ...]  # (field, normaliser name) in field order
+    money: tuple[str, ...]  # the money fields, checked for exactness on every write
 
 
 @dataclass(frozen=True)
@@ -554,6 +555,7 @@ class Registry:
                 {f.name: money.FORMAT if money.is_money(f.schema) else f.type for f in fields},
                 tuple((f.name, f.schema["default"]) for f in fields if "default" in f.schema),
                 tuple((f.name, f.dedupe) for f in fields if f.dedupe),
+                tuple(f.name for f in fields if money.is_money(f.schema)),
             )
             self._compiled[kind] = compiled
         return compiled
@@ -574,16 +576,19 @@ class Registry:
             validator = fastjsonschema.compile(spec.json_schema(), use_default=False)
             self._validators[kind] = validator
         # JSON has no NaN or infinity, and the databases keep 64-bit integers.
+        # A clean string, most values, is answered here without a call.
         out_of_range = [
-            (name, f"{quote(v)} {why}") for name, v in values.items() if (why := _unstorable(v))
+            (name, f"{quote(v)} {why}")
+            for name, v in values.items()
+            if (type(v) is not str or "\x00" in v) and (why := _unstorable(v))
         ]
         if out_of_range:
             raise FieldError(kind, out_of_range)
-        types = self._compile(kind).types
+        # An import validates every row: only the kind's money fields present are looked at.
         not_money = [
             (name, f"{quote(v)} {why}")
-            for name, v in values.items()
-            if types.get(name) == money.FORMAT and (why := money.problem(v))
+            for name in self._compile(kind).money
+            if name in values and (why := money.problem(v := values[name]))
         ]
         if not_money:
             raise FieldError(kind, not_money)
