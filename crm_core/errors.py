@@ -90,3 +90,13 @@ class PluginError(CrmError):
         self.hook = hook
         self.error = error
         super().__init__(f"plugin '{plugin}' failed in {hook}: {type(error).__name__}: {error}")
+
+
+def restated(exc: CrmError, message: str) -> CrmError:
+    """A plain error of ``exc``'s kind, so of its exit code, that says ``message`` instead.
+
+    Kinds whose constructor takes other arguments (a field error, a duplicate)
+    come back as the kind they refine.
+    """
+    kinds = (InvalidInput, PermissionDenied, NotFound, Conflict, CrmError)
+    return next(k for k in kinds if isinstance(exc, k))(message)

@@ -13,7 +13,7 @@ every batch in one transaction and rolls it back.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,19 +21,18 @@ from pathlib import Path
 from crm_core import collector, records
 from crm_core.assign import run as assign_run
 from crm_core.errors import (
-    Conflict,
     CrmError,
     InvalidInput,
     NotFound,
-    PermissionDenied,
     PluginError,
     quote,
+    restated,
 )
 from crm_core.fields import KindSpec, Registry
 from crm_core.models import Record
 from crm_core.records import WriteContext
 from crm_core.schedule import tick
-from crm_core.transfer import batch, columns, writer
+from crm_core.transfer import batch, columns, readers, writer
 from crm_core.transfer.readers import RawRow, RowError, Source
 from crm_core.transfer.report import BatchResult, ErrorsFile, ImportProgress, ImportReport
 from crm_core.transfer.rows import Problem, RowMaker, Setup
@@ -129,7 +128,7 @@ def _batches(
     """Run every batch in the transaction ``begin`` opens; count it once it has committed."""
     with ErrorsFile(options.errors_path) as errors, collector.frozen():
         try:
-            for items in _chunks(source.rows(), options.batch_size):
+            for items in readers.chunks(source.rows(), options.batch_size):
                 with begin() as ctx:
                     result = _batch(ctx, maker, items, options)
                     ctx.session.flush()
@@ -142,23 +141,11 @@ def _batches(
             if not done or options.dry_run or isinstance(exc, PluginError):
                 raise
             # Say what is kept, keeping the error's kind (and so its exit code).
-            kinds = (InvalidInput, PermissionDenied, NotFound, Conflict, CrmError)
-            error = next(k for k in kinds if isinstance(exc, k))
-            raise error(
+            raise restated(
+                exc,
                 f"{exc} ({done} rows of earlier batches were imported; run the import again "
-                "to finish: the rows already imported are found as duplicates)"
+                "to finish: the rows already imported are found as duplicates)",
             ) from None
-
-
-def _chunks(items: Iterable[RawRow | RowError], size: int) -> Iterator[list[RawRow | RowError]]:
-    chunk: list[RawRow | RowError] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def _batch(

@@ -10,7 +10,7 @@ when any row is rejected; a dry run runs like ``atomic`` and keeps nothing.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,13 +23,13 @@ from crm_core.errors import (
     Conflict,
     CrmError,
     InvalidInput,
-    NotFound,
-    PermissionDenied,
     PluginError,
     excerpt,
     quote,
+    restated,
 )
 from crm_core.records import WriteContext
+from crm_core.transfer import readers
 from crm_core.transfer.bundle import read
 from crm_core.transfer.bundle.cells import CellError, Cells
 from crm_core.transfer.bundle.entity import ImportContext, ImportEntity, Row
@@ -95,11 +95,10 @@ def _say_what_is_kept(exc: CrmError, report: BundleReport) -> None:
     done = sum(f.created + f.updated for f in report.files)
     if not done or isinstance(exc, PluginError):
         raise exc
-    kinds = (InvalidInput, PermissionDenied, NotFound, Conflict, CrmError)
-    error = next(k for k in kinds if isinstance(exc, k))
-    raise error(
+    raise restated(
+        exc,
         f"{exc} ({done} rows of earlier batches were kept; run the import again to finish: "
-        "the rows already in are found by their keys)"
+        "the rows already in are found by their keys)",
     ) from None
 
 
@@ -126,7 +125,7 @@ class _Importer:
             report = FileReport(file.name, file.entity, file.kind)
             self.report.files.append(report)
             batch = _Batch(self, file, self._history_for(file))
-            for items in _chunks(read.rows(file.path, file.codec, file.delimiter),
+            for items in readers.chunks(read.rows(file.path, file.codec, file.delimiter),
                                  self.options.batch_size):  # fmt: skip
                 with begin() as ctx:
                     problems, unmapped, counts = batch.run(ctx, items)
@@ -341,14 +340,3 @@ class _Batch:
                 self.unmapped[rejection.field][self.texts[id(row)].get(rejection.field, "")] += 1
             self.reject(row, rejection.field, rejection.reason)
         return out
-
-
-def _chunks(items: Iterable[RawRow | RowError], size: int) -> Iterator[list[RawRow | RowError]]:
-    chunk: list[RawRow | RowError] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
