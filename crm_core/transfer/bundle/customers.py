@@ -25,12 +25,12 @@ from crm_core.transfer.bundle.entity import (
     TABLES,
     ImportContext,
     ImportEntity,
+    KeyedByExternalId,
     Keys,
     Rejection,
     Row,
     Target,
     insert_returning,
-    simple_find,
 )
 from crm_core.transfer.bundle.history import timeline
 from crm_core.workflow import engine
@@ -229,11 +229,12 @@ def _chunked(session: Session, query: Any, column: Any, values: list[str]) -> di
     return out
 
 
-class ContactEntity(ImportEntity):
+class ContactEntity(KeyedByExternalId):
     """People at a record: name (required), phone, e-mail, position."""
 
     name = "contact"
-    COLUMNS: ClassVar[dict[str, str]] = {
+    table = CONTACT
+    columns: ClassVar[dict[str, str]] = {
         "external_id": "external_id",
         "record": "record_id",
         "name": "name",
@@ -251,25 +252,6 @@ class ContactEntity(ImportEntity):
             "phone": Target("phone"), "email": Target("email"), "position": Target("position"),
         }  # fmt: skip
 
-    def natural_key(self, registry: Any, kind: str | None) -> str:
-        """Contacts are found again by external id only."""
-        return "external_id"
-
-    def key_fields(self, registry: Any, kind: str | None) -> tuple[str, ...]:
-        """Contacts are found by external id."""
-        return ("external_id",)
-
-    def find(self, session: Session, kind: str | None, by: str, values: list[str]) -> Any:
-        """Contacts by external id."""
-        return simple_find(session, CONTACT, by, values)
-
-    def current(self, session: Session, kind: str | None, ids: list[int]) -> Any:
-        """Stored contacts."""
-        names = self.COLUMNS
-        query = sa.select(CONTACT.c.id, *[CONTACT.c[c] for c in names.values()])
-        return {r[0]: dict(zip(names, r[1:], strict=True))
-                for r in session.execute(query.where(CONTACT.c.id.in_(ids)))}  # fmt: skip
-
     def check(self, ctx: ImportContext, kind: str | None, row: Row) -> Rejection | None:
         """Phones and e-mails must be ones the normalisers accept."""
         for name in ("phone", "email"):
@@ -282,7 +264,7 @@ class ContactEntity(ImportEntity):
 
     def create(self, ctx: ImportContext, kind: str | None, rows: list[Row]) -> None:
         """Insert the contacts in one statement."""
-        values = [{self.COLUMNS[k]: v for k, v in r.values.items()} | {"created_at": ctx.now}
+        values = [{self.columns[k]: v for k, v in r.values.items()} | {"created_at": ctx.now}
                   for r in rows]  # fmt: skip
         for row, contact_id in zip(rows, insert_returning(ctx.session, CONTACT, values),
                                    strict=True):  # fmt: skip
@@ -302,7 +284,7 @@ class ContactEntity(ImportEntity):
             before = {k: row.before.get(k) for k in row.values}
             ctx.session.execute(
                 sa.update(CONTACT).where(CONTACT.c.id == row.id)
-                .values({self.COLUMNS[k]: v for k, v in row.values.items()})
+                .values({self.columns[k]: v for k, v in row.values.items()})
             )  # fmt: skip
             ctx.journal("contact", row.id, row.before["record"], "update", before,
                         dict(row.values), line=row.line)  # fmt: skip
@@ -313,7 +295,7 @@ class ContactEntity(ImportEntity):
         query = sa.select(CONTACT).where(CONTACT.c.archived_at.is_(None)).order_by(CONTACT.c.id)
         for row in session.execute(query).mappings():
             yield {
-                **{t: row[c] for t, c in self.COLUMNS.items()},
+                **{t: row[c] for t, c in self.columns.items()},
                 "external_id": row["external_id"] or f"crm:{row['id']}",
                 "record": keys.of("record", row["record_id"]),
             }

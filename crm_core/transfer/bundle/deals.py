@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -18,14 +18,13 @@ from crm_core.transfer.bundle.cells import minor
 from crm_core.transfer.bundle.entity import (
     TABLES,
     ImportContext,
-    ImportEntity,
+    KeyedByExternalId,
     Keys,
     Rejection,
     Row,
     Target,
     insert_returning,
     jsonable,
-    simple_find,
 )
 from crm_core.transfer.bundle.history import timeline
 
@@ -47,10 +46,12 @@ def deal_stages(session: Session) -> list[str]:
     return names
 
 
-class DealEntity(ImportEntity):
+class DealEntity(KeyedByExternalId):
     """Deals on records: owner, stage, amount (exact), currency and their dates."""
 
     name = "deal"
+    table = DEAL
+    columns: ClassVar[dict[str, str]] = COLUMNS
 
     def targets(self, registry: Any, kind: str | None) -> dict[str, Target]:
         """A deal's fields."""
@@ -69,24 +70,6 @@ class DealEntity(ImportEntity):
             "closed_at": Target("closed_at", "datetime"),
             "expected_close": Target("expected_close", "date"),
         }
-
-    def natural_key(self, registry: Any, kind: str | None) -> str:
-        """Deals are found again by external id only."""
-        return "external_id"
-
-    def key_fields(self, registry: Any, kind: str | None) -> tuple[str, ...]:
-        """Deals are found by external id."""
-        return ("external_id",)
-
-    def find(self, session: Session, kind: str | None, by: str, values: list[str]) -> Any:
-        """Deals by external id."""
-        return simple_find(session, DEAL, by, values)
-
-    def current(self, session: Session, kind: str | None, ids: list[int]) -> Any:
-        """Stored deals in target names."""
-        query = sa.select(DEAL.c.id, *[DEAL.c[c] for c in COLUMNS.values()])
-        return {r[0]: dict(zip(COLUMNS, r[1:], strict=True))
-                for r in session.execute(query.where(DEAL.c.id.in_(ids)))}  # fmt: skip
 
     def check(self, ctx: ImportContext, kind: str | None, row: Row) -> Rejection | None:
         """A known stage, exact money in one field, a three-letter currency."""

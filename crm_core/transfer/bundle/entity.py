@@ -221,6 +221,44 @@ def simple_find(session: Session, table: sa.Table, by: str, values: list[str]) -
     return out
 
 
+def stored_rows(
+    session: Session, table: sa.Table, ids: list[int], names: dict[str, str]
+) -> dict[int, dict[str, Any]]:
+    """:meth:`ImportEntity.current` for a table: stored values by id, column ``names[target]``
+    read as each target."""
+    out: dict[int, dict[str, Any]] = {}
+    columns = [table.c[c] for c in names.values()]
+    for row in session.execute(sa.select(table.c.id, *columns).where(table.c.id.in_(ids))):
+        out[row[0]] = dict(zip(names, row[1:], strict=True))
+    return out
+
+
+class KeyedByExternalId(ImportEntity):
+    """An entity of one table with no natural key: found again by external id only.
+
+    ``columns`` maps each target field to its column of ``table``.
+    """
+
+    table: sa.Table
+    columns: ClassVar[dict[str, str]]
+
+    def natural_key(self, registry: Any, kind: str | None) -> str:
+        """Found again by external id only."""
+        return "external_id"
+
+    def key_fields(self, registry: Any, kind: str | None) -> tuple[str, ...]:
+        """Found by external id."""
+        return ("external_id",)
+
+    def find(self, session: Session, kind: str | None, by: str, values: list[str]) -> Any:
+        """Rows by external id."""
+        return simple_find(session, self.table, by, values)
+
+    def current(self, session: Session, kind: str | None, ids: list[int]) -> Any:
+        """Stored rows in target names."""
+        return stored_rows(session, self.table, ids, self.columns)
+
+
 def taken(
     session: Session, table: sa.Table, row: Row, columns: tuple[str, ...], names: dict[str, str]
 ) -> Rejection | None:

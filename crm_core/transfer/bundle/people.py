@@ -19,6 +19,7 @@ from crm_core.transfer.bundle.entity import (
     insert_returning,
     jsonable,
     simple_find,
+    stored_rows,
     taken,
     update_by_id,
 )
@@ -26,15 +27,6 @@ from crm_core.transfer.bundle.entity import (
 TEAM = TABLES["team"]
 USER = TABLES["crm_user"]
 POOL = TABLES["pool"]
-
-
-def _current(session: Session, table: sa.Table, ids: list[int], names: dict[str, str]) -> Any:
-    """Stored values by id, column ``names[target]`` read as each target."""
-    out: dict[int, dict[str, Any]] = {}
-    columns = [table.c[c] for c in names.values()]
-    for row in session.execute(sa.select(table.c.id, *columns).where(table.c.id.in_(ids))):
-        out[row[0]] = dict(zip(names, row[1:], strict=True))
-    return out
 
 
 def _renamed(row: Row, names: dict[str, str]) -> dict[str, Any]:
@@ -62,7 +54,7 @@ class TeamEntity(ImportEntity):
 
     def current(self, session: Session, kind: str | None, ids: list[int]) -> Any:
         """Stored teams."""
-        return _current(session, TEAM, ids, self.COLUMNS)
+        return stored_rows(session, TEAM, ids, self.COLUMNS)
 
     def check(self, ctx: ImportContext, kind: str | None, row: Row) -> Rejection | None:
         """A new team's name and external id are free."""
@@ -127,7 +119,7 @@ class UserEntity(ImportEntity):
 
     def current(self, session: Session, kind: str | None, ids: list[int]) -> Any:
         """Stored users (the manager is not stored: it only gives a team)."""
-        return _current(session, USER, ids, self.COLUMNS)
+        return stored_rows(session, USER, ids, self.COLUMNS)
 
     def check(self, ctx: ImportContext, kind: str | None, row: Row) -> Rejection | None:
         """Normalise the e-mail and phone as ``crm user add`` does."""
@@ -203,7 +195,7 @@ class PoolEntity(ImportEntity):
 
     def current(self, session: Session, kind: str | None, ids: list[int]) -> Any:
         """Stored pools."""
-        return _current(session, POOL, ids, {"name": "name"})
+        return stored_rows(session, POOL, ids, {"name": "name"})
 
     def create(self, ctx: ImportContext, kind: str | None, rows: list[Row]) -> None:
         """Insert the pools."""

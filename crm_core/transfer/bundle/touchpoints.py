@@ -15,13 +15,12 @@ from sqlalchemy.orm import Session
 from crm_core.transfer.bundle.entity import (
     TABLES,
     ImportContext,
-    ImportEntity,
+    KeyedByExternalId,
     Keys,
     Row,
     Target,
     insert_returning,
     jsonable,
-    simple_find,
 )
 
 ACTIVITY = TABLES["activity"]
@@ -30,30 +29,10 @@ RECORD = TABLES["record"]
 USER_BY = ("name", "email", "external_id")
 
 
-class _ByExternalId(ImportEntity):
-    """An entity with no natural key: found again by external id only."""
+class _ByExternalId(KeyedByExternalId):
+    """A touchpoint entity: written set-based, with its references exported as keys."""
 
-    table: sa.Table
-    columns: ClassVar[dict[str, str]]
     refs: ClassVar[dict[str, str]]  # reference field -> the entity it names
-
-    def natural_key(self, registry: Any, kind: str | None) -> str:
-        """Found again by external id only."""
-        return "external_id"
-
-    def key_fields(self, registry: Any, kind: str | None) -> tuple[str, ...]:
-        """Found by external id."""
-        return ("external_id",)
-
-    def find(self, session: Session, kind: str | None, by: str, values: list[str]) -> Any:
-        """Rows by external id."""
-        return simple_find(session, self.table, by, values)
-
-    def current(self, session: Session, kind: str | None, ids: list[int]) -> Any:
-        """Stored rows in target names."""
-        query = sa.select(self.table.c.id, *[self.table.c[c] for c in self.columns.values()])
-        return {r[0]: dict(zip(self.columns, r[1:], strict=True))
-                for r in session.execute(query.where(self.table.c.id.in_(ids)))}  # fmt: skip
 
     def _insert(self, ctx: ImportContext, rows: list[Row], extra: dict[str, Any]) -> list[int]:
         values = [{self.columns[k]: v for k, v in r.values.items()} | extra for r in rows]
