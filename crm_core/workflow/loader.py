@@ -171,13 +171,9 @@ def _schema_problems(located: Located, registry: Registry | None) -> list[Proble
     for error in validator.iter_errors(located.data):
         error = _member_error(_plugin_action_error(error))
         path: KeyPath = tuple(error.absolute_path)
-        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-            allowed = set(error.schema.get("properties", {}))
-            for key in sorted(set(error.instance) - allowed):
-                known = ", ".join(sorted(allowed))
-                out.append(
-                    located.problem((*path, key), f"unknown key (expected one of: {known})", True)
-                )
+        unknown = located.unknown_keys(error)
+        if unknown is not None:
+            out.extend(unknown)
             continue
         if error.validator == "oneOf" and _is_condition(path):
             try:

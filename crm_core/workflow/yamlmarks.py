@@ -59,6 +59,19 @@ class Located:
         line, column = self.where(path, key)
         return Problem(self.file, line, column, dotted(path), message)
 
+    def unknown_keys(self, error: Any) -> list[Problem] | None:
+        """For jsonschema's ``additionalProperties`` error on a mapping, one problem per key
+        it does not allow, placed on the key and naming the keys it does; else None."""
+        if error.validator != "additionalProperties" or not isinstance(error.instance, dict):
+            return None
+        path = tuple(error.absolute_path)
+        allowed = set(error.schema.get("properties", {}))
+        known = ", ".join(sorted(allowed))
+        return [
+            self.problem((*path, key), f"unknown key (expected one of: {known})", True)
+            for key in sorted(set(error.instance) - allowed)
+        ]
+
 
 def dotted(path: Path) -> str:
     """Render ``("stages", 2, "id")`` as ``stages[2].id``."""

@@ -104,16 +104,12 @@ def _schema_problems(located: Located) -> list[Problem]:
     validator = jsonschema.Draft202012Validator(spec_schema())
     out = []
     for error in validator.iter_errors(located.data):
-        path = tuple(error.absolute_path)
-        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-            allowed = set(error.schema.get("properties", {}))
-            for key in sorted(set(error.instance) - allowed):
-                known = ", ".join(sorted(allowed))
-                out.append(
-                    located.problem((*path, key), f"unknown key (expected one of: {known})", True)
-                )
-            continue
-        out.append(located.problem(path, error.message))
+        unknown = located.unknown_keys(error)
+        out.extend(
+            unknown
+            if unknown is not None
+            else [located.problem(tuple(error.absolute_path), error.message)]
+        )
     return out
 
 
