@@ -46,6 +46,10 @@ class Settings:
     plugins: PluginConfig = field(default_factory=PluginConfig)
 
 
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+"""How long a SQLite connection waits for another's write to finish before it gives up."""
+
+
 def sqlite_url(path: str | Path) -> str:
     """Return the SQLAlchemy URL of a SQLite database file."""
     return f"sqlite:///{Path(path)}"

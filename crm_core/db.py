@@ -15,9 +15,8 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
 
+from crm_core.config import SQLITE_BUSY_TIMEOUT_MS
 from crm_core.errors import InvalidInput
-
-SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 JsonType = JSON().with_variant(JSONB(), "postgresql")
 """JSON on SQLite, JSONB on PostgreSQL."""

@@ -31,6 +31,10 @@ class InvalidInput(CrmError):
     exit_code = 2
 
 
+class RegistrationError(InvalidInput):
+    """A plugin registered something the core cannot accept."""
+
+
 class FieldError(InvalidInput):
     """One or more field values failed validation; ``problems`` maps field to reason."""
 

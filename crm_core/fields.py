@@ -22,11 +22,13 @@ from crm_core.errors import (
     InvalidInput,
     NotFound,
     PluginError,
+    RegistrationError,
     excerpt,
     quote,
 )
 from crm_core.limits import FIELD_TEXT_MAX
 from crm_core.plugins import PluginHost
+from crm_core.revisions import plugin_migrations
 
 if TYPE_CHECKING:
     from crm_core.conditions import Operator
@@ -180,10 +182,6 @@ class ActivityType:
     plugin: str
 
 
-class RegistrationError(InvalidInput):
-    """A plugin registered something the core cannot accept."""
-
-
 # The actions of the workflow language itself (on_enter, max_days, the SLA's then);
 # a plugin's action may not take one.
 CORE_ACTIONS = frozenset(
@@ -279,8 +277,6 @@ class Registry:
         self.channels: dict[str, Channel] = {}
         self.operators: dict[str, Operator] = {}
         self.actions: dict[str, ActionSpec] = {}
-        # plugin name -> the folder of its alembic revisions (its own version branch)
-        self.migrations: dict[str, Path] = {}
         self._validators: dict[str, Callable[[Any], Any]] = {}
         self._compiled: dict[str, _Compiled] = {}
         host.call_each("crm_register_normalizers", lambda p: {"register": self._normalizer(p)})
@@ -297,7 +293,8 @@ class Registry:
         )
         host.call_each("crm_register_conditions", lambda p: {"register": self._operator(p)})
         host.call_each("crm_register_actions", lambda p: {"register": self._action(p)})
-        host.call_each("crm_register_migrations", lambda p: {"register": self._migrations(p)})
+        # plugin name -> the folder of its alembic revisions (its own version branch)
+        self.migrations: dict[str, Path] = plugin_migrations(host)
 
     # -- registration callbacks handed to plugins ---------------------------
 
@@ -367,17 +364,6 @@ class Registry:
                 raise RegistrationError(f"{who} '{name}' needs a run(ctx, arg) function")
             _check_arg_schema(schema, f"{who} '{name}'")
             self.actions[name] = ActionSpec(name, plugin, run, schema)
-
-        return register
-
-    def _migrations(self, plugin: str) -> Callable[..., None]:
-        def register(versions: str | Path) -> None:
-            folder = Path(versions)
-            if plugin in self.migrations:
-                raise RegistrationError(f"plugin '{plugin}' registered migrations twice")
-            if not folder.is_dir():
-                raise RegistrationError(f"plugin '{plugin}': no migrations folder {folder}")
-            self.migrations[plugin] = folder.resolve()
 
         return register
 

@@ -17,13 +17,19 @@ table is :func:`markdown_table` of the same data, so the three cannot differ.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-
-from sqlalchemy import ColumnElement, and_, false, or_, true
-from sqlmodel import Session, col, select
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from crm_core.errors import InvalidInput, NotFound, PermissionDenied, excerpt
-from crm_core.models import ROLES, Deal, PoolMember, Record, User
+
+if TYPE_CHECKING:
+    # The SQL forms import these when called: `crm record show` reads through
+    # sqlite3 alone (crm_core.quickread) and checks with this module.
+    from sqlalchemy import ColumnElement
+    from sqlmodel import Session
+
+    from crm_core.models import Deal, Record
 
 RELATIONS = ("own", "team", "pool_member", "pool_team", "other")
 """How a user stands to a record, most specific first."""
@@ -113,25 +119,43 @@ class Actor:
         return f"user:{self.name}"
 
 
+Fetch = Callable[[str, dict[str, Any]], Sequence[Sequence[Any]]]
+"""Runs one SQL query with ``:name`` parameters and returns its rows."""
+
+_USER = "SELECT id, name, role, team_id, active FROM crm_user WHERE name = :name"
+_POOLS = "SELECT pool_id FROM pool_member WHERE user_id = :user"
+_TEAM = "SELECT id FROM crm_user WHERE team_id = :team"
+_TEAM_POOLS = (
+    "SELECT DISTINCT pool_id FROM pool_member"
+    " WHERE user_id IN (SELECT id FROM crm_user WHERE team_id = :team)"
+)
+
+
 def load_actor(session: Session, name: str | None) -> Actor:
     """Resolve the acting user; unknown or inactive users are refused."""
+    from sqlalchemy import text
+
+    connection = session.connection()
+    return read_actor(lambda sql, params: connection.execute(text(sql), params).all(), name)
+
+
+def read_actor(fetch: Fetch, name: str | None) -> Actor:
+    """Resolve the acting user through ``fetch``, as :func:`load_actor` does through a session."""
     if not name:
         raise InvalidInput("no acting user: pass --as USER or set CRM_USER")
-    user = session.exec(select(User).where(User.name == name)).first()
-    if user is None or user.id is None:
+    found = fetch(_USER, {"name": name})
+    if not found:
         raise NotFound(f"no user '{excerpt(name)}' (an admin adds one with: crm user add)")
-    if not user.active:
+    user_id, user_name, role, team_id, active = found[0]
+    if not active:
         raise PermissionDenied(f"user '{name}' is inactive")
-    pools = session.exec(select(PoolMember.pool_id).where(PoolMember.user_id == user.id)).all()
+    pools = frozenset(row[0] for row in fetch(_POOLS, {"user": user_id}))
     members: frozenset[int] = frozenset()
     team_pools: frozenset[int] = frozenset()
-    if user.team_id is not None:
-        team = select(User.id).where(User.team_id == user.team_id)
-        members = frozenset(i for i in session.exec(team).all() if i is not None)
-        worked = select(PoolMember.pool_id).where(col(PoolMember.user_id).in_(team)).distinct()
-        team_pools = frozenset(session.exec(worked).all()) - frozenset(pools)
-    return Actor(user.id, user.name, user.role, user.team_id, frozenset(pools),
-                 members, team_pools)  # fmt: skip
+    if team_id is not None:
+        members = frozenset(row[0] for row in fetch(_TEAM, {"team": team_id}))
+        team_pools = frozenset(row[0] for row in fetch(_TEAM_POOLS, {"team": team_id})) - pools
+    return Actor(user_id, user_name, role, team_id, pools, members, team_pools)
 
 
 def relation(actor: Actor, owner_id: int | None, pool_id: int | None) -> str:
@@ -155,6 +179,11 @@ def allows(actor: Actor, action: str, owner_id: int | None, pool_id: int | None)
 
 def _relation_sql(actor: Actor, name: str) -> ColumnElement[bool]:
     """The SQL form of one relation; the five are disjoint, as :func:`relation` is."""
+    from sqlalchemy import and_, false, or_
+    from sqlmodel import col
+
+    from crm_core.models import Record
+
     owner, pool = col(Record.owner_id), col(Record.pool_id)
     if name == "own":
         return owner == actor.id
@@ -170,6 +199,8 @@ def _relation_sql(actor: Actor, name: str) -> ColumnElement[bool]:
 
 def record_filter(actor: Actor, action: str = "show") -> ColumnElement[bool]:
     """The SQL condition that selects the records ``actor`` may ``action``."""
+    from sqlalchemy import false, or_, true
+
     granted = [r for r in RELATIONS if action in RULES[actor.role][r]]
     if len(granted) == len(RELATIONS):
         return true()
@@ -186,6 +217,11 @@ def deal_relation(actor: Actor, deal: Deal, record: Record) -> str:
 def deal_filter(actor: Actor, action: str = "show") -> ColumnElement[bool]:
     """The SQL condition (over ``deal`` joined to its ``record``) of the deals ``actor`` may
     ``action``: an owned deal judged by its owner as :func:`relation` does, else its record."""
+    from sqlalchemy import and_, false, or_, true
+    from sqlmodel import col
+
+    from crm_core.models import Deal
+
     if all(action in RULES[actor.role][r] for r in RELATIONS):
         return true()
     granted = [r for r in ("own", "team", "other") if action in RULES[actor.role][r]]
@@ -221,9 +257,22 @@ _WHERE = {
 }
 
 
+class Held(Protocol):
+    """What :func:`check` reads of a record: who holds it."""
+
+    @property
+    def owner_id(self) -> int | None: ...
+
+    @property
+    def pool_id(self) -> int | None: ...
+
+
+HeldRecord = TypeVar("HeldRecord", bound=Held)
+
+
 def check(
-    actor: Actor, action: str, record: Record | None, record_id: int, owner: str | None = None
-) -> Record:
+    actor: Actor, action: str, record: HeldRecord | None, record_id: int, owner: str | None = None
+) -> HeldRecord:
     """Return ``record`` if ``actor`` may ``action`` it; refuse missing or forbidden records.
 
     A record the actor may not even see is refused the same way whatever the
@@ -290,6 +339,8 @@ def markdown_table() -> str:
 
     ✓ allowed, – refused, · meaningless there (see :func:`applies`).
     """
+    from crm_core.models import ROLES
+
     head = ["role", "relation", *ACTIONS]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for role in ROLES:

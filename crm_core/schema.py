@@ -19,7 +19,6 @@ checks the schema with :func:`at_heads`, which needs no alembic at all.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,14 +28,14 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from crm_core.errors import InvalidInput
+from crm_core.revisions import CORE_VERSIONS, heads_current
 from crm_core.views import View
 
 if TYPE_CHECKING:
     from alembic.config import Config
     from alembic.script import Script, ScriptDirectory
 
-MIGRATIONS = Path(__file__).parent / "migrations"
-CORE_VERSIONS = MIGRATIONS / "versions"
+MIGRATIONS = CORE_VERSIONS.parent
 CORE_BRANCH = "core"
 NO_BRANCHES: Mapping[str, Path] = {}
 
@@ -185,48 +184,17 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-# A revision file's own id and its parent, as alembic's template writes them.
-REVISION = re.compile(r"""^revision\b[^=\n]*=\s*["']([^"'\n]+)["']\s*$""", re.M)
-DOWN_REVISION = re.compile(r"""^down_revision\b[^=\n]*=\s*(?:["']([^"'\n]+)["']|None)\s*$""", re.M)
-
-
 def at_heads(engine: Engine, branches: Mapping[str, Path] = NO_BRANCHES) -> bool:
     """True when the database is at the head of the core's and every plugin's branch.
 
-    Reads ``alembic_version`` and the revision files' ``revision`` and
-    ``down_revision`` lines, without alembic. False means "not known to be
-    current": the caller then asks alembic, which also says what is wrong. A
-    stored revision of no installed branch is ignored, as :func:`status` does.
+    Without alembic (see :func:`crm_core.revisions.heads_current`). False means
+    "not known to be current": the caller then asks alembic, which also says
+    what is wrong.
     """
-    known: set[str] = set()
-    heads: set[str] = set()
-    for folder in [CORE_VERSIONS, *branches.values()]:
-        graph = _revision_graph(Path(folder))
-        if graph is None:
-            return False
-        tips = set(graph) - {parent for parent in graph.values() if parent}
-        if len(tips) != 1:
-            return False
-        known |= set(graph)
-        heads |= tips
     try:
         with engine.connect() as connection:
             rows = connection.execute(text("SELECT version_num FROM alembic_version"))
             stored = {row[0] for row in rows}
     except DBAPIError:
         return False
-    return heads <= stored and not (stored - heads) & known
-
-
-def _revision_graph(folder: Path) -> dict[str, str | None] | None:
-    """``{revision: down_revision}`` of a folder's files; None when a file is not that simple."""
-    graph: dict[str, str | None] = {}
-    for path in folder.glob("*.py"):
-        source = path.read_text(encoding="utf-8")
-        revision, down = REVISION.findall(source), DOWN_REVISION.findall(source)
-        if path.name == "__init__.py" and not revision:
-            continue
-        if len(revision) != 1 or len(down) != 1:
-            return None
-        graph[revision[0]] = down[0] or None
-    return graph
+    return heads_current(stored, branches)

@@ -105,3 +105,5 @@ def test_crm_record_show_imports_no_heavy_library(tmp_path: Path) -> None:
     code, modules = _imported(["record", "show", str(added.record.id)], tmp_path, env)
     assert code == 0
     assert modules.isdisjoint(HEAVY), sorted(modules & set(HEAVY))
+    # On SQLite it reads through sqlite3 (crm_core.quickread), without the ORM.
+    assert modules.isdisjoint(DATABASE), sorted(modules & set(DATABASE))

@@ -86,8 +86,12 @@ def record_update(
 @record_app.command("show")
 def record_show(ctx: typer.Context, record_id: int, as_json: bool = JSON) -> None:
     """Show one record with its fields."""
+    from crm_core import quickread
+
     s = state(ctx)
-    record = s.crm.get_record(s.actor, record_id)
+    record = quickread.get_record(
+        s.db, s.actor, record_id, extra_plugins=s.extra_plugins, entry_points=s.entry_points
+    ) or s.crm.get_record(s.actor, record_id)
     if as_json:
         render.emit_json(record)
     else:

@@ -6,12 +6,8 @@ minor units (cents, fen) to stay exact, as on the core's deals.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-
 import sqlalchemy as sa
 
-from crm_core import hookimpl
 from crm_core.api import UTCDateTime
 
 # The plugin's own MetaData: its migrations create these tables, never the core.
@@ -40,9 +36,3 @@ deal_line = sa.Table(
     sa.Column("amount_minor", sa.BigInteger, nullable=False),
     sa.Column("currency", sa.String, nullable=False),
 )
-
-
-@hookimpl
-def crm_register_migrations(register: Callable[..., None]) -> None:
-    """The revisions under ``crm_b2b_accounts/migrations`` create the catalogue and deal lines."""
-    register(Path(__file__).parent / "migrations")

@@ -9,6 +9,7 @@ the fields ``cross_sell_deals`` and ``up_sell_deals`` (lists of deal ids);
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from crm_core import hookimpl
@@ -127,10 +128,12 @@ def crm_validate_record(
 
 @hookimpl
 def crm_register_migrations(register: Callable[..., None]) -> None:
-    """The catalogue's tables (see :mod:`crm_b2b_accounts.catalogue`)."""
-    from crm_b2b_accounts import catalogue
+    """The revisions under ``crm_b2b_accounts/migrations`` create the catalogue's tables
+    (see :mod:`crm_b2b_accounts.catalogue`).
 
-    catalogue.crm_register_migrations(register)
+    Only the folder: ``crm record show`` checks the schema without importing the tables.
+    """
+    register(Path(__file__).parent / "migrations")
 
 
 @hookimpl
