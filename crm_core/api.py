@@ -51,6 +51,7 @@ from crm_core.conditions import Facts
 from crm_core.config import PluginConfig, load_settings
 from crm_core.convert import convert
 from crm_core.db import (
+    PROCESSES,
     UTCDateTime,
     database_label,
     make_engine,
@@ -69,6 +70,7 @@ from crm_core.errors import (
     NotFound,
     PermissionDenied,
     PluginError,
+    TimedOut,
     excerpt,
     quote,
 )
@@ -217,6 +219,7 @@ __all__ = [
     "TaskView",
     "TeamView",
     "TickResult",
+    "TimedOut",
     "UTCDateTime",
     "Undeliverable",
     "UserView",
@@ -342,6 +345,7 @@ class Crm:
         clock: Clock = system_clock,
         channels: Mapping[str, Mapping[str, Any]] | None = None,
         plugin_settings: Mapping[str, Mapping[str, Any]] | None = None,
+        process: str = "cli",
     ) -> Crm:
         """Open the CRM at ``url`` (default: settings, then ``./crm.db``) with its plugins.
 
@@ -352,15 +356,21 @@ class Crm:
         ``[channels]`` tables of ``crm.toml``; ``plugin_settings``
         (``{"gym": {"max_trials": 3}}``) stands for its ``[plugins]`` tables
         and the ``CRM_PLUGIN_*`` variables. Plugin settings the plugin's schema
-        refuses stop it here (exit 2).
+        refuses stop it here (exit 2). ``process`` (``cli``, ``tui`` or ``worker``)
+        sizes the PostgreSQL connection pool and sets its timeouts
+        (:data:`crm_core.db.PROCESSES`).
         """
+        if process not in PROCESSES:
+            known = ", ".join(PROCESSES)
+            raise InvalidInput(f"process must be one of {known}, not {quote(process)}")
         settings = load_settings(
             url, frozenset(disabled_plugins) if disabled_plugins is not None else None
         )
         host = PluginHost(settings.disabled_plugins, extra_plugins, entry_points)
         config = settings.channels if channels is None else channels
         plugins = settings.plugins if plugin_settings is None else PluginConfig(plugin_settings)
-        return cls(make_engine(settings.database_url), host, clock, config, plugins)
+        engine = make_engine(settings.database_url, PROCESSES[process])
+        return cls(engine, host, clock, config, plugins)
 
     def close(self) -> None:
         """Release the database connections."""
@@ -399,10 +409,9 @@ class Crm:
 
         Works on a database that needs an upgrade: that is what it tells.
         """
-        try:
-            return schema.status(self.engine, self.registry.migrations)
-        except OperationalError as exc:
-            raise InvalidInput(f"cannot open the database: {exc.orig}") from None
+        self._require_file()
+        probe(self.engine)
+        return schema.status(self.engine, self.registry.migrations)
 
     def _check_schema(self) -> None:
         if self._schema_checked:

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, create_engine, event
+from sqlalchemy import JSON, DateTime, Engine, create_engine, event, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import URL, Dialect, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
 
 from crm_core.config import SQLITE_BUSY_TIMEOUT_MS
-from crm_core.errors import InvalidInput
+from crm_core.errors import InvalidInput, TimedOut
 
 JsonType = JSON().with_variant(JSONB(), "postgresql")
 """JSON on SQLite, JSONB on PostgreSQL."""
@@ -112,10 +113,42 @@ def _check_url(url: str) -> None:
         )
 
 
-def make_engine(url: str) -> Engine:
+@dataclass(frozen=True)
+class Connections:
+    """How a process of one kind uses a PostgreSQL server: its pool and its timeouts.
+
+    SQLite needs none of this: a file has no connections to share.
+    """
+
+    process: str
+    pool_size: int
+    max_overflow: int
+    pool_timeout: float
+    read_timeout_ms: int | None = None
+
+
+PROCESSES = {
+    # One command: a transaction, and now and then a read beside it.
+    "cli": Connections("cli", pool_size=1, max_overflow=2, pool_timeout=10),
+    # The screen's reads, the next page read ahead and a background refresh. A slow read
+    # is cancelled after 5 s, so the screen says so instead of freezing.
+    "tui": Connections("tui", pool_size=3, max_overflow=2, pool_timeout=5, read_timeout_ms=5000),
+    # A tick and the outbox's delivery; a tick waits longer for a busy pool than a person would.
+    "worker": Connections("worker", pool_size=2, max_overflow=2, pool_timeout=30),
+}
+"""The connections of each kind of process: ``crm`` commands, ``crm tui``, ``crm worker``."""
+
+CONNECT_TIMEOUT_S = 5
+"""How long to wait for a PostgreSQL server to answer before saying it cannot be reached."""
+
+
+def make_engine(url: str, connections: Connections = PROCESSES["cli"]) -> Engine:
     """Create an engine for ``url`` with the settings the CRM relies on.
 
-    A URL of a database system the CRM does not run on is refused (InvalidInput).
+    On PostgreSQL, ``connections`` sizes the pool and sets the timeouts (see
+    :data:`PROCESSES`); a connection is checked before use, so one the server
+    dropped is replaced rather than failing the next statement. A URL of a
+    database system the CRM does not run on is refused (InvalidInput).
     """
     _check_url(url)
     if url.startswith("sqlite"):
@@ -130,7 +163,20 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=connections.pool_size,
+        max_overflow=connections.max_overflow,
+        pool_timeout=connections.pool_timeout,
+        connect_args={
+            "connect_timeout": CONNECT_TIMEOUT_S,
+            "application_name": f"crm {connections.process}",
+        },
+    )
+    if connections.read_timeout_ms is not None:
+        return engine.execution_options(crm_read_timeout_ms=connections.read_timeout_ms)
+    return engine
 
 
 def probe(engine: Engine) -> None:
@@ -167,11 +213,33 @@ def read_session(engine: Engine, *, snapshot: bool = False) -> Iterator[Session]
 
     ``snapshot``: every statement sees the database as the first one did (an
     export whose files must agree); a SQLite read transaction always does, a
-    PostgreSQL one needs REPEATABLE READ.
+    PostgreSQL one needs REPEATABLE READ. On an engine whose connections set a
+    read timeout (the TUI's, see :data:`PROCESSES`) a PostgreSQL read that runs
+    longer is cancelled and raised as :class:`TimedOut`.
     """
     options: dict[str, Any] = dict(READ_ONLY)
-    if snapshot and engine.dialect.name == "postgresql":
+    postgresql = engine.dialect.name == "postgresql"
+    if snapshot and postgresql:
         options["isolation_level"] = "REPEATABLE READ"
+    timeout = engine.get_execution_options().get("crm_read_timeout_ms") if postgresql else None
     with Session(engine, expire_on_commit=False) as session:
-        session.connection(execution_options=options)
-        yield session
+        connection = session.connection(execution_options=options)
+        if timeout is None:
+            yield session
+            return
+        # SET LOCAL takes no bound parameters; set_config(..., true) is its parameterised form.
+        connection.execute(text("SELECT set_config('statement_timeout', :ms, true)"),
+                           {"ms": str(timeout)})  # fmt: skip
+        try:
+            yield session
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) != QUERY_CANCELED:
+                raise
+            raise TimedOut(
+                f"the database took longer than {timeout / 1000:g} s to answer; try again "
+                "or narrow the search"
+            ) from None
+
+
+QUERY_CANCELED = "57014"
+"""PostgreSQL's SQLSTATE for a statement cancelled by its ``statement_timeout``."""

@@ -72,6 +72,10 @@ class Conflict(CrmError):
     exit_code = 5
 
 
+class TimedOut(Conflict):
+    """A read took longer than its process allows (the TUI's, on PostgreSQL): try again (exit 5)."""
+
+
 class Duplicate(Conflict):
     """A dedupe key of the new values is already held by another record."""
 

@@ -137,6 +137,7 @@ def worker(
     Only ``--once`` exits non-zero for them.
     """
     s = state(ctx)
+    s.process = "worker"
     while True:
         try:
             result = s.crm.tick()

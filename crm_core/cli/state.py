@@ -31,6 +31,7 @@ class CliState:
     user: str | None
     extra_plugins: Sequence[tuple[str, object]] = ()
     entry_points: bool = True
+    process: str = "cli"
     _crm: Crm | None = field(default=None, repr=False)
 
     @property
@@ -41,7 +42,10 @@ class CliState:
             from crm_core.api import Crm
 
             self._crm = Crm.open(
-                self.db, extra_plugins=self.extra_plugins, entry_points=self.entry_points
+                self.db,
+                extra_plugins=self.extra_plugins,
+                entry_points=self.entry_points,
+                process=self.process,
             )
         return self._crm
 

@@ -58,6 +58,7 @@ def tui(
             built, _summary = run(DEMO_FILE, per_kind=2000, days=60, seed=7)
             built.close()
         s.db, s.user = f"sqlite:///{DEMO_FILE}", s.user or "alice"
+    s.process = "tui"
     crm: Crm = s.crm
     actor = s.actor
     # Refuses an unknown or inactive user here, with a message, before any screen opens.
