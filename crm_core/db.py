@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -243,3 +244,37 @@ def read_session(engine: Engine, *, snapshot: bool = False) -> Iterator[Session]
 
 QUERY_CANCELED = "57014"
 """PostgreSQL's SQLSTATE for a statement cancelled by its ``statement_timeout``."""
+
+
+@contextmanager
+def scratch_database(server_url: str, prefix: str, *, keep: bool = False) -> Iterator[str]:
+    """Create an empty database named ``prefix`` + a random suffix on the server of
+    ``server_url``; yield its URL; drop it afterwards (with the connections left) unless ``keep``.
+    """
+    wanted = InvalidInput(
+        f"{database_label(server_url)} is not a PostgreSQL server URL "
+        "(postgresql+psycopg://USER@HOST/DB)"
+    )
+    try:
+        url = make_url(server_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    except ArgumentError:
+        raise wanted from None
+    if url.get_backend_name() != "postgresql":
+        raise wanted
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    label = url.render_as_string(hide_password=True)
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except DBAPIError as exc:
+        admin.dispose()
+        reason = str(exc.orig).splitlines()[0] if str(exc.orig) else type(exc.orig).__name__
+        raise InvalidInput(f"cannot create a database on {label}: {reason}") from None
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        if not keep:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

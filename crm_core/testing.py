@@ -19,16 +19,14 @@ the reason. Import what a ``conftest.py`` needs; nothing here runs on import.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import MetaData, create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import MetaData, inspect, text
 
-from crm_core.db import make_engine
+from crm_core.db import make_engine, scratch_database
 from crm_core.models import SQLModel
 
 if TYPE_CHECKING:
@@ -44,17 +42,8 @@ SKIP_REASON = "PostgreSQL tests need CRM_TEST_PG_URL (set by .ci/run)"
 def pg_database(prefix: str) -> Iterator[str]:
     """Create an empty database named ``prefix`` + a random suffix; drop it afterwards."""
     assert PG_URL, SKIP_REASON
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"),
-                          isolation_level="AUTOCOMMIT")  # fmt: skip
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin.url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(PG_URL, prefix) as url:
+        yield url
 
 
 def empty_pg(url: str) -> None:

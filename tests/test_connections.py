@@ -1,4 +1,4 @@
-"""Connections to PostgreSQL: pools and timeouts per process, a dropped connection, a server down."""
+"""PostgreSQL connections: pools and timeouts per process, a dropped connection, a server down."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def test_a_tui_read_that_runs_too_long_is_cancelled_and_said_so(pg_database: str
             assert session.execute(text("SELECT current_setting('application_name')")).scalar() \
                 == "crm tui"  # fmt: skip
             session.execute(text("SELECT pg_sleep(0.05)"))
-        with pytest.raises(TimedOut, match="longer than 0.2 s"), read_session(engine) as session:
+        with pytest.raises(TimedOut, match=r"longer than 0\.2 s"), read_session(engine) as session:
             session.execute(text("SELECT pg_sleep(2)"))
         # Writes are not cut short, and the pool still serves after a cancelled read.
         with transaction(engine) as session:

@@ -3,35 +3,59 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from crm_core.cli import render
+from crm_core.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from crm_core.bench import runner
+    from crm_core.bench import soak as soak_run
 
 
 def bench(
     records: int = typer.Option(1_000_000, "--records", min=1, help="Owned leads to generate."),
     operators: int = typer.Option(50, "--operators", min=1, help="Operators, in 5 teams."),
     new: int = typer.Option(100_000, "--new", min=1, help="Unowned leads to assign."),
-    db: Path | None = typer.Option(
-        None, "--db", help="Path of the new SQLite file (must not exist) [a temporary directory]."
+    db: str | None = typer.Option(
+        None,
+        "--db",
+        help="Path of the new SQLite file (must not exist) [a temporary directory]; "
+        "with --soak, the PostgreSQL server's URL.",
     ),
     keep: bool = typer.Option(False, "--keep", help="Keep the database and its twin copies."),
     import_rows: int | None = typer.Option(
         None, "--import-rows", min=1, help="Lead rows to import from CSV [as many as --records]."
     ),
+    soak: float | None = typer.Option(
+        None, "--soak", min=5, help="Run the mixed-load soak for SECONDS instead (PostgreSQL)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print exact JSON."),
 ) -> None:
     """Time sweep, assign, reads and import on generated data, each against a baseline.
 
-    Progress goes to stderr. The exit code is 0 even when a target is missed:
-    look for the FAIL lines (or "passed": false in the JSON).
+    With ``--soak SECONDS --db postgresql+psycopg://…``: operators, a manager,
+    an importer and a worker on a new database of that server (dropped unless
+    ``--keep``), then latencies per operation and the checks. Progress goes to
+    stderr. The exit code is 0 even when a target is missed: look for the FAIL
+    lines (or "passed": false in the JSON).
     """
     # Imported here, not at the top: every other command would pay for loading the benchmark.
-    from crm_core.bench import runner
+    log = lambda line: typer.echo(line, err=True)  # noqa: E731
+    report: runner.Report | soak_run.SoakReport
+    if soak is not None:
+        from crm_core.bench import soak as soak_run
 
-    params = runner.Params(records, operators, new, db, keep, import_rows)
-    report = runner.run(params, log=lambda line: typer.echo(line, err=True))
+        if db is None:
+            raise InvalidInput("--soak needs --db postgresql+psycopg://USER@HOST/DB (a server)")
+        report = soak_run.run(soak_run.Params(soak, db, keep=keep), log)
+    else:
+        from crm_core.bench import runner
+
+        params = runner.Params(records, operators, new, Path(db) if db else None, keep, import_rows)
+        report = runner.run(params, log=log)
     if as_json:
         render.emit_json(report.to_dict())
         return
