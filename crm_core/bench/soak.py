@@ -216,10 +216,13 @@ def _set_up(url: str, folder: Path, operators: list[str], pool_records: int) -> 
         spec = folder / "pool.yaml"
         spec.write_text(
             "version: 1\nfiles:\n  - path: pool.csv\n    entity: record\n    kind: lead\n"
-            "    columns: {name: name, phone: phone, pool: pool}\n",
+            "    key: phone\n    columns: {name: name, phone: phone, pool: pool}\n",
             encoding="utf-8",
         )
-        crm.import_bundle(ADMIN, spec)
+        report = crm.import_bundle(ADMIN, spec)
+        created = sum(f.created for f in report.files)
+        if created != pool_records:
+            raise RuntimeError(f"the soak's pool: {created} of {pool_records} leads imported")
     finally:
         crm.close()
 
