@@ -246,11 +246,9 @@ QUERY_CANCELED = "57014"
 """PostgreSQL's SQLSTATE for a statement cancelled by its ``statement_timeout``."""
 
 
-@contextmanager
-def scratch_database(server_url: str, prefix: str, *, keep: bool = False) -> Iterator[str]:
-    """Create an empty database named ``prefix`` + a random suffix on the server of
-    ``server_url``; yield its URL; drop it afterwards (with the connections left) unless ``keep``.
-    """
+def server_engine(server_url: str) -> Engine:
+    """An AUTOCOMMIT engine on the PostgreSQL server of ``server_url``, to create and drop
+    databases; a URL of anything else is refused (InvalidInput)."""
     wanted = InvalidInput(
         f"{database_label(server_url)} is not a PostgreSQL server URL "
         "(postgresql+psycopg://USER@HOST/DB)"
@@ -261,20 +259,39 @@ def scratch_database(server_url: str, prefix: str, *, keep: bool = False) -> Ite
         raise wanted from None
     if url.get_backend_name() != "postgresql":
         raise wanted
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    label = url.render_as_string(hide_password=True)
+    return create_engine(url, isolation_level="AUTOCOMMIT")
+
+
+def create_database(server: Engine, name: str, template: str | None = None) -> str:
+    """Create database ``name`` on ``server`` (a copy of ``template``, which nobody may be
+    connected to); return its URL, password included, for this process to connect with."""
+    copy = f' TEMPLATE "{template}"' if template else ""
     try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        with server.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     except DBAPIError as exc:
-        admin.dispose()
         reason = str(exc.orig).splitlines()[0] if str(exc.orig) else type(exc.orig).__name__
+        label = server.url.render_as_string(hide_password=True)
         raise InvalidInput(f"cannot create a database on {label}: {reason}") from None
+    return server.url.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(server: Engine, name: str) -> None:
+    """Drop database ``name`` on ``server``, with the connections left to it."""
+    with server.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@contextmanager
+def scratch_database(server_url: str, prefix: str, *, keep: bool = False) -> Iterator[str]:
+    """Create an empty database named ``prefix`` + a random suffix on the server of
+    ``server_url``; yield its URL; drop it afterwards (with the connections left) unless ``keep``.
+    """
+    server = server_engine(server_url)
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     try:
-        yield url.set(database=name).render_as_string(hide_password=False)
+        yield create_database(server, name)
     finally:
         if not keep:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+            drop_database(server, name)
+        server.dispose()

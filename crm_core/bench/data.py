@@ -110,13 +110,24 @@ FROM record WHERE id BETWEEN :first AND :last
 
 @dataclass(frozen=True)
 class Setup:
-    """What the generated database holds besides its leads."""
+    """What the generated database holds besides its leads, and where it is."""
 
-    path: Path
+    url: str
     admin_id: int
     members: list[Member]  # the operators, with their assignment weights
     pool_id: int
     stage: str  # the workflow's first stage, where every lead is
+
+    @property
+    def path(self) -> Path:
+        """The SQLite file (the figures that copy files run on SQLite only)."""
+        assert self.url.startswith("sqlite:///"), self.url
+        return Path(self.url.removeprefix("sqlite:///"))
+
+    @property
+    def on_postgresql(self) -> bool:
+        """True when the database is on a PostgreSQL server."""
+        return self.url.startswith("postgresql")
 
 
 @dataclass(frozen=True)
@@ -137,10 +148,11 @@ def leads_plugin() -> ModuleType:
         ) from None
 
 
-def open_crm(path: Path) -> Crm:
-    """The CRM in the SQLite file ``path``, with the leads plugin only and the clock at NOW."""
+def open_crm(db: Path | str) -> Crm:
+    """The CRM in the SQLite file ``db`` (or at the URL ``db``), with the leads plugin only and
+    the clock at NOW."""
     return Crm.open(
-        f"sqlite:///{path}",
+        db if isinstance(db, str) else f"sqlite:///{db}",
         entry_points=False,
         extra_plugins=[("leads", leads_plugin())],
         clock=fixed_clock(NOW),
@@ -185,8 +197,9 @@ def workflow(names: list[str], records: int, new: int) -> dict[str, Any]:
     }
 
 
-def create(path: Path, workflow_file: Path, operators: int, records: int, new: int) -> Setup:
-    """Create the database at ``path`` through the API: admin, teams, operators, pool, workflow.
+def create(db: Path | str, workflow_file: Path, operators: int, records: int, new: int) -> Setup:
+    """Create the database ``db`` (a SQLite file, or an empty database's URL) through the API:
+    admin, teams, operators, pool, workflow.
 
     The workflow is written to ``workflow_file`` and applied from there.
     """
@@ -195,7 +208,7 @@ def create(path: Path, workflow_file: Path, operators: int, records: int, new: i
     workflow_file.write_text(
         yaml.safe_dump(definition, allow_unicode=True, sort_keys=False), encoding="utf-8"
     )
-    crm = open_crm(path)
+    crm = open_crm(db)
     try:
         crm.init(admin=ADMIN)
         teams = [f"team-{i}" for i in range(1, min(TEAMS, operators) + 1)]
@@ -211,7 +224,8 @@ def create(path: Path, workflow_file: Path, operators: int, records: int, new: i
     finally:
         crm.close()
     members = [Member(u.id, u.name, weight(i)) for i, u in enumerate(users)]
-    return Setup(path, admin_id, members, pool.id, definition["stages"][0]["id"])
+    url = db if isinstance(db, str) else f"sqlite:///{db}"
+    return Setup(url, admin_id, members, pool.id, definition["stages"][0]["id"])
 
 
 def add_records(setup: Setup, count: int, *, owned: bool) -> Added:
@@ -221,6 +235,17 @@ def add_records(setup: Setup, count: int, *, owned: bool) -> Added:
     return rule at NOW; unowned leads arrived in the last day, in no pool,
     waiting for assignment.
     """
+    if setup.on_postgresql:
+        from crm_core.bench import pgdata
+        from crm_core.db import make_engine
+
+        engine = make_engine(setup.url)
+        try:
+            owner_ids = [m.user_id for m in setup.members]
+            return pgdata.add_records(engine, stage=setup.stage, admin_id=setup.admin_id,
+                                      owner_ids=owner_ids, count=count, owned=owned)  # fmt: skip
+        finally:
+            engine.dispose()
     span = SPAN_MINUTES if owned else NEW_SPAN_MINUTES
     owners = json.dumps([m.user_id for m in setup.members])
     with closing(sqlite3.connect(setup.path, isolation_level=None)) as conn:

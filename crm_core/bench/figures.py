@@ -43,12 +43,19 @@ LATENCY_CALLS = 30
 WARMUP_CALLS = 3
 PAGE = 50
 
-SWEEP_SQL = """
-UPDATE record SET owner_id = NULL, pool_id = ?, assigned_at = NULL, rotations = 0,
-                  updated_at = ?, version = version + 1
-WHERE kind = ? AND owner_id IS NOT NULL AND archived_at IS NULL
-  AND COALESCE(last_activity_at, created_at) < ?
+_SWEEP = """
+UPDATE record SET owner_id = NULL, pool_id = {pool}, assigned_at = NULL, rotations = 0,
+                  updated_at = {now}, version = version + 1
+WHERE kind = {kind} AND owner_id IS NOT NULL AND archived_at IS NULL
+  AND COALESCE(last_activity_at, created_at) < {threshold}
 """
+SWEEP_SQL = {
+    "sqlite": _SWEEP.format(pool=":pool", now=":now", kind=":kind", threshold=":threshold"),
+    "postgresql": _SWEEP.format(
+        pool="%(pool)s", now="%(now)s", kind="%(kind)s", threshold="%(threshold)s"
+    ),
+}
+"""The sweep's returns as one hand-written UPDATE, in each driver's parameter style."""
 CLI = "from crm_core.cli.main import run; run()"  # what the `crm` console script runs
 
 
@@ -72,17 +79,17 @@ def percentile(values: list[float], pct: int) -> float:
     return ordered[max(0, ceil(pct / 100 * len(ordered)) - 1)]
 
 
-def _opened(path: Path) -> Crm:
-    """The CRM on ``path``, its schema already checked: that first-call cost is not timed."""
-    crm = open_crm(path)
+def _opened(db: Path | str) -> Crm:
+    """The CRM on ``db``, its schema already checked: that first-call cost is not timed."""
+    crm = open_crm(db)
     crm.list_workflows(ADMIN)
     return crm
 
 
-def sweep(setup: Setup, twin: Path, idle: int) -> tuple[Figure, list[Check]]:
+def sweep(setup: Setup, twin: str, idle: int) -> tuple[Figure, list[Check]]:
     """``crm.sweep`` against the same returns written as one ``UPDATE`` on ``twin``."""
     baseline, changed = _update_baseline(twin, setup.pool_id)
-    crm = _opened(setup.path)
+    crm = _opened(setup.url)
     try:
         seconds, results = timed(lambda: crm.sweep(None))
     finally:
@@ -94,7 +101,8 @@ def sweep(setup: Setup, twin: Path, idle: int) -> tuple[Figure, list[Check]]:
         baseline,
         max_ratio=SWEEP_MAX_RATIO,
         note="baseline: one UPDATE … WHERE COALESCE(last_activity_at, created_at) < ? through "
-        "sqlite3 on a twin file; the sweep also journals each return and records who held it",
+        "the driver on a twin database; the sweep also journals each return and records who "
+        "held it",
     )
     checks = [
         Check("sweep returned = rows the UPDATE baseline changed", changed, returned),
@@ -103,34 +111,42 @@ def sweep(setup: Setup, twin: Path, idle: int) -> tuple[Figure, list[Check]]:
     return figure, checks
 
 
-def _update_baseline(path: Path, pool_id: int) -> tuple[float, int]:
+def _update_baseline(url: str, pool_id: int) -> tuple[float, int]:
     """Time the returns as one hand-written ``UPDATE``; return the seconds and rows changed.
 
-    The connection is a plain sqlite3 one, from an engine made like the CRM's
-    so that it has the same pragmas (WAL, synchronous, foreign keys).
+    The connection is the driver's own, from an engine made like the CRM's so
+    that it has the same settings (on SQLite: WAL, synchronous, foreign keys).
     """
-    threshold = (NOW - timedelta(days=RETURN_DAYS)).strftime(STAMP)
-    engine = make_engine(f"sqlite:///{path}")
+    threshold = NOW - timedelta(days=RETURN_DAYS)
+    engine = make_engine(url)
+    sqlite = engine.dialect.name == "sqlite"
+    # SQLite compares the stored text; PostgreSQL compares timestamps.
+    params = {"pool": pool_id, "now": NOW.strftime(STAMP) if sqlite else NOW, "kind": KIND,
+              "threshold": threshold.strftime(STAMP) if sqlite else threshold}  # fmt: skip
     try:
         with closing(engine.raw_connection()) as conn:
             cursor = conn.cursor()
             start = perf_counter()
-            cursor.execute("BEGIN IMMEDIATE")
-            cursor.execute(SWEEP_SQL, (pool_id, NOW.strftime(STAMP), KIND, threshold))
+            if sqlite:
+                cursor.execute("BEGIN IMMEDIATE")
+            cursor.execute(SWEEP_SQL[engine.dialect.name], params)
             changed = cursor.rowcount
-            cursor.execute("COMMIT")
+            if sqlite:
+                cursor.execute("COMMIT")
+            else:
+                conn.commit()
             return perf_counter() - start, changed
     finally:
         engine.dispose()
 
 
-def assign(setup: Setup, twin: Path, new: range, sample_size: int) -> tuple[Figure, list[Check]]:
+def assign(setup: Setup, twin: str, new: range, sample_size: int) -> tuple[Figure, list[Check]]:
     """``crm.assign`` of the ``new`` leads against assigning them one by one on ``twin``.
 
     The one-by-one baseline assigns the first ``sample_size`` leads and is
     scaled to all of them.
     """
-    crm = _opened(setup.path)
+    crm = _opened(setup.url)
     try:
         seconds, results = timed(lambda: crm.assign(None))
     finally:
@@ -156,13 +172,13 @@ def assign(setup: Setup, twin: Path, new: range, sample_size: int) -> tuple[Figu
     return figure, checks
 
 
-def _naive_assign(setup: Setup, path: Path, ids: range) -> tuple[float, int]:
+def _naive_assign(setup: Setup, db: str, ids: range) -> tuple[float, int]:
     """Assign ``ids`` as a naive loop would; return the seconds and how many got an owner.
 
     Each lead: a transaction, the ORM object loaded, an owner picked by the
     same smooth weighted strategy, :func:`crm_core.records.change`, a commit.
     """
-    crm = _opened(path)
+    crm = _opened(db)
     strategy = SmoothWeighted(setup.members, {})
     try:
         start = perf_counter()
@@ -188,7 +204,7 @@ def _naive_assign(setup: Setup, path: Path, ids: range) -> tuple[float, int]:
 
 def latency(setup: Setup, record_id: int, pooled: int) -> tuple[list[Figure], list[Check]]:
     """Warm ``why`` and ``pool_page`` calls, p50 and p95, against a ``SELECT 1`` round trip."""
-    crm = _opened(setup.path)
+    crm = _opened(setup.url)
 
     def ping() -> None:
         with crm.engine.connect() as conn:
@@ -225,7 +241,7 @@ def cold_cli(setup: Setup, record_id: int) -> tuple[Figure, Check]:
     """One ``crm record why`` in a new process, against starting Python and importing the CLI."""
     imports = [sys.executable, "-c", "import crm_core.cli.main"]
     baseline, _ = timed(lambda: subprocess.run(imports, capture_output=True, check=False))
-    argv = [sys.executable, "-c", CLI, "--db", f"sqlite:///{setup.path}", "--as", ADMIN,
+    argv = [sys.executable, "-c", CLI, "--db", setup.url, "--as", ADMIN,
             "record", "why", str(record_id)]  # fmt: skip
     # The bench's database has the leads plugin's schema only; other installed plugins sit out.
     others = {ep.name for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
@@ -256,7 +272,7 @@ def reports(setup: Setup, leads: int, returned: int) -> tuple[list[Figure], list
 
     Run after the sweep, so a third of the leads are in the pool (``returned``).
     """
-    crm = _opened(setup.path)
+    crm = _opened(setup.url)
 
     def count() -> int:
         with crm.engine.connect() as conn:

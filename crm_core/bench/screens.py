@@ -112,7 +112,7 @@ async def _tui(setup: Setup, operator: str, presses: int) -> dict[str, Any]:
     paints = _Paints()
     paints.probe = lambda app: app.screen.query("#queue") and _rows(app, "#queue")
     start = perf_counter()
-    crm = open_crm(setup.path)
+    crm = open_crm(setup.url)
     try:
         me = next(u for u in crm.list_users(operator) if u.name == operator)
         app = CrmApp(crm, me, tz=UTC, poll_seconds=3600)

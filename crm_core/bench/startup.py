@@ -29,7 +29,7 @@ def measure(setup: Setup, record_id: int, runs: int = RUNS) -> tuple[list[Figure
     commands = {
         "baseline": [sys.executable, "-c", "pass"],
         "help": [sys.executable, "-c", CLI, "--help"],
-        "show": [sys.executable, "-c", CLI, "--db", f"sqlite:///{setup.path}", "--as", ADMIN,
+        "show": [sys.executable, "-c", CLI, "--db", setup.url, "--as", ADMIN,
                  "record", "show", str(record_id)],
     }  # fmt: skip
     env = _environment()

@@ -22,8 +22,8 @@ def bench(
     db: str | None = typer.Option(
         None,
         "--db",
-        help="Path of the new SQLite file (must not exist) [a temporary directory]; "
-        "with --soak, the PostgreSQL server's URL.",
+        help="Path of the new SQLite file (must not exist) [a temporary directory], "
+        "or a PostgreSQL server's URL: the run creates its databases there.",
     ),
     keep: bool = typer.Option(False, "--keep", help="Keep the database and its twin copies."),
     import_rows: int | None = typer.Option(
@@ -35,6 +35,9 @@ def bench(
     as_json: bool = typer.Option(False, "--json", help="Print exact JSON."),
 ) -> None:
     """Time sweep, assign, reads and import on generated data, each against a baseline.
+
+    With ``--db postgresql+psycopg://…`` the data is built on that server, in
+    databases of the run's own (dropped unless ``--keep``).
 
     With ``--soak SECONDS --db postgresql+psycopg://…``: operators, a manager,
     an importer and a worker on a new database of that server (dropped unless
@@ -54,7 +57,9 @@ def bench(
     else:
         from crm_core.bench import runner
 
-        params = runner.Params(records, operators, new, Path(db) if db else None, keep, import_rows)
+        server = db if db and "://" in db else None
+        path = Path(db) if db and not server else None
+        params = runner.Params(records, operators, new, path, keep, import_rows, server)
         report = runner.run(params, log=log)
     if as_json:
         render.emit_json(report.to_dict())
