@@ -118,14 +118,16 @@ def test_a_small_run_on_postgresql_has_the_same_figures_and_drops_its_databases(
     assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
     out = json.loads(result.stdout)
     names = [f["name"] for f in out["figures"]]
-    # The import figures are SQLite's alone so far; every other figure is there.
-    on_both = [p for p in FIGURES if not p.startswith("import")]
+    # The bundle import is SQLite's alone so far; every other figure is there.
+    on_both = [p for p in FIGURES if not p.startswith("import bundle")]
     assert len(names) == len(on_both)
     assert all(n.startswith(p) for n, p in zip(names, on_both, strict=True)), names
     assert out["environment"]["postgresql"]
     checks = {c["name"]: c for c in out["checks"]}
     assert all(c["passed"] for c in checks.values()), out["checks"]
     assert checks["assign gave every new lead an owner"]["got"] == 300
+    assert checks["the floor stored every record"]["got"] == 2000
+    assert "PostgreSQL storing the same rows" in names[-1]
     server = create_engine(testing.PG_URL.replace("postgresql://", "postgresql+psycopg://"))
     try:
         with server.connect() as conn:

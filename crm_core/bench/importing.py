@@ -12,7 +12,6 @@ a twin of that fresh database; it handles a sample and is scaled to N.
 from __future__ import annotations
 
 import csv
-import shutil
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -89,16 +88,15 @@ def write_csv(path: Path, rows: int) -> int:
 
 
 def measure(
-    setup: Setup, twin: Path, floor_path: Path, csv_path: Path, rows: int, emails: int
+    setup: Setup, twin: str, floor: str, csv_path: Path, rows: int, emails: int
 ) -> tuple[list[Figure], list[Check]]:
     """Time ``crm.import_records`` of the file on ``setup``'s fresh database against the ORM path.
 
-    ``twin`` and ``floor_path`` receive copies of the fresh database, for the
-    baseline and for :func:`storage_floor`.
+    ``twin`` and ``floor`` are copies of the fresh database, for the baseline
+    and for the storage floor (:func:`storage_floor`, :func:`copy_floor` on
+    PostgreSQL).
     """
-    shutil.copyfile(setup.path, twin)
-    shutil.copyfile(setup.path, floor_path)
-    crm = open_crm(setup.path)
+    crm = open_crm(setup.url)
     try:
         crm.list_workflows(ADMIN)  # the schema check is not timed
         start, cpu = perf_counter(), process_time()
@@ -138,22 +136,67 @@ def measure(
         Check("the ORM baseline created its sample", sample, orm_done),
         Check("the first lead is stored alike by both paths", orm_first, imported_first),
     ]
-    floor_seconds, floor_cpu, floor_records = storage_floor(floor_path, setup.path, rows)
-    floor = Figure(
-        f"import floor: the import against SQLite storing the same rows again "
+    if setup.on_postgresql:
+        floor_seconds, floor_cpu, floor_records = copy_floor(floor, setup.url, rows)
+        store, how = "PostgreSQL", "one COPY a table"
+    else:
+        floor_seconds, floor_cpu, floor_records = storage_floor(
+            Path(floor.removeprefix("sqlite:///")), setup.path, rows
+        )
+        store, how = "SQLite", "one executemany a table (keys in index order)"
+    floor_figure = Figure(
+        f"import floor: the import against {store} storing the same rows again "
         f"({rows / floor_seconds:,.0f} rows/s)",
         seconds,
         floor_seconds,
         max_ratio=MAX_FLOOR_RATIO,
         note="the imported records, dedupe keys and journal rows written again, as finished "
-        f"tuples, into a copy of the fresh database: batches of {DEFAULT_BATCH:,}, one "
-        "executemany a table (keys in index order) and a commit each, reading not timed: "
+        f"tuples, into a copy of the fresh database: batches of {DEFAULT_BATCH:,}, {how} "
+        "and a commit each, reading not timed: "
         "the schema's indexes, keys, journal and commits alone, which no import can beat; "
         f"CPU time of this process: the import {cpu:.2f} s, the floor {floor_cpu:.2f} s, "
         f"import / floor {cpu / max(floor_cpu, 1e-9):.3f}",
     )
     checks.append(Check("the floor stored every record", rows, floor_records))
-    return [figure, floor], checks
+    return [figure, floor_figure], checks
+
+
+def copy_floor(floor: str, imported: str, rows: int) -> tuple[float, float, int]:
+    """Time for PostgreSQL to store ``imported``'s ``rows`` leads again in ``floor`` by COPY.
+
+    As :func:`storage_floor` does on SQLite: each batch's rows of each table
+    read first (``COPY … TO STDOUT``, not timed), then written with one ``COPY
+    … FROM STDIN`` a table and a commit. Returns the seconds, the CPU seconds
+    of this process and the records stored.
+    """
+    seconds = cpu = 0.0
+    source_engine, target_engine = make_engine(imported), make_engine(floor)
+    try:
+        with (
+            closing(source_engine.raw_connection()) as source,
+            closing(target_engine.raw_connection()) as target,
+        ):
+            reader, writer = source.cursor(), target.cursor()
+            for first in range(1, rows + 1, DEFAULT_BATCH):
+                span = (first, first + DEFAULT_BATCH - 1)
+                batch = []
+                for table, where in FLOOR_ROWS:
+                    query = f"SELECT * FROM {table} WHERE {where.replace('?', '{}')}"
+                    with reader.copy(f"COPY ({query.format(*span)}) TO STDOUT") as out:
+                        batch.append((table, b"".join(bytes(chunk) for chunk in out)))
+                start, began = perf_counter(), process_time()
+                for table, block in batch:
+                    with writer.copy(f"COPY {table} FROM STDIN") as into:
+                        into.write(block)
+                target.commit()
+                seconds += perf_counter() - start
+                cpu += process_time() - began
+            writer.execute("SELECT count(*) FROM record")
+            (stored,) = writer.fetchone() or (0,)
+    finally:
+        source_engine.dispose()
+        target_engine.dispose()
+    return seconds, cpu, int(stored)
 
 
 def storage_floor(path: Path, imported: Path, rows: int) -> tuple[float, float, int]:
@@ -197,10 +240,10 @@ def storage_floor(path: Path, imported: Path, rows: int) -> tuple[float, float, 
 
 
 def _orm_path(
-    setup: Setup, path: Path, csv_path: Path, sample: int
+    setup: Setup, db: str, csv_path: Path, sample: int
 ) -> tuple[float, int, tuple[object, ...]]:
     """The first ``sample`` rows one ORM ``records.create`` each; seconds, created, first row."""
-    crm = open_crm(path)
+    crm = open_crm(db)
     try:
         crm.list_workflows(ADMIN)
         done = 0

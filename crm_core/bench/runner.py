@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from crm_core.bench import bundle, data, figures, importing, screens, startup
 from crm_core.bench.report import Check, Figure, Report
@@ -62,14 +63,21 @@ class Workspace:
         """The database's URL."""
         return f"sqlite:///{self.main}"
 
-    def twin(self, suffix: str) -> str:
-        """The URL of a copy of the database as it is now (no connection to it may be open)."""
-        target = self.path(suffix)
+    def database(self, suffix: str) -> str:
+        """The URL of another database of the run (a new file, created on first connection)."""
+        return f"sqlite:///{self.path(suffix + '.db')}"
+
+    def copy_of(self, url: str, suffix: str) -> str:
+        """The URL of a copy of the database at ``url`` as it is now (nobody may be connected)."""
+        source, target = Path(url.removeprefix("sqlite:///")), self.path(suffix + ".db")
         for side in ("", "-wal"):
-            source = Path(f"{self.main}{side}")
-            if source.exists():
-                shutil.copyfile(source, f"{target}{side}")
+            if Path(f"{source}{side}").exists():
+                shutil.copyfile(f"{source}{side}", f"{target}{side}")
         return f"sqlite:///{target}"
+
+    def twin(self, suffix: str) -> str:
+        """The URL of a copy of the main database as it is now."""
+        return self.copy_of(self.url, suffix)
 
     def remove(self) -> None:
         """Delete every file of the run (and the temporary directory it made)."""
@@ -96,11 +104,20 @@ class ServerWorkspace(Workspace):
         """The database's URL."""
         return self._url
 
-    def twin(self, suffix: str) -> str:
-        """The URL of a copy of the database as it is now (no connection to it may be open)."""
+    def database(self, suffix: str) -> str:
+        """The URL of another, empty, database of the run on the server."""
+        name = self._named(suffix)
+        return create_database(self.server, name)
+
+    def copy_of(self, url: str, suffix: str) -> str:
+        """The URL of a copy of the database at ``url`` as it is now (nobody may be connected)."""
+        template = make_url(url).database
+        return create_database(self.server, self._named(suffix), template=template)
+
+    def _named(self, suffix: str) -> str:
         name = self.name + suffix.replace(".", "_").replace("-", "_")
         self.databases.append(name)
-        return create_database(self.server, name, template=self.name)
+        return name
 
     def remove(self) -> None:
         """Drop every database of the run, then delete its files."""
@@ -137,18 +154,19 @@ def run(params: Params, log: Callable[[str], None]) -> Report:
     workspace = ServerWorkspace(params.server) if params.server else Workspace(params.db)
     try:
         found, checks = _measure(workspace, params, log)
+        imported, import_checks = _import(workspace, params, log)
+        found, checks = [*found, *imported], [*checks, *import_checks]
         if params.server:
             env["postgresql"] = _server_version(workspace.url)
-            log("import and import bundle: measured on SQLite only (no COPY path yet)")
+            log("import bundle: measured on SQLite only so far")
         else:
-            imported, import_checks = _import(workspace, params, log)
             deals = bundle.deal_count(params.records)
             log(f"import bundle: {deals:,} deals on a fresh database, then its rows stored again")
             moved, moved_checks = bundle.measure(
                 workspace.path(".bundle.db"), workspace.path(".bundle-floor.db"), params.records
             )
-            found = [*found, *imported, *moved]
-            checks = [*checks, *import_checks, *moved_checks]
+            found = [*found, *moved]
+            checks = [*checks, *moved_checks]
     finally:
         if params.keep:
             kept = workspace.kept() if isinstance(workspace, ServerWorkspace) else []
@@ -209,16 +227,16 @@ def _import(
     """The import figures, on a fresh database of its own (people and workflow, no leads)."""
     rows = params.import_rows or params.records
     log(f"import: a fresh database, {rows:,} lead rows written to CSV")
-    setup = data.create(
-        ws.path(".import.db"), ws.path(".import.workflow.yaml"), params.operators, rows, 0
-    )
+    fresh = ws.database(".import")
+    setup = data.create(fresh, ws.path(".import.workflow.yaml"), params.operators, rows, 0)
+    # Both baselines start from the fresh database, as the import does.
+    twin, floor = ws.copy_of(fresh, ".import-orm"), ws.copy_of(fresh, ".import-floor")
     csv_path = ws.path(".import.csv")
     emails = importing.write_csv(csv_path, rows)
     log(
         f"import: crm.import_records, then {importing.sample_size(rows):,} rows via the ORM, "
         "then the storage floor"
     )
-    twin, floor = ws.path(".import-orm.db"), ws.path(".import-floor.db")
     return importing.measure(setup, twin, floor, csv_path, rows, emails)
 
 
