@@ -49,6 +49,7 @@ from sqlmodel import col
 
 from crm_core.errors import CrmError, InvalidInput, PluginError
 from crm_core.fieldsql import field_text, sql_string
+from crm_core.i18n import _
 from crm_core.models import Activity, Record, User
 
 COMPARATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "exists")
@@ -146,8 +147,12 @@ class Operator:
         """Run the SQL form; its failure is the plugin's (exit 6)."""
         if self.sql is None:
             raise InvalidInput(
-                f"condition operator '{self.name}' of plugin '{self.plugin}' has no SQL form: "
-                "use it only in transitions' 'when'"
+                _(
+                    "condition operator '{name}' of plugin '{plugin}' has no SQL form: use it "
+                    "only in transitions' 'when'",
+                    name=self.name,
+                    plugin=self.plugin,
+                )
             )
         try:
             return self.sql(arg, dialect, now)
@@ -169,10 +174,14 @@ def plugin_operator(cond: dict[str, Any], operators: Operators) -> Operator | No
     """
     if len(cond) != 1 or not CORE_KEYS.isdisjoint(cond):
         return None
-    ((name, _),) = cond.items()
+    ((name, _arg),) = cond.items()
     if name not in operators:
         raise InvalidInput(
-            f"condition operator '{name}' is not registered: is its plugin installed and enabled?"
+            _(
+                "condition operator '{name}' is not registered: is its plugin installed and "
+                "enabled?",
+                name=name,
+            )
         )
     return operators[name]
 
@@ -377,7 +386,7 @@ def python_only(cond: Any, operators: Operators) -> list[tuple[tuple[str | int, 
     if "not" in cond:
         out += [(("not", *path), name) for path, name in python_only(cond["not"], operators)]
     if len(cond) == 1:
-        ((name, _),) = cond.items()
+        ((name, _arg),) = cond.items()
         if name in operators and operators[name].sql is None:
             out.append(((name,), name))
     return out

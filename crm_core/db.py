@@ -16,6 +16,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
 
 from crm_core.errors import InvalidInput
+from crm_core.i18n import _
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -102,14 +103,19 @@ def _check_url(url: str) -> None:
         parsed = make_url(url)
     except ArgumentError:
         raise InvalidInput(
-            f"cannot open the database {database_label(url)}: not a database URL "
-            "(use a SQLite path or postgresql+psycopg://…)"
+            _(
+                "cannot open the database {value}: not a database URL (use a SQLite path or postgresql+psycopg://…)",
+                value=database_label(url),
+            )
         ) from None
     backend = parsed.get_backend_name()
     if backend not in BACKENDS:
         raise InvalidInput(
-            f"cannot open the database {database_label(parsed)}: unknown scheme {backend} "
-            "(use a SQLite path or postgresql+psycopg://…)"
+            _(
+                "cannot open the database {value}: unknown scheme {backend} (use a SQLite path or postgresql+psycopg://…)",
+                value=database_label(parsed),
+                backend=backend,
+            )
         )
 
 
@@ -144,7 +150,13 @@ def probe(engine: Engine) -> None:
     label = database_label(engine.url)
     path = sqlite_path(engine.url)
     if path is not None and not path.parent.is_dir():
-        raise InvalidInput(f"cannot open the database {label}: no folder {path.parent}")
+        raise InvalidInput(
+            _(
+                "cannot open the database {label}: no folder {parent}",
+                label=label,
+                parent=path.parent,
+            )
+        )
     try:
         with engine.connect():
             pass
@@ -152,7 +164,9 @@ def probe(engine: Engine) -> None:
         reason = str(exc.orig).splitlines()[0] if str(exc.orig) else type(exc.orig).__name__
         if path is not None and "not a database" in reason:
             reason = "not a crm database"
-        raise InvalidInput(f"cannot open the database {label}: {reason}") from None
+        raise InvalidInput(
+            _("cannot open the database {label}: {reason}", label=label, reason=reason)
+        ) from None
 
 
 @contextmanager

@@ -26,6 +26,7 @@ from crm_core import conditions, records
 from crm_core.assign.strategies import Load, Member, Strategy, takes_record
 from crm_core.errors import CrmError, InvalidInput, PluginError
 from crm_core.fieldsql import field_equals
+from crm_core.i18n import _
 from crm_core.models import (
     AssignCursor,
     DedupeKey,
@@ -260,7 +261,14 @@ def build_scopes(
         factory = ctx.registry.strategies.get(strategy)
         if factory is None:
             known = ", ".join(sorted(ctx.registry.strategies))
-            raise InvalidInput(f"workflow {wf.name}: no assignment strategy '{strategy}' ({known})")
+            raise InvalidInput(
+                _(
+                    "workflow {wf}: no assignment strategy '{strategy}' ({known})",
+                    wf=wf.name,
+                    strategy=strategy,
+                    known=known,
+                )
+            )
         saved = ctx.session.get(AssignCursor, f"{wf.name}:{key}")
         plugin = ctx.registry.strategy_plugins.get(strategy, "core")
         scope = Scope(key, found, None, name=strategy, plugin=plugin)

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import Float, case, cast, func, literal, select
 
 from crm_core.api import InvalidInput, ReportContext, ReportResult
+from crm_core.i18n import _
 
 KIND = "buyer"
 DEFAULT_PIPELINE = ["prospect", "intent", "qualified", "signed", "future_owner", "owner", "member"]
@@ -51,7 +52,13 @@ def _round(value: Any) -> float | None:
 
 def _check_kind(ctx: ReportContext, name: str) -> None:
     if ctx.kind not in (None, KIND):
-        raise InvalidInput(f"{name} reports on buyers: leave out --kind or give --kind {KIND}")
+        raise InvalidInput(
+            _(
+                "{name} reports on buyers: leave out --kind or give --kind {kind}",
+                name=name,
+                kind=KIND,
+            )
+        )
 
 
 def _stages(ctx: ReportContext) -> tuple[list[str], list[str], str]:
