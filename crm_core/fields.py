@@ -705,8 +705,7 @@ def _field_errors(spec: FieldSpec, value: Any) -> list[str]:
 
 
 def reason_of(exc: ValueError) -> str:
-    """Why a value was refused, as a translatable message when the code that refused it wrote "
-    "one."""
+    """Why a value was refused: the message the refusing code wrote, else its plain text."""
     first = exc.args[0] if exc.args else ""
     return first if isinstance(first, Message) else Message(str(exc))
 

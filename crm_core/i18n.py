@@ -22,19 +22,20 @@ from __future__ import annotations
 
 import importlib
 import os
-import re
-import string
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import re
+
+    Entries = Mapping[str, str]
+    Source = Entries | Callable[[], Entries]
 
 ENGLISH = "en"
 LANGS = ("en", "zh")
 """The languages the core speaks; a plugin may add words to these, not new ones."""
 
 ENV = "CRM_LANG"
-
-Entries = Mapping[str, str]
-Source = Entries | Callable[[], Entries]
 
 _chosen: str | None = None
 _sources: dict[tuple[str, str], Source] = {}  # (plugin, lang) -> its catalogue or its loader
@@ -174,8 +175,10 @@ def catalogue(lang: str) -> dict[str, str]:
 
 
 def translate(text: str, lang: str | None = None) -> str:
-    """A marked constant ``text`` in ``lang`` (the active language when None); unknown text "
-    "stays."""
+    """A marked constant ``text`` in ``lang`` (the active language when None).
+
+    Text no catalogue knows stays as it is.
+    """
     if isinstance(text, (Message, Joined)):
         return text.render(lang)
     lang = lang or active()
@@ -204,21 +207,15 @@ def localize(text: str, lang: str | None = None) -> str:
     return text
 
 
-def slots(template: str) -> list[str]:
-    """The slot names of ``template`` in order, each once (``{id}``, ``{when:%H:%M}`` → id, "
-    "when)."""
-    names: list[str] = []
-    for _literal, name, _spec, _conversion in string.Formatter().parse(template):
-        if name is not None and name not in names:
-            names.append(name)
-    return names
-
-
 def _compiled(lang: str) -> list[tuple[re.Pattern[str], str]]:
     """A pattern per message id with slots, matching what it reads once filled."""
     found = _patterns.get(lang)
     if found is not None:
         return found
+    # Imported here: an English reader (the CLI's start-up) never needs them.
+    import re
+    import string
+
     out = []
     for msgid, translation in catalogue(lang).items():
         parts = list(string.Formatter().parse(msgid))
@@ -245,6 +242,8 @@ def _compiled(lang: str) -> list[tuple[re.Pattern[str], str]]:
 
 def _plain_slots(template: str) -> str:
     """``template`` with its slots' conversions and formats dropped: stored values are text."""
+    import string
+
     out = ""
     for literal, name, _spec, _conversion in string.Formatter().parse(template):
         out += literal.replace("{", "{{").replace("}", "}}")

@@ -175,7 +175,7 @@ def test_stored_english_is_localized_with_its_values() -> None:
     )
     assert i18n.localize(note, "zh") == (
         "#12 Wang 将在 3 天内（2026-03-05 17:00 Asia/Shanghai 前）"
-        "退回公海 public（规则 idle），除非你跟进"
+        "退回 public（规则 idle），除非你跟进"
     )
     assert i18n.localize("record went back to a pool", "zh") == "客户已退回公海"
     assert i18n.localize("a note somebody typed", "zh") == "a note somebody typed"
@@ -241,3 +241,16 @@ def test_message_survives_pickling() -> None:
     message = _("no task #{task_id}", task_id=3)
     copy = pickle.loads(pickle.dumps(message))
     assert isinstance(copy, Message) and copy.params == {"task_id": 3} and copy == message
+
+
+def test_the_command_line_speaks_chinese_with_crm_lang(db_url: str) -> None:
+    from typer.testing import CliRunner
+
+    from crm_core.cli.main import app
+    from crm_core.testing import CLEAN_ENV
+
+    argv = ["--db", db_url, "--as", "admin", "record", "show", "999"]
+    english = CliRunner().invoke(app, argv, env=CLEAN_ENV)
+    assert (english.exit_code, english.stderr) == (4, "error: no record #999\n")
+    chinese = CliRunner().invoke(app, argv, env={**CLEAN_ENV, "CRM_LANG": "zh"})
+    assert (chinese.exit_code, chinese.stderr) == (4, "error: 没有客户 #999\n")

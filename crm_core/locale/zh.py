@@ -222,7 +222,7 @@ MESSAGES: dict[str, str] = {
     ),
     # -- reminders: their notes, and why they closed (written in English, shown translated)
     "#{id} {title} returns to pool {pool} within {days} day(s), by {at} (rule {rule}) unless "
-    "you follow up": "#{id} {title} 将在 {days} 天内（{at} 前）退回公海 {pool}（规则 {rule}），除非你跟进",
+    "you follow up": "#{id} {title} 将在 {days} 天内（{at} 前）退回 {pool}（规则 {rule}），除非你跟进",
     "#{id} {title}: more than {days} day(s) in {stage} (since {since})": (
         "#{id} {title}：在 {stage} 阶段已超过 {days} 天（自 {since}）"
     ),

@@ -60,6 +60,10 @@ MESSAGES: dict[str, str] = {
     # the pipeline card
     "No accounts yet.": "还没有企业客户。",
     "No open deals.": "没有在途商机。",
+    "amounts in {currency}; total: {n} open deals, {amount}, weighted {weighted}": (
+        "金额单位 {currency}；合计：在途商机 {n} 个，{amount}，加权 {weighted}"
+    ),
+    "{n} deal(s) without a stage probability weigh 0": "{n} 个商机所在阶段没有赢率，按 0 计",
     "{stage:<12} {deals:>4} deals  {amount:>12}  weighted [b]{weighted:>12}[/b]": (
         "{stage:<12} {deals:>4} 个商机  {amount:>12}  加权 [b]{weighted:>12}[/b]"
     ),

@@ -215,12 +215,12 @@ def b2b_pipeline(ctx: ReportContext) -> ReportResult:
     all_n = sum(r[0] for r in totals.values())
     all_amount = sum(r[1] for r in totals.values())
     all_weighted = sum((r[2] for r in totals.values()), Decimal(0))
-    notes = [
-        f"amounts in {currency}; total: {all_n} open deals, {money(all_amount)}, "
-        f"weighted {money(all_weighted)}"
-    ]
+    notes: list[str] = [
+        _("amounts in {currency}; total: {n} open deals, {amount}, weighted {weighted}",
+          currency=currency, n=all_n, amount=money(all_amount), weighted=money(all_weighted))
+    ]  # fmt: skip
     if unweighted:
-        notes.append(f"{unweighted} deal(s) without a stage probability weigh 0")
+        notes.append(_("{n} deal(s) without a stage probability weigh 0", n=unweighted))
     title = f"Open pipeline of {_kind(ctx)} by {group.replace('_', ' ')}"
     return ReportResult("b2b_pipeline", title, [group, "deals", "amount", "weighted"], rows, notes)
 

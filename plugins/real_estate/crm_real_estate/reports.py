@@ -158,7 +158,13 @@ def re_funnel(ctx: ReportContext) -> ReportResult:
     first = rows[0][3] if rows else 0
     last = rows[len(pipeline) - 1][3] if pipeline else 0
     overall = _share(last, first)
-    notes = [f"{pipeline[0]} → {pipeline[-1]}: {last} of {first} ({overall})"] if pipeline else []
+    notes: list[str] = []
+    if pipeline:
+        notes.append(
+            _("{first_stage} → {last_stage}: {last} of {first} ({overall})",
+              first_stage=pipeline[0], last_stage=pipeline[-1], last=last, first=first,
+              overall=overall)
+        )  # fmt: skip
     columns = ["stage", "records", "lost_here", "reached", "conversion"]
     return ReportResult("re_funnel", "Buyer funnel (购房客户漏斗)", columns, rows, notes)
 
