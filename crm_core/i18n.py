@@ -40,7 +40,11 @@ ENV = "CRM_LANG"
 _chosen: str | None = None
 _sources: dict[tuple[str, str], Source] = {}  # (plugin, lang) -> its catalogue or its loader
 _loaded: dict[str, dict[str, str]] = {}  # lang -> every catalogue of it, merged
-_patterns: dict[str, list[tuple[re.Pattern[str], str]]] = {}
+_patterns: dict[str, list[tuple[str, str, str]]] = {}  # lang -> (fixed words, regex, template)
+_regexes: dict[str, re.Pattern[str]] = {}  # compiled on first use: most are never needed
+_recognised: dict[tuple[str, str], str] = {}  # (lang, stored text) -> its translation
+RECOGNISED_MAX = 10_000
+"""How many stored texts :func:`localize` remembers (a screen shows the same reasons often)."""
 
 
 def language_of(value: str | None) -> str:
@@ -157,6 +161,7 @@ def add_catalogue(plugin: str, lang: str, entries: Source) -> None:
     _sources[(plugin, lang)] = entries
     _loaded.pop(lang, None)
     _patterns.pop(lang, None)
+    _recognised.clear()
 
 
 def catalogue(lang: str) -> dict[str, str]:
@@ -200,15 +205,33 @@ def localize(text: str, lang: str | None = None) -> str:
     known = catalogue(lang)
     if text in known:
         return known[text]
-    for pattern, template in _compiled(lang):
-        match = pattern.fullmatch(text)
-        if match:
-            return template.format(**match.groupdict())
+    said = _recognised.get((lang, text))
+    if said is None:
+        said = _recognise(text, lang)
+        if len(_recognised) >= RECOGNISED_MAX:
+            _recognised.clear()
+        _recognised[(lang, text)] = said
+    return said
+
+
+def _recognise(text: str, lang: str) -> str:
+    # A pattern is tried only when the text holds its longest fixed words: most are not.
+    for words, regex, template in _patterns_of(lang):
+        if words in text:
+            pattern = _regexes.get(regex)
+            if pattern is None:
+                import re  # here: an English reader never needs it
+
+                pattern = _regexes[regex] = re.compile(regex, re.DOTALL)
+            match = pattern.fullmatch(text)
+            if match:
+                return template.format(**match.groupdict())
     return text
 
 
-def _compiled(lang: str) -> list[tuple[re.Pattern[str], str]]:
-    """A pattern per message id with slots, matching what it reads once filled."""
+def _patterns_of(lang: str) -> list[tuple[str, str, str]]:
+    """Per message id with slots: its longest fixed words, the regex of what it reads once
+    filled, and its translation."""
     found = _patterns.get(lang)
     if found is not None:
         return found
@@ -232,10 +255,11 @@ def _compiled(lang: str) -> list[tuple[re.Pattern[str], str]]:
             # A slot read twice must read the same; a value may hold any text.
             regex += f"(?P={name})" if name in seen else f"(?P<{name}>.+?)"
             seen.add(name)
-        out.append((len(words), re.compile(regex, re.DOTALL), _plain_slots(translation)))
+        longest = max((literal for literal, _n, _s, _c in parts), key=len)
+        out.append((len(words), longest, regex, _plain_slots(translation)))
     # The message with the most words of its own is the likeliest to have written a text.
     out.sort(key=lambda found: -found[0])
-    found = [(pattern, template) for _n, pattern, template in out]
+    found = [(longest, regex, template) for _n, longest, regex, template in out]
     _patterns[lang] = found
     return found
 

@@ -191,7 +191,7 @@ class Roster:
             spec: dict[str, Any] = {"user": entry} if isinstance(entry, str) else entry
             user = self.by_name.get(spec["user"])
             if user is None or user.id is None:
-                self.result.problems.append(f"no user '{spec['user']}': left out")
+                self.result.problems.append(_("no user '{user}': left out", user=spec["user"]))
                 continue
             days = spec.get("working_days")
             working = frozenset(DAYS.index(d) for d in days) if days else None
@@ -206,7 +206,7 @@ class Roster:
         """Every operator of a team, in name order, with weight 1 (list managers as members)."""
         team_id = self.team_ids.get(name)
         if team_id is None:
-            self.result.problems.append(f"no team '{name}': its rule assigns nobody")
+            self.result.problems.append(_("no team '{team}': its rule assigns nobody", team=name))
             return []
         users = sorted(
             (u for u in self.users.values() if u.team_id == team_id and u.role == "operator"),

@@ -297,6 +297,8 @@ MESSAGES: dict[str, str] = {
     "report {name} needs --kind KIND": "报表 {name} 需要 --kind 类型",
     "--by {by}: no field '{by}' in {kind}": "--by {by}：{kind} 没有字段“{by}”",
     # -- assignment, conditions and plugin actions
+    "no user '{user}': left out": "没有用户“{user}”：已略过",
+    "no team '{team}': its rule assigns nobody": "没有团队“{team}”：其规则不会分配给任何人",
     "workflow {wf}: no assignment strategy '{strategy}' ({known})": "流程 {wf}：没有分配策略“{strategy}”（{known}）",
     "condition operator '{name}' is not registered: is its plugin installed and enabled?": (
         "条件运算符“{name}”未注册：其插件是否已安装并启用？"
