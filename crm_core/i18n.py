@@ -106,11 +106,8 @@ class Message(str):
 
 
 def _render(value: Any, lang: str) -> Any:
-    if isinstance(value, Message):
-        return value.render(lang)
-    if isinstance(value, Joined):
-        return value.render(lang)
-    return value
+    """A slot's value in ``lang``: a message is translated, anything else is as it is."""
+    return value.render(lang) if isinstance(value, (Message, Joined)) else value
 
 
 class Joined(str):
@@ -128,7 +125,10 @@ class Joined(str):
     def render(self, lang: str | None = None) -> str:
         """Each part in ``lang``, joined."""
         lang = lang or active()
-        return self.sep.join(_render(p, lang) if isinstance(p, str) else p for p in self.parts)
+        return self.sep.join(_render(part, lang) for part in self.parts)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return Joined, (self.sep, self.parts)
 
 
 def _(msgid: str, /, **params: Any) -> Message:

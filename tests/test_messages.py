@@ -21,7 +21,7 @@ import pytest
 import crm_core
 from crm_core import hookimpl, i18n
 from crm_core.api import Crm, FieldError, InvalidInput, NotFound
-from crm_core.i18n import Message, _
+from crm_core.i18n import Joined, Message, _
 from crm_core.locale import zh as core_zh
 from crm_core.plugins import PluginHost
 
@@ -235,12 +235,15 @@ def test_english_reads_no_catalogue() -> None:
     assert out.stdout.strip() == "[]"
 
 
-def test_message_survives_pickling() -> None:
+def test_messages_survive_pickling() -> None:
     import pickle
 
     message = _("no task #{task_id}", task_id=3)
     copy = pickle.loads(pickle.dumps(message))
     assert isinstance(copy, Message) and copy.params == {"task_id": 3} and copy == message
+    reasons = Joined("; ", [message, _("is required")])
+    again = pickle.loads(pickle.dumps(reasons))
+    assert again == "no task #3; is required" and again.render("zh") == "没有任务 #3; 必填"
 
 
 def test_the_command_line_speaks_chinese_with_crm_lang(db_url: str) -> None:

@@ -192,13 +192,14 @@ def crm_register_dashboard_cards(register: Callable[..., None]) -> None:
     )
 
 
+def _chinese() -> dict[str, str]:
+    """The Chinese catalogue, imported only when a reader wants Chinese."""
+    from crm_b2b_accounts.locale_zh import MESSAGES
+
+    return MESSAGES
+
+
 @hookimpl
 def crm_register_messages(register: Callable[..., None]) -> None:
     """The plugin's words in Chinese, read the first time a Chinese reader needs them."""
-
-    def chinese() -> dict[str, str]:
-        from crm_b2b_accounts.locale_zh import MESSAGES
-
-        return MESSAGES
-
-    register("zh", chinese)
+    register("zh", _chinese)  # one function for every CRM opened: its catalogue is read once

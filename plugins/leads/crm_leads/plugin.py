@@ -149,13 +149,14 @@ def crm_register_dashboard_cards(register: Callable[..., None]) -> None:
     )
 
 
+def _chinese() -> dict[str, str]:
+    """The catalogue of :mod:`crm_leads.locale_zh`, imported only when a reader wants Chinese."""
+    from crm_leads.locale_zh import MESSAGES
+
+    return MESSAGES
+
+
 @hookimpl
 def crm_register_messages(register: Callable[..., None]) -> None:
     """The leads' words in Chinese, read the first time a Chinese reader needs them."""
-
-    def chinese() -> dict[str, str]:
-        from crm_leads.locale_zh import MESSAGES
-
-        return MESSAGES
-
-    register("zh", chinese)
+    register("zh", _chinese)  # one function for every CRM opened: its catalogue is read once
