@@ -86,3 +86,15 @@ async def test_the_palette_key_and_prompt_are_chinese(
         await pilot.pause()
         assert isinstance(app.screen, CommandPalette)
         assert app.screen.query_one(Input).placeholder == "搜索命令…"
+
+
+def test_the_translator_says_the_core_s_messages_and_stored_english() -> None:
+    from crm_core.api import _
+    from crm_core.tui.i18n import Translator
+
+    zh, en = Translator("zh"), Translator("en")
+    refusal = _("record #{id} is not in a pool", id=4)
+    assert zh(refusal) == "客户 #4 不在公海中" and en(refusal) == "record #4 is not in a pool"
+    assert zh("rule idle of pool public") == "公海 public 的规则 idle"  # a reason the sweep wrote
+    assert zh("wrong number") == "wrong number"  # what an operator typed stays
+    assert zh("My work") == "我的工作"  # the TUI's own words come first
