@@ -257,3 +257,21 @@ def test_the_command_line_speaks_chinese_with_crm_lang(db_url: str) -> None:
     assert (english.exit_code, english.stderr) == (4, "error: no record #999\n")
     chinese = CliRunner().invoke(app, argv, env={**CLEAN_ENV, "CRM_LANG": "zh"})
     assert (chinese.exit_code, chinese.stderr) == (4, "error: 没有客户 #999\n")
+
+
+def test_a_workflow_file_s_problems_are_said_in_chinese(crm: Crm) -> None:
+    from crm_core.workflow.loader import check_text
+
+    head = "workflow: w\nversion: 1\nkind: lead\nstages:\n  - id: new\n"
+    cases = {
+        "  - id: new\n": "阶段“new”重复",
+        "  - id: won\n    outcome: won\n    require: [shoe_size]\n": "lead 没有字段“shoe_size”",
+        "  - id: won\n    outcome: won\ntransitions:\n"
+        "  - {from: new, to: won, when: {field: budget, gte: many}}\n": (
+            "“gte”须与数字比较，而不是 'many'"
+        ),
+    }
+    for tail, chinese in cases.items():
+        problems = check_text(head + tail, "w.yaml", crm.registry).problems
+        said = [i18n.localize(p.message, "zh") for p in problems]
+        assert any(s.startswith(chinese) for s in said), (said, [p.message for p in problems])

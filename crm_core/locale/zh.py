@@ -448,4 +448,44 @@ MESSAGES: dict[str, str] = {
         "有类型为 {value} 的客户，但没有已启用的插件声明该类型：请启用其插件后再导出"
     ),
     "--format must be csv or jsonl, not {fmt}": "--format 须为 csv 或 jsonl，而不是 {fmt}",
+    # -- workflow files (crm workflow validate, the Team screen's v)
+    "cannot read: {error}": "无法读取：{error}",
+    "a workflow file is a mapping": "流程文件须为映射（键: 值）",
+    "stage '{id}' twice": "阶段“{id}”重复",
+    "a lost stage needs lost_reasons": "流失阶段需要 lost_reasons",
+    "pool '{pool_id}' twice": "公海“{pool_id}”重复",
+    "unknown stage '{stage}' (stages: {stages})": "未知阶段“{stage}”（已有阶段：{stages}）",
+    "no assignment strategy '{name}' (known: {known})": "没有分配策略“{name}”（已有：{known}）",
+    "user '{user}' is listed twice": "用户“{user}”重复列出",
+    "unknown pool '{pool}'": "未知公海“{pool}”",
+    "return_to_pool needs a pool": "return_to_pool 需要指定公海",
+    "condition operator '{name}' of plugin '{plugin}' has no SQL form: assignment rules and pool sweeps run in SQL; use it in transitions' when": (
+        "插件“{plugin}”的条件运算符“{name}”没有 SQL 形式：分配规则和公海回收用 SQL 执行；请只在转换的 when 中使用"
+    ),
+    "no kind '{kind}' (known: {known})": "没有类型“{kind}”（已有：{known}）",
+    "no field '{name}' in {kind} ({known_fields})": "{kind} 没有字段“{name}”（{known_fields}）",
+    "stage '{stage}' cannot be reached from '{first}'": "从“{first}”无法到达阶段“{stage}”",
+    "stage '{stage}' can never reach {what}": "阶段“{stage}”永远到不了{what}",
+    "an outcome ({named})": "结果阶段（{named}）",
+    "no stage has outcome: won or lost": "没有阶段设置 outcome: won 或 lost",
+    "same condition as rules[{first}], which always wins: this rule never fires": (
+        "与 rules[{first}] 条件相同，而它总是先匹配：这条规则永远不会生效"
+    ),
+    # conditions
+    "a condition is a mapping such as {field: budget, gte: 1000}": "条件须为映射，例如 {field: budget, gte: 1000}",
+    "unexpected key '{key}' here": "此处不应有键“{key}”",
+    "'{op}' compares with a number, not {value!r}": "“{op}”须与数字比较，而不是 {value!r}",
+    "'in' needs a non-empty list": "“in”需要非空列表",
+    "'exists' is true or false": "“exists”须为 true 或 false",
+    "'{op}: null' is not allowed; use 'exists: false'": "不允许“{op}: null”；请用“exists: false”",
+    "'{key}' needs a non-empty list of conditions": "“{key}”需要非空的条件列表",
+    "'field' names a field": "“field”须为字段名",
+    "a field test needs exactly one of {names}": "字段条件须且只能有 {names} 之一",
+    "'stage' is a stage id or a list of them": "“stage”须为阶段编号或其列表",
+    "'days_since' is one of {names}": "“days_since”须为 {names} 之一",
+    "'days_since' needs exactly one of {names}": "“days_since”须且只能有 {names} 之一",
+    "operator, manager, admin or none": "须为 operator、manager、admin 或 none",
+    "'activities' takes type, min and max": "“activities”接受 type、min 和 max",
+    "unknown condition {cond}; use one of {known}{extra}": "未知条件 {cond}；请用 {known}{extra} 之一",
+    "a whole number >= 0": "须为大于等于 0 的整数",
 }
