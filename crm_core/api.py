@@ -11,7 +11,17 @@ transaction, journal included::
     crm.log_activity("alice", result.record.id, "call", note="asked for a quote")
 
 Errors are subclasses of :class:`crm_core.errors.CrmError`; each carries the
-CLI's exit code.
+CLI's exit code, and its message's id and values (``error.message``), so a
+screen can say it in its reader's language.
+
+The words a user reads are translatable (:mod:`crm_core.i18n`): mark a text
+with :func:`_` (``_("no pool '{name}'", name=name)``, a :class:`Message` that
+is its English until rendered), a constant shown later with :func:`N_`, and
+text for the screen right now with :func:`say`. :func:`use_language` picks the
+language (the TUI's ``--lang``; else ``CRM_LANG``; else English), and
+:func:`localize` turns English the core stored (a reminder's note, a journal
+reason) into it. A plugin adds its catalogue with the ``crm_register_messages``
+hook.
 """
 
 from __future__ import annotations
@@ -76,6 +86,9 @@ from crm_core.errors import (
 )
 from crm_core.fields import ActivityType, FieldSpec, KindSpec, Registry, ReportSpec, label_of
 from crm_core.fieldsql import ensure_field_indexes, field_equals, field_text
+from crm_core.i18n import N_, Message, _, localize, say, translate
+from crm_core.i18n import active as active_language
+from crm_core.i18n import use as use_language
 from crm_core.journalcheck import JournalCheck
 from crm_core.limits import NAME_MAX, NOTE_MAX, REASON_MAX, TITLE_MAX, check_length
 from crm_core.models import (
@@ -156,6 +169,7 @@ from crm_core.workflow.people import named_users
 from crm_core.workflow.plan import WorkflowPlan, make_plan
 
 __all__ = [
+    "N_",
     "ActionContext",
     "ActivityType",
     "ActivityView",
@@ -192,6 +206,7 @@ __all__ = [
     "Load",
     "LoadResult",
     "Member",
+    "Message",
     "MyWork",
     "NotFound",
     "Notice",
@@ -227,12 +242,18 @@ __all__ = [
     "WorkItem",
     "WorkflowPlan",
     "WorkflowView",
+    "_",
+    "active_language",
     "field_text",
     "insert_returning",
     "jsonable",
+    "localize",
+    "say",
     "simple_find",
     "taken",
+    "translate",
     "update_by_id",
+    "use_language",
 ]
 
 MAX_LIMIT = 10_000
@@ -284,25 +305,27 @@ def _parse_amount(amount: str | Decimal | int | float) -> int:
     try:
         value = Decimal(str(amount))
     except InvalidOperation:
-        raise InvalidInput(f"amount {quote(amount)} is not a number") from None
+        raise InvalidInput(_("amount {amount} is not a number", amount=quote(amount))) from None
     if not value.is_finite() or value < 0:
-        raise InvalidInput(f"amount {quote(amount)} must be a finite number >= 0")
+        raise InvalidInput(_("amount {amount} must be a finite number >= 0", amount=quote(amount)))
     minor = value * 100
     if minor != minor.to_integral_value():
-        raise InvalidInput(f"amount {quote(amount)} has more than two decimals")
+        raise InvalidInput(_("amount {amount} has more than two decimals", amount=quote(amount)))
     if minor >= 2**63:
-        raise InvalidInput(f"amount {quote(amount)} is too large")
+        raise InvalidInput(_("amount {amount} is too large", amount=quote(amount)))
     return int(minor)
 
 
 def _check_currency(currency: str) -> None:
     if len(currency) != 3 or not currency.isalpha():
-        raise InvalidInput(f"currency must be a three-letter code, not {quote(currency)}")
+        raise InvalidInput(
+            _("currency must be a three-letter code, not {currency}", currency=quote(currency))
+        )
 
 
 def _check_stage(stage: str) -> None:
     if not stage.strip():
-        raise InvalidInput("a deal stage cannot be empty")
+        raise InvalidInput(_("a deal stage cannot be empty"))
     check_length("a deal's stage", stage, NAME_MAX)
 
 
@@ -362,7 +385,10 @@ class Crm:
         """
         if process not in PROCESSES:
             known = ", ".join(PROCESSES)
-            raise InvalidInput(f"process must be one of {known}, not {quote(process)}")
+            raise InvalidInput(
+                _("process must be one of {known}, not {process}", known=known,
+                  process=quote(process))
+            )  # fmt: skip
         settings = load_settings(
             url, frozenset(disabled_plugins) if disabled_plugins is not None else None
         )
@@ -424,20 +450,31 @@ class Crm:
         current = schema.current_revision(self.engine)
         if current is None:
             raise InvalidInput(
-                f"{database_label(self.engine.url)} is not a CRM database yet: run `crm init`"
+                _(
+                    "{value} is not a CRM database yet: run `crm init`",
+                    value=database_label(self.engine.url),
+                )
             )
         if current != schema.head_revision():
             raise InvalidInput(
-                f"the database is at schema {current}, this crm needs "
-                f"{schema.head_revision()}: run `crm db upgrade`"
+                _(
+                    "the database is at schema {current}, this crm needs {value}: run `crm db "
+                    "upgrade`",
+                    current=current,
+                    value=schema.head_revision(),
+                )
             )
         if self.registry.migrations:
             for branch in schema.status(self.engine, self.registry.migrations)[1:]:
                 if branch.upgrade_needed:
                     raise InvalidInput(
-                        f"the tables of plugin '{branch.branch}' are at "
-                        f"{branch.current or 'nothing'}, this crm needs {branch.head}: "
-                        "run `crm db upgrade`"
+                        _(
+                            "the tables of plugin '{branch}' are at {value}, this crm needs "
+                            "{head}: run `crm db upgrade`",
+                            branch=branch.branch,
+                            value=branch.current or "nothing",
+                            head=branch.head,
+                        )
                     )
         self._schema_checked = True
 
@@ -445,7 +482,7 @@ class Crm:
         # Connecting to SQLite creates a missing file: only `init` may do that.
         path = sqlite_path(self.engine.url)
         if path is not None and not path.exists():
-            raise InvalidInput(f"no database at {path}: run `crm init` first")
+            raise InvalidInput(_("no database at {path}: run `crm init` first", path=path))
 
     @contextmanager
     def _write(
@@ -470,9 +507,13 @@ class Crm:
             pass
         except DataError as exc:  # e.g. a NUL character, which PostgreSQL text cannot hold
             first_line = str(exc.orig).splitlines()[0]
-            raise InvalidInput(f"the database refused a value: {first_line}") from None
+            raise InvalidInput(
+                _("the database refused a value: {first_line}", first_line=first_line)
+            ) from None
         except (OperationalError, ProgrammingError) as exc:
-            raise CrmError(f"database error: {str(exc.orig).splitlines()[0]}") from exc
+            raise CrmError(
+                _("database error: {error}", error=str(exc.orig).splitlines()[0])
+            ) from exc
 
     @contextmanager
     def _read(self, actor: str) -> Iterator[tuple[Session, Actor]]:
@@ -491,7 +532,7 @@ class Crm:
         for info in self.plugins():
             if info.name == name:
                 return info
-        raise NotFound(f"no plugin named {name} (see crm plugins list)")
+        raise NotFound(_("no plugin named {name} (see crm plugins list)", name=name))
 
     def settings(self, plugin: str) -> dict[str, Any]:
         """The checked settings of ``plugin`` (its ``[plugins.NAME]`` table), defaults filled in.
@@ -504,7 +545,7 @@ class Crm:
     def plugin_settings(self, plugin: str) -> PluginSettings:
         """The settings schema ``plugin`` declared and its values (``masked()`` for display)."""
         if not self.host.pm.has_plugin(plugin) or self.host.pm.get_plugin(plugin) is None:
-            raise NotFound(f"no plugin named {plugin} (see crm plugins list)")
+            raise NotFound(_("no plugin named {plugin} (see crm plugins list)", plugin=plugin))
         return plugin_settings.by_plugin(self._settings, plugin)
 
     def kinds(self) -> list[KindSpec]:
@@ -542,14 +583,14 @@ class Crm:
         record = self.get_record(actor, record_id)
         panel = next((p for p in self.detail_panels(record.kind) if p.name == name), None)
         if panel is None:
-            raise NotFound(f"no panel '{name}' for {record.kind}")
+            raise NotFound(_("no panel '{name}' for {kind}", name=name, kind=record.kind))
         return self._plugin_call(panel.plugin, f"panel {name}", panel.render, self, actor, record)
 
     def render_card(self, actor: str, name: str) -> Any:
         """Render dashboard card ``name`` as ``actor``."""
         card = next((c for c in self.screen_parts.cards if c.name == name), None)
         if card is None:
-            raise NotFound(f"no dashboard card '{name}'")
+            raise NotFound(_("no dashboard card '{name}'", name=name))
         return self._plugin_call(card.plugin, f"card {name}", card.render, self, actor)
 
     @staticmethod
@@ -582,8 +623,13 @@ class Crm:
         if not create:
             names = ", ".join(u.name for u in missing)
             raise InvalidInput(
-                f"workflow {workflow} names {len(missing)} user(s) the database lacks: {names} "
-                "(add them with crm user add, or apply with --create-users)"
+                _(
+                    "workflow {workflow} names {n_missing} user(s) the database lacks: {names} "
+                    "(add them with crm user add, or apply with --create-users)",
+                    workflow=workflow,
+                    n_missing=len(missing),
+                    names=names,
+                )
             )
         teams = set(ctx.session.exec(select(Team.name)).all())
         for user in missing:
@@ -612,7 +658,11 @@ class Crm:
         with self._read(actor) as (session, who):
             if not who.is_manager:
                 raise PermissionDenied(
-                    f"only an admin or a manager may plan workflows; {who.name} is {who.role}"
+                    _(
+                        "only an admin or a manager may plan workflows; {who} is {role}",
+                        who=who.name,
+                        role=who.role,
+                    )
                 )
             current = engine.applied(session, data["kind"])
             live = session.exec(
@@ -741,7 +791,7 @@ class Crm:
             assert ctx.actor is not None
             record = self._load_record(ctx.session, ctx.actor, record_id, True, "move")
             if record.archived_at is not None:
-                raise Conflict(f"record #{record_id} is archived")
+                raise Conflict(_("record #{record_id} is archived", record_id=record_id))
             engine.move(ctx, record, stage, reason)
             return _record_view(record, _Names.load(ctx.session))
 
@@ -776,11 +826,17 @@ class Crm:
         contacts: dict[str, str | None] | None = None,
     ) -> User:
         if role not in ROLES:
-            raise InvalidInput(f"role must be one of {', '.join(ROLES)}, not {quote(role)}")
+            raise InvalidInput(
+                _(
+                    "role must be one of {names}, not {role}",
+                    names=", ".join(ROLES),
+                    role=quote(role),
+                )
+            )
         if not name.strip() or len(name) > 64:
-            raise InvalidInput("a user name must be 1 to 64 characters")
+            raise InvalidInput(_("a user name must be 1 to 64 characters"))
         if ctx.session.exec(select(User).where(User.name == name)).first():
-            raise Conflict(f"user '{name}' already exists")
+            raise Conflict(_("user '{name}' already exists", name=name))
         team_id = self._team_id(ctx.session, team) if team else None
         contacts = contacts or {}
         user = User(name=name, role=role, team_id=team_id, created_at=ctx.now,
@@ -831,14 +887,16 @@ class Crm:
     def _team_id(session: Session, name: str) -> int:
         team = session.exec(select(Team).where(Team.name == name)).first()
         if team is None or team.id is None:
-            raise NotFound(f"no team '{excerpt(name)}' (add it with: crm team add NAME)")
+            raise NotFound(
+                _("no team '{name}' (add it with: crm team add NAME)", name=excerpt(name))
+            )
         return team.id
 
     @staticmethod
     def _user(session: Session, name: str) -> User:
         user = session.exec(select(User).where(User.name == name)).first()
         if user is None or user.id is None:
-            raise NotFound(f"no user '{excerpt(name)}'")
+            raise NotFound(_("no user '{name}'", name=excerpt(name)))
         return user
 
     def add_user(
@@ -868,7 +926,7 @@ class Crm:
         Notices already in the outbox keep the address they were raised with.
         """
         if email is None and phone is None:
-            raise InvalidInput("nothing to change: give --email or --phone")
+            raise InvalidInput(_("nothing to change: give --email or --phone"))
         contacts = self._user_contacts(email, phone)
         with self._write(actor) as ctx:
             assert ctx.actor is not None
@@ -913,11 +971,11 @@ class Crm:
             assert ctx.actor is not None
             permissions.require_admin(ctx.actor, "add teams")
             if not name.strip():
-                raise InvalidInput("a team needs a name")
+                raise InvalidInput(_("a team needs a name"))
             check_length("a team's name", name, NAME_MAX)
             check_length("a team's region", region, NAME_MAX)
             if ctx.session.exec(select(Team).where(Team.name == name)).first():
-                raise Conflict(f"team '{name}' already exists")
+                raise Conflict(_("team '{name}' already exists", name=name))
             team = Team(name=name, created_at=ctx.now, region=region or None)
             ctx.session.add(team)
             ctx.session.flush()
@@ -944,10 +1002,10 @@ class Crm:
             assert ctx.actor is not None
             permissions.require_admin(ctx.actor, "add pools")
             if not name.strip():
-                raise InvalidInput("a pool needs a name")
+                raise InvalidInput(_("a pool needs a name"))
             check_length("a pool's name", name, NAME_MAX)
             if ctx.session.exec(select(Pool).where(Pool.name == name)).first():
-                raise Conflict(f"pool '{name}' already exists")
+                raise Conflict(_("pool '{name}' already exists", name=name))
             pool = Pool(name=name, created_at=ctx.now)
             ctx.session.add(pool)
             ctx.session.flush()
@@ -978,7 +1036,7 @@ class Crm:
                     .where(PoolMember.pool_id == pool.id)
                     .order_by(col(User.name))
                 ).all()
-                members = [n for n, _ in rows]
+                members = [n for n, _id in rows]
                 admins = [n for n, a in rows if a]
                 out.append(PoolView(_pk(pool.id), pool.name, members, admins))
             return out
@@ -1008,7 +1066,7 @@ class Crm:
             return ctx.actor.id
         user = self._user(ctx.session, owner)
         if not user.active:
-            raise InvalidInput(f"user '{owner}' is inactive and cannot own records")
+            raise InvalidInput(_("user '{owner}' is inactive and cannot own records", owner=owner))
         permissions.check_owner_choice(ctx.actor, user.id, owner)
         return user.id
 
@@ -1038,9 +1096,11 @@ class Crm:
             assert ctx.actor is not None
             self.registry.kind(kind)
             if auto_assign and owner is not None:
-                raise InvalidInput("give --owner or leave the owner to the rules, not both")
+                raise InvalidInput(_("give --owner or leave the owner to the rules, not both"))
             if auto_assign and not (ctx.actor.is_admin or ctx.actor.is_manager):
-                raise PermissionDenied(f"{ctx.actor.name} may not leave owners to the rules")
+                raise PermissionDenied(
+                    _("{name} may not leave owners to the rules", name=ctx.actor.name)
+                )
             owner_id = None if auto_assign else self._owner_id(ctx, owner)
             try:
                 stage = engine.first_stage(ctx.session, kind)
@@ -1099,11 +1159,16 @@ class Crm:
             record = self._load_record(ctx.session, ctx.actor, record_id, True, "show")
             if expected_version is not None and record.version != expected_version:
                 raise Conflict(
-                    f"record #{record_id} is at version {record.version}, not "
-                    f"{expected_version}: someone changed it; show it again and retry"
+                    _(
+                        "record #{record_id} is at version {version}, not {expected_version}: "
+                        "someone changed it; show it again and retry",
+                        record_id=record_id,
+                        version=record.version,
+                        expected_version=expected_version,
+                    )
                 )
             if record.archived_at is not None:
-                raise Conflict(f"record #{record_id} is archived")
+                raise Conflict(_("record #{record_id} is archived", record_id=record_id))
             if owner is not None:
                 self._give(ctx, record, self._owner_id(ctx, owner))
             if owner is None or fields or title:
@@ -1143,7 +1208,7 @@ class Crm:
             assert ctx.actor is not None
             record = self._load_record(ctx.session, ctx.actor, record_id, True, "archive")
             if record.archived_at is not None:
-                raise Conflict(f"record #{record_id} is already archived")
+                raise Conflict(_("record #{record_id} is already archived", record_id=record_id))
             records.change(ctx, record, "archive", archived=True)
             return _record_view(record, _Names.load(ctx.session))
 
@@ -1171,7 +1236,7 @@ class Crm:
         ``before_id`` pages: pass the last id of the previous page.
         """
         if not 1 <= limit <= MAX_LIMIT:
-            raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}")
+            raise InvalidInput(_("limit must be between 1 and {max}", max=MAX_LIMIT))
         with self._read(actor) as (session, who):
             query = select(Record).where(permissions.record_filter(who))
             if kind:
@@ -1183,7 +1248,7 @@ class Crm:
                 query = query.where(Record.stage == stage)
             if where:
                 if not kind:
-                    raise InvalidInput("filtering on fields needs --kind")
+                    raise InvalidInput(_("filtering on fields needs --kind"))
                 dialect = self.engine.dialect.name
                 for name, value in where.items():
                     query = query.where(field_equals(dialect, name, value))
@@ -1219,7 +1284,7 @@ class Crm:
         deep.
         """
         if not 1 <= limit <= MAX_LIMIT:
-            raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}")
+            raise InvalidInput(_("limit must be between 1 and {max}", max=MAX_LIMIT))
         browse.check_sort(sort)
         with self._read(actor) as (session, who):
             owner_id = None
@@ -1243,7 +1308,7 @@ class Crm:
         without a touchpoint, which the pool rules would take back first.
         """
         if not 1 <= limit <= MAX_LIMIT:
-            raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}")
+            raise InvalidInput(_("limit must be between 1 and {max}", max=MAX_LIMIT))
         with self._read(actor) as (session, who):
             assert who.id is not None
             names = _Names.load(session)
@@ -1278,7 +1343,7 @@ class Crm:
     ) -> ContactView:
         """Add a person at a customer record."""
         if not name.strip():
-            raise InvalidInput("a contact needs a name")
+            raise InvalidInput(_("a contact needs a name"))
         check_length("a contact's name", name, NAME_MAX)
         check_length("a contact's position", position, NAME_MAX)
         with self._write(actor) as ctx:
@@ -1343,7 +1408,7 @@ class Crm:
         the actor may hand deals to whom they may hand records.
         """
         if not title.strip():
-            raise InvalidInput("a deal needs a title")
+            raise InvalidInput(_("a deal needs a title"))
         check_length("a deal's title", title, TITLE_MAX)
         _check_currency(currency)
         _check_stage(stage)
@@ -1383,7 +1448,7 @@ class Crm:
         matches either way).
         """
         if limit < 1:
-            raise InvalidInput(f"limit must be at least 1, not {limit}")
+            raise InvalidInput(_("limit must be at least 1, not {limit}", limit=limit))
         with self._read(actor) as (session, who):
             if record_id is not None:
                 self._load_record(session, who, record_id, False, "show")
@@ -1416,7 +1481,7 @@ class Crm:
         changes: dict[str, Any] = {}
         if title is not None:
             if not title.strip():
-                raise InvalidInput("a deal needs a title")
+                raise InvalidInput(_("a deal needs a title"))
             check_length("a deal's title", title, TITLE_MAX)
             changes["title"] = title
         if amount is not None:
@@ -1442,7 +1507,7 @@ class Crm:
             after = view.to_dict()
             changed = {k for k in after if after[k] != before.get(k) and k != "record_title"}
             if not changed:
-                raise Conflict(f"deal #{deal_id} already has these values")
+                raise Conflict(_("deal #{deal_id} already has these values", deal_id=deal_id))
             old, new = {k: before[k] for k in changed}, {k: after[k] for k in changed}
             ctx.journal("deal", deal_id, deal.record_id, "update", old, new)
             return view
@@ -1458,7 +1523,9 @@ class Crm:
             assert ctx.actor is not None
             deal, record = deals.load(ctx.session, ctx.actor, deal_id, "move")
             if deal.stage == stage:
-                raise Conflict(f"deal #{deal_id} is already {stage}")
+                raise Conflict(
+                    _("deal #{deal_id} is already {stage}", deal_id=deal_id, stage=stage)
+                )
             before = {"stage": deal.stage, "closed_at": _iso(deal.closed_at)}
             deals.enter_stage(deal, stage, ctx.now)
             ctx.session.add(deal)
@@ -1473,7 +1540,9 @@ class Crm:
             deal, record = deals.load(ctx.session, ctx.actor, deal_id, "reassign")
             owner_id = self._owner_id(ctx, owner)
             if deal.owner_id == owner_id:
-                raise Conflict(f"deal #{deal_id} is already {owner}'s")
+                raise Conflict(
+                    _("deal #{deal_id} is already {owner}'s", deal_id=deal_id, owner=owner)
+                )
             before = deals.view(ctx.session, deal).owner
             deal.owner_id, deal.updated_at = owner_id, ctx.now
             ctx.session.add(deal)
@@ -1519,7 +1588,7 @@ class Crm:
             assert ctx.actor is not None
             when = at or ctx.now
             if when > ctx.now:
-                raise InvalidInput("an activity cannot happen in the future")
+                raise InvalidInput(_("an activity cannot happen in the future"))
             record = self._load_record(ctx.session, ctx.actor, record_id, True, "update")
             activity = Activity(
                 record_id=record_id,
@@ -1580,7 +1649,7 @@ class Crm:
     ) -> TaskView:
         """Add a reminder, for the actor or (managers, admins) for someone they manage."""
         if not note.strip():
-            raise InvalidInput("a task needs a note")
+            raise InvalidInput(_("a task needs a note"))
         check_length("a note", note, NOTE_MAX)
         with self._write(actor) as ctx:
             assert ctx.actor is not None
@@ -1611,11 +1680,13 @@ class Crm:
             assert ctx.actor is not None
             task = ctx.session.get(Task, task_id)
             if task is None:
-                raise NotFound(f"no task #{task_id}")
+                raise NotFound(_("no task #{task_id}", task_id=task_id))
             if not (ctx.actor.is_admin or task.assignee_id in ctx.actor.team_user_ids):
-                raise PermissionDenied(f"task #{task_id} is not {ctx.actor.name}'s")
+                raise PermissionDenied(
+                    _("task #{task_id} is not {name}'s", task_id=task_id, name=ctx.actor.name)
+                )
             if task.done_at is not None:
-                raise Conflict(f"task #{task_id} is already done")
+                raise Conflict(_("task #{task_id} is already done", task_id=task_id))
             task.done_at = ctx.now
             ctx.session.add(task)
             after = {"done_at": ctx.now.isoformat()}
@@ -1645,7 +1716,7 @@ class Crm:
     ) -> list[JournalEntry]:
         """Return journal rows, newest first: all for admins, else of records the actor sees."""
         if not 1 <= limit <= MAX_LIMIT:
-            raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}")
+            raise InvalidInput(_("limit must be between 1 and {max}", max=MAX_LIMIT))
         with self._read(actor) as (session, who):
             query = select(Journal)
             if record_id is not None:
@@ -1709,7 +1780,9 @@ class Crm:
 
     def _scheduler_actor(self, ctx: WriteContext) -> None:
         if ctx.actor is not None and not (ctx.actor.is_admin or ctx.actor.is_manager):
-            raise PermissionDenied(f"{ctx.actor.name} may not run the scheduler (managers, admins)")
+            raise PermissionDenied(
+                _("{name} may not run the scheduler (managers, admins)", name=ctx.actor.name)
+            )
 
     def assign(self, actor: str | None, *, dry_run: bool = False) -> list[AssignResult]:
         """Assign every unowned record outside the pools by its workflow's rules.
@@ -1759,7 +1832,7 @@ class Crm:
         exception is stored on its row (retried with backoff), never raised.
         """
         if batch < 1:
-            raise InvalidInput("batch must be at least 1")
+            raise InvalidInput(_("batch must be at least 1"))
         if actor is not None:
             with self._read(actor) as (_session, who):
                 permissions.require_admin(who, "deliver the outbox")
@@ -1799,7 +1872,7 @@ class Crm:
     def simulate_workflow(self, actor: str, path: str | Path, days: int) -> list[DayReport]:
         """Run the scheduler ``days`` days ahead with the workflow in ``path``; keep nothing."""
         if days < 1:
-            raise InvalidInput("--days must be at least 1")
+            raise InvalidInput(_("--days must be at least 1"))
         result = self.check_workflow(path)
         if result.workflow is None:
             raise InvalidInput("; ".join(str(p) for p in result.problems))
@@ -1825,9 +1898,9 @@ class Crm:
                 select(Record).where(Record.id == record_id).with_for_update()
             ).first()
             if record is None or record.archived_at is not None:
-                raise NotFound(f"no record #{record_id} in a pool")
+                raise NotFound(_("no record #{record_id} in a pool", record_id=record_id))
             if record.pool_id is None:  # often: someone claimed it a moment ago
-                raise Conflict(f"record #{record_id} is not in a pool")
+                raise Conflict(_("record #{record_id} is not in a pool", record_id=record_id))
             permissions.check(ctx.actor, "claim", record, record_id)
             pool_rules.claim(ctx, record, engine.applied(ctx.session, record.kind))
             return _record_view(record, _Names.load(ctx.session))
@@ -1846,13 +1919,19 @@ class Crm:
                 wf = engine.applied(ctx.session, record.kind)
                 names = [p["id"] for p in wf.definition.get("pools", [])] if wf else []
                 if not names:
-                    raise InvalidInput(f"{record.kind} has no pool in its workflow: use --pool")
+                    raise InvalidInput(
+                        _("{kind} has no pool in its workflow: use --pool", kind=record.kind)
+                    )
                 pool = names[0]
             target = pool_rules.find_pool(ctx.session, pool)
             if not permissions.may_use_pool(ctx.actor, _pk(target.id)):
                 raise PermissionDenied(
-                    f"{ctx.actor.name} may not release into pool '{pool}': "
-                    "not one of their pools or their team's"
+                    _(
+                        "{name} may not release into pool '{pool}': not one of their pools or "
+                        "their team's",
+                        name=ctx.actor.name,
+                        pool=pool,
+                    )
                 )
             pool_rules.release(ctx, record, target, reason)
             return _record_view(record, _Names.load(ctx.session))
@@ -1866,7 +1945,11 @@ class Crm:
             assert target.id is not None and who.id is not None
             if not permissions.may_use_pool(who, target.id):
                 raise PermissionDenied(
-                    f"{who.name} may not see pool '{pool}': not one of their pools or their team's"
+                    _(
+                        "{who} may not see pool '{pool}': not one of their pools or their team's",
+                        who=who.name,
+                        pool=pool,
+                    )
                 )
             return pool_rules.page(session, target, who.id, self.clock(), limit, before_id)
 
@@ -1877,7 +1960,13 @@ class Crm:
             user = self._user(ctx.session, name)
             if not (ctx.actor.is_admin or ctx.actor.name == name or
                     (ctx.actor.is_manager and user.id in ctx.actor.team_user_ids)):  # fmt: skip
-                raise PermissionDenied(f"{ctx.actor.name} may not change {name}'s availability")
+                raise PermissionDenied(
+                    _(
+                        "{name} may not change {name2}'s availability",
+                        name=ctx.actor.name,
+                        name2=name,
+                    )
+                )
             before = {"away_until": user.away_until.isoformat() if user.away_until else None}
             user.away_until = until
             ctx.session.add(user)
@@ -1908,14 +1997,16 @@ class Crm:
         spec = self.registry.reports.get(name)
         if spec is None:
             known = ", ".join(sorted(self.registry.reports))
-            raise NotFound(f"no report '{excerpt(name)}' (reports: {known})")
+            raise NotFound(
+                _("no report '{name}' (reports: {known})", name=excerpt(name), known=known)
+            )
         kind = kind or spec.kind
         if kind is not None:
             self.registry.kind(kind)
         if spec.needs_kind and kind is None:
-            raise InvalidInput(f"report {name} needs --kind KIND")
+            raise InvalidInput(_("report {name} needs --kind KIND", name=name))
         if by is not None and kind is not None and by not in self.registry.kind(kind).fields:
-            raise InvalidInput(f"--by {excerpt(by)}: no field '{excerpt(by)}' in {kind}")
+            raise InvalidInput(_("--by {by}: no field '{by}' in {kind}", by=excerpt(by), kind=kind))
         with self._read(actor) as (session, who):
             wf = engine.applied(session, kind) if kind else None
             definition = wf.definition if wf else None

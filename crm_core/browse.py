@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from crm_core.errors import InvalidInput, excerpt, quote
 from crm_core.fields import KindSpec, Registry
 from crm_core.fieldsql import field_equals, field_text
+from crm_core.i18n import _
 from crm_core.models import DedupeKey, Record
 
 # name -> (the key the rows are ordered by, descending?). Every sort ends on the
@@ -53,7 +54,9 @@ def check_sort(sort: str, kind: str | None = None) -> tuple[Any, bool]:
     index; across kinds, the primary key, which follows creation just as well.
     """
     if sort not in SORTS:
-        raise InvalidInput(f"unknown sort '{excerpt(sort)}' (sorts: {', '.join(SORTS)})")
+        raise InvalidInput(
+            _("unknown sort '{sort}' (sorts: {names})", sort=excerpt(sort), names=", ".join(SORTS))
+        )
     key, descending = SORTS[sort]
     if kind is None and sort in ("newest", "oldest"):
         return col(Record.id), descending
@@ -115,9 +118,11 @@ def decode_cursor(sort: str, cursor: str) -> tuple[Any, int]:
         if not isinstance(record_id, int):
             raise TypeError(record_id)
     except (ValueError, TypeError):
-        raise InvalidInput(f"not a page cursor: {quote(cursor)}") from None
+        raise InvalidInput(_("not a page cursor: {cursor}", cursor=quote(cursor))) from None
     if made_for != sort:
-        raise InvalidInput(f"that cursor pages the '{made_for}' sort, not '{sort}'")
+        raise InvalidInput(
+            _("that cursor pages the '{made_for}' sort, not '{sort}'", made_for=made_for, sort=sort)
+        )
     return value, record_id
 
 
@@ -147,9 +152,11 @@ def page_query(
         query = query.where(Record.pool_id == filters.pool_id)
     for name, value in (filters.where or {}).items():
         if not filters.kind:
-            raise InvalidInput("filtering on fields needs a kind")
+            raise InvalidInput(_("filtering on fields needs a kind"))
         if name not in registry.kind(filters.kind).fields:
-            raise InvalidInput(f"no field '{excerpt(name)}' in {filters.kind}")
+            raise InvalidInput(
+                _("no field '{name}' in {kind}", name=excerpt(name), kind=filters.kind)
+            )
         query = query.where(field_equals(dialect, name, value))
     ident = col(Record.id)
     if after is not None:
@@ -167,7 +174,7 @@ def read_page(
 ) -> tuple[list[Record], str | None]:
     """Run a :func:`page_query`; return its records and the cursor of the next page."""
     rows = session.exec(query).all()
-    records = [r for r, _ in rows[:limit]]
+    records = [r for r, _cursor in rows[:limit]]
     if len(rows) <= limit:
         return records, None
     last, key = rows[limit - 1]

@@ -49,6 +49,7 @@ from sqlmodel import col
 
 from crm_core.errors import CrmError, InvalidInput, PluginError
 from crm_core.fieldsql import field_text, sql_string
+from crm_core.i18n import _
 from crm_core.models import Activity, Record, User
 
 COMPARATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "exists")
@@ -146,8 +147,12 @@ class Operator:
         """Run the SQL form; its failure is the plugin's (exit 6)."""
         if self.sql is None:
             raise InvalidInput(
-                f"condition operator '{self.name}' of plugin '{self.plugin}' has no SQL form: "
-                "use it only in transitions' 'when'"
+                _(
+                    "condition operator '{name}' of plugin '{plugin}' has no SQL form: use it "
+                    "only in transitions' 'when'",
+                    name=self.name,
+                    plugin=self.plugin,
+                )
             )
         try:
             return self.sql(arg, dialect, now)
@@ -169,10 +174,14 @@ def plugin_operator(cond: dict[str, Any], operators: Operators) -> Operator | No
     """
     if len(cond) != 1 or not CORE_KEYS.isdisjoint(cond):
         return None
-    ((name, _),) = cond.items()
+    ((name, _arg),) = cond.items()
     if name not in operators:
         raise InvalidInput(
-            f"condition operator '{name}' is not registered: is its plugin installed and enabled?"
+            _(
+                "condition operator '{name}' is not registered: is its plugin installed and "
+                "enabled?",
+                name=name,
+            )
         )
     return operators[name]
 
@@ -205,13 +214,15 @@ def _same(a: Any, b: Any) -> bool:
 def check(cond: Any, path: tuple[str | int, ...] = (), operators: Operators = NO_OPERATORS) -> None:
     """Refuse a malformed condition with :class:`ConditionError` pointing at the bad part."""
     if not isinstance(cond, dict) or not cond:
-        raise ConditionError(path, "a condition is a mapping such as {field: budget, gte: 1000}")
+        raise ConditionError(path, _("a condition is a mapping such as {field: budget, gte: 1000}"))
     if "all" in cond or "any" in cond:
         key = "all" if "all" in cond else "any"
         _only(cond, {key}, path)
         items = cond[key]
         if not isinstance(items, list) or not items:
-            raise ConditionError((*path, key), f"'{key}' needs a non-empty list of conditions")
+            raise ConditionError(
+                (*path, key), _("'{key}' needs a non-empty list of conditions", key=key)
+            )
         for i, item in enumerate(items):
             check(item, (*path, key, i), operators)
     elif "not" in cond:
@@ -220,62 +231,74 @@ def check(cond: Any, path: tuple[str | int, ...] = (), operators: Operators = NO
     elif "field" in cond:
         ops = [k for k in cond if k != "field"]
         if not isinstance(cond["field"], str) or not cond["field"]:
-            raise ConditionError((*path, "field"), "'field' names a field")
+            raise ConditionError((*path, "field"), _("'field' names a field"))
         if len(ops) != 1 or ops[0] not in COMPARATORS:
             raise ConditionError(
-                path, f"a field test needs exactly one of {', '.join(COMPARATORS)}"
+                path, _("a field test needs exactly one of {names}", names=", ".join(COMPARATORS))
             )
         _check_operand(ops[0], cond[ops[0]], (*path, ops[0]))
     elif "stage" in cond:
         _only(cond, {"stage"}, path)
         stages = cond["stage"]
         if not (isinstance(stages, str) or (isinstance(stages, list) and stages)):
-            raise ConditionError((*path, "stage"), "'stage' is a stage id or a list of them")
+            raise ConditionError((*path, "stage"), _("'stage' is a stage id or a list of them"))
     elif "days_since" in cond:
         if cond["days_since"] not in DAYS_OF:
             raise ConditionError(
-                (*path, "days_since"), f"'days_since' is one of {', '.join(DAYS_OF)}"
+                (*path, "days_since"), _("'days_since' is one of {names}", names=", ".join(DAYS_OF))
             )
         ops = [k for k in cond if k != "days_since"]
         if len(ops) != 1 or ops[0] not in NUMERIC:
-            raise ConditionError(path, f"'days_since' needs exactly one of {', '.join(NUMERIC)}")
+            raise ConditionError(
+                path, _("'days_since' needs exactly one of {names}", names=", ".join(NUMERIC))
+            )
         _check_operand(ops[0], cond[ops[0]], (*path, ops[0]))
     elif "owner_role" in cond:
         _only(cond, {"owner_role"}, path)
         if cond["owner_role"] not in ("operator", "manager", "admin", "none"):
-            raise ConditionError((*path, "owner_role"), "operator, manager, admin or none")
+            raise ConditionError((*path, "owner_role"), _("operator, manager, admin or none"))
     elif "activities" in cond:
         _only(cond, {"activities"}, path)
         spec = cond["activities"]
         if not isinstance(spec, dict) or not set(spec) <= {"type", "min", "max"}:
-            raise ConditionError((*path, "activities"), "'activities' takes type, min and max")
+            raise ConditionError((*path, "activities"), _("'activities' takes type, min and max"))
         for bound in ("min", "max"):
             if bound in spec and (not isinstance(spec[bound], int) or spec[bound] < 0):
-                raise ConditionError((*path, "activities", bound), "a whole number >= 0")
+                raise ConditionError((*path, "activities", bound), _("a whole number >= 0"))
     elif len(cond) == 1 and next(iter(cond)) in operators:
         ((name, arg),) = cond.items()
         operators[name].check(arg, path)
     else:
         known = "all, any, not, field, stage, days_since, owner_role, activities"
         extra = "".join(f", {name}" for name in sorted(operators))
-        raise ConditionError(path, f"unknown condition {sorted(cond)}; use one of {known}{extra}")
+        raise ConditionError(
+            path,
+            _(
+                "unknown condition {cond}; use one of {known}{extra}",
+                cond=sorted(cond),
+                known=known,
+                extra=extra,
+            ),
+        )
 
 
 def _only(cond: dict[str, Any], allowed: set[str], path: tuple[str | int, ...]) -> None:
     extra = sorted(set(cond) - allowed)
     if extra:
-        raise ConditionError((*path, extra[0]), f"unexpected key '{extra[0]}' here")
+        raise ConditionError((*path, extra[0]), _("unexpected key '{key}' here", key=extra[0]))
 
 
 def _check_operand(op: str, value: Any, path: tuple[str | int, ...]) -> None:
     if op in NUMERIC and not _is_number(value):
-        raise ConditionError(path, f"'{op}' compares with a number, not {value!r}")
+        raise ConditionError(
+            path, _("'{op}' compares with a number, not {value!r}", op=op, value=value)
+        )
     if op == "in" and (not isinstance(value, list) or not value):
-        raise ConditionError(path, "'in' needs a non-empty list")
+        raise ConditionError(path, _("'in' needs a non-empty list"))
     if op == "exists" and not isinstance(value, bool):
-        raise ConditionError(path, "'exists' is true or false")
+        raise ConditionError(path, _("'exists' is true or false"))
     if op in ("eq", "ne") and value is None:
-        raise ConditionError(path, f"'{op}: null' is not allowed; use 'exists: false'")
+        raise ConditionError(path, _("'{op}: null' is not allowed; use 'exists: false'", op=op))
 
 
 # -- Python ------------------------------------------------------------------
@@ -377,7 +400,7 @@ def python_only(cond: Any, operators: Operators) -> list[tuple[tuple[str | int, 
     if "not" in cond:
         out += [(("not", *path), name) for path, name in python_only(cond["not"], operators)]
     if len(cond) == 1:
-        ((name, _),) = cond.items()
+        ((name, _arg),) = cond.items()
         if name in operators and operators[name].sql is None:
             out.append(((name,), name))
     return out

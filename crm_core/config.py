@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from crm_core.errors import InvalidInput
+from crm_core.i18n import _
 
 DEFAULT_DB_FILE = "crm.db"
 CONFIG_FILE = "crm.toml"
@@ -63,7 +64,7 @@ def _file(cwd: Path) -> dict[str, Any]:
         try:
             return tomllib.load(fh)
         except tomllib.TOMLDecodeError as exc:
-            raise InvalidInput(f"{CONFIG_FILE}: {exc}") from None
+            raise InvalidInput(_("{file}: {exc}", file=CONFIG_FILE, exc=exc)) from None
 
 
 def _file_settings(data: dict[str, Any]) -> dict[str, object]:
@@ -80,7 +81,7 @@ def channel_settings(data: dict[str, Any], environ: Mapping[str, str]) -> dict[s
     """
     tables = data.get("channels", {})
     if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
-        raise InvalidInput("crm.toml: [channels] must hold one table per channel")
+        raise InvalidInput(_("crm.toml: [channels] must hold one table per channel"))
     out = {name: dict(table) for name, table in tables.items()}
     names = sorted(set(out) | set(CORE_CHANNELS), key=len, reverse=True)
     for variable, value in environ.items():
@@ -98,7 +99,7 @@ def plugin_config(data: dict[str, Any], environ: Mapping[str, str]) -> PluginCon
     """The ``[plugins.NAME]`` tables and the ``CRM_PLUGIN_*`` variables, not yet checked."""
     tables = data.get("plugins", {})
     if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
-        raise InvalidInput("crm.toml: [plugins] must hold one table per plugin, [plugins.NAME]")
+        raise InvalidInput(_("crm.toml: [plugins] must hold one table per plugin, [plugins.NAME]"))
     variables = {k: v for k, v in environ.items() if k.startswith(PLUGIN_ENV)}
     return PluginConfig(tables, variables)
 

@@ -14,6 +14,7 @@ from sqlmodel import col, select
 
 from crm_core import deals, records
 from crm_core.errors import Conflict, InvalidInput
+from crm_core.i18n import _
 from crm_core.models import Contact, Deal, Record
 from crm_core.records import WriteContext
 from crm_core.workflow import engine
@@ -31,12 +32,18 @@ def convert(
     """Create the ``to_kind`` record from ``source``; ``deal`` is (title, minor units, currency)."""
     assert source.id is not None
     if source.archived_at is not None:
-        raise Conflict(f"record #{source.id} is archived")
+        raise Conflict(_("record #{source_id} is archived", source_id=source.id))
     if to_kind == source.kind:
-        raise InvalidInput(f"record #{source.id} is already a {to_kind}")
+        raise InvalidInput(
+            _("record #{source_id} is already a {to_kind}", source_id=source.id, to_kind=to_kind)
+        )
     if source.data.get("converted_to"):
         raise Conflict(
-            f"record #{source.id} was already converted to #{source.data['converted_to']}"
+            _(
+                "record #{source_id} was already converted to #{converted_to}",
+                source_id=source.id,
+                converted_to=source.data["converted_to"],
+            )
         )
     target_spec = ctx.registry.kind(to_kind)
     values = {

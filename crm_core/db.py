@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from crm_core.config import SQLITE_BUSY_TIMEOUT_MS
 from crm_core.errors import InvalidInput, TimedOut
+from crm_core.i18n import _
 
 JsonType = JSON().with_variant(JSONB(), "postgresql")
 """JSON on SQLite, JSONB on PostgreSQL."""
@@ -103,14 +104,19 @@ def _check_url(url: str) -> None:
         parsed = make_url(url)
     except ArgumentError:
         raise InvalidInput(
-            f"cannot open the database {database_label(url)}: not a database URL "
-            "(use a SQLite path or postgresql+psycopg://…)"
+            _(
+                "cannot open the database {value}: not a database URL (use a SQLite path or postgresql+psycopg://…)",
+                value=database_label(url),
+            )
         ) from None
     backend = parsed.get_backend_name()
     if backend not in BACKENDS:
         raise InvalidInput(
-            f"cannot open the database {database_label(parsed)}: unknown scheme {backend} "
-            "(use a SQLite path or postgresql+psycopg://…)"
+            _(
+                "cannot open the database {value}: unknown scheme {backend} (use a SQLite path or postgresql+psycopg://…)",
+                value=database_label(parsed),
+                backend=backend,
+            )
         )
 
 
@@ -190,7 +196,13 @@ def probe(engine: Engine) -> None:
     label = database_label(engine.url)
     path = sqlite_path(engine.url)
     if path is not None and not path.parent.is_dir():
-        raise InvalidInput(f"cannot open the database {label}: no folder {path.parent}")
+        raise InvalidInput(
+            _(
+                "cannot open the database {label}: no folder {parent}",
+                label=label,
+                parent=path.parent,
+            )
+        )
     try:
         with engine.connect():
             pass
@@ -198,7 +210,9 @@ def probe(engine: Engine) -> None:
         reason = str(exc.orig).splitlines()[0] if str(exc.orig) else type(exc.orig).__name__
         if path is not None and "not a database" in reason:
             reason = "not a crm database"
-        raise InvalidInput(f"cannot open the database {label}: {reason}") from None
+        raise InvalidInput(
+            _("cannot open the database {label}: {reason}", label=label, reason=reason)
+        ) from None
 
 
 @contextmanager
@@ -237,9 +251,9 @@ def read_session(engine: Engine, *, snapshot: bool = False) -> Iterator[Session]
             if getattr(exc.orig, "sqlstate", None) != QUERY_CANCELED:
                 raise
             raise TimedOut(
-                f"the database took longer than {timeout / 1000:g} s to answer; try again "
-                "or narrow the search"
-            ) from None
+                _("the database took longer than {seconds} s to answer; try again or narrow "
+                  "the search", seconds=f"{timeout / 1000:g}")
+            ) from None  # fmt: skip
 
 
 QUERY_CANCELED = "57014"
@@ -250,9 +264,9 @@ def server_engine(server_url: str) -> Engine:
     """An AUTOCOMMIT engine on the PostgreSQL server of ``server_url``, to create and drop
     databases; a URL of anything else is refused (InvalidInput)."""
     wanted = InvalidInput(
-        f"{database_label(server_url)} is not a PostgreSQL server URL "
-        "(postgresql+psycopg://USER@HOST/DB)"
-    )
+        _("{database} is not a PostgreSQL server URL (postgresql+psycopg://USER@HOST/DB)",
+          database=database_label(server_url))
+    )  # fmt: skip
     try:
         url = make_url(server_url.replace("postgresql://", "postgresql+psycopg://", 1))
     except ArgumentError:
@@ -272,7 +286,9 @@ def create_database(server: Engine, name: str, template: str | None = None) -> s
     except DBAPIError as exc:
         reason = str(exc.orig).splitlines()[0] if str(exc.orig) else type(exc.orig).__name__
         label = server.url.render_as_string(hide_password=True)
-        raise InvalidInput(f"cannot create a database on {label}: {reason}") from None
+        raise InvalidInput(
+            _("cannot create a database on {database}: {reason}", database=label, reason=reason)
+        ) from None
     return server.url.set(database=name).render_as_string(hide_password=False)
 
 

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from crm_core import permissions
 from crm_core.errors import NotFound
+from crm_core.i18n import _
 from crm_core.models import Deal, Record, User
 from crm_core.views import DealView
 
@@ -68,10 +69,10 @@ def load(
     """The live deal ``actor`` may ``action``, and its record (which they may not see)."""
     deal = session.get(Deal, deal_id)
     if deal is None or deal.archived_at is not None:
-        raise NotFound(f"no deal #{deal_id}")
+        raise NotFound(_("no deal #{deal_id}", deal_id=deal_id))
     record = session.get(Record, deal.record_id)
     if record is None:
-        raise NotFound(f"no deal #{deal_id}")
+        raise NotFound(_("no deal #{deal_id}", deal_id=deal_id))
     permissions.check_deal(actor, action, deal, record)
     return deal, record
 

@@ -6,6 +6,7 @@ import re
 import unicodedata
 
 from crm_core.errors import quote
+from crm_core.i18n import _
 
 DEFAULT_PHONE_REGION = "CN"
 
@@ -46,18 +47,18 @@ def normalize_phone(value: str, region: str = DEFAULT_PHONE_REGION) -> str:
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException as exc:
-        raise ValueError(f"not a phone number: {quote(value)}") from exc
+        raise ValueError(_("not a phone number: {value}", value=quote(value))) from exc
     if not phonenumbers.is_valid_number(number):
-        raise ValueError(f"not a phone number: {quote(value)}")
+        raise ValueError(_("not a phone number: {value}", value=quote(value)))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def normalize_email(value: str) -> str:
     """Return the address trimmed and lower-cased; refuse text that is not an address."""
     address = value.strip().lower()
-    local, _, domain = address.partition("@")
+    local, _at, domain = address.partition("@")
     if not local or "." not in domain or " " in address:
-        raise ValueError(f"not an e-mail address: {quote(value)}")
+        raise ValueError(_("not an e-mail address: {value}", value=quote(value)))
     return address
 
 
@@ -73,7 +74,7 @@ def normalize_company(value: str) -> str:
             folded = folded[: -len(suffix)]
             break
     if not folded:
-        raise ValueError(f"empty company name: {quote(value)}")
+        raise ValueError(_("empty company name: {value}", value=quote(value)))
     return folded
 
 
@@ -81,5 +82,5 @@ def normalize_exact(value: str) -> str:
     """Compare text exactly, ignoring case, width and surrounding space."""
     folded = unicodedata.normalize("NFKC", str(value)).casefold().strip()
     if not folded:
-        raise ValueError("empty value")
+        raise ValueError(_("empty value"))
     return folded

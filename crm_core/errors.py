@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from crm_core.i18n import Joined, Message, _
+
 QUOTE_MAX = 80
 """The most characters of a user's value a message quotes."""
 
@@ -20,9 +22,31 @@ def quote(value: object, limit: int = QUOTE_MAX) -> str:
 
 
 class CrmError(Exception):
-    """Base of every error the API raises on purpose; ``exit_code`` is the CLI's exit status."""
+    """Base of every error the API raises on purpose; ``exit_code`` is the CLI's exit status.
+
+    Raised with a :func:`crm_core.i18n._` message, it keeps the message's id and
+    parameters (:attr:`message`), so a screen can show it in its reader's
+    language; ``str(error)`` speaks the active language (English unless
+    ``CRM_LANG`` or the TUI's ``--lang`` says otherwise).
+    """
 
     exit_code = 1
+
+    @property
+    def message(self) -> Message:
+        """What went wrong, as a translatable message (a plain text has no translation)."""
+        first = self.args[0] if self.args else ""
+        return first if isinstance(first, Message) else Message(str(first))
+
+    def render(self, lang: str | None = None) -> str:
+        """The error's text in ``lang`` (the active language when None)."""
+        first = self.args[0] if len(self.args) == 1 else None
+        if isinstance(first, (Message, Joined)):
+            return first.render(lang)
+        return super().__str__()
+
+    def __str__(self) -> str:
+        return self.render()
 
 
 class InvalidInput(CrmError):
@@ -41,8 +65,10 @@ class FieldError(InvalidInput):
     def __init__(self, kind: str, problems: list[tuple[str, str]]):
         self.kind = kind
         self.problems = problems
-        text = "; ".join(f"field '{excerpt(f)}': {why}" for f, why in problems)
-        super().__init__(f"invalid {kind}: {text}")
+        text = Joined(
+            "; ", (_("field '{field}': {why}", field=excerpt(f), why=why) for f, why in problems)
+        )
+        super().__init__(_("invalid {kind}: {problems}", kind=kind, problems=text))
 
 
 class ConfigError(InvalidInput):
@@ -84,8 +110,11 @@ class Duplicate(Conflict):
         self.owner = owner
         self.field = field
         self.value = value
-        who = f"owned by {owner}" if owner else "with no owner"
-        super().__init__(f"duplicate of #{record_id} {who} (same {field}: {excerpt(value)})")
+        who = _("owned by {owner}", owner=owner) if owner else _("with no owner")
+        super().__init__(
+            _("duplicate of #{id} {who} (same {field}: {value})",
+              id=record_id, who=who, field=field, value=excerpt(value))
+        )  # fmt: skip
 
 
 class PluginError(CrmError):
@@ -97,7 +126,17 @@ class PluginError(CrmError):
         self.plugin = plugin
         self.hook = hook
         self.error = error
-        super().__init__(f"plugin '{plugin}' failed in {hook}: {type(error).__name__}: {error}")
+        super().__init__(
+            _("plugin '{plugin}' failed in {hook}: {error_type}: {error}",
+              plugin=plugin, hook=hook, error_type=type(error).__name__, error=_inner(error))
+        )  # fmt: skip
+
+
+def _inner(error: BaseException) -> str:
+    """A plugin's error as a message: a CRM error keeps its translation, others are as they say."""
+    if isinstance(error, CrmError):
+        return error.message
+    return str(error)
 
 
 def restated(exc: CrmError, message: str) -> CrmError:

@@ -26,6 +26,7 @@ from crm_core.errors import (
     excerpt,
     quote,
 )
+from crm_core.i18n import Message, _
 from crm_core.limits import FIELD_TEXT_MAX
 from crm_core.plugins import PluginHost
 from crm_core.revisions import plugin_migrations
@@ -508,7 +509,9 @@ class Registry:
             return self.kinds[name]
         except KeyError:
             known = ", ".join(sorted(self.kinds)) or "none: install a plugin"
-            raise NotFound(f"no kind '{excerpt(name)}' (known kinds: {known})") from None
+            raise NotFound(
+                _("no kind '{name}' (known kinds: {known})", name=excerpt(name), known=known)
+            ) from None
 
     def activity_type(self, name: str) -> ActivityType:
         """Return the activity type ``name`` or refuse it, listing the known ones."""
@@ -516,7 +519,9 @@ class Registry:
             return self.activity_types[name]
         except KeyError:
             known = ", ".join(sorted(self.activity_types))
-            raise InvalidInput(f"no activity type '{excerpt(name)}' (known: {known})") from None
+            raise InvalidInput(
+                _("no activity type '{name}' (known: {known})", name=excerpt(name), known=known)
+            ) from None
 
     def kinds_by_plugin(self) -> dict[str, list[str]]:
         """Map each plugin name to the kinds it registered."""
@@ -563,16 +568,16 @@ class Registry:
             self._validators[kind] = validator
         # JSON has no NaN or infinity, and the databases keep 64-bit integers.
         # A clean string, most values, is answered here without a call.
-        out_of_range = [
-            (name, f"{quote(v)} {why}")
+        out_of_range: list[tuple[str, str]] = [
+            (name, _("{value} {why}", value=quote(v), why=why))
             for name, v in values.items()
             if (type(v) is not str or "\x00" in v) and (why := _unstorable(v))
         ]
         if out_of_range:
             raise FieldError(kind, out_of_range)
         # An import validates every row: only the kind's money fields present are looked at.
-        not_money = [
-            (name, f"{quote(v)} {why}")
+        not_money: list[tuple[str, str]] = [
+            (name, _("{value} {why}", value=quote(v), why=why))
             for name in self._compile(kind).money
             if name in values and (why := money.problem(v := values[name]))
         ]
@@ -584,18 +589,18 @@ class Registry:
             raise FieldError(kind, self._explain(spec, values)) from None
 
     def _explain(self, spec: KindSpec, values: dict[str, Any]) -> list[tuple[str, str]]:
-        problems = []
+        problems: list[tuple[str, str]] = []
         known = ", ".join(sorted(spec.fields))
         for name in values:
             if name not in spec.fields:
-                problems.append((name, f"unknown field (known fields: {known})"))
+                problems.append((name, _("unknown field (known fields: {known})", known=known)))
         for name in spec.json_schema()["required"]:
             if name not in values:
-                problems.append((name, "is required"))
+                problems.append((name, _("is required")))
         for name, value in values.items():
             if name in spec.fields:
                 problems.extend((name, why) for why in _field_errors(spec.fields[name], value))
-        return problems or [("?", "invalid values")]
+        return problems or [("?", _("invalid values"))]
 
     def coerce(self, kind: str, raw: dict[str, str]) -> dict[str, Any]:
         """Turn text from a command line into typed values; an empty text unsets the field.
@@ -604,12 +609,12 @@ class Registry:
         """
         compiled = self._compile(kind)
         out: dict[str, Any] = {}
-        problems = []
+        problems: list[tuple[str, str]] = []
         for name, text in raw.items():
             type_ = compiled.types.get(name)
             if type_ is None:
                 known = ", ".join(sorted(compiled.spec.fields))
-                problems.append((name, f"unknown field (known fields: {known})"))
+                problems.append((name, _("unknown field (known fields: {known})", known=known)))
                 continue
             if text == "":
                 out[name] = None
@@ -617,7 +622,7 @@ class Registry:
             try:
                 out[name] = _parse(type_, text)
             except ValueError as exc:
-                problems.append((name, str(exc)))
+                problems.append((name, reason_of(exc)))
         if problems:
             raise FieldError(kind, problems)
         return out
@@ -639,13 +644,13 @@ class Registry:
     def dedupe_keys(self, kind: str, values: dict[str, Any]) -> dict[str, str]:
         """Return field name to normalised key for every dedupe field that has a value."""
         keys = {}
-        problems = []
+        problems: list[tuple[str, str]] = []
         for name, normalizer in self._compile(kind).dedupe:
             if values.get(name) not in (None, ""):
                 try:
                     keys[name] = self.normalize(normalizer, str(values[name]))
                 except ValueError as exc:
-                    problems.append((name, str(exc)))
+                    problems.append((name, reason_of(exc)))
         if problems:
             raise FieldError(kind, problems)
         return keys
@@ -671,8 +676,8 @@ def _field_errors(spec: FieldSpec, value: Any) -> list[str]:
     checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
     validator = jsonschema.Draft202012Validator(spec.schema, format_checker=checker)
     # jsonschema's messages start with the whole value; a message quotes at most its start.
-    errors = [
-        e.message.replace(repr(e.instance), quote(e.instance), 1)
+    errors: list[str] = [
+        Message(e.message.replace(repr(e.instance), quote(e.instance), 1))
         for e in validator.iter_errors(value)
     ]
     if errors:
@@ -681,17 +686,23 @@ def _field_errors(spec: FieldSpec, value: Any) -> list[str]:
     try:
         fastjsonschema.compile(spec.schema, use_default=False)(value)
     except fastjsonschema.JsonSchemaException as exc:
-        return [str(exc).replace("data ", f"{quote(value)} ", 1)]
+        return [Message(str(exc).replace("data ", f"{quote(value)} ", 1))]
     return []
+
+
+def reason_of(exc: ValueError) -> str:
+    """Why a value was refused: the message the refusing code wrote, else its plain text."""
+    first = exc.args[0] if exc.args else ""
+    return first if isinstance(first, Message) else Message(str(exc))
 
 
 def _unstorable(value: Any) -> str | None:
     if isinstance(value, str):  # most values: answered before the other types are tried
-        return "contains a NUL character" if "\x00" in value else None
+        return _("contains a NUL character") if "\x00" in value else None
     if isinstance(value, float) and not math.isfinite(value):
-        return "is not a finite number"
+        return _("is not a finite number")
     if isinstance(value, int) and not isinstance(value, bool) and not -INT64 <= value < INT64:
-        return "is beyond the 64-bit integer range"
+        return _("is beyond the 64-bit integer range")
     if isinstance(value, list):
         return next((why for v in value if (why := _unstorable(v))), None)
     return None
@@ -703,24 +714,25 @@ def _parse(type_: str, text: str) -> Any:
     if type_ == money.FORMAT:
         return money.parse(text)
     if type_ in ("integer", "number"):
-        convert, what = (int, "a whole number") if type_ == "integer" else (float, "a number")
+        integer = type_ == "integer"
         try:
-            number = convert(text)
+            number = int(text) if integer else float(text)
         except ValueError:
-            raise ValueError(f"{quote(text)} is not {what}") from None
+            what = _("a whole number") if integer else _("a number")
+            raise ValueError(_("{value} is not {what}", value=quote(text), what=what)) from None
         why = _unstorable(number)
         if why:
-            raise ValueError(f"{quote(text)} {why}")
+            raise ValueError(_("{value} {why}", value=quote(text), why=why))
         return number
     if type_ == "boolean":
         if text.lower() in TRUE_WORDS:
             return True
         if text.lower() in FALSE_WORDS:
             return False
-        raise ValueError(f"{quote(text)} is not yes/no")
+        raise ValueError(_("{value} is not yes/no", value=quote(text)))
     if text.startswith("["):
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"not a JSON list: {exc.msg}") from None
+            raise ValueError(_("not a JSON list: {error}", error=exc.msg)) from None
     return [part.strip() for part in text.split(",") if part.strip()]

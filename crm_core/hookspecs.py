@@ -634,6 +634,37 @@ def crm_register_dashboard_cards(register: Callable[..., None]) -> None:
     """
 
 
+@hookspec
+def crm_register_messages(register: Callable[..., None]) -> None:
+    """Add the plugin's translations: what its messages say in another language.
+
+    The plugin marks each text a user may read with :func:`crm_core.i18n._`
+    (an error it raises, a problem its ``crm_validate_record`` returns, its
+    panels' and cards' words with :func:`crm_core.i18n.say`), and calls
+    ``register(lang, catalogue)`` once per language (``"zh"``): ``catalogue``
+    maps each marked English text, slots and all, to its translation, or is a
+    function returning that dict, called the first time a text is wanted in
+    ``lang`` (so an English reader never loads it). A translation keeps the
+    English ``{name}`` slots. Called when the CRM opens; keep it cheap.
+    Returns nothing.
+
+    Example::
+
+        from crm_core import hookimpl
+        from crm_core.i18n import _
+
+        @hookimpl
+        def crm_validate_record(kind, fields, before, stage_after):
+            if kind == "member" and not fields.get("phone"):
+                return [("phone", _("a member needs a phone"))]
+            return None
+
+        @hookimpl
+        def crm_register_messages(register):
+            register("zh", {"a member needs a phone": "会员需要电话"})
+    """
+
+
 # ---------------------------------------------------------------------------
 # The command line and the plugin's own settings
 # ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@ exports and the journal; they are far above what the text is for.
 from __future__ import annotations
 
 from crm_core.errors import InvalidInput
+from crm_core.i18n import _
 
 TITLE_MAX = 200
 """A record's or a deal's title."""
@@ -23,4 +24,11 @@ REASON_MAX = 500
 def check_length(what: str, text: str | None, limit: int) -> None:
     """Refuse ``text`` longer than ``limit`` characters, saying how long it is."""
     if text is not None and len(text) > limit:
-        raise InvalidInput(f"{what} is {len(text):,} characters long; at most {limit:,}")
+        raise InvalidInput(
+            _(
+                "{what} is {n_text:,} characters long; at most {limit:,}",
+                what=what,
+                n_text=len(text),
+                limit=limit,
+            )
+        )

@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from crm_core.errors import quote
+from crm_core.i18n import _
 
 FORMAT = "money"
 LIMIT = Decimal(10) ** 13
@@ -30,11 +31,11 @@ def problem(value: Any) -> str | None:
         return None  # the schema's type check names it
     amount = exact(value)
     if not amount.is_finite():
-        return "is not a finite amount"
+        return _("is not a finite amount")
     if abs(amount) >= LIMIT:
-        return f"is too large an amount (at most {LIMIT - 1:,})"
+        return _("is too large an amount (at most {most:,})", most=LIMIT - 1)
     if amount != amount.quantize(Decimal("0.01")):
-        return "has more than two decimals"
+        return _("has more than two decimals")
     return None
 
 
@@ -48,10 +49,10 @@ def parse(text: str) -> int | float:
     try:
         amount = Decimal(text.strip())
     except InvalidOperation:
-        raise ValueError(f"{quote(text)} is not a number") from None
+        raise ValueError(_("{value} is not a number", value=quote(text))) from None
     why = problem(amount)
     if why:
-        raise ValueError(f"{quote(text)} {why}")
+        raise ValueError(_("{value} {why}", value=quote(text), why=why))
     if amount == amount.to_integral_value():
         return int(amount)
     return float(amount)

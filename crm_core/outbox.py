@@ -20,6 +20,7 @@ from sqlalchemy import insert, or_
 from sqlmodel import Session, col, select
 
 from crm_core.errors import Conflict, InvalidInput, NotFound
+from crm_core.i18n import _
 from crm_core.models import Outbox, Record, User
 from crm_core.views import View
 
@@ -282,9 +283,15 @@ def _view(row: Outbox, user: str) -> OutboxView:
 def listing(session: Session, status: str | None, limit: int) -> list[OutboxView]:
     """The newest ``limit`` rows, of one ``status`` or all."""
     if status is not None and status not in STATUSES:
-        raise InvalidInput(f"--status must be one of {', '.join(STATUSES)}, not {status!r}")
+        raise InvalidInput(
+            _(
+                "--status must be one of {names}, not {status!r}",
+                names=", ".join(STATUSES),
+                status=status,
+            )
+        )
     if limit < 1:
-        raise InvalidInput("--limit must be at least 1")
+        raise InvalidInput(_("--limit must be at least 1"))
     query = select(Outbox, User.name).join(User, col(User.id) == col(Outbox.user_id))
     if status is not None:
         query = query.where(col(Outbox.status) == status)
@@ -299,7 +306,7 @@ def retry(ctx: WriteContext, ids: Sequence[int], all_failed: bool) -> list[int]:
     skipped or pending row is refused: it is never sent twice.
     """
     if bool(ids) == all_failed:
-        raise InvalidInput("give outbox ids or --all-failed (not both)")
+        raise InvalidInput(_("give outbox ids or --all-failed (not both)"))
     query = select(Outbox).with_for_update()
     if all_failed:
         query = query.where(col(Outbox.status) == "failed")
@@ -308,11 +315,15 @@ def retry(ctx: WriteContext, ids: Sequence[int], all_failed: bool) -> list[int]:
     rows = {r.id: r for r in ctx.session.exec(query.order_by(col(Outbox.id))).all()}
     missing = sorted(set(ids) - set(rows))
     if missing:
-        raise NotFound(f"no outbox row {', '.join(f'#{i}' for i in missing)}")
+        raise NotFound(_("no outbox row {names}", names=", ".join(f"#{i}" for i in missing)))
     for row in rows.values():
         if row.status not in ("failed", "sending"):
             raise Conflict(
-                f"outbox #{row.id} is {row.status}: only failed or sending rows are retried"
+                _(
+                    "outbox #{row_id} is {status}: only failed or sending rows are retried",
+                    row_id=row.id,
+                    status=row.status,
+                )
             )
     out = []
     for row_id, row in rows.items():

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from crm_core.errors import InvalidInput, NotFound, PermissionDenied, excerpt
+from crm_core.i18n import N_, _
 
 if TYPE_CHECKING:
     # The SQL forms import these when called: `crm record show` reads through
@@ -142,13 +143,15 @@ def load_actor(session: Session, name: str | None) -> Actor:
 def read_actor(fetch: Fetch, name: str | None) -> Actor:
     """Resolve the acting user through ``fetch``, as :func:`load_actor` does through a session."""
     if not name:
-        raise InvalidInput("no acting user: pass --as USER or set CRM_USER")
+        raise InvalidInput(_("no acting user: pass --as USER or set CRM_USER"))
     found = fetch(_USER, {"name": name})
     if not found:
-        raise NotFound(f"no user '{excerpt(name)}' (an admin adds one with: crm user add)")
+        raise NotFound(
+            _("no user '{name}' (an admin adds one with: crm user add)", name=excerpt(name))
+        )
     user_id, user_name, role, team_id, active = found[0]
     if not active:
-        raise PermissionDenied(f"user '{name}' is inactive")
+        raise PermissionDenied(_("user '{name}' is inactive", name=name))
     pools = frozenset(row[0] for row in fetch(_POOLS, {"user": user_id}))
     members: frozenset[int] = frozenset()
     team_pools: frozenset[int] = frozenset()
@@ -242,18 +245,27 @@ def check_deal(actor: Actor, action: str, deal: Deal, record: Record) -> None:
     if action in granted:
         return
     if "show" not in granted:
-        raise PermissionDenied(f"deal #{deal.id} is not visible to {actor.name}")
+        raise PermissionDenied(
+            _("deal #{deal_id} is not visible to {actor}", deal_id=deal.id, actor=actor.name)
+        )
     raise PermissionDenied(
-        f"{actor.name} ({actor.role}) may not {action} deal #{deal.id}, which {_WHERE[where]}"
+        _(
+            "{actor} ({role}) may not {action} deal #{deal_id}, which {where}",
+            actor=actor.name,
+            role=actor.role,
+            action=action,
+            deal_id=deal.id,
+            where=_(_WHERE[where]),
+        )
     )
 
 
 _WHERE = {
-    "own": "is theirs",
-    "team": "belongs to their team",
-    "pool_member": "waits in their pool",
-    "pool_team": "waits in a pool their team works",
-    "other": "is neither theirs, their team's nor in their pools",
+    "own": N_("is theirs"),
+    "team": N_("belongs to their team"),
+    "pool_member": N_("waits in their pool"),
+    "pool_team": N_("waits in a pool their team works"),
+    "other": N_("is neither theirs, their team's nor in their pools"),
 }
 
 
@@ -279,22 +291,37 @@ def check(
     action, so that a refusal tells nothing about records out of sight.
     """
     if record is None:
-        raise NotFound(f"no record #{record_id}")
+        raise NotFound(_("no record #{record_id}", record_id=record_id))
     where = relation(actor, record.owner_id, record.pool_id)
     granted = RULES[actor.role][where]
     if action in granted:
         return record
     if "show" not in granted:
-        holder = f"owned by {owner}" if owner else "not in any of your pools"
-        raise PermissionDenied(f"record #{record_id} is {holder}; {actor.name} may not use it")
-    hint = ""
+        holder = _("owned by {owner}", owner=owner) if owner else _("not in any of your pools")
+        raise PermissionDenied(
+            _(
+                "record #{record_id} is {holder}; {actor} may not use it",
+                record_id=record_id,
+                holder=holder,
+                actor=actor.name,
+            )
+        )
+    hint: str = ""
     if where == "pool_member" and "claim" in granted:
-        hint = f": claim it first (crm pool claim {record_id})"
+        hint = _(": claim it first (crm pool claim {record_id})", record_id=record_id)
     elif "assign" in granted and action in ("update", "move", "reassign"):
-        hint = f": give it an owner first (crm record update {record_id} --owner NAME)"
+        hint = _(": give it an owner first (crm record update {record_id} --owner NAME)",
+                 record_id=record_id)  # fmt: skip
     raise PermissionDenied(
-        f"{actor.name} ({actor.role}) may not {action} record #{record_id}, which "
-        f"{_WHERE[where]}{hint}"
+        _(
+            "{actor} ({role}) may not {action} record #{record_id}, which {where}{hint}",
+            actor=actor.name,
+            role=actor.role,
+            action=action,
+            record_id=record_id,
+            where=_(_WHERE[where]),
+            hint=hint,
+        )
     )
 
 
@@ -306,7 +333,14 @@ def may_use_pool(actor: Actor, pool_id: int) -> bool:
 def require_admin(actor: Actor, what: str) -> None:
     """Refuse unless ``actor`` is an admin."""
     if not actor.is_admin:
-        raise PermissionDenied(f"only an admin may {what}; {actor.name} is {actor.role}")
+        raise PermissionDenied(
+            _(
+                "only an admin may {what}; {actor} is {role}",
+                what=what,
+                actor=actor.name,
+                role=actor.role,
+            )
+        )
 
 
 def check_owner_choice(actor: Actor, owner_id: int | None, owner_name: str) -> None:
@@ -317,7 +351,13 @@ def check_owner_choice(actor: Actor, owner_id: int | None, owner_name: str) -> N
         return
     scope = "their team" if actor.role == "manager" else "themselves"
     raise PermissionDenied(
-        f"{actor.name} ({actor.role}) may give records only to {scope}, not to {owner_name}"
+        _(
+            "{actor} ({role}) may give records only to {scope}, not to {owner_name}",
+            actor=actor.name,
+            role=actor.role,
+            scope=scope,
+            owner_name=owner_name,
+        )
     )
 
 

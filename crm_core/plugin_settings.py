@@ -17,6 +17,7 @@ from typing import Any
 from crm_core.config import PLUGIN_ENV, PluginConfig
 from crm_core.errors import InvalidInput
 from crm_core.fields import RegistrationError
+from crm_core.i18n import _
 from crm_core.plugins import PluginHost
 
 # Keys whose values ``crm plugins show`` masks: credentials by their usual names.
@@ -86,9 +87,13 @@ def collect(
         if name in host.disabled:
             continue
         if name not in installed:
-            raise InvalidInput(f"crm.toml [plugins.{name}]: no plugin named {name} is installed")
+            raise InvalidInput(
+                _("crm.toml [plugins.{name}]: no plugin named {name} is installed", name=name)
+            )
         if name not in schemas:
-            raise InvalidInput(f"crm.toml [plugins.{name}]: plugin {name} has no settings")
+            raise InvalidInput(
+                _("crm.toml [plugins.{name}]: plugin {name} has no settings", name=name)
+            )
     given = {name: _given(name, schema, config) for name, schema in schemas.items()}
     return {name: _check(name, schemas[name], values) for name, values in given.items()}
 
@@ -132,7 +137,14 @@ def _given(plugin: str, schema: dict[str, Any], config: PluginConfig) -> _Given:
     for key, value in config.tables.get(plugin, {}).items():
         if key not in properties:
             known = ", ".join(sorted(properties))
-            raise InvalidInput(f"crm.toml [plugins.{plugin}] {key}: unknown key (known: {known})")
+            raise InvalidInput(
+                _(
+                    "crm.toml [plugins.{plugin}] {key}: unknown key (known: {known})",
+                    plugin=plugin,
+                    key=key,
+                    known=known,
+                )
+            )
         values[key] = value
     prefix = PLUGIN_ENV + plugin.upper().replace("-", "_") + "_"
     for variable, text in config.environ.items():
@@ -141,7 +153,15 @@ def _given(plugin: str, schema: dict[str, Any], config: PluginConfig) -> _Given:
         key = variable[len(prefix) :].lower()
         if key not in properties:
             known = ", ".join(sorted(properties))
-            raise InvalidInput(f"{variable}: [plugins.{plugin}] has no key {key} (known: {known})")
+            raise InvalidInput(
+                _(
+                    "{variable}: [plugins.{plugin}] has no key {key} (known: {known})",
+                    variable=variable,
+                    plugin=plugin,
+                    key=key,
+                    known=known,
+                )
+            )
         sources[key] = f"{variable} ([plugins.{plugin}] {key})"
         values[key] = _from_text(sources[key], properties[key].get("type"), text)
     return _Given(values, sources)
@@ -155,11 +175,13 @@ def _from_text(where: str, kind: str | None, text: str) -> Any:
         if kind == "number":
             return float(text)
     except ValueError:
-        article = "an" if kind == "integer" else "a"
-        raise InvalidInput(f"{where}: {text!r} is not {article} {kind}") from None
+        what = _("an integer") if kind == "integer" else _("a number")
+        raise InvalidInput(
+            _("{where}: {text!r} is not {what}", where=where, text=text, what=what)
+        ) from None
     if kind == "boolean":
         if text.strip().lower() not in TRUE | FALSE:
-            raise InvalidInput(f"{where}: {text!r} is not true or false")
+            raise InvalidInput(_("{where}: {text!r} is not true or false", where=where, text=text))
         return text.strip().lower() in TRUE
     if kind == "array":
         return [part.strip() for part in text.split(",") if part.strip()]
@@ -171,7 +193,12 @@ def _check(plugin: str, schema: dict[str, Any], given: _Given) -> PluginSettings
         if key not in given.values:
             variable = f"{PLUGIN_ENV}{plugin.upper().replace('-', '_')}_{key.upper()}"
             raise InvalidInput(
-                f"crm.toml [plugins.{plugin}] {key}: required; set it there or in {variable}"
+                _(
+                    "crm.toml [plugins.{plugin}] {key}: required; set it there or in {variable}",
+                    plugin=plugin,
+                    key=key,
+                    variable=variable,
+                )
             )
     import jsonschema
 
@@ -180,7 +207,7 @@ def _check(plugin: str, schema: dict[str, Any], given: _Given) -> PluginSettings
     for error in errors:
         key = str(error.path[0]) if error.path else ""
         where = given.sources.get(key, f"crm.toml [plugins.{plugin}]")
-        raise InvalidInput(f"{where}: {error.message}")
+        raise InvalidInput(_("{where}: {message}", where=where, message=error.message))
     return PluginSettings(plugin, schema, dict(given.values))
 
 

@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from crm_core import deals
 from crm_core.errors import PermissionDenied
+from crm_core.i18n import _
 from crm_core.records import WriteContext
 from crm_core.views import DealView
 
@@ -53,7 +54,12 @@ class PluginWrite:
         assert self._ctx.actor is not None
         if not self._ctx.actor.is_manager:
             raise PermissionDenied(
-                f"only a manager or an admin may {what}; {self.actor} is {self.role}"
+                _(
+                    "only a manager or an admin may {what}; {actor} is {role}",
+                    what=what,
+                    actor=self.actor,
+                    role=self.role,
+                )
             )
 
     def deal(self, deal_id: int, action: str = "update") -> DealView:

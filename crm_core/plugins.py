@@ -10,7 +10,7 @@ from typing import Any
 import pluggy
 from pluggy import HookImpl
 
-from crm_core import __version__, hookspecs
+from crm_core import __version__, hookspecs, i18n
 from crm_core.errors import ConfigError, PluginError
 
 ENTRY_POINT_GROUP = "crm.plugins"
@@ -80,6 +80,15 @@ class PluginHost:
             if name not in self.disabled:
                 self.pm.register(plugin, name=name)
         self._refuse_unknown_hooks()
+        self._register_messages()
+
+    def _register_messages(self) -> None:
+        """Hand each plugin's catalogues to :mod:`crm_core.i18n` (loaded only when used)."""
+
+        def register_for(plugin: str) -> dict[str, Any]:
+            return {"register": lambda lang, entries: i18n.add_catalogue(plugin, lang, entries)}
+
+        self.call_each("crm_register_messages", register_for)
 
     def _refuse_unknown_hooks(self) -> None:
         """Refuse a hook implementation that matches no hookspec, rather than never call it.

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, delete, func, select
 
 from crm_core import records
 from crm_core.errors import Conflict, InvalidInput, NotFound, excerpt
+from crm_core.i18n import Joined, Message, _
 from crm_core.models import Holding, Journal, Pool, PoolMember, Record, User, WorkflowDef
 from crm_core.records import WriteContext
 from crm_core.views import PoolEntry, PoolPage
@@ -110,7 +111,7 @@ def claim(ctx: WriteContext, record: Record, wf: WorkflowDef | None) -> None:
     actor = ctx.actor
     assert actor is not None and actor.id is not None and record.id is not None
     if record.pool_id is None:
-        raise Conflict(f"record #{record.id} is not in a pool")
+        raise Conflict(_("record #{id} is not in a pool", id=record.id))
     pool = ctx.session.get(Pool, record.pool_id)
     assert pool is not None
     # Serialise one operator's claims on PostgreSQL so two at once cannot both pass a cap.
@@ -118,12 +119,21 @@ def claim(ctx: WriteContext, record: Record, wf: WorkflowDef | None) -> None:
     left = allowance(ctx.session, wf, pool.name, actor.id, ctx.now)
     if left["max_held"] is not None and left["held"] >= left["max_held"]:
         raise Conflict(
-            f"{actor.name} already holds {left['held']} records, the most pool '{pool.name}' allows"
+            _(
+                "{actor} already holds {held} records, the most pool '{pool}' allows",
+                actor=actor.name,
+                held=left["held"],
+                pool=pool.name,
+            )
         )
     if left["max_per_day"] is not None and left["claimed_today"] >= left["max_per_day"]:
         raise Conflict(
-            f"{actor.name} has claimed {left['claimed_today']} today, "
-            f"the most pool '{pool.name}' allows"
+            _(
+                "{actor} has claimed {claimed_today} today, the most pool '{pool}' allows",
+                actor=actor.name,
+                claimed_today=left["claimed_today"],
+                pool=pool.name,
+            )
         )
     wait = left["reclaim_after_days"]
     if wait:
@@ -135,8 +145,13 @@ def claim(ctx: WriteContext, record: Record, wf: WorkflowDef | None) -> None:
         if last is not None and last > ctx.now - timedelta(days=wait):
             when = (last + timedelta(days=wait)).isoformat(timespec="minutes")
             raise Conflict(
-                f"{actor.name} held #{record.id} until {last.date()}: "
-                f"may claim it again from {when}"
+                _(
+                    "{actor} held #{id} until {day}: may claim it again from {when}",
+                    actor=actor.name,
+                    id=record.id,
+                    day=last.date(),
+                    when=when,
+                )
             )
     record.assigned_at = ctx.now
     record.rotations = 0
@@ -149,11 +164,11 @@ def release(ctx: WriteContext, record: Record, pool: Pool, reason: str) -> None:
     """Return an owned record to ``pool`` with the owner's reason; the owner is remembered."""
     assert record.id is not None
     if record.archived_at is not None:
-        raise Conflict(f"record #{record.id} is archived")
+        raise Conflict(_("record #{id} is archived", id=record.id))
     if record.owner_id is None:
-        raise Conflict(f"record #{record.id} has no owner to release it")
+        raise Conflict(_("record #{id} has no owner to release it", id=record.id))
     if not reason.strip():
-        raise InvalidInput("a release needs --reason")
+        raise InvalidInput(_("a release needs --reason"))
     ctx.session.add(
         Holding(record_id=record.id, user_id=record.owner_id, ended_at=ctx.now, how="release")
     )
@@ -170,7 +185,7 @@ def find_pool(session: Session, name: str) -> Pool:
     pool = session.exec(select(Pool).where(Pool.name == name)).first()
     if pool is None:
         names = ", ".join(session.exec(select(Pool.name).order_by(col(Pool.name))).all()) or "none"
-        raise NotFound(f"no pool '{excerpt(name)}' (pools: {names})")
+        raise NotFound(_("no pool '{name}' (pools: {names})", name=excerpt(name), names=names))
     return pool
 
 
@@ -223,13 +238,18 @@ def _mark_claimable(
     """
     if not entries:
         return
-    common: list[str] = []
+    common: list[Message] = []
     common_from: datetime | None = now
     if left["max_held"] is not None and left["held"] >= left["max_held"]:
-        common.append(f"you hold {left['held']} of at most {left['max_held']}")
+        common.append(
+            _("you hold {held} of at most {max_held}", held=left["held"], max_held=left["max_held"])
+        )
         common_from = None  # until the user holds fewer: no date to give
     if left["max_per_day"] is not None and left["claimed_today"] >= left["max_per_day"]:
-        common.append(f"you claimed {left['claimed_today']} of {left['max_per_day']} today")
+        common.append(
+            _("you claimed {claimed} of {max_per_day} today",
+              claimed=left["claimed_today"], max_per_day=left["max_per_day"])
+        )  # fmt: skip
         if common_from is not None and wf is not None:
             common_from = WorkCalendar.of(wf.definition).next_day(now)
     wait = left["reclaim_after_days"]
@@ -247,11 +267,11 @@ def _mark_claimable(
         start = common_from
         ended = last.get(entry.record_id)
         if ended is not None:
-            reasons.insert(0, f"held by you until {ended:%Y-%m-%d %H:%M}")
+            reasons.insert(0, _("held by you until {ended:%Y-%m-%d %H:%M}", ended=ended))
             if start is not None:
                 start = max(start, ended + timedelta(days=wait))
         if reasons:
-            entry.not_claimable_because = "; ".join(reasons)
+            entry.not_claimable_because = Joined("; ", reasons)
             entry.claimable_from = start
 
 

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, delete, select
 from crm_core import journal, reminders
 from crm_core.errors import Conflict, Duplicate, FieldError, excerpt
 from crm_core.fields import Registry
+from crm_core.i18n import _
 from crm_core.limits import TITLE_MAX, check_length
 from crm_core.models import DedupeKey, Pool, Record, User
 from crm_core.permissions import Actor
@@ -159,7 +160,9 @@ def _store_keys(
     try:
         ctx.session.flush()
     except IntegrityError as exc:  # another connection took the key since we looked
-        raise Conflict(f"a record with the same {', '.join(added)} was just added; retry") from exc
+        raise Conflict(
+            _("a record with the same {names} was just added; retry", names=", ".join(added))
+        ) from exc
 
 
 def _announce(
@@ -251,7 +254,7 @@ def changed_in_bulk(
     pending = list(changes)
     for start in range(0, len(pending), BULK_CHUNK):
         part = pending[start : start + BULK_CHUNK]
-        states = _read_states(ctx.session, [record_id for record_id, *_ in part])
+        states = _read_states(ctx.session, [record_id for record_id, *_rest in part])
         for record_id, before, _after, cause in part:
             now = states[record_id]
             was = None if before is None else _overlay(now, before)

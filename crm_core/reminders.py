@@ -41,6 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
+from crm_core.i18n import N_, _
 from crm_core.journal import json_object
 from crm_core.models import Record, Task, WorkflowDef
 from crm_core.workflow.loader import action_name, targets
@@ -87,12 +88,12 @@ class Rule:
 def _common() -> list[tuple[ColumnElement[bool], str]]:
     """What ends every rule reminder about an owned record: archiving, leaving its owner."""
     return [
-        (col(Record.archived_at).is_not(None), "record archived"),
+        (col(Record.archived_at).is_not(None), N_("record archived")),
         (
             and_(col(Record.owner_id).is_(None), col(Record.pool_id).is_not(None)),
-            "record went back to a pool",
+            N_("record went back to a pool"),
         ),
-        (col(Record.owner_id).is_(None), "record has no owner"),
+        (col(Record.owner_id).is_(None), N_("record has no owner")),
     ]
 
 
@@ -102,7 +103,7 @@ def _left(stage: str) -> tuple[ColumnElement[bool], str]:
         func.coalesce(col(Record.stage), "") != stage,
         col(Record.stage_entered_at) > col(Task.created_at),
     )
-    return moved, f"no longer in stage {stage}"
+    return moved, str(_("no longer in stage {stage}", stage=stage))
 
 
 def rules(wf: WorkflowDef) -> list[Rule]:
@@ -117,10 +118,10 @@ def rules(wf: WorkflowDef) -> list[Rule]:
             # stage move starts a new one (the sweep warns again if it runs out too).
             gone = [
                 *_common(),
-                (col(Record.owner_id) != col(Task.assignee_id), "record changed owner"),
-                (col(Record.last_activity_at) > col(Task.created_at), "an activity was logged"),
-                (col(Record.assigned_at) > col(Task.created_at), "record changed hands"),
-                (col(Record.stage_entered_at) > col(Task.created_at), "record changed stage"),
+                (col(Record.owner_id) != col(Task.assignee_id), N_("record changed owner")),
+                (col(Record.last_activity_at) > col(Task.created_at), N_("an activity was logged")),
+                (col(Record.assigned_at) > col(Task.created_at), N_("record changed hands")),
+                (col(Record.stage_entered_at) > col(Task.created_at), N_("record changed stage")),
             ]
             out.append(Rule([f"pool:{pool['id']}:{rule['id']}:warn"], gone))
     for stage in definition["stages"]:
@@ -133,9 +134,9 @@ def rules(wf: WorkflowDef) -> list[Rule]:
         terminal = [s["id"] for s in definition["stages"] if s.get("outcome")]
         gone = [
             *_common(),
-            (col(Record.last_activity_at) >= col(Record.assigned_at), "an activity was logged"),
-            (col(Record.assigned_at) > col(Task.created_at), "record changed hands"),
-            (col(Record.stage).in_(terminal), "record was won or lost"),
+            (col(Record.last_activity_at) >= col(Record.assigned_at), N_("an activity was logged")),
+            (col(Record.assigned_at) > col(Task.created_at), N_("record changed hands")),
+            (col(Record.stage).in_(terminal), N_("record was won or lost")),
         ]
         out.append(Rule([f"sla:{wf.name}:notify"], gone))
     stage_ids = [s["id"] for s in definition["stages"]]

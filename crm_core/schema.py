@@ -28,6 +28,7 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from crm_core.errors import InvalidInput
+from crm_core.i18n import _
 from crm_core.revisions import CORE_VERSIONS, heads_current
 from crm_core.views import View
 
@@ -71,16 +72,28 @@ def scripts(branches: Mapping[str, Path] = NO_BRANCHES) -> ScriptDirectory:
     for plugin, folder in branches.items():
         revisions = [r for r in script.walk_revisions() if _folder(r) == folder]
         if not revisions:
-            raise InvalidInput(f"plugin '{plugin}': no alembic revision in {folder}")
+            raise InvalidInput(
+                _(
+                    "plugin '{plugin}': no alembic revision in {folder}",
+                    plugin=plugin,
+                    folder=folder,
+                )
+            )
         for rev in revisions:
             links = to_tuple(rev.down_revision, default=()) + to_tuple(rev.dependencies, default=())
             stray = [d for d in links if _folder(_known(script, d)) != folder]
             if plugin not in rev.branch_labels or stray:
                 raise InvalidInput(
-                    f"plugin '{plugin}': revision {rev.revision} ({rev.path}) is not on the "
-                    f"plugin's own branch: its first revision needs down_revision = None and "
-                    f"branch_labels = ('{plugin}',), and none may depend on a revision outside "
-                    f"{folder} (the core is always upgraded first)"
+                    _(
+                        "plugin '{plugin}': revision {revision} ({path}) is not on the plugin's "
+                        "own branch: its first revision needs down_revision = None and "
+                        "branch_labels = ('{plugin}',), and none may depend on a revision outside "
+                        "{folder} (the core is always upgraded first)",
+                        plugin=plugin,
+                        revision=rev.revision,
+                        path=rev.path,
+                        folder=folder,
+                    )
                 )
     return script
 
@@ -115,8 +128,11 @@ def upgrade(
     unknown = [h for h in _current_heads(engine) if _known(script, h) is None]
     if unknown:
         raise InvalidInput(
-            f"the database has revisions no installed plugin knows ({', '.join(unknown)}): "
-            "install or enable the plugin that made them, then run `crm db upgrade`"
+            _(
+                "the database has revisions no installed plugin knows ({names}): install or "
+                "enable the plugin that made them, then run `crm db upgrade`",
+                names=", ".join(unknown),
+            )
         )
     with engine.begin() as connection:
         config.attributes["connection"] = connection
@@ -131,8 +147,12 @@ def upgrade(
             stray = sorted(t for t in made if not t.startswith(f"{plugin}_"))
             if stray:  # raised inside the transaction: the whole upgrade is undone
                 raise InvalidInput(
-                    f"plugin '{plugin}': its migrations create tables not named "
-                    f"{plugin}_…: {', '.join(stray)}"
+                    _(
+                        "plugin '{plugin}': its migrations create tables not named {plugin}_…: "
+                        "{names}",
+                        plugin=plugin,
+                        names=", ".join(stray),
+                    )
                 )
 
 

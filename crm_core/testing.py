@@ -107,10 +107,12 @@ CLEAN_ENV: dict[str, str | None] = {
     "CRM_DATABASE_URL": None,
     "CRM_DISABLED_PLUGINS": None,
     "CRM_DEBUG": None,
+    "CRM_LANG": None,
     "COLUMNS": "200",
 }
 """An environment for CLI tests that does not depend on the shell they run in: no acting
-user, database or disabled plugins from it, and a wide terminal so tables do not wrap."""
+user, database, disabled plugins or language from it, and a wide terminal so tables do not
+wrap."""
 
 
 def invoke_cli(

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from crm_core import conditions
 from crm_core.assign.run import DAYS, AssignResult, Roster, rule_key
 from crm_core.assign.strategies import Member
+from crm_core.i18n import _
 from crm_core.models import Holding, Journal, Pool, Record, Task, User, WorkflowDef
 from crm_core.views import View
 from crm_core.workflow import engine
@@ -130,10 +131,12 @@ def explain(
         if row is not None:
             view.pool_since, view.pool_cause, view.pool_reason = row.at, row.cause, row.reason
     if wf is None:
-        view.notes.append(f"no workflow is applied to {record.kind}: nothing is scheduled")
+        view.notes.append(
+            _("no workflow is applied to {kind}: nothing is scheduled", kind=record.kind)
+        )
         return view
     if record.archived_at is not None:
-        view.notes.append("archived: the scheduler leaves it alone")
+        view.notes.append(_("archived: the scheduler leaves it alone"))
         return view
     facts = engine.facts(session, record)
     calendar = WorkCalendar.of(wf.definition)
@@ -161,7 +164,9 @@ def _unowned(
     """Why an unowned record outside any pool has no owner: its route and each member's state."""
     spec = wf.definition.get("assignment")
     if not spec:
-        view.notes.append(f"workflow {wf.name} has no assignment section: nobody assigns it")
+        view.notes.append(
+            _("workflow {workflow} has no assignment section: nobody assigns it", workflow=wf.name)
+        )
         return
     entries: list[Any] | None = spec.get("members")
     team: str | None = None
@@ -172,10 +177,10 @@ def _unowned(
                 view.route = rule_key(rule, i)
                 entries, team = rule.get("members"), rule.get("team")
             else:
-                view.route = f"{rule_key(rule, i)} (default members)"
+                view.route = _("{rule} (default members)", rule=rule_key(rule, i))
             break
     if entries is None and team is None:
-        view.notes.append("no rule matches it and there are no default members: it waits")
+        view.notes.append(_("no rule matches it and there are no default members: it waits"))
         return
     roster = Roster(session, now, wf, AssignResult(wf.name))
     members = roster.team(team) if team is not None else roster.members(entries or [])
@@ -185,11 +190,11 @@ def _unowned(
     free = [c.user for c in view.candidates if c.state == "free"]
     if free:
         view.notes.append(
-            f"{', '.join(free)} can take it: the next assignment pass (the worker, or "
-            "crm assign) hands it over"
-        )
+            _("{users} can take it: the next assignment pass (the worker, or crm assign) "
+              "hands it over", users=", ".join(free))
+        )  # fmt: skip
     else:
-        view.notes.append("every member is away, off today or at a cap: it waits")
+        view.notes.append(_("every member is away, off today or at a cap: it waits"))
         _first_back(view, roster, members, WorkCalendar.of(wf.definition))
 
 
@@ -206,7 +211,7 @@ def _first_back(
         at = roster.now
         if user.away_until is not None and user.away_until > at:
             at = user.away_until
-        for _ in range(7):
+        for _day in range(7):
             if m.working_days is None or calendar.weekday(at) in m.working_days:
                 break
             at = calendar.next_day(at)
@@ -214,7 +219,9 @@ def _first_back(
             backs.append((at, m.name))
     if backs:
         at, name = min(backs)
-        view.upcoming.append(Forecast(at, f"{name} may take it from then", "assignment"))
+        view.upcoming.append(
+            Forecast(at, _("{user} may take it from then", user=name), "assignment")
+        )
 
 
 def _candidate(roster: Roster, member: Member) -> Candidate:
@@ -222,24 +229,31 @@ def _candidate(roster: Roster, member: Member) -> Candidate:
     if not user.active:
         return Candidate(member.name, "inactive")
     if user.away_until is not None and user.away_until > roster.now:
-        return Candidate(member.name, "away", f"until {user.away_until:%Y-%m-%d %H:%M}")
+        return Candidate(member.name, "away", _("until {at:%Y-%m-%d %H:%M}", at=user.away_until))
     if not roster.working(member):
         days = ", ".join(DAYS[d] for d in sorted(member.working_days or ()))
-        return Candidate(member.name, "off today", f"works {days}")
+        return Candidate(member.name, "off today", _("works {days}", days=days))
     max_open, max_per_day = roster.caps(member)
     if max_open is not None and roster.load[member.user_id] >= max_open:
-        return Candidate(member.name, "at cap", f"{roster.load[member.user_id]}/{max_open} open")
+        load = roster.load[member.user_id]
+        return Candidate(member.name, "at cap", _("{n}/{max} open", n=load, max=max_open))
     if max_per_day is not None and roster.today[member.user_id] >= max_per_day:
         got = roster.today[member.user_id]
-        return Candidate(member.name, "at cap", f"{got}/{max_per_day} received today")
-    held = f"{roster.load[member.user_id]}/{max_open} open" if max_open is not None else ""
+        return Candidate(
+            member.name, "at cap", _("{n}/{max} received today", n=got, max=max_per_day)
+        )
+    load = roster.load[member.user_id]
+    held = _("{n}/{max} open", n=load, max=max_open) if max_open is not None else ""
     return Candidate(member.name, "free", held)
 
 
 def _describe(session: Session, row: Journal) -> str:
     actor = session.get(User, row.actor_id) if row.actor_id is not None else None
-    who = f" by {actor.name}" if actor else ""
-    return f"{row.action}{who}, cause {row.cause}"
+    if actor is None:
+        return _("{action}, cause {cause}", action=row.action, cause=row.cause)
+    return _(
+        "{action} by {user}, cause {cause}", action=row.action, user=actor.name, cause=row.cause
+    )
 
 
 def _warned(session: Session, record: Record, cause: str, facts: conditions.Facts) -> bool:
@@ -264,7 +278,9 @@ def _pool_forecasts(
         exempt = spec.get("exempt")
         if exempt and conditions.to_python(exempt, now, operators)(facts):
             text = json.dumps(exempt, ensure_ascii=False)
-            view.notes.append(f"exempt from pool {spec['id']} returns: {text}")
+            view.notes.append(
+                _("exempt from pool {pool} returns: {rule}", pool=spec["id"], rule=text)
+            )
             continue
         for rule in spec.get("return", []):
             at = first_true(_holds(rule["when"], facts, operators), now)
@@ -273,17 +289,17 @@ def _pool_forecasts(
             limit = spec.get("rotation", {}).get("max_rotations", 0)
             nxt = _next_member(session, spec, record, at) if record.rotations < limit else None
             where = (
-                f"rotates to {nxt}, the next member of pool {spec['id']} "
-                f"({record.rotations + 1} of {limit})"
+                _("rotates to {user}, the next member of pool {pool} ({n} of {max})",
+                  user=nxt, pool=spec["id"], n=record.rotations + 1, max=limit)
                 if nxt is not None
-                else f"returns to pool {spec['id']}"
-            )
+                else _("returns to pool {pool}", pool=spec["id"])
+            )  # fmt: skip
             name = f"pool:{spec['id']}:{rule['id']}"
             view.upcoming.append(Forecast(at, where, name))
             warned = _warned(session, record, f"{name}:warn", facts)
             if rule.get("warn_days_before") and at > now and not warned:
                 warn_at = max(now, at - timedelta(days=rule["warn_days_before"]))
-                view.upcoming.append(Forecast(warn_at, "the owner gets a warning task", name))
+                view.upcoming.append(Forecast(warn_at, _("the owner gets a warning task"), name))
 
 
 def _next_member(
@@ -318,16 +334,23 @@ def _stage_forecast(view: WhyView, wf: WorkflowDef, record: Record, now: datetim
     at = record.stage_entered_at + timedelta(days=limit["days"])
     if at < now and limit["action"] != "return_to_pool":
         return  # the reminder went out once already; it is not repeated
+    pool = limit.get("pool", _("the first pool"))
     builtin = {
-        "notify": "the owner is reminded",
-        "escalate": "the owner's manager is told",
-        "return_to_pool": f"returns to pool {limit.get('pool', 'the first pool')}",
+        "notify": _("the owner is reminded"),
+        "escalate": _("the owner's manager is told"),
+        "return_to_pool": _("returns to pool {pool}", pool=pool),
     }
     action = limit["action"]
-    event = builtin[action] if isinstance(action, str) else f"{action_name(action)} runs"
-    view.upcoming.append(
-        Forecast(at, f"{event}: {limit['days']} day(s) in {record.stage}", f"stage:{record.stage}")
+    event = (
+        builtin[action]
+        if isinstance(action, str)
+        else _("{action} runs", action=action_name(action))
     )
+    days, stage_id = limit["days"], record.stage
+    view.upcoming.append(
+        Forecast(at, _("{event}: {days} day(s) in {stage}", event=event, days=days, stage=stage_id),
+                 f"stage:{record.stage}")
+    )  # fmt: skip
 
 
 def _sla_forecast(view: WhyView, wf: WorkflowDef, record: Record, facts: conditions.Facts) -> None:
@@ -339,8 +362,14 @@ def _sla_forecast(view: WhyView, wf: WorkflowDef, record: Record, facts: conditi
         return
     at = record.assigned_at + timedelta(hours=sla["contact_within_hours"])
     action = sla.get("then", "notify")
-    builtin = {"reassign": "is reassigned", "notify": "the owner is reminded",
-               "return_to_pool": "returns to the pool"}  # fmt: skip
-    then = builtin[action] if isinstance(action, str) else f"{action_name(action)} runs"
+    builtin = {"reassign": _("is reassigned"), "notify": _("the owner is reminded"),
+               "return_to_pool": _("returns to the pool")}  # fmt: skip
+    then = (
+        builtin[action]
+        if isinstance(action, str)
+        else _("{action} runs", action=action_name(action))
+    )
     hours = sla["contact_within_hours"]
-    view.upcoming.append(Forecast(at, f"{then}: not contacted within {hours} h", "sla"))
+    view.upcoming.append(
+        Forecast(at, _("{then}: not contacted within {hours} h", then=then, hours=hours), "sla")
+    )

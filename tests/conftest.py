@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from crm_core import testing
+from crm_core import i18n, testing
 from crm_core.api import Crm
 from crm_core.clock import ManualClock
 
@@ -43,6 +43,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "postgresql" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test starts in English, whatever the shell's ``CRM_LANG``; a test that picks a
+    language (``crm tui --lang zh``) leaves none behind."""
+    monkeypatch.delenv(i18n.ENV, raising=False)
+    i18n.use(None)
+    yield
+    i18n.use(None)
 
 
 @pytest.fixture(scope="session")

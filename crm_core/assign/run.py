@@ -26,6 +26,7 @@ from crm_core import conditions, records
 from crm_core.assign.strategies import Load, Member, Strategy, takes_record
 from crm_core.errors import CrmError, InvalidInput, PluginError
 from crm_core.fieldsql import field_equals
+from crm_core.i18n import _
 from crm_core.models import (
     AssignCursor,
     DedupeKey,
@@ -190,7 +191,7 @@ class Roster:
             spec: dict[str, Any] = {"user": entry} if isinstance(entry, str) else entry
             user = self.by_name.get(spec["user"])
             if user is None or user.id is None:
-                self.result.problems.append(f"no user '{spec['user']}': left out")
+                self.result.problems.append(_("no user '{user}': left out", user=spec["user"]))
                 continue
             days = spec.get("working_days")
             working = frozenset(DAYS.index(d) for d in days) if days else None
@@ -205,7 +206,7 @@ class Roster:
         """Every operator of a team, in name order, with weight 1 (list managers as members)."""
         team_id = self.team_ids.get(name)
         if team_id is None:
-            self.result.problems.append(f"no team '{name}': its rule assigns nobody")
+            self.result.problems.append(_("no team '{team}': its rule assigns nobody", team=name))
             return []
         users = sorted(
             (u for u in self.users.values() if u.team_id == team_id and u.role == "operator"),
@@ -260,7 +261,14 @@ def build_scopes(
         factory = ctx.registry.strategies.get(strategy)
         if factory is None:
             known = ", ".join(sorted(ctx.registry.strategies))
-            raise InvalidInput(f"workflow {wf.name}: no assignment strategy '{strategy}' ({known})")
+            raise InvalidInput(
+                _(
+                    "workflow {wf}: no assignment strategy '{strategy}' ({known})",
+                    wf=wf.name,
+                    strategy=strategy,
+                    known=known,
+                )
+            )
         saved = ctx.session.get(AssignCursor, f"{wf.name}:{key}")
         plugin = ctx.registry.strategy_plugins.get(strategy, "core")
         scope = Scope(key, found, None, name=strategy, plugin=plugin)

@@ -28,6 +28,7 @@ from crm_core.assign.strategies import Member
 from crm_core.clock import fixed_clock
 from crm_core.dedupe import normalize_phone
 from crm_core.errors import InvalidInput
+from crm_core.i18n import _
 
 NOW = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
 """The fixed clock of every measurement (a Wednesday morning, UTC)."""
@@ -144,7 +145,7 @@ def leads_plugin() -> ModuleType:
         return importlib.import_module("crm_leads.plugin")
     except ImportError:
         raise InvalidInput(
-            "crm bench needs the leads plugin: pip install -e plugins/leads"
+            _("crm bench needs the leads plugin: pip install -e plugins/leads")
         ) from None
 
 

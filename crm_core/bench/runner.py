@@ -21,6 +21,7 @@ from crm_core.bench import bundle, data, figures, importing, screens, startup
 from crm_core.bench.report import Check, Figure, Report
 from crm_core.db import create_database, drop_database, make_engine, server_engine
 from crm_core.errors import InvalidInput
+from crm_core.i18n import _
 
 NAIVE_SAMPLE = 2_000  # leads the one-by-one assignment baseline handles before scaling
 GENERATE_MAX_SECONDS = 60.0
@@ -48,7 +49,9 @@ class Workspace:
             self.temp = Path(tempfile.mkdtemp(prefix="crm-bench-"))
             db = self.temp / "crm.db"
         elif db.exists():
-            raise InvalidInput(f"{db} exists: crm bench builds a fresh database; pick a new path")
+            raise InvalidInput(
+                _("{db} exists: crm bench builds a fresh database; pick a new path", db=db)
+            )
         self.main = db
         self.files = [db]
 

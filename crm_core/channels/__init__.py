@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from crm_core.errors import ConfigError
+from crm_core.i18n import _
 
 if TYPE_CHECKING:
     from crm_core.outbox import OutboxMessage
@@ -46,9 +47,11 @@ class Options:
         """A string option; ``required`` refuses a missing or empty one."""
         value = self.table.get(key, default)
         if value is not None and not isinstance(value, str):
-            raise ConfigError(f"{self._where(key)} must be text, not {value!r}")
+            raise ConfigError(
+                _("{key} must be text, not {value!r}", key=self._where(key), value=value)
+            )
         if required and not value:
-            raise ConfigError(f"{self._where(key)} is required")
+            raise ConfigError(_("{key} is required", key=self._where(key)))
         return value
 
     def number(self, key: str, default: float, *, integer: bool = False) -> float:
@@ -57,9 +60,17 @@ class Options:
         try:
             number = int(value) if integer else float(value)
         except (TypeError, ValueError):
-            raise ConfigError(f"{self._where(key)} must be a number, not {value!r}") from None
+            raise ConfigError(
+                _("{key} must be a number, not {value!r}", key=self._where(key), value=value)
+            ) from None
         if isinstance(value, bool) or number <= 0:
-            raise ConfigError(f"{self._where(key)} must be a number above 0, not {value!r}")
+            raise ConfigError(
+                _(
+                    "{key} must be a number above 0, not {value!r}",
+                    key=self._where(key),
+                    value=value,
+                )
+            )
         return number
 
     def flag(self, key: str, default: bool = False) -> bool:
@@ -69,4 +80,6 @@ class Options:
             return value
         if isinstance(value, str) and value.strip().lower() in TRUE + FALSE:
             return value.strip().lower() in TRUE
-        raise ConfigError(f"{self._where(key)} must be true or false, not {value!r}")
+        raise ConfigError(
+            _("{key} must be true or false, not {value!r}", key=self._where(key), value=value)
+        )

@@ -9,6 +9,7 @@ from email.message import EmailMessage
 
 from crm_core.channels import Options
 from crm_core.errors import ConfigError
+from crm_core.i18n import _
 from crm_core.outbox import OutboxMessage, Undeliverable
 
 
@@ -42,12 +43,12 @@ def channel(options: Options) -> Callable[[OutboxMessage], None]:
     use_ssl = options.flag("ssl")
     starttls = options.flag("starttls")
     if use_ssl and starttls:
-        raise ConfigError("crm.toml [channels.email]: set ssl or starttls, not both")
+        raise ConfigError(_("crm.toml [channels.email]: set ssl or starttls, not both"))
     port = int(options.number("port", 465 if use_ssl else 587 if starttls else 25, integer=True))
     username = options.text("username")
     password = options.text("password")
     if username and password is None:
-        raise ConfigError("crm.toml [channels.email] password is required with a username")
+        raise ConfigError(_("crm.toml [channels.email] password is required with a username"))
     sender = options.text("sender", required=True)
     assert host is not None and sender is not None
     timeout = options.number("timeout", 10.0)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from crm_core.channels import Options
 from crm_core.errors import ConfigError
+from crm_core.i18n import _
 from crm_core.outbox import OutboxMessage
 
 SIGNATURE_HEADER = "X-CRM-Signature"
@@ -39,7 +40,9 @@ def channel(options: Options) -> Callable[[OutboxMessage], None]:
     secret = options.text("secret", required=True)
     assert url is not None and secret is not None
     if not url.startswith(("http://", "https://")):
-        raise ConfigError(f"crm.toml [channels.webhook] url must be http(s)://…, not {url!r}")
+        raise ConfigError(
+            _("crm.toml [channels.webhook] url must be http(s)://…, not {url!r}", url=url)
+        )
     timeout = options.number("timeout", 10.0)
     opener = urllib.request.build_opener(_NoRedirect)
 

@@ -9,6 +9,7 @@ import typer
 
 from crm_core.cli import render
 from crm_core.errors import InvalidInput
+from crm_core.i18n import _
 
 if TYPE_CHECKING:
     from crm_core.bench import runner
@@ -52,7 +53,7 @@ def bench(
         from crm_core.bench import soak as soak_run
 
         if db is None:
-            raise InvalidInput("--soak needs --db postgresql+psycopg://USER@HOST/DB (a server)")
+            raise InvalidInput(_("--soak needs --db postgresql+psycopg://USER@HOST/DB (a server)"))
         report = soak_run.run(soak_run.Params(soak, db, keep=keep), log)
     else:
         from crm_core.bench import runner

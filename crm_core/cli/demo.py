@@ -8,6 +8,7 @@ import typer
 
 from crm_core.cli import render
 from crm_core.errors import Conflict
+from crm_core.i18n import _
 
 
 def demo(
@@ -21,7 +22,7 @@ def demo(
     from crm_core.demo.run import run  # loaded only for this command
 
     if path.exists() and not fresh:
-        raise Conflict(f"{path} exists: pass --fresh to replace it, or --db OTHER.db")
+        raise Conflict(_("{path} exists: pass --fresh to replace it, or --db OTHER.db", path=path))
     for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         stale.unlink(missing_ok=True)
     typer.echo(f"building {path}: {records} records per kind, {days} days of work…", err=True)

@@ -10,6 +10,7 @@ import typer
 from crm_core.cli import render
 from crm_core.cli.state import parse_sets, parse_when, state
 from crm_core.errors import InvalidInput, quote
+from crm_core.i18n import _
 
 FORMATS = ("table", "csv", "json")
 
@@ -26,7 +27,13 @@ def report(
     """Run a report; `crm report list` names them all."""
     s = state(ctx)
     if fmt not in FORMATS:
-        raise InvalidInput(f"--format must be one of {', '.join(FORMATS)}, not {quote(fmt)}")
+        raise InvalidInput(
+            _(
+                "--format must be one of {names}, not {fmt}",
+                names=", ".join(FORMATS),
+                fmt=quote(fmt),
+            )
+        )
     if name == "list":
         rows = [
             {"name": r.name, "label": f"{r.label.get('en', '')} / {r.label.get('zh', '')}",

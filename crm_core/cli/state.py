@@ -12,6 +12,7 @@ import typer
 
 from crm_core.clock import parse_time
 from crm_core.errors import InvalidInput, quote
+from crm_core.i18n import _
 
 if TYPE_CHECKING:
     from crm_core.api import Crm
@@ -53,7 +54,7 @@ class CliState:
     def actor(self) -> str:
         """The acting user's name; refused when none was given."""
         if not self.user:
-            raise InvalidInput("no acting user: pass --as USER or set CRM_USER")
+            raise InvalidInput(_("no acting user: pass --as USER or set CRM_USER"))
         return self.user
 
 
@@ -72,7 +73,7 @@ def parse_sets(pairs: list[str] | None) -> dict[str, str]:
     for pair in pairs or []:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():
-            raise InvalidInput(f"expected FIELD=VALUE, got {quote(pair)}")
+            raise InvalidInput(_("expected FIELD=VALUE, got {pair}", pair=quote(pair)))
         out[name.strip()] = value
     return out
 
@@ -83,5 +84,9 @@ def parse_when(text: str, option: str) -> datetime:
         return parse_time(text)
     except ValueError:
         raise InvalidInput(
-            f"{option}: {quote(text)} is not an ISO time like 2026-12-01T09:30"
+            _(
+                "{option}: {text} is not an ISO time like 2026-12-01T09:30",
+                option=option,
+                text=quote(text),
+            )
         ) from None

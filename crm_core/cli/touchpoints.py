@@ -11,6 +11,7 @@ import typer
 from crm_core.cli import render
 from crm_core.cli.state import parse_sets, parse_when, state
 from crm_core.errors import InvalidInput, quote
+from crm_core.i18n import _
 
 activity_app = typer.Typer(help="Touchpoints logged on records.", no_args_is_help=True)
 task_app = typer.Typer(help="Reminders and to-dos.", no_args_is_help=True)
@@ -140,7 +141,9 @@ def _date(text: str | None, option: str) -> date | None:
     try:
         return date.fromisoformat(text) if text else None
     except ValueError:
-        raise InvalidInput(f"{option}: {quote(text)} is not a date like 2026-12-31") from None
+        raise InvalidInput(
+            _("{option}: {text} is not a date like 2026-12-31", option=option, text=quote(text))
+        ) from None
 
 
 DEAL_COLUMNS = ["id", "record_id", "title", "amount", "currency", "stage", "owner",
@@ -212,7 +215,7 @@ def deal_list(
     """List the deals you may see (a deal is credited to its owner, else its record's)."""
     s = state(ctx)
     if mine and owner is not None:
-        raise InvalidInput("--mine and --owner exclude each other")
+        raise InvalidInput(_("--mine and --owner exclude each other"))
     rows = s.crm.list_deals(s.actor, record_id, owner=s.actor if mine else owner, stage=stage,
                             limit=limit)  # fmt: skip
     render.views(rows, DEAL_COLUMNS, as_json, "deals")

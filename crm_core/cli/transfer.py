@@ -14,6 +14,7 @@ import typer
 from crm_core.cli import bundle, render
 from crm_core.cli.state import state
 from crm_core.errors import InvalidInput
+from crm_core.i18n import _
 from crm_core.transfer.columns import parse_map
 from crm_core.transfer.importer import DEFAULT_BATCH
 from crm_core.transfer.readers import EXTENSIONS
@@ -81,11 +82,11 @@ def import_records(
     s = state(ctx)
     if file is None:
         if Path(kind).suffix.lower() not in bundle.SPEC_SUFFIXES:
-            raise InvalidInput("give KIND FILE, or one import spec ending in .yaml or .yml")
+            raise InvalidInput(_("give KIND FILE, or one import spec ending in .yaml or .yml"))
         bundle.import_bundle(s, Path(kind), dry_run, atomic, errors, batch, as_json)
         return
     if atomic:
-        raise InvalidInput("--atomic goes with an import spec (bundle.yaml), not KIND FILE")
+        raise InvalidInput(_("--atomic goes with an import spec (bundle.yaml), not KIND FILE"))
     columns = parse_map(mapping)
     with _progress_bar(progress or sys.stderr.isatty()) as callback:
         report = s.crm.import_records(
@@ -200,16 +201,18 @@ def export_records(
     s = state(ctx)
     if everything is not None:
         if kind is not None or fmt is not None or out is not None:
-            raise InvalidInput("--all exports every kind to its folder: drop KIND, --format, --out")
+            raise InvalidInput(
+                _("--all exports every kind to its folder: drop KIND, --format, --out")
+            )
         bundle = s.crm.export_all(s.actor, everything, force=force)
         for file in bundle.files:
             typer.echo(f"{file.path}: {file.rows} {file.entity} row(s)")
         typer.echo(f"exported to {bundle.folder}; import with `crm import {bundle.spec}`")
         return
     if kind is None:
-        raise InvalidInput("give the KIND to export, or --all DIR for everything")
+        raise InvalidInput(_("give the KIND to export, or --all DIR for everything"))
     if force:
-        raise InvalidInput("--force goes with --all DIR")
+        raise InvalidInput(_("--force goes with --all DIR"))
     chosen = fmt or (EXTENSIONS.get(out.suffix.lower(), "csv") if out else "csv")
     if out is None:
         s.crm.export_records(s.actor, kind, sys.stdout, chosen)

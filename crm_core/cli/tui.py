@@ -10,6 +10,7 @@ import typer
 from crm_core.api import Crm
 from crm_core.cli.state import state
 from crm_core.errors import InvalidInput, NotFound
+from crm_core.i18n import _
 
 DEMO_FILE = Path("crm-demo.db")
 DASHBOARD = Path("dashboards/dashboard.yaml")
@@ -19,7 +20,7 @@ def _language(lang: str | None) -> str:
     """The language asked for, else the one of the terminal's locale (zh_CN → zh)."""
     if lang is not None:
         if lang not in ("en", "zh"):
-            raise InvalidInput(f"--lang {lang}: choose en or zh")
+            raise InvalidInput(_("--lang {lang}: choose en or zh", lang=lang))
         return lang
     locale = os.environ.get("CRM_LANG") or os.environ.get("LC_ALL") or os.environ.get("LANG", "")
     return "zh" if locale.lower().startswith("zh") else "en"
@@ -49,7 +50,7 @@ def tui(
     s = state(ctx)
     language = _language(lang)
     if dashboard is not None and not dashboard.is_file():
-        raise NotFound(f"no dashboard file {dashboard}")
+        raise NotFound(_("no dashboard file {dashboard}", dashboard=dashboard))
     if demo:
         if not DEMO_FILE.exists():
             typer.echo(f"building {DEMO_FILE} (about a minute)…", err=True)
@@ -64,7 +65,7 @@ def tui(
     # Refuses an unknown or inactive user here, with a message, before any screen opens.
     me = next((u for u in crm.list_users(actor) if u.name == actor), None)
     if me is None:
-        raise NotFound(f"no user '{actor}'")
+        raise NotFound(_("no user '{actor}'", actor=actor))
     from crm_core.tui.app import CrmApp  # Textual loads only for this command
 
     CrmApp(crm, me, lang=language, dashboard=dashboard or _shipped_dashboard()).run()

@@ -16,6 +16,7 @@ from typing import Any
 
 from crm_core.errors import InvalidInput
 from crm_core.fields import Registry
+from crm_core.i18n import _
 from crm_core.reports.spec import ReportResult
 from crm_core.views import View
 from crm_core.workflow.yamlmarks import Located, Problem, load
@@ -153,7 +154,9 @@ def load_dashboard(path: str | Path, registry: Registry) -> Dashboard:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise InvalidInput(f"{name}: cannot read: {exc.strerror}") from None
+        raise InvalidInput(
+            _("{name}: cannot read: {strerror}", name=name, strerror=exc.strerror)
+        ) from None
     dashboard, problems = check_text(text, name, registry)
     if dashboard is None:
         raise InvalidInput("\n".join(str(p) for p in problems))

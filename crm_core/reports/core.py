@@ -28,6 +28,7 @@ from sqlmodel import col
 from crm_core import permissions
 from crm_core.errors import InvalidInput, quote
 from crm_core.fieldsql import index_name
+from crm_core.i18n import _
 from crm_core.models import Activity, Deal, Journal, Record, Team, User, WorkflowDef
 from crm_core.reports.spec import ReportContext, ReportResult, share
 
@@ -36,7 +37,9 @@ def _by_team(ctx: ReportContext) -> bool:
     """True with ``--param group=team``: a report per user sums its users per team instead."""
     group = ctx.params.get("group", "owner")
     if group not in ("owner", "team"):
-        raise InvalidInput(f"--param group must be owner or team, not {quote(group)}")
+        raise InvalidInput(
+            _("--param group must be owner or team, not {group}", group=quote(group))
+        )
     return group == "team"
 
 
@@ -83,7 +86,9 @@ def _summed(a: Sequence[Any], b: Sequence[Any]) -> tuple[Any, ...]:
 def _needs_stages(ctx: ReportContext) -> list[str]:
     stages = ctx.stage_ids()
     if not stages:
-        raise InvalidInput(f"no workflow is applied to {ctx.kind}: this report follows its stages")
+        raise InvalidInput(
+            _("no workflow is applied to {kind}: this report follows its stages", kind=ctx.kind)
+        )
     return stages
 
 
@@ -166,7 +171,7 @@ def win_rate_by_owner(ctx: ReportContext) -> ReportResult:
 def conversion_by_field(ctx: ReportContext) -> ReportResult:
     """Records, won and conversion (won of all) per value of ``--by FIELD``."""
     if not ctx.by:
-        raise InvalidInput("conversion_by_field needs --by FIELD")
+        raise InvalidInput(_("conversion_by_field needs --by FIELD"))
     won = ctx.outcome_stages("won")
     value = ctx.field(ctx.by)
     if _every_live(ctx) and _has_field_index(ctx, ctx.by):

@@ -12,6 +12,7 @@ from sqlmodel import Session, SQLModel, col
 from crm_core import deals, permissions
 from crm_core.errors import InvalidInput, quote
 from crm_core.fieldsql import field_text, kind_is, sql_string
+from crm_core.i18n import _
 from crm_core.models import Deal, Record
 from crm_core.permissions import Actor
 from crm_core.views import View
@@ -185,7 +186,9 @@ class ReportContext:
         try:
             return int(raw)
         except ValueError:
-            raise InvalidInput(f"--param {name}: {quote(raw)} is not a whole number") from None
+            raise InvalidInput(
+                _("--param {name}: {raw} is not a whole number", name=name, raw=quote(raw))
+            ) from None
 
 
 def share(part: int | float, whole: int | float) -> float | None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from string import Template
 
 from crm_core.errors import InvalidInput
+from crm_core.i18n import _
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 RESERVED = {"core", "crm"}
@@ -32,8 +33,11 @@ def check_name(name: str) -> None:
     """Refuse a name that cannot be a plugin, a package and a kind at once (exit 2)."""
     if not NAME.match(name) or keyword.iskeyword(name) or name in RESERVED:
         raise InvalidInput(
-            f"plugin name {name!r}: use 1 to 31 lower case letters, digits and underscores, "
-            "starting with a letter (not core or crm)"
+            _(
+                "plugin name {name!r}: use 1 to 31 lower case letters, digits and underscores, "
+                "starting with a letter (not core or crm)",
+                name=name,
+            )
         )
 
 
@@ -50,7 +54,9 @@ def new_plugin(name: str, folder: Path) -> list[Path]:
     """
     check_name(name)
     if folder.exists():
-        raise InvalidInput(f"{folder} already exists: choose another folder or remove it")
+        raise InvalidInput(
+            _("{folder} already exists: choose another folder or remove it", folder=folder)
+        )
     values = {
         "name": name,
         "package": f"crm_{name}",

@@ -22,6 +22,7 @@ from crm_core import conditions, notify, reminders
 from crm_core.assign import run as assign_run
 from crm_core.errors import CrmError, InvalidInput
 from crm_core.fieldsql import kind_is
+from crm_core.i18n import _
 from crm_core.models import Holding, Journal, Record, Task, User, WorkflowDef
 from crm_core.notify import Notice
 from crm_core.pools import ensure_pools
@@ -114,8 +115,9 @@ def _plugin_action(
     ((name, arg),) = action.items()
     spec = ctx.registry.actions.get(name)
     if spec is None:
-        missing = (
-            f"workflow action '{name}' is not registered: is its plugin installed and enabled?"
+        missing = _(
+            "workflow action '{name}' is not registered: is its plugin installed and enabled?",
+            name=name,
         )
         contain.fail(InvalidInput(missing), None, cause)
         return 0
@@ -206,7 +208,7 @@ def run(ctx: WriteContext, wf: WorkflowDef) -> SweepResult:
                 result.returned += returned
                 counts[cause] += rotated + returned
                 continue
-            reason = f"rule {rule['id']} of pool {spec['id']}"
+            reason = str(_("rule {rule} of pool {pool}", rule=rule["id"], pool=spec["id"]))
             work = partial(_return, ctx, wf.kind, pool_id=pool_id, cause=cause, reason=reason)
             n = sum(contain.records(cause, where, owned, work))
             result.returned += n
@@ -267,10 +269,11 @@ def _warnings(
         for record_id, owner_id, title in (row for rows in found for row in rows):
             assert owner_id is not None
             # It matches the rule at ``later`` and not now: it goes back by then at the latest.
-            message = (
-                f"#{record_id} {title} returns to pool {label} within {days} day(s), by "
-                f"{calendar.label(later)} (rule {rule['id']}) unless you follow up"
-            )
+            message = str(
+                _("#{id} {title} returns to pool {pool} within {days} day(s), by {at} "
+                  "(rule {rule}) unless you follow up", id=record_id, title=title, pool=label,
+                  days=days, at=calendar.label(later), rule=rule["id"])
+            )  # fmt: skip
             notices_due = ctx.now
             out.append(Notice(owner_id, record_id, message, notices_due, cause))
     return out
@@ -321,7 +324,7 @@ def _rotate(
         _write_rotations(ctx, wf, rotate, cause)
     if back:
         bulk.pick(ctx, and_(where, col(Record.id).in_(back)))
-        reason = f"rotated {limit} time(s) or no member left who has not held it"
+        reason = str(_("rotated {n} time(s) or no member left who has not held it", n=limit))
         bulk.to_pool(ctx, wf.kind, pool_id, cause, "return", reason)
     return len(rotate), len(back)
 
@@ -403,7 +406,9 @@ def _stage_limits(
             continue
         if action == "return_to_pool":
             pool = limit.get("pool") or next(iter(pool_ids))
-            reason = f"more than {limit['days']} day(s) in {stage['id']}"
+            reason = str(
+                _("more than {days} day(s) in {stage}", days=limit["days"], stage=stage["id"])
+            )
             work = partial(
                 _return, ctx, wf.kind, pool_id=pool_ids[pool], cause=cause, reason=reason
             )
@@ -422,10 +427,11 @@ def _stage_limits(
         )
         for record_id, owner_id, title, entered in rows:
             assert owner_id is not None
-            message = (
-                f"#{record_id} {title}: more than {limit['days']} day(s) in {stage['id']} "
-                f"(since {calendar.label(entered)})"
-            )
+            message = str(
+                _("#{id} {title}: more than {days} day(s) in {stage} (since {since})",
+                  id=record_id, title=title, days=limit["days"], stage=stage["id"],
+                  since=calendar.label(entered))
+            )  # fmt: skip
             for user_id in targets.get(owner_id, [owner_id]):
                 notices.append(Notice(user_id, record_id, message, ctx.now, cause))
             counts[cause] += 1
@@ -456,7 +462,7 @@ def _sla(
         counts[cause] += n
         return [], n
     if then == "return_to_pool" and pool_ids:
-        reason = f"not contacted within {sla['contact_within_hours']} hour(s)"
+        reason = str(_("not contacted within {hours} hour(s)", hours=sla["contact_within_hours"]))
         pool_id = next(iter(pool_ids.values()))
         work = partial(_return, ctx, wf.kind, pool_id=pool_id, cause=cause, reason=reason)
         n = sum(contain.records(cause, late, _owned(wf, dialect), work))
@@ -480,8 +486,16 @@ def _sla(
         Notice(
             o,
             r,
-            f"#{r} {t} was assigned more than {hours} hour(s) ago "
-            f"({calendar.label(at)}) and not contacted yet",
+            str(
+                _(
+                    "#{id} {title} was assigned more than {hours} hour(s) ago ({at}) and not "
+                    "contacted yet",
+                    id=r,
+                    title=t,
+                    hours=hours,
+                    at=calendar.label(at),
+                )
+            ),
             ctx.now,
             cause,
         )

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from crm_core.errors import InvalidInput, quote
 from crm_core.fields import KindSpec
+from crm_core.i18n import _
 
 SPECIAL = ("title", "stage", "owner")
 IGNORE = "-"
@@ -27,11 +28,19 @@ def parse_map(pairs: Iterable[str] | None) -> dict[str, str]:
         column, sep, target = (part.strip() for part in pair.partition("="))
         if not sep or not column or not target:
             raise InvalidInput(
-                f"--map expects COLUMN=FIELD (or COLUMN=- to ignore), got {quote(pair)}"
+                _(
+                    "--map expects COLUMN=FIELD (or COLUMN=- to ignore), got {pair}",
+                    pair=quote(pair),
+                )
             )
         if out.get(column, target) != target:
             raise InvalidInput(
-                f"--map maps column '{column}' twice: to '{out[column]}' and '{target}'"
+                _(
+                    "--map maps column '{column}' twice: to '{value}' and '{target}'",
+                    column=column,
+                    value=out[column],
+                    target=target,
+                )
             )
         out[column] = target
     return out
@@ -61,14 +70,25 @@ def plan(kind: KindSpec, columns: list[str], mapping: dict[str, str], file_name:
         names = ", ".join(f"'{c}'" for c in missing)
         listed = ", ".join(columns) or "none"
         raise InvalidInput(
-            f"--map names column(s) {names} that {file_name} lacks (it has: {listed})"
+            _(
+                "--map names column(s) {names} that {file_name} lacks (it has: {listed})",
+                names=names,
+                file_name=file_name,
+                listed=listed,
+            )
         )
     bad = {c: t for c, t in mapping.items() if t != IGNORE and t not in known}
     if bad:
         text = ", ".join(f"{c}={t}" for c, t in bad.items())
         raise InvalidInput(
-            f"--map {text}: {kind.name} has no such field (fields: {', '.join(kind.fields)}; "
-            f"or {', '.join(SPECIAL)}, or - to ignore the column)"
+            _(
+                "--map {text}: {kind} has no such field (fields: {names}; or {names2}, or - to "
+                "ignore the column)",
+                text=text,
+                kind=kind.name,
+                names=", ".join(kind.fields),
+                names2=", ".join(SPECIAL),
+            )
         )
     # --map first, then a field's own name, then the aliases the kind's plugin declared
     targets = {c: mapping.get(c, c if c in known else kind.aliases.get(c, c)) for c in columns}
@@ -76,9 +96,15 @@ def plan(kind: KindSpec, columns: list[str], mapping: dict[str, str], file_name:
     if unknown:
         names = ", ".join(f"'{c}'" for c in unknown)
         raise InvalidInput(
-            f"{file_name}: unknown column(s) {names} for {kind.name} "
-            f"(fields: {', '.join(kind.fields)}; also {', '.join(SPECIAL)}); "
-            "rename with --map COLUMN=FIELD or ignore with --map COLUMN=-"
+            _(
+                "{file_name}: unknown column(s) {names} for {kind} (fields: {names2}; also "
+                "{names3}); rename with --map COLUMN=FIELD or ignore with --map COLUMN=-",
+                file_name=file_name,
+                names=names,
+                kind=kind.name,
+                names2=", ".join(kind.fields),
+                names3=", ".join(SPECIAL),
+            )
         )
     by_target: dict[str, list[str]] = {}
     for column, target in targets.items():
@@ -88,7 +114,12 @@ def plan(kind: KindSpec, columns: list[str], mapping: dict[str, str], file_name:
     if twice:
         text = "; ".join(f"'{t}' from {', '.join(cs)}" for t, cs in twice.items())
         raise InvalidInput(
-            f"{file_name}: two columns fill the same field: {text} (ignore one with --map COLUMN=-)"
+            _(
+                "{file_name}: two columns fill the same field: {text} (ignore one with --map "
+                "COLUMN=-)",
+                file_name=file_name,
+                text=text,
+            )
         )
     fields = {c: t for c, t in targets.items() if t in kind.fields and t not in SPECIAL}
     special = {t: c for c, t in targets.items() if t in SPECIAL}

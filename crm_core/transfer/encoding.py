@@ -14,6 +14,7 @@ import codecs
 from pathlib import Path
 
 from crm_core.errors import InvalidInput, quote
+from crm_core.i18n import _
 
 DEFAULT = "utf-8"
 COMMON = ("utf-8", "utf-8-sig", "gb18030", "gbk")
@@ -28,7 +29,11 @@ def codec_of(name: str | None) -> str:
         info = None
     if info is None or not getattr(info, "_is_text_encoding", True):
         raise InvalidInput(
-            f"--encoding: unknown text encoding {quote(name)} (e.g. {', '.join(COMMON)})"
+            _(
+                "--encoding: unknown text encoding {name} (e.g. {names})",
+                name=quote(name),
+                names=", ".join(COMMON),
+            )
         )
     return "utf-8-sig" if info.name in ("utf-8", "utf-8-sig") else info.name
 
@@ -43,9 +48,19 @@ def check(path: Path, codec: str) -> None:
     where = f"{path.name} line {line}: not {shown}"
     if codec == "utf-8-sig" and _first_bad_line(path, "gb18030") is None:
         raise InvalidInput(
-            f"{where}; it looks like GB18030 (Chinese spreadsheet export): use --encoding gb18030"
+            _(
+                "{where}; it looks like GB18030 (Chinese spreadsheet export): use --encoding "
+                "gb18030",
+                where=where,
+            )
         )
-    raise InvalidInput(f"{where} ({reason}): name the file's encoding with --encoding")
+    raise InvalidInput(
+        _(
+            "{where} ({reason}): name the file's encoding with --encoding",
+            where=where,
+            reason=reason,
+        )
+    )
 
 
 def _first_bad_line(path: Path, codec: str) -> tuple[int, str] | None:

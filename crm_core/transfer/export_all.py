@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from crm_core import permissions
 from crm_core.errors import InvalidInput
 from crm_core.fields import Registry
+from crm_core.i18n import _
 from crm_core.permissions import Actor
 from crm_core.transfer.bundle.entity import ImportEntity
 from crm_core.transfer.export_plugins import plugin_tables
@@ -92,7 +93,11 @@ def write_bundle(
             folder.rmdir()
         if isinstance(exc, OSError):  # a full disk or a read-only folder: one line, not a trace
             raise InvalidInput(
-                f"cannot write {parts[-1].with_suffix('')}: {exc.strerror or exc}"
+                _(
+                    "cannot write {path}: {error}",
+                    path=parts[-1].with_suffix(""),
+                    error=exc.strerror or exc,
+                )
             ) from None
         raise
     return BundleExport(str(folder), str(folder / SPEC), files)
@@ -101,15 +106,19 @@ def write_bundle(
 def _prepare(folder: Path, force: bool) -> bool:
     """Make sure ``folder`` exists and may be written; True when this call created it."""
     if folder.exists() and not folder.is_dir():
-        raise InvalidInput(f"{folder} is a file: --all needs a folder")
+        raise InvalidInput(_("{folder} is a file: --all needs a folder", folder=folder))
     if folder.is_dir():
         if not force and any(folder.iterdir()):
-            raise InvalidInput(f"{folder} is not empty: choose an empty folder or add --force")
+            raise InvalidInput(
+                _("{folder} is not empty: choose an empty folder or add --force", folder=folder)
+            )
         return False
     try:
         folder.mkdir(parents=True)
     except OSError as exc:
-        raise InvalidInput(f"cannot create {folder}: {exc.strerror}") from None
+        raise InvalidInput(
+            _("cannot create {folder}: {strerror}", folder=folder, strerror=exc.strerror)
+        ) from None
     return True
 
 

@@ -32,6 +32,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from crm_core.errors import InvalidInput, quote
 from crm_core.fields import Registry
+from crm_core.i18n import _
 from crm_core.models import SQLModel
 from crm_core.transfer.cells import cell, external_key, money
 
@@ -125,8 +126,11 @@ def core_tables(connection: Connection, registry: Registry) -> list[ExportTable]
     unknown = [k for k in kinds if k not in registry.kinds]
     if unknown:
         raise InvalidInput(
-            f"live records of kind {quote(unknown[0])}, which no enabled plugin declares: "
-            "enable its plugin to export them"
+            _(
+                "live records of kind {value}, which no enabled plugin declares: enable its "
+                "plugin to export them",
+                value=quote(unknown[0]),
+            )
         )
     return [
         ExportTable("teams.csv", "team", ("external_id", "name", "region"), _teams),

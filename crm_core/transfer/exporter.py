@@ -21,6 +21,7 @@ from sqlmodel import Session
 from crm_core import permissions
 from crm_core.errors import InvalidInput, NotFound, quote
 from crm_core.fields import KindSpec, Registry
+from crm_core.i18n import _
 from crm_core.models import Record
 from crm_core.permissions import Actor
 from crm_core.transfer.cells import cell
@@ -59,7 +60,7 @@ def export(
     except NotFound as exc:
         raise InvalidInput(str(exc)) from None
     if fmt not in FORMATS:
-        raise InvalidInput(f"--format must be csv or jsonl, not {quote(fmt)}")
+        raise InvalidInput(_("--format must be csv or jsonl, not {fmt}", fmt=quote(fmt)))
     names = columns(spec)
     fields = names[3:]
     count = 0

@@ -29,6 +29,7 @@ from crm_core.errors import (
     restated,
 )
 from crm_core.fields import KindSpec, Registry
+from crm_core.i18n import _
 from crm_core.models import Record
 from crm_core.records import WriteContext
 from crm_core.schedule import tick
@@ -71,15 +72,20 @@ def check_options(registry: Registry, options: ImportOptions) -> KindSpec:
         raise InvalidInput(str(exc)) from None
     if options.on_duplicate not in batch.MODES:
         raise InvalidInput(
-            f"--on-duplicate must be skip, merge or refuse, not {quote(options.on_duplicate)}"
+            _(
+                "--on-duplicate must be skip, merge or refuse, not {on_duplicate}",
+                on_duplicate=quote(options.on_duplicate),
+            )
         )
     if options.batch_size < 1:
-        raise InvalidInput(f"--batch must be at least 1, not {options.batch_size}")
+        raise InvalidInput(
+            _("--batch must be at least 1, not {batch_size}", batch_size=options.batch_size)
+        )
     if options.errors_path is not None and options.errors_path.resolve() == options.path.resolve():
-        raise InvalidInput("--errors must name another file than the one imported")
+        raise InvalidInput(_("--errors must name another file than the one imported"))
     if options.auto_assign and options.owner is not None:
         raise InvalidInput(
-            "give --owner or leave the owners to the rules (--auto-assign), not both"
+            _("give --owner or leave the owners to the rules (--auto-assign), not both")
         )
     return kind
 
@@ -168,9 +174,9 @@ def _batch(
     outcome = batch.classify(ctx, kind, candidates, options.on_duplicate, maker)
     result.problems.extend(outcome.problems)
     result.skipped, result.refused = outcome.skipped, outcome.refused
-    new = [candidate for candidate, _ in outcome.new]
+    new = [candidate for candidate, _target in outcome.new]
     ids = writer.create(ctx, kind, new)
-    for record_id, (_, target) in zip(ids, outcome.new, strict=True):
+    for record_id, (_candidate, target) in zip(ids, outcome.new, strict=True):
         target.record_id = record_id
     writer.notify(ctx, kind, ids, new)
     result.created = len(ids)

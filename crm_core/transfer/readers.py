@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 
 from crm_core.errors import InvalidInput, quote
+from crm_core.i18n import _
 from crm_core.transfer import encoding
 
 FORMATS = ("csv", "jsonl")
@@ -64,13 +65,16 @@ def detect_format(path: Path, fmt: str | None) -> str:
     """The format to read ``path`` in: ``fmt`` if given, else from the file's extension."""
     if fmt is not None:
         if fmt not in FORMATS:
-            raise InvalidInput(f"--format must be csv or jsonl, not {quote(fmt)}")
+            raise InvalidInput(_("--format must be csv or jsonl, not {fmt}", fmt=quote(fmt)))
         return fmt
     found = EXTENSIONS.get(path.suffix.lower())
     if found is None:
         raise InvalidInput(
-            f"cannot tell the format of {path.name} from its extension "
-            "(.csv, .jsonl, .ndjson): pass --format csv or --format jsonl"
+            _(
+                "cannot tell the format of {path} from its extension (.csv, .jsonl, .ndjson): "
+                "pass --format csv or --format jsonl",
+                path=path.name,
+            )
         )
     return found
 
@@ -85,7 +89,7 @@ class Source:
         self.format = detect_format(path, fmt)
         self.codec = encoding.codec_of(text_encoding)
         if not path.is_file():
-            raise InvalidInput(f"no file {path}")
+            raise InvalidInput(_("no file {path}", path=path))
         # Before any row is kept: a bad byte found by the reader mid-import would leave
         # the batches before it in, and block decoding knows only roughly where it is.
         encoding.check(path, self.codec)
@@ -111,13 +115,23 @@ class Source:
             try:
                 header = next(csv.reader(text), None)
             except (csv.Error, UnicodeDecodeError) as exc:
-                raise InvalidInput(f"{self.path.name} line 1: {_why(exc)}") from None
+                raise InvalidInput(
+                    _("{name} line 1: {value}", name=self.path.name, value=_why(exc))
+                ) from None
         if not header:
-            raise InvalidInput(f"{self.path.name} is empty: a CSV file starts with a header row")
+            raise InvalidInput(
+                _("{name} is empty: a CSV file starts with a header row", name=self.path.name)
+            )
         names = [h.strip() for h in header]
         seen = {n for n in names if names.count(n) > 1}
         if seen:
-            raise InvalidInput(f"{self.path.name}: column(s) {_quoted(seen)} appear twice")
+            raise InvalidInput(
+                _(
+                    "{name}: column(s) {value} appear twice",
+                    name=self.path.name,
+                    value=_quoted(seen),
+                )
+            )
         return names
 
     def _jsonl_keys(self) -> list[str]:
@@ -133,7 +147,9 @@ class Source:
                         if isinstance(value, dict):
                             keys.update(dict.fromkeys(value))
             except UnicodeDecodeError as exc:
-                raise InvalidInput(f"{self.path.name}: {_why(exc)}") from None
+                raise InvalidInput(
+                    _("{name}: {value}", name=self.path.name, value=_why(exc))
+                ) from None
         return list(keys)
 
     def rows(self) -> Iterator[RawRow | RowError]:
@@ -145,7 +161,14 @@ class Source:
             except (csv.Error, UnicodeDecodeError) as exc:
                 # The encoding was checked whole, so this is the parser's (or a file changed
                 # since): the line is where the row being read starts.
-                raise InvalidInput(f"{self.path.name} line {self._line}: {_why(exc)}") from None
+                raise InvalidInput(
+                    _(
+                        "{name} line {line}: {value}",
+                        name=self.path.name,
+                        line=self._line,
+                        value=_why(exc),
+                    )
+                ) from None
 
     def _csv_rows(self, text: IO[str]) -> Iterator[RawRow | RowError]:
         columns = self.columns

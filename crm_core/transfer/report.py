@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import IO, Any, Self
 
 from crm_core.errors import InvalidInput
+from crm_core.i18n import _
 from crm_core.transfer.rows import Problem
 from crm_core.views import View
 
@@ -113,7 +114,9 @@ class ErrorsFile:
             try:
                 self._file = self.path.open("w", encoding="utf-8", newline="")
             except OSError as exc:
-                raise InvalidInput(f"cannot write {self.path}: {exc.strerror}") from None
+                raise InvalidInput(
+                    _("cannot write {path}: {strerror}", path=self.path, strerror=exc.strerror)
+                ) from None
             self._writer = csv.writer(self._file)
             self._writer.writerow(self.header)
         return self

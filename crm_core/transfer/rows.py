@@ -18,6 +18,7 @@ from sqlmodel import select
 
 from crm_core import permissions, records
 from crm_core.errors import FieldError, InvalidInput, NotFound, PermissionDenied, quote
+from crm_core.i18n import _
 from crm_core.limits import TITLE_MAX
 from crm_core.models import User, WorkflowDef
 from crm_core.permissions import Actor
@@ -70,17 +71,23 @@ class Setup:
         assert actor is not None
         if not actor.is_manager:
             raise PermissionDenied(
-                f"only an admin or a manager may import records; {actor.name} is {actor.role}"
+                _(
+                    "only an admin or a manager may import records; {actor} is {role}",
+                    actor=actor.name,
+                    role=actor.role,
+                )
             )
         rows = ctx.session.exec(select(User.name, User.id, User.active)).all()
         users = {name: (uid, active) for name, uid, active in rows if uid is not None}
         default_owner = None
         if owner is not None:
             if owner not in users:
-                raise NotFound(f"no user '{owner}'")
+                raise NotFound(_("no user '{owner}'", owner=owner))
             uid, active = users[owner]
             if not active:
-                raise InvalidInput(f"user '{owner}' is inactive and cannot own records")
+                raise InvalidInput(
+                    _("user '{owner}' is inactive and cannot own records", owner=owner)
+                )
             permissions.check_owner_choice(actor, uid, owner)
             default_owner = uid
         workflow: WorkflowDef | None = engine.applied(ctx.session, kind)

@@ -34,6 +34,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 
 from crm_core.errors import Conflict
+from crm_core.i18n import _
 from crm_core.journal import json_object
 from crm_core.models import Record
 from crm_core.records import WriteContext, changed_in_bulk
@@ -120,8 +121,10 @@ def create(ctx: WriteContext, kind: str, new: Sequence[Candidate]) -> list[int]:
             _write_rows(connection, "dedupe_key (kind, field, value, record_id)", keys)
         except (IntegrityError, _unique_violation()):
             raise Conflict(
-                "another user added a record with the same dedupe key while this batch was "
-                "written; run the import again (rows already imported are found as duplicates)"
+                _(
+                    "another user added a record with the same dedupe key while this batch was "
+                    "written; run the import again (rows already imported are found as duplicates)"
+                )
             ) from None
     _insert_journal(ctx, connection)
     return ids

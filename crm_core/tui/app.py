@@ -11,11 +11,12 @@ from typing import Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.command import CommandPalette
 from textual.screen import Screen
 from textual.worker import WorkerCancelled, WorkerState
 
 from crm_core import collector
-from crm_core.api import Crm
+from crm_core.api import Crm, use_language
 from crm_core.errors import CrmError
 from crm_core.tui.base import localize_bindings
 from crm_core.tui.i18n import Translator
@@ -82,6 +83,7 @@ class CrmApp(App[None]):
         self.usual_kind: str | None = None  # the kind most of My work is about
         self._first_work: Future[MyWorkRead] | None = None
         self._frozen = False  # the collector's view of start-up's objects; see on_mount
+        self._language_before: str | None = None  # the language before on_load set the operator's
         self.sub_title = f"{user.name} ({user.role})"
 
     @property
@@ -90,7 +92,13 @@ class CrmApp(App[None]):
         return self.user.role in ("manager", "admin")
 
     def on_load(self) -> None:
-        """Start reading My work now, while Textual is still building the screen."""
+        """Speak the operator's language; start reading My work while Textual builds the screen.
+
+        The core's and the plugins' messages (a refusal's ``str``, a panel's
+        words) follow the language while the app runs (see
+        :func:`crm_core.api.use_language`).
+        """
+        self._language_before = use_language(self.tr.lang)
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crm-first-read")
         self._first_work = pool.submit(read_my_work, self.crm, self.actor)
         pool.shutdown(wait=False)  # the thread ends once the read is done
@@ -114,7 +122,8 @@ class CrmApp(App[None]):
         self._frozen = True
 
     def on_unmount(self) -> None:
-        """Let the collector see the start-up objects again, for whatever runs next."""
+        """Give back the language and let the collector see the start-up objects again."""
+        use_language(self._language_before)
         if self._frozen:
             self._frozen = False
             collector.thaw()
@@ -161,7 +170,8 @@ class CrmApp(App[None]):
         tasks = [t for t in tasks if t.id > self._last_task_id]
         for task in tasks:
             where = f"#{task.record_id} " if task.record_id else ""
-            self.notify(f"{where}{task.note}", title=self.tr("New reminder"), timeout=10)
+            note = self.tr(task.note)
+            self.notify(f"{where}{note}", title=self.tr("New reminder"), timeout=10)
         self.mark_tasks_seen(t.id for t in tasks)
 
     async def settled(self) -> None:
@@ -178,6 +188,13 @@ class CrmApp(App[None]):
     def show_error(self, exc: CrmError) -> None:
         """Show a refusal of the API as a red notice that stays until read."""
         self.notify(str(exc), severity="error", timeout=15)
+
+    def action_command_palette(self) -> None:
+        """Open Textual's command palette, its prompt in the operator's language."""
+        # Textual types the check for App[object]; this app returns None.
+        if self.use_command_palette and not CommandPalette.is_open(self):  # type: ignore[arg-type]
+            prompt = self.tr("Search for commands…")
+            self.push_screen(CommandPalette(placeholder=prompt, id="--command-palette"))
 
     def action_help(self) -> None:
         """Show the help screen over the current one."""

@@ -25,7 +25,10 @@ def localize_bindings(node: DOMNode, tr: Translator) -> None:
     # The node's map is its own copy, but the lists in it are the class's: replace, not edit.
     table = node._bindings.key_to_bindings
     for key, bindings in table.items():
-        table[key] = [replace(b, description=tr(b.description)) for b in bindings]
+        table[key] = [
+            replace(b, description=tr(b.description), tooltip=tr(b.tooltip) if b.tooltip else "")
+            for b in bindings
+        ]
 
 
 class ApiMixin:

@@ -2,11 +2,16 @@
 
 Screens write English and wrap it in :func:`tr`; :data:`ZH` holds the
 Chinese. A test scans the TUI's sources so no wrapped text lacks a translation.
+What the core and the plugins say (a refusal, a reminder's note, why a record
+came back to the pool) is theirs to translate (:mod:`crm_core.i18n`): ``tr``
+hands such a text to their catalogues.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from crm_core.api import Message, localize
 
 LANGS = ("en", "zh")
 
@@ -20,6 +25,9 @@ ZH: dict[str, str] = {
     "Help": "帮助",
     "Quit": "退出",
     "Palette": "命令",
+    "palette": "命令",
+    "Open the command palette": "打开命令面板",
+    "Search for commands…": "搜索命令…",
     # my work
     "Reminders": "提醒",
     "My records by next action": "我的客户（按下一步）",
@@ -310,8 +318,18 @@ class Translator:
         self.lang = lang if lang in LANGS else "en"
 
     def __call__(self, text: str, **values: Any) -> str:
-        """``text`` in the operator's language, with ``{name}`` slots filled from ``values``."""
-        out = ZH.get(text, text) if self.lang == "zh" else text
+        """``text`` in the operator's language, with ``{name}`` slots filled from ``values``.
+
+        A text of the core or a plugin (a :class:`~crm_core.api.Message`, or
+        English they stored) is said as their catalogues say it.
+        """
+        if isinstance(text, Message) and text.params:
+            return text.render(self.lang)
+        if self.lang == "zh":
+            found = ZH.get(text)
+            out = found if found is not None else localize(text, self.lang)
+        else:
+            out = str.__str__(text)
         return out.format(**values) if values else out
 
     def label(self, label: dict[str, str], fallback: str) -> str:

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from crm_core import notify, records
 from crm_core.errors import CrmError, InvalidInput, PluginError
 from crm_core.fields import ActionSpec
+from crm_core.i18n import _
 from crm_core.models import Pool, PoolMember, Record, User
 from crm_core.notify import Notice, TaskWriter
 from crm_core.records import WriteContext
@@ -58,7 +59,7 @@ class ActionContext:
         if assignee is None and self._ctx.actor is not None:
             assignee = self._ctx.actor.id
         if assignee is None:
-            raise InvalidInput(f"{self.rule}: nobody to give the task to")
+            raise InvalidInput(_("{rule}: nobody to give the task to", rule=self.rule))
         due = self.now + timedelta(days=due_in_days)
         TaskWriter(self._ctx).add([Notice(assignee, self.record.id, note, due, self.rule)])
 
@@ -86,13 +87,15 @@ class ActionContext:
         core's entities are journalled by the core.
         """
         if entity != self.plugin and not entity.startswith(f"{self.plugin}_"):
-            raise InvalidInput(f"a journal entity of plugin '{self.plugin}' starts with its name")
+            raise InvalidInput(
+                _("a journal entity of plugin '{plugin}' starts with its name", plugin=self.plugin)
+            )
         self._ctx.journal(entity, entity_id, self.record.id, action, before, after)
 
     def _user_id(self, name: str) -> int:
         user = self._ctx.session.exec(select(User).where(User.name == name)).first()
         if user is None or user.id is None:
-            raise InvalidInput(f"{self.rule}: no user '{name}'")
+            raise InvalidInput(_("{rule}: no user '{name}'", rule=self.rule, name=name))
         return user.id
 
 
@@ -108,7 +111,13 @@ def recipients(ctx: WriteContext, record: Record, to: str) -> list[int]:
         )
         return [u for u in ctx.session.exec(query).all() if u is not None]
     if to != "pool_admins":
-        raise InvalidInput(f"{ctx.cause}: notify 'to' is owner, manager or pool_admins, not {to!r}")
+        raise InvalidInput(
+            _(
+                "{cause}: notify 'to' is owner, manager or pool_admins, not {to!r}",
+                cause=ctx.cause,
+                to=to,
+            )
+        )
     query = select(PoolMember.user_id).where(col(PoolMember.is_admin))
     if record.pool_id is not None:
         query = query.where(PoolMember.pool_id == record.pool_id)

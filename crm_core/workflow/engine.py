@@ -10,6 +10,7 @@ from sqlmodel import Session, col, func, select
 
 from crm_core import conditions, notify, records
 from crm_core.errors import Conflict, FieldError, InvalidInput, NotFound
+from crm_core.i18n import _
 from crm_core.models import Activity, Pool, Record, User, WorkflowDef
 from crm_core.notify import Notice, TaskWriter
 from crm_core.records import WriteContext
@@ -54,28 +55,50 @@ def move(ctx: WriteContext, record: Record, target: str, reason: str | None) -> 
     """Move ``record`` to ``target`` if the workflow allows it; refusals say exactly why."""
     workflow = applied(ctx.session, record.kind)
     if workflow is None:
-        raise InvalidInput(f"no workflow is applied to {record.kind}: crm workflow apply FILE")
+        raise InvalidInput(
+            _("no workflow is applied to {kind}: crm workflow apply FILE", kind=record.kind)
+        )
     definition = workflow.definition
     flow = Workflow(workflow.name, definition)
     stages = {s["id"]: s for s in definition["stages"]}
     if target not in stages:
-        raise InvalidInput(f"no stage '{target}' in workflow {workflow.name} ({', '.join(stages)})")
+        raise InvalidInput(
+            _(
+                "no stage '{target}' in workflow {workflow} ({names})",
+                target=target,
+                workflow=workflow.name,
+                names=", ".join(stages),
+            )
+        )
     source = record.stage or definition["stages"][0]["id"]
     if target == source:
-        raise Conflict(f"record #{record.id} is already in {target}")
+        raise Conflict(_("record #{id} is already in {target}", id=record.id, target=target))
     allowed = flow.moves().get(source, set())
     if target not in allowed:
-        nexts = ", ".join(sorted(allowed)) or "nowhere: it is a final stage"
+        nexts = ", ".join(sorted(allowed)) or _("nowhere: it is a final stage")
         raise InvalidInput(
-            f"cannot move from {source} to {target}; from {source} it can go to {nexts}"
+            _(
+                "cannot move from {source} to {target}; from {source} it can go to {nexts}",
+                source=source,
+                target=target,
+                nexts=nexts,
+            )
         )
     stage = stages[target]
     missing = [f for f in stage.get("require", []) if record.data.get(f) in (None, "")]
     if missing:
-        raise FieldError(record.kind, [(f, f"is required to enter {target}") for f in missing])
+        raise FieldError(
+            record.kind, [(f, _("is required to enter {target}", target=target)) for f in missing]
+        )
     if stage.get("outcome") == "lost" and reason not in stage["lost_reasons"]:
         reasons = ", ".join(stage["lost_reasons"])
-        raise InvalidInput(f"moving to {target} needs --reason, one of: {reasons}")
+        raise InvalidInput(
+            _(
+                "moving to {target} needs --reason, one of: {reasons}",
+                target=target,
+                reasons=reasons,
+            )
+        )
     transitions = flow.transitions(source, target)
     record_facts = facts(ctx.session, record)
     passing = [
@@ -85,7 +108,14 @@ def move(ctx: WriteContext, record: Record, target: str, reason: str | None) -> 
     ]  # fmt: skip
     if transitions and not passing:
         failed = json.dumps(transitions[0]["when"], ensure_ascii=False)
-        raise InvalidInput(f"guard of {source} → {target} is not met: {failed}")
+        raise InvalidInput(
+            _(
+                "guard of {source} → {target} is not met: {failed}",
+                source=source,
+                target=target,
+                failed=failed,
+            )
+        )
     records.change(ctx, record, "move", stage=target, reason=reason)
     for transition in passing[:1]:
         for action in transition.get("on_enter", []):
@@ -110,17 +140,27 @@ def _act(ctx: WriteContext, record: Record, action: dict[str, Any], rule: str) -
     elif name == "assign":
         user = ctx.session.exec(select(User).where(User.name == spec["user"])).first()
         if user is None:
-            raise NotFound(f"{rule}: no user '{spec['user']}' to assign to")
+            raise NotFound(_("{rule}: no user '{user}' to assign to", rule=rule, user=spec["user"]))
         records.change(rule_ctx, record, "assign", owner_id=user.id, pool_id=None)
     elif name == "move_to_pool":
         pool = ctx.session.exec(select(Pool).where(Pool.name == spec)).first()
         if pool is None:
-            raise NotFound(f"{rule}: no pool '{spec}' (an admin adds it with: crm pool add {spec})")
+            raise NotFound(
+                _(
+                    "{rule}: no pool '{spec}' (an admin adds it with: crm pool add {spec})",
+                    rule=rule,
+                    spec=spec,
+                )
+            )
         records.change(rule_ctx, record, "return", owner_id=None, pool_id=pool.id)
     elif name in ctx.registry.actions:
         actions.run(rule_ctx, record, ctx.registry.actions[name], spec)
     else:
         raise InvalidInput(
-            f"{rule}: workflow action '{name}' is not registered: "
-            "is its plugin installed and enabled?"
+            _(
+                "{rule}: workflow action '{name}' is not registered: is its plugin installed and "
+                "enabled?",
+                rule=rule,
+                name=name,
+            )
         )

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from crm_core import conditions
 from crm_core.fields import Registry
+from crm_core.i18n import _
 from crm_core.workflow.calendar import zone_named
 from crm_core.workflow.yamlmarks import Located, Problem, load
 from crm_core.workflow.yamlmarks import Path as KeyPath
@@ -142,7 +143,9 @@ def load_workflow(path: str | Path, registry: Registry | None = None) -> LoadRes
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        return LoadResult(name, None, [Problem(name, 1, 1, "", f"cannot read: {exc.strerror}")])
+        return LoadResult(
+            name, None, [Problem(name, 1, 1, "", _("cannot read: {error}", error=exc.strerror))]
+        )
     return check_text(text, name, registry)
 
 
@@ -152,7 +155,7 @@ def check_text(text: str, name: str, registry: Registry | None = None) -> LoadRe
     if located.problems:
         return LoadResult(name, None, located.problems)
     if not isinstance(located.data, dict):
-        return LoadResult(name, None, [located.problem((), "a workflow file is a mapping")])
+        return LoadResult(name, None, [located.problem((), _("a workflow file is a mapping"))])
     problems = _schema_problems(located, registry)
     if not problems:
         problems = _semantic_problems(located, registry)
@@ -234,14 +237,18 @@ def _semantic_problems(located: Located, registry: Registry | None) -> list[Prob
     ids: list[str] = []
     for i, stage in enumerate(stages):
         if stage["id"] in ids:
-            out.append(located.problem(("stages", i, "id"), f"stage '{stage['id']}' twice"))
+            out.append(
+                located.problem(("stages", i, "id"), _("stage '{id}' twice", id=stage["id"]))
+            )
         ids.append(stage["id"])
         if stage.get("outcome") == "lost" and not stage.get("lost_reasons"):
-            out.append(located.problem(("stages", i), "a lost stage needs lost_reasons"))
+            out.append(located.problem(("stages", i), _("a lost stage needs lost_reasons")))
     pools = [p["id"] for p in data.get("pools", [])]
     for i, pool_id in enumerate(pools):
         if pool_id in pools[:i]:
-            out.append(located.problem(("pools", i, "id"), f"pool '{pool_id}' twice"))
+            out.append(
+                located.problem(("pools", i, "id"), _("pool '{pool_id}' twice", pool_id=pool_id))
+            )
     for i, t in enumerate(data.get("transitions", [])):
         if t["from"] != "*" and t["from"] not in ids:
             out.append(located.problem(("transitions", i, "from"), _unknown_stage(t["from"], ids)))
@@ -281,7 +288,12 @@ def _names(located: Located, registry: Registry | None) -> list[Problem]:
     for place, name in named:
         if name is not None and name not in registry.strategies:
             known = ", ".join(sorted(registry.strategies))
-            out.append(located.problem(place, f"no assignment strategy '{name}' (known: {known})"))
+            out.append(
+                located.problem(
+                    place,
+                    _("no assignment strategy '{name}' (known: {known})", name=name, known=known),
+                )
+            )
     return out
 
 
@@ -301,13 +313,15 @@ def _member_lists(located: Located) -> list[Problem]:
         for j, entry in enumerate(entries):
             user = entry if isinstance(entry, str) else entry["user"]
             if user in seen:
-                out.append(located.problem((*place, j), f"user '{user}' is listed twice"))
+                out.append(
+                    located.problem((*place, j), _("user '{user}' is listed twice", user=user))
+                )
             seen.add(user)
     return out
 
 
 def _unknown_stage(stage: str, ids: list[str]) -> str:
-    return f"unknown stage '{stage}' (stages: {', '.join(ids)})"
+    return _("unknown stage '{stage}' (stages: {stages})", stage=stage, stages=", ".join(ids))
 
 
 def _pool_references(located: Located, pools: set[str]) -> list[Problem]:
@@ -316,15 +330,19 @@ def _pool_references(located: Located, pools: set[str]) -> list[Problem]:
     for i, stage in enumerate(data["stages"]):
         pool = stage.get("max_days", {}).get("pool")
         if pool is not None and pool not in pools:
-            out.append(located.problem(("stages", i, "max_days", "pool"), f"unknown pool '{pool}'"))
+            out.append(
+                located.problem(
+                    ("stages", i, "max_days", "pool"), _("unknown pool '{pool}'", pool=pool)
+                )
+            )
         if stage.get("max_days", {}).get("action") == "return_to_pool" and not pools:
-            out.append(located.problem(("stages", i, "max_days"), "return_to_pool needs a pool"))
+            out.append(located.problem(("stages", i, "max_days"), _("return_to_pool needs a pool")))
     for i, t in enumerate(data.get("transitions", [])):
         for j, action in enumerate(t.get("on_enter", [])):
             pool = action.get("move_to_pool")
             if pool is not None and pool not in pools:
                 where = ("transitions", i, "on_enter", j, "move_to_pool")
-                out.append(located.problem(where, f"unknown pool '{pool}'"))
+                out.append(located.problem(where, _("unknown pool '{pool}'", pool=pool)))
     return out
 
 
@@ -369,30 +387,53 @@ def _condition_fields(located: Located, registry: Registry | None) -> list[Probl
         if path[0] == "transitions":
             continue  # guards run on one record, in Python
         for where, name in conditions.python_only(cond, operators):
-            message = (
-                f"condition operator '{name}' of plugin '{operators[name].plugin}' has no SQL "
-                "form: assignment rules and pool sweeps run in SQL; use it in transitions' when"
+            message = _(
+                "condition operator '{name}' of plugin '{plugin}' has no SQL form: assignment "
+                "rules and pool sweeps run in SQL; use it in transitions' when",
+                name=name,
+                plugin=operators[name].plugin,
             )
             out.append(located.problem((*path, *where), message))
     if registry is None:
         return out
     if data["kind"] not in registry.kinds:
         known = ", ".join(sorted(registry.kinds)) or "none: install a plugin"
-        return [*out, located.problem(("kind",), f"no kind '{data['kind']}' (known: {known})")]
+        return [
+            *out,
+            located.problem(
+                ("kind",), _("no kind '{kind}' (known: {known})", kind=data["kind"], known=known)
+            ),
+        ]
     fields = registry.kinds[data["kind"]].fields
     known_fields = ", ".join(sorted(fields))
     for path, cond in _walk_conditions(data, ()):
         for where, name in _field_tests(cond, path):
             if name not in fields:
                 out.append(
-                    located.problem(where, f"no field '{name}' in {data['kind']} ({known_fields})")
+                    located.problem(
+                        where,
+                        _(
+                            "no field '{name}' in {kind} ({known_fields})",
+                            name=name,
+                            kind=data["kind"],
+                            known_fields=known_fields,
+                        ),
+                    )
                 )
     for i, stage in enumerate(data["stages"]):
         for j, name in enumerate(stage.get("require", [])):
             if name not in fields:
                 where = ("stages", i, "require", j)
                 out.append(
-                    located.problem(where, f"no field '{name}' in {data['kind']} ({known_fields})")
+                    located.problem(
+                        where,
+                        _(
+                            "no field '{name}' in {kind} ({known_fields})",
+                            name=name,
+                            kind=data["kind"],
+                            known_fields=known_fields,
+                        ),
+                    )
                 )
     return out
 
@@ -409,7 +450,10 @@ def _unreachable(located: Located) -> list[Problem]:
                 seen.add(nxt)
                 todo.append(nxt)
     return [
-        located.problem(("stages", i, "id"), f"stage '{s}' cannot be reached from '{ids[0]}'")
+        located.problem(
+            ("stages", i, "id"),
+            _("stage '{stage}' cannot be reached from '{first}'", stage=s, first=ids[0]),
+        )
         for i, s in enumerate(ids)
         if s not in seen
     ]
@@ -434,10 +478,12 @@ def _stuck(located: Located) -> list[Problem]:
             if earlier not in finishing:
                 finishing.add(earlier)
                 todo.append(earlier)
-    named = ", ".join(sorted(outcomes)) or "no stage has outcome: won or lost"
-    what = f"an outcome ({named})"
+    named = ", ".join(sorted(outcomes)) or _("no stage has outcome: won or lost")
+    what = _("an outcome ({named})", named=named)
     return [
-        located.problem(("stages", i, "id"), f"stage '{s}' can never reach {what}")
+        located.problem(
+            ("stages", i, "id"), _("stage '{stage}' can never reach {what}", stage=s, what=what)
+        )
         for i, s in enumerate(workflow.stage_ids)
         if s not in finishing
     ]
@@ -451,7 +497,10 @@ def _conflicting_rules(located: Located) -> list[Problem]:
         key = json.dumps(rule["when"], sort_keys=True)
         if key in seen:
             first = seen[key]
-            message = f"same condition as rules[{first}], which always wins: this rule never fires"
+            message = _(
+                "same condition as rules[{first}], which always wins: this rule never fires",
+                first=first,
+            )
             out.append(located.problem(("assignment", "rules", i, "when"), message))
         else:
             seen[key] = i

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crm_core.errors import InvalidInput, quote
+from crm_core.i18n import _
 
 NOT_COMPARED = ("workflow", "version", "kind", "stages")
 """Top-level keys that are not reported as changed sections (stages are compared one by one)."""
@@ -79,9 +80,18 @@ def parse_mapping(pairs: list[str] | None) -> dict[str, str]:
     for pair in pairs or []:
         old, sep, new = (part.strip() for part in pair.partition("="))
         if not sep or not old or not new:
-            raise InvalidInput(f"--map expects OLD=NEW (two stage ids), got {quote(pair)}")
+            raise InvalidInput(
+                _("--map expects OLD=NEW (two stage ids), got {pair}", pair=quote(pair))
+            )
         if out.get(old, new) != new:
-            raise InvalidInput(f"--map maps stage '{old}' twice: to '{out[old]}' and to '{new}'")
+            raise InvalidInput(
+                _(
+                    "--map maps stage '{old}' twice: to '{value}' and to '{new}'",
+                    old=old,
+                    value=out[old],
+                    new=new,
+                )
+            )
         out[old] = new
     return out
 
@@ -92,24 +102,45 @@ def check_mapping(old: dict[str, Any] | None, new: dict[str, Any], mapping: dict
         return
     if old is None:
         raise InvalidInput(
-            f"no workflow is applied to {new['kind']} yet, so --map has no stages to map from"
+            _(
+                "no workflow is applied to {kind} yet, so --map has no stages to map from",
+                kind=new["kind"],
+            )
         )
     old_ids, new_ids = stage_ids(old), stage_ids(new)
     for source, target in mapping.items():
         if source not in old_ids:
             raise InvalidInput(
-                f"--map {source}={target}: '{source}' is not a stage of the applied workflow "
-                f"{old['workflow']} v{old['version']} ({', '.join(old_ids)})"
+                _(
+                    "--map {source}={target}: '{source}' is not a stage of the applied workflow "
+                    "{workflow} v{version} ({names})",
+                    source=source,
+                    target=target,
+                    workflow=old["workflow"],
+                    version=old["version"],
+                    names=", ".join(old_ids),
+                )
             )
         if source in new_ids:
             raise InvalidInput(
-                f"--map {source}={target}: the new file keeps stage '{source}'; "
-                "--map is only for stages it removes"
+                _(
+                    "--map {source}={target}: the new file keeps stage '{source}'; --map is only "
+                    "for stages it removes",
+                    source=source,
+                    target=target,
+                )
             )
         if target not in new_ids:
             raise InvalidInput(
-                f"--map {source}={target}: '{target}' is not a stage of {new['workflow']} "
-                f"v{new['version']} ({', '.join(new_ids)})"
+                _(
+                    "--map {source}={target}: '{target}' is not a stage of {workflow} v{version} "
+                    "({names})",
+                    source=source,
+                    target=target,
+                    workflow=new["workflow"],
+                    version=new["version"],
+                    names=", ".join(new_ids),
+                )
             )
 
 

@@ -325,7 +325,7 @@ async def test_plugin_panels_get_a_tab_and_a_failing_one_shows_its_error(
             await open_record(app, pilot, settle, LEAD)
             assert text_of(app, "#panel-budget-body") == "40000 to spend"
             broken = text_of(app, "#panel-broken-body")
-            assert "plugin 'panels' failed" in broken and "ZeroDivisionError" in broken
+            assert "插件“panels”在" in broken and "ZeroDivisionError" in broken
             tabs = [str(t.label) for t in app.screen.query(Tab)]
             assert tabs[0] == "字段" and tabs[-2:] == ["钱", "Broken"]
             await act(app, pilot, settle, "f5")

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from crm_core.errors import InvalidInput
+from crm_core.i18n import _
 from crm_core.transfer import encoding
 from crm_core.transfer.readers import RawRow, RowError
 
@@ -18,13 +19,17 @@ def header(path: Path, codec: str, delimiter: str) -> list[str]:
         try:
             names = next(csv.reader(text, delimiter=delimiter), None)
         except csv.Error as exc:
-            raise InvalidInput(f"{path.name} line 1: {exc}") from None
+            raise InvalidInput(_("{path} line 1: {exc}", path=path.name, exc=exc)) from None
     if not names:
-        raise InvalidInput(f"{path.name} is empty: a CSV file starts with a header row")
+        raise InvalidInput(
+            _("{path} is empty: a CSV file starts with a header row", path=path.name)
+        )
     names = [n.strip() for n in names]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
-        raise InvalidInput(f"{path.name}: column(s) {', '.join(twice)} appear twice")
+        raise InvalidInput(
+            _("{path}: column(s) {names} appear twice", path=path.name, names=", ".join(twice))
+        )
     return names
 
 
@@ -38,7 +43,9 @@ def rows(path: Path, codec: str, delimiter: str) -> Iterator[RawRow | RowError]:
             try:
                 cells = next(reader, None)
             except csv.Error as exc:
-                raise InvalidInput(f"{path.name} line {line}: {exc}") from None
+                raise InvalidInput(
+                    _("{path} line {line}: {exc}", path=path.name, line=line, exc=exc)
+                ) from None
             if cells is None:
                 return
             if not cells:

@@ -28,6 +28,7 @@ from crm_core.errors import (
     quote,
     restated,
 )
+from crm_core.i18n import _
 from crm_core.records import WriteContext
 from crm_core.transfer import readers
 from crm_core.transfer.bundle import read
@@ -64,7 +65,9 @@ def run(write: Write, host: Any, registry: Any, options: BundleOptions) -> Bundl
     entities = import_entities(host, registry)
     spec = load_spec(options.path, registry, entities)
     if options.batch_size < 1:
-        raise InvalidInput(f"--batch must be at least 1, not {options.batch_size}")
+        raise InvalidInput(
+            _("--batch must be at least 1, not {batch_size}", batch_size=options.batch_size)
+        )
     with write() as ctx:
         assert ctx.actor is not None
         permissions.require_admin(ctx.actor, "import a bundle (it writes users and teams)")
@@ -278,7 +281,14 @@ class _Batch:
             # Two rows of one batch that each look new but share a unique value.
             reason = str(exc.orig).splitlines()[0]
             lines = ", ".join(str(r.line) for r in creates + updates)
-            raise Conflict(f"{self.file.name}: lines {excerpt(lines)} collide: {reason}") from None
+            raise Conflict(
+                _(
+                    "{name}: lines {lines} collide: {reason}",
+                    name=self.file.name,
+                    lines=excerpt(lines),
+                    reason=reason,
+                )
+            ) from None
         self.ictx.flush_journal()
         for done, rows_of in (("created", creates), ("updated", updates)):
             for row in rows_of:

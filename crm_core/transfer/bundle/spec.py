@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from crm_core.errors import InvalidInput
+from crm_core.i18n import _
 from crm_core.transfer import encoding
 from crm_core.transfer.bundle.entity import ImportEntity, Target
 from crm_core.transfer.bundle.read import header
@@ -80,7 +81,9 @@ def load_spec(path: Path, registry: Any, entities: dict[str, ImportEntity]) -> S
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"{name}: cannot read the import spec: {exc}") from None
+        raise InvalidInput(
+            _("{name}: cannot read the import spec: {exc}", name=name, exc=exc)
+        ) from None
     located = load(text, name)
     problems = list(located.problems)
     if not problems and not isinstance(located.data, dict):

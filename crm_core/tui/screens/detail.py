@@ -127,23 +127,23 @@ def why_text(why: WhyView, tr: Translator, now: datetime, tz: tzinfo | None) -> 
     line(tr("Stage"), why.stage or "")
     if why.owner:
         since = when(why.owner_since, now, tz)
-        line(tr("Owner"), f"{why.owner}  {tr('since')} {since}  ({why.owner_cause or ''})")
+        line(tr("Owner"), f"{why.owner}  {tr('since')} {since}  ({tr(why.owner_cause or '')})")
     if why.pool:
         since = when(why.pool_since, now, tz)
         line(tr("Pool"), f"{why.pool}  {tr('since')} {since}  ({why.pool_cause or ''})")
         if why.pool_reason:
-            line(tr("Reason"), why.pool_reason)
+            line(tr("Reason"), tr(why.pool_reason))
     line(tr("Rotations"), str(why.rotations))
     out.append(f"\n{tr('Coming up')}\n", style="bold")
     if not why.upcoming:
         out.append(f"  {tr('Nothing scheduled.')}\n")
     for forecast in why.upcoming:
-        out.append(f"  {when(forecast.at, now, tz)}  {forecast.event}  ")
+        out.append(f"  {when(forecast.at, now, tz)}  {tr(forecast.event)}  ")
         out.append(f"({forecast.rule})\n", style="dim")
     if why.notes:
         out.append(f"\n{tr('Notes')}\n", style="bold")
         for note in why.notes:
-            out.append(f"  {note}\n")
+            out.append(f"  {tr(note)}\n")
     return out
 
 
@@ -255,7 +255,7 @@ class RecordScreen(CrmScreen):
         self._fill("journal", [
             (when(j.at, now, tz), j.actor or j.cause,
              j.action if j.entity == "record" else f"{j.entity} {j.action}",
-             change_summary(j.before, j.after), j.reason or "")
+             change_summary(j.before, j.after), self.tr(j.reason or ""))
             for j in detail.journal
         ], self.tr("No journal rows."))  # fmt: skip
         self.query_one("#why", Static).update(why_text(detail.why, self.tr, now, tz))

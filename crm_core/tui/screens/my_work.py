@@ -93,7 +93,7 @@ class MyWorkScreen(CrmScreen):
             if task.due_at < now:
                 due = Text.assemble((self.tr("Overdue"), "b red"), " ", due)
             record = f"#{task.record_id}" if task.record_id else ""
-            reminders.add_row(due, record, task.note, key=str(task.id))
+            reminders.add_row(due, record, self.tr(task.note), key=str(task.id))
         if not work.tasks:
             reminders.add_row("", "", self.tr("No open reminders."))
         queue = self.query_one("#queue", DataTable)
@@ -120,7 +120,7 @@ class MyWorkScreen(CrmScreen):
             self.notify(self.tr("{n} overdue reminder(s)", n=overdue), severity="warning")
         for task in tasks:
             if (task.cause or "").endswith(POOL_WARNING):
-                self.notify(task.note, title=self.tr("Returns to the pool soon"),
+                self.notify(self.tr(task.note), title=self.tr("Returns to the pool soon"),
                             severity="warning", timeout=10)  # fmt: skip
 
     def _highlighted_record(self) -> int | None:
@@ -156,7 +156,7 @@ class MyWorkScreen(CrmScreen):
         self.call_api(lambda: self.crm.complete_task(self.actor, task_id), self._task_done)
 
     def _task_done(self, task: TaskView) -> None:
-        self.notify(self.tr("Task done") + f": {task.note}")
+        self.notify(self.tr("Task done") + f": {self.tr(task.note)}")
         self.action_refresh()
 
     def palette_commands(self) -> Iterable[SystemCommand]:

@@ -121,7 +121,7 @@ class PoolScreen(CrmScreen):
         table.clear()
         now = self.crm.clock()
         for e in page.entries:
-            why = e.reason or e.cause or ""
+            why = self.tr(e.reason or e.cause or "")
             table.add_row(str(e.record_id), e.title, self._stage(e), ago(e.since, now),
                           self._how(e), why, key=str(e.record_id))  # fmt: skip
         if page.entries:

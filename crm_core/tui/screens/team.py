@@ -392,7 +392,8 @@ class WorkflowCheckDialog(CrmModal[None]):
             lines.append(f"[b red]{escape(count)}[/]")
             for p in result.problems:
                 key = f" {p.key}:" if p.key else ""
-                lines.append(escape(f"  {p.file}:{p.line}:{p.column}{key} {p.message}"))
+                message = self.tr(p.message)
+                lines.append(escape(f"  {p.file}:{p.line}:{p.column}{key} {message}"))
         self.query_one("#workflow-problems", Static).update("\n".join(lines))
 
     def action_close(self) -> None:

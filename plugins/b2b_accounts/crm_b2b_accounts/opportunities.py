@@ -19,6 +19,7 @@ from datetime import date
 from decimal import Decimal
 
 from crm_core.api import Conflict, Crm, DealView, RecordView
+from crm_core.i18n import _
 
 MOTIONS = {"new": None, "cross_sell": "cross_sell_deals", "up_sell": "up_sell_deals"}
 """A deal's sales motion and the account field that lists deals of that motion."""
@@ -44,7 +45,13 @@ def add_opportunity(
     tags it again.
     """
     if motion not in MOTIONS:
-        raise ValueError(f"motion must be one of {', '.join(MOTIONS)}, not {motion!r}")
+        raise ValueError(
+            _(
+                "motion must be one of {names}, not {motion!r}",
+                names=", ".join(MOTIONS),
+                motion=motion,
+            )
+        )
     deal = crm.add_deal(
         actor, account_id, title, amount=amount, currency=currency, stage=stage,
         expected_close=expected_close,
@@ -57,9 +64,21 @@ def add_opportunity(
 def tag_deal(crm: Crm, actor: str, account_id: int, deal_id: int, motion: str) -> RecordView:
     """Mark deal ``deal_id`` of an account as ``cross_sell``, ``up_sell`` or ``new`` business."""
     if motion not in MOTIONS:
-        raise ValueError(f"motion must be one of {', '.join(MOTIONS)}, not {motion!r}")
+        raise ValueError(
+            _(
+                "motion must be one of {names}, not {motion!r}",
+                names=", ".join(MOTIONS),
+                motion=motion,
+            )
+        )
     if deal_id not in {d.id for d in crm.list_deals(actor, account_id)}:
-        raise ValueError(f"deal #{deal_id} is not a deal of account #{account_id}")
+        raise ValueError(
+            _(
+                "deal #{deal_id} is not a deal of account #{account_id}",
+                deal_id=deal_id,
+                account_id=account_id,
+            )
+        )
     for attempt in range(3):
         account = crm.get_record(actor, account_id)
         values: dict[str, list[int] | None] = {}

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from crm_core import hookimpl
+from crm_core.i18n import _
 
 # The hooks import reports and screens (and through them crm_core.api) when called:
 # `crm --help` loads every plugin, and should not pay for what it does not run.
@@ -115,14 +116,16 @@ def crm_validate_record(
     """A deal is cross-sell or up-sell, not both; an account in negotiation keeps its margin."""
     if kind != KIND:
         return None
-    problems = []
+    problems: list[tuple[str, str]] = []
     both = set(fields.get("cross_sell_deals") or []) & set(fields.get("up_sell_deals") or [])
     if both:
         ids = ", ".join(f"#{i}" for i in sorted(both))
-        problems.append(("up_sell_deals", f"deal(s) {ids} are already cross-sell deals"))
+        problems.append(("up_sell_deals", _("deal(s) {ids} are already cross-sell deals", ids=ids)))
     cleared = before is not None and before.get("margin") is not None and "margin" not in fields
     if cleared and stage_after in MARGIN_STAGES:
-        problems.append(("margin", f"cannot be cleared while the account is in {stage_after}"))
+        problems.append(
+            ("margin", _("cannot be cleared while the account is in {stage}", stage=stage_after))
+        )
     return problems
 
 
@@ -190,3 +193,16 @@ def crm_register_dashboard_cards(register: Callable[..., None]) -> None:
         screens.pipeline_card,
         label={"en": "Weighted pipeline", "zh": "加权商机"},
     )
+
+
+def _chinese() -> dict[str, str]:
+    """The Chinese catalogue, imported only when a reader wants Chinese."""
+    from crm_b2b_accounts.locale_zh import MESSAGES
+
+    return MESSAGES
+
+
+@hookimpl
+def crm_register_messages(register: Callable[..., None]) -> None:
+    """The plugin's words in Chinese, read the first time a Chinese reader needs them."""
+    register("zh", _chinese)  # one function for every CRM opened: its catalogue is read once

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from crm_b2b_accounts.catalogue import deal_line, product
 from crm_core.api import Conflict, Crm, InvalidInput, NotFound, PluginWrite
+from crm_core.i18n import _
 
 NAME_MAX = 200
 MAX_MINOR = 2**63 - 1
@@ -64,12 +65,20 @@ def to_minor(amount: str | Decimal | int, what: str) -> int:
     try:
         value = Decimal(str(amount).strip())
     except InvalidOperation:
-        raise InvalidInput(f"{what} {str(amount)[:40]!r} is not a number") from None
+        raise InvalidInput(
+            _("{what} {value!r} is not a number", what=what, value=str(amount)[:40])
+        ) from None
     minor = value * 100
     if not value.is_finite() or value < 0 or minor != minor.to_integral_value():
-        raise InvalidInput(f"{what} {str(amount)[:40]!r} must be >= 0 with at most two decimals")
+        raise InvalidInput(
+            _(
+                "{what} {value!r} must be >= 0 with at most two decimals",
+                what=what,
+                value=str(amount)[:40],
+            )
+        )
     if minor > MAX_MINOR:
-        raise InvalidInput(f"{what} {str(amount)[:40]!r} is too large")
+        raise InvalidInput(_("{what} {value!r} is too large", what=what, value=str(amount)[:40]))
     return int(minor)
 
 
@@ -85,16 +94,24 @@ def _product_view(row: Any) -> ProductView:
 def _text(value: str | None, what: str, required: bool = False) -> str | None:
     if value is None or not value.strip():
         if required:
-            raise InvalidInput(f"a product needs a {what}")
+            raise InvalidInput(_("a product needs a {what}", what=what))
         return None
     if len(value) > NAME_MAX:
-        raise InvalidInput(f"a product's {what} is {len(value):,} characters long; at most 200")
+        raise InvalidInput(
+            _(
+                "a product's {what} is {length:,} characters long; at most 200",
+                what=what,
+                length=len(value),
+            )
+        )
     return value.strip()
 
 
 def _currency(code: str) -> str:
     if len(code) != 3 or not code.isalpha():
-        raise InvalidInput(f"currency must be a three-letter code, not {code[:40]!r}")
+        raise InvalidInput(
+            _("currency must be a three-letter code, not {value!r}", value=code[:40])
+        )
     return code.upper()
 
 
@@ -115,7 +132,9 @@ def _find(w: PluginWrite, name_or_code: str) -> Any:
     )
     row = w.session.execute(query.order_by(product.c.id)).first()
     if row is None:
-        raise NotFound(f"no product {name_or_code[:80]!r} (see crm b2b product list)")
+        raise NotFound(
+            _("no product {value!r} (see crm b2b product list)", value=name_or_code[:80])
+        )
     return row
 
 
@@ -126,7 +145,9 @@ def _clash(w: PluginWrite, name: str | None, code: str | None, other_than: int |
         query = sa.select(product.c.id).where(product.c[column] == value)
         found = w.session.execute(query).scalar()
         if found is not None and found != other_than:
-            raise Conflict(f"a product with {column} {value!r} already exists")
+            raise Conflict(
+                _("a product with {column} {value!r} already exists", column=column, value=value)
+            )
 
 
 def add_product(
@@ -179,7 +200,7 @@ def update_product(
     if active is not None:
         changes["active"] = active
     if not changes:
-        raise InvalidInput("nothing to change: give a name, code, series, price or active")
+        raise InvalidInput(_("nothing to change: give a name, code, series, price or active"))
     with crm.plugin_write(actor) as w:
         w.require_manager("change the product catalogue")
         row = _find(w, name_or_code)
@@ -190,7 +211,7 @@ def update_product(
         after = view.to_dict()
         changed = [k for k in after if after[k] != before[k]]
         if not changed:
-            raise Conflict(f"product {row.name!r} already has these values")
+            raise Conflict(_("product {product!r} already has these values", product=row.name))
         w.journal("product", row.id, "update", {k: before[k] for k in changed},
                   {k: after[k] for k in changed})  # fmt: skip
         return view
@@ -236,7 +257,9 @@ def _sum_lines(w: PluginWrite, deal_id: int, reason: str) -> None:
     if not lines:
         return
     if int(total) > MAX_MINOR:
-        raise InvalidInput(f"deal #{deal_id}'s lines would sum to more than the largest amount")
+        raise InvalidInput(
+            _("deal #{deal_id}'s lines would sum to more than the largest amount", deal_id=deal_id)
+        )
     w.set_deal_amount(deal_id, int(total), reason)
 
 
@@ -252,25 +275,34 @@ def add_line(
     """Add a product line to a deal (default unit price: the list price); the deal's amount
     becomes the sum of its lines, in the same transaction."""
     if quantity < 1:
-        raise InvalidInput(f"quantity must be at least 1, not {quantity}")
+        raise InvalidInput(_("quantity must be at least 1, not {quantity}", quantity=quantity))
     price = None if unit_price is None else to_minor(unit_price, "unit price")
     with crm.plugin_write(actor) as w:
         deal = w.deal(deal_id, "update")
         row = _find(w, product_name)
         if not row.active:
-            raise InvalidInput(f"product {row.name!r} is inactive")
+            raise InvalidInput(_("product {product!r} is inactive", product=row.name))
         if price is None:
             if row.list_price_minor is None:
-                raise InvalidInput(f"product {row.name!r} has no list price: give --unit-price")
+                raise InvalidInput(
+                    _("product {product!r} has no list price: give --unit-price", product=row.name)
+                )
             price = int(row.list_price_minor)
         if row.currency != deal.currency:
             raise InvalidInput(
-                f"product {row.name!r} is priced in {row.currency}, "
-                f"deal #{deal_id} in {deal.currency}"
+                _(
+                    "product {product!r} is priced in {currency}, deal #{deal_id} in {currency2}",
+                    product=row.name,
+                    currency=row.currency,
+                    deal_id=deal_id,
+                    currency2=deal.currency,
+                )
             )
         amount = price * quantity
         if amount > MAX_MINOR:
-            raise InvalidInput(f"{quantity} x {_major(price)} is too large")
+            raise InvalidInput(
+                _("{quantity} x {value} is too large", quantity=quantity, value=_major(price))
+            )
         values = {"deal_id": deal_id, "product_id": row.id, "quantity": quantity,
                   "unit_price_minor": price, "amount_minor": amount,
                   "currency": deal.currency}  # fmt: skip
@@ -287,7 +319,7 @@ def remove_line(crm: Crm, actor: str, line_id: int) -> LineView:
         found = w.session.execute(sa.select(deal_line.c.deal_id).where(deal_line.c.id == line_id))
         deal_id = found.scalar()
         if deal_id is None:
-            raise NotFound(f"no deal line #{line_id}")
+            raise NotFound(_("no deal line #{line_id}", line_id=line_id))
         deal = w.deal(deal_id, "update")
         view = next(v for v in _line_views(w, deal_id) if v.id == line_id)
         w.session.execute(sa.delete(deal_line).where(deal_line.c.id == line_id))

@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select
 
 from crm_core.api import InvalidInput, ReportContext, ReportResult
+from crm_core.i18n import _
 
 ACCOUNT = "account"
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -72,8 +73,11 @@ def _probabilities(ctx: ReportContext) -> dict[str, Decimal]:
     workflow = _workflow(ctx)
     if workflow is None:
         raise InvalidInput(
-            f"no workflow is applied to {_kind(ctx)}: this report weighs deals by its stages' "
-            "probabilities (crm workflow apply workflows/b2b_sales.yaml)"
+            _(
+                "no workflow is applied to {value}: this report weighs deals by its stages' "
+                "probabilities (crm workflow apply workflows/b2b_sales.yaml)",
+                value=_kind(ctx),
+            )
         )
     return {
         s["id"]: Decimal(str(s["probability"]))
@@ -108,14 +112,18 @@ def _currency(ctx: ReportContext) -> str:
     wanted = ctx.params.get("currency")
     if wanted is not None:
         if len(wanted) != 3 or not wanted.isalpha():
-            raise InvalidInput(f"--param currency: {wanted!r} is not a three-letter code")
+            raise InvalidInput(
+                _("--param currency: {wanted!r} is not a three-letter code", wanted=wanted)
+            )
         return wanted.upper()
     deal = ctx.tables.deal
     found = sorted(ctx.session.execute(_deals(ctx, deal.c.currency).distinct()).scalars())
     if len(found) > 1:
         raise InvalidInput(
-            f"the deals use several currencies ({', '.join(found)}): "
-            "choose one with --param currency=CODE"
+            _(
+                "the deals use several currencies ({names}): choose one with --param currency=CODE",
+                names=", ".join(found),
+            )
         )
     return found[0] if found else "CNY"
 
@@ -163,7 +171,9 @@ def b2b_pipeline(ctx: ReportContext) -> ReportResult:
     deal's owner's): count, amount, weighted."""
     group = ctx.params.get("group", "account_stage")
     if group not in PIPELINE_GROUPS:
-        raise InvalidInput(f"--param group must be one of {', '.join(PIPELINE_GROUPS)}")
+        raise InvalidInput(
+            _("--param group must be one of {names}", names=", ".join(PIPELINE_GROUPS))
+        )
     probabilities = _probabilities(ctx)
     currency = _currency(ctx)
     deal, record = ctx.tables.deal, ctx.tables.record
@@ -205,12 +215,12 @@ def b2b_pipeline(ctx: ReportContext) -> ReportResult:
     all_n = sum(r[0] for r in totals.values())
     all_amount = sum(r[1] for r in totals.values())
     all_weighted = sum((r[2] for r in totals.values()), Decimal(0))
-    notes = [
-        f"amounts in {currency}; total: {all_n} open deals, {money(all_amount)}, "
-        f"weighted {money(all_weighted)}"
-    ]
+    notes: list[str] = [
+        _("amounts in {currency}; total: {n} open deals, {amount}, weighted {weighted}",
+          currency=currency, n=all_n, amount=money(all_amount), weighted=money(all_weighted))
+    ]  # fmt: skip
     if unweighted:
-        notes.append(f"{unweighted} deal(s) without a stage probability weigh 0")
+        notes.append(_("{n} deal(s) without a stage probability weigh 0", n=unweighted))
     title = f"Open pipeline of {_kind(ctx)} by {group.replace('_', ' ')}"
     return ReportResult("b2b_pipeline", title, [group, "deals", "amount", "weighted"], rows, notes)
 
@@ -233,7 +243,7 @@ def b2b_revenue_by_region(ctx: ReportContext) -> ReportResult:
         .group_by(region)
     )
     found = [(r, a, n, int(s or 0)) for r, a, n, s in ctx.session.execute(query).all()]
-    total = sum(s for *_, s in found)
+    total = sum(s for *_rest, s in found)
     found.sort(key=lambda row: (-row[3], row[0] is None, str(row[0])))
     rows = [[r if r is not None else NONE, a, n, money(s), share(s, total)] for r, a, n, s in found]
     columns = ["region", "accounts", "won_deals", "revenue", "share"]
@@ -288,7 +298,7 @@ def b2b_pareto(ctx: ReportContext) -> ReportResult:
     wanted = ctx.params.get("class")
     if wanted is not None:
         if wanted not in ("A", "B", "C", "none"):
-            raise InvalidInput("--param class must be A, B, C or none")
+            raise InvalidInput(_("--param class must be A, B, C or none"))
         query = (
             select(ranked.c.id, ranked.c.title, ranked.c.revenue, ranked.c.running, ranked.c.total)
             .where(ranked.c["class"] == wanted)
@@ -305,7 +315,7 @@ def b2b_pareto(ctx: ReportContext) -> ReportResult:
         ranked.c["class"]
     )
     found = {k: (n, int(s or 0)) for k, n, s in ctx.session.execute(query).all()}
-    grand = sum(s for _, s in found.values())
+    grand = sum(s for _n, s in found.values())
     rows = []
     for name in ("A", "B", "C", "none"):
         n, s = found.get(name, (0, 0))
@@ -402,11 +412,13 @@ def b2b_relationship(ctx: ReportContext) -> ReportResult:
     segment_field = ctx.params.get("segment", "type")
     many, few = ctx.param_int("many", 50), ctx.param_int("few", 10)
     if not FIELD_NAME.match(segment_field):
-        raise InvalidInput(f"--param segment: {segment_field!r} is not a field name")
+        raise InvalidInput(
+            _("--param segment: {segment_field!r} is not a field name", segment_field=segment_field)
+        )
     high = _param_fraction(ctx, "margin_high", 0.35)
     low = _param_fraction(ctx, "margin_low", 0.15)
     if few >= many or low > high:
-        raise InvalidInput("need few < many and margin_low <= margin_high")
+        raise InvalidInput(_("need few < many and margin_low <= margin_high"))
     record = ctx.tables.record
     segment = func.coalesce(ctx.field(segment_field), "")
     sizes = (
@@ -462,9 +474,11 @@ def _param_fraction(ctx: ReportContext, name: str, default: float) -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise InvalidInput(f"--param {name}: {raw!r} is not a number") from None
+        raise InvalidInput(
+            _("--param {name}: {raw!r} is not a number", name=name, raw=raw)
+        ) from None
     if not 0 <= value <= 1:
-        raise InvalidInput(f"--param {name}: {raw!r} is not between 0 and 1")
+        raise InvalidInput(_("--param {name}: {raw!r} is not between 0 and 1", name=name, raw=raw))
     return value
 
 

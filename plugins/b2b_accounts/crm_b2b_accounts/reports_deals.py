@@ -28,6 +28,7 @@ from sqlalchemy import Select, case, distinct, func, select
 from crm_b2b_accounts.catalogue import deal_line, product
 from crm_b2b_accounts.reports import NONE, _currency, _deals, _month, money, share
 from crm_core.api import InvalidInput, ReportContext, ReportResult
+from crm_core.i18n import _
 
 GROUPS = ("all", "owner", "team", "region", "product", "quarter")
 NOBODY, NO_TEAM, NO_REGION, NO_PRODUCT = "(nobody)", "(no team)", "(no region)", "(no product)"
@@ -78,7 +79,13 @@ def _people(ctx: ReportContext) -> dict[int, _Person]:
 def _group(ctx: ReportContext, default: str, allowed: tuple[str, ...]) -> str:
     group = ctx.params.get("group", default)
     if group not in allowed:
-        raise InvalidInput(f"--param group must be one of {', '.join(allowed)}, not {group!r}")
+        raise InvalidInput(
+            _(
+                "--param group must be one of {names}, not {group!r}",
+                names=", ".join(allowed),
+                group=group,
+            )
+        )
     return group
 
 
@@ -231,12 +238,12 @@ def b2b_pipeline_by_month(ctx: ReportContext) -> ReportResult:
         row = totals.setdefault((m or NONE, member(owner_id)), [0, 0])
         row[0] += n
         row[1] += int(amount or 0)
-    dated = sorted({m for m, _ in totals if m != NONE})
+    dated = sorted({m for m, _k in totals if m != NONE})
     months = _months(dated[0], dated[-1]) if dated else []
-    months += [NONE] if any(m == NONE for m, _ in totals) else []
+    months += [NONE] if any(m == NONE for m, _k in totals) else []
     members: list[str | None] = [None]
     if group != "month":
-        named = sorted({k for _, k in totals if k is not None})
+        named = sorted({k for _m, k in totals if k is not None})
         members = [k for k in named if not k.startswith("(")]
         members += [k for k in named if k.startswith("(")]
     rows = []

@@ -12,6 +12,7 @@ from decimal import Decimal
 from crm_b2b_accounts.opportunities import deal_motions
 from crm_b2b_accounts.reports import ACCOUNT
 from crm_core.api import Crm, InvalidInput, RecordView
+from crm_core.i18n import localize, say
 
 COLUMNS = [("company", 22), ("industry", 14), ("region", 10), ("type", 12)]
 """The account list's columns after id and title: field and width."""
@@ -44,19 +45,26 @@ def value(crm: Crm, actor: str, record: RecordView) -> str:
         # The class ranks revenue of one currency: the account's biggest.
         currency = max(won, key=lambda c: (won[c], c))
         klass = abc_class(crm, actor, record.id, currency)
-        lines.append(f"[b]Class {klass}[/b] by won revenue ({currency})")
+        lines.append(
+            say("[b]Class {klass}[/b] by won revenue ({currency})", klass=klass, currency=currency)
+        )
     else:
-        lines.append("[b]No class yet[/b]: no won revenue")
-    lines.append(f"Won: {_amounts(won)}   Open pipeline: {_amounts(pipeline)}")
+        lines.append(say("[b]No class yet[/b]: no won revenue"))
+    lines.append(
+        say(
+            "Won: {won}   Open pipeline: {pipeline}", won=_amounts(won), pipeline=_amounts(pipeline)
+        )
+    )
     motions = Counter(deal_motions(record).get(d.id, "new") for d in deals)
     lines.append(
-        f"Deals: {len(deals)} ({motions['new']} new business, {motions['cross_sell']} "
-        f"cross-sell, {motions['up_sell']} up-sell)"
-    )
+        say("Deals: {n} ({new} new business, {cross_sell} cross-sell, {up_sell} up-sell)",
+            n=len(deals), new=motions["new"], cross_sell=motions["cross_sell"],
+            up_sell=motions["up_sell"])
+    )  # fmt: skip
     if record.fields.get("margin") is not None:
-        lines.append(f"Gross margin: {record.fields['margin']:.0%}")
+        lines.append(say("Gross margin: {margin:.0%}", margin=record.fields["margin"]))
     if record.fields.get("key_account"):
-        lines.append("[yellow]Key account[/yellow]: never returned to the pool")
+        lines.append(say("[yellow]Key account[/yellow]: never returned to the pool"))
     return "\n".join(lines)
 
 
@@ -69,18 +77,19 @@ def _amounts(by_currency: dict[str, Decimal]) -> str:
 def pipeline_card(crm: Crm, actor: str) -> str:
     """Open deals per account stage, with their amount weighted by the stage's probability."""
     if not crm.record_page(actor, kind=ACCOUNT, limit=1).records:
-        return "[dim]No accounts yet.[/dim]"
+        return "[dim]" + say("No accounts yet.") + "[/dim]"
     try:
         result = crm.run_report(actor, "b2b_pipeline")
     except InvalidInput as exc:  # no account workflow yet, or several currencies
         return f"[dim]{exc}[/dim]"
     if not result.rows:
-        return "[dim]No open deals.[/dim]"
+        return "[dim]" + say("No open deals.") + "[/dim]"
     lines = [
-        f"{stage:<12} {deals:>4} deals  {amount:>12}  weighted [b]{weighted:>12}[/b]"
+        say("{stage:<12} {deals:>4} deals  {amount:>12}  weighted [b]{weighted:>12}[/b]",
+            stage=stage, deals=deals, amount=amount, weighted=weighted)
         for stage, deals, amount, weighted in result.rows
-    ]
+    ]  # fmt: skip
     total = sum((Decimal(row[3]) for row in result.rows), Decimal(0))
-    lines.append(f"[b]Weighted pipeline: {total:,.2f}[/b]")
-    lines.extend(f"[dim]{note}[/dim]" for note in result.notes)
+    lines.append(say("[b]Weighted pipeline: {total:,.2f}[/b]", total=total))
+    lines.extend(f"[dim]{localize(note)}[/dim]" for note in result.notes)
     return "\n".join(lines)

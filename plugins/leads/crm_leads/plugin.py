@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from crm_core import hookimpl
+from crm_core.i18n import _
 
 # The hooks import reports and screens (and through them crm_core.api) when called:
 # `crm --help` loads every plugin, and should not pay for what it does not run.
@@ -82,14 +83,16 @@ def crm_validate_record(
     keeps the budget and region it qualified with."""
     if kind != "lead":
         return None
-    problems = []
+    problems: list[tuple[str, str]] = []
     if fields.get("source") == "referral" and "referrer_id" not in fields:
-        problems.append(("referrer_id", "a referral lead needs the referring customer's id"))
+        problems.append(("referrer_id", _("a referral lead needs the referring customer's id")))
     if not (fields.get("phone") or fields.get("email") or fields.get("company")):
-        problems.append(("phone", "give at least one of phone, email or company"))
+        problems.append(("phone", _("give at least one of phone, email or company")))
     for name in QUALIFIED_STAGES.get(stage_after or "", ()):
         if before is not None and before.get(name) is not None and fields.get(name) is None:
-            problems.append((name, f"cannot be cleared while the lead is {stage_after}"))
+            problems.append(
+                (name, _("cannot be cleared while the lead is {stage}", stage=stage_after))
+            )
     return problems
 
 
@@ -144,3 +147,16 @@ def crm_register_dashboard_cards(register: Callable[..., None]) -> None:
         screens.conversion_card,
         label={"en": "Lead conversion by source", "zh": "线索来源转化"},
     )
+
+
+def _chinese() -> dict[str, str]:
+    """The catalogue of :mod:`crm_leads.locale_zh`, imported only when a reader wants Chinese."""
+    from crm_leads.locale_zh import MESSAGES
+
+    return MESSAGES
+
+
+@hookimpl
+def crm_register_messages(register: Callable[..., None]) -> None:
+    """The leads' words in Chinese, read the first time a Chinese reader needs them."""
+    register("zh", _chinese)  # one function for every CRM opened: its catalogue is read once

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from crm_core.api import Crm, CrmError, RecordView
+from crm_core.i18n import N_, say, translate
 from crm_leads.reports import (
     BUDGET_POINTS,
     MAX_TOUCHES,
@@ -48,20 +49,24 @@ def qualification(crm: Crm, actor: str, record: RecordView) -> str:
     fields = record.fields
     budget, source, touches = score(fields, len(activities))
     lines = [
-        f"[b]Score {budget + source + touches}[/b] = budget {budget} + source {source} "
-        f"({fields.get('source') or 'none'}) + follow-ups {touches} "
-        f"({min(len(activities), MAX_TOUCHES)} of {MAX_TOUCHES})",
-    ]
+        say("[b]Score {score}[/b] = budget {budget} + source {source} ({name}) + follow-ups "
+            "{touches} ({n} of {max})", score=budget + source + touches, budget=budget,
+            source=source, name=fields.get("source") or say("none"), touches=touches,
+            n=min(len(activities), MAX_TOUCHES), max=MAX_TOUCHES),
+    ]  # fmt: skip
     calls = sum(1 for a in activities if a.type == "call")
     checks = [
-        _check((fields.get("budget") or 0) >= QUALIFY_BUDGET, f"budget of {QUALIFY_BUDGET:,}"),
-        _check(calls > 0, "a call logged"),
-        _check(bool(fields.get("region")), "region"),
+        _check(
+            (fields.get("budget") or 0) >= QUALIFY_BUDGET,
+            say("budget of {budget:,}", budget=QUALIFY_BUDGET),
+        ),
+        _check(calls > 0, say("a call logged")),
+        _check(bool(fields.get("region")), say("region")),
     ]
-    lines.append("To qualify: " + "  ".join(checks))
-    for key, what in (("referrer_id", "Referred by"), ("converted_to", "Converted to")):
+    lines.append(say("To qualify: {checks}", checks="  ".join(checks)))
+    for key, what in (("referrer_id", N_("Referred by")), ("converted_to", N_("Converted to"))):
         if fields.get(key):
-            lines.append(f"{what} {_record_name(crm, actor, fields[key])}")
+            lines.append(f"{translate(what)} {_record_name(crm, actor, fields[key])}")
     return "\n".join(lines)
 
 
@@ -77,10 +82,14 @@ def conversion_card(crm: Crm, actor: str) -> str:
     """Conversion by source of the leads the operator sees, best first."""
     result = crm.run_report(actor, "lead_conversion_by_source")
     if not result.rows:
-        return "[dim]No leads yet.[/dim]"
+        return "[dim]" + say("No leads yet.") + "[/dim]"
     rows = sorted(result.rows, key=lambda r: (-(r[4] or 0), -r[1], r[0] or ""))
     lines = []
     for source, leads, converted, _dropped, rate in rows:
         shown = f"{rate:.0%}" if rate is not None else "–"
-        lines.append(f"{source or '(none)':<14} {converted:>4} of {leads:<5} [b]{shown:>4}[/b]")
+        name = source or say("(none)")
+        lines.append(
+            say("{source:<14} {converted:>4} of {leads:<5} [b]{rate:>4}[/b]",
+                source=name, converted=converted, leads=leads, rate=shown)
+        )  # fmt: skip
     return "\n".join(lines)

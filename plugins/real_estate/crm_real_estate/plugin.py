@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from crm_core import hookimpl
+from crm_core.i18n import _
 
 # The hooks import reports and screens (and through them crm_core.api) when called:
 # `crm --help` loads every plugin, and should not pay for what it does not run.
@@ -135,15 +136,17 @@ def crm_validate_record(
     buyer keeps the budget it qualified with."""
     if kind != KIND:
         return None
-    problems = []
+    problems: list[tuple[str, str]] = []
     low, high = fields.get("budget_min"), fields.get("budget_max")
     if low is not None and high is not None and low > high:
-        problems.append(("budget_min", f"is {low}, above budget_max {high}"))
+        problems.append(("budget_min", _("is {low}, above budget_max {high}", low=low, high=high)))
     if not fields.get("phone") and not fields.get("email"):
-        problems.append(("phone", "give a phone or an e-mail"))
+        problems.append(("phone", _("give a phone or an e-mail")))
     had_budget = before is not None and before.get("budget_max") is not None
     if had_budget and high is None and stage_after in BUDGET_STAGES:
-        problems.append(("budget_max", f"cannot be cleared while the buyer is {stage_after}"))
+        problems.append(
+            ("budget_max", _("cannot be cleared while the buyer is {stage}", stage=stage_after))
+        )
     return problems
 
 
@@ -187,3 +190,16 @@ def crm_register_dashboard_cards(register: Callable[..., None]) -> None:
     register(
         "buyer_funnel", screens.funnel_card, label={"en": "Buyer funnel", "zh": "购房客户漏斗"}
     )
+
+
+def _chinese() -> dict[str, str]:
+    """The Chinese catalogue, imported only when a reader wants Chinese."""
+    from crm_real_estate.locale_zh import MESSAGES
+
+    return MESSAGES
+
+
+@hookimpl
+def crm_register_messages(register: Callable[..., None]) -> None:
+    """The plugin's words in Chinese, read the first time a Chinese reader needs them."""
+    register("zh", _chinese)  # one function for every CRM opened: its catalogue is read once

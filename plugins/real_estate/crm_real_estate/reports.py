@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import Float, case, cast, func, literal, select
 
 from crm_core.api import InvalidInput, ReportContext, ReportResult
+from crm_core.i18n import _
 
 KIND = "buyer"
 DEFAULT_PIPELINE = ["prospect", "intent", "qualified", "signed", "future_owner", "owner", "member"]
@@ -51,7 +52,13 @@ def _round(value: Any) -> float | None:
 
 def _check_kind(ctx: ReportContext, name: str) -> None:
     if ctx.kind not in (None, KIND):
-        raise InvalidInput(f"{name} reports on buyers: leave out --kind or give --kind {KIND}")
+        raise InvalidInput(
+            _(
+                "{name} reports on buyers: leave out --kind or give --kind {kind}",
+                name=name,
+                kind=KIND,
+            )
+        )
 
 
 def _stages(ctx: ReportContext) -> tuple[list[str], list[str], str]:
@@ -151,7 +158,13 @@ def re_funnel(ctx: ReportContext) -> ReportResult:
     first = rows[0][3] if rows else 0
     last = rows[len(pipeline) - 1][3] if pipeline else 0
     overall = _share(last, first)
-    notes = [f"{pipeline[0]} → {pipeline[-1]}: {last} of {first} ({overall})"] if pipeline else []
+    notes: list[str] = []
+    if pipeline:
+        notes.append(
+            _("{first_stage} → {last_stage}: {last} of {first} ({overall})",
+              first_stage=pipeline[0], last_stage=pipeline[-1], last=last, first=first,
+              overall=overall)
+        )  # fmt: skip
     columns = ["stage", "records", "lost_here", "reached", "conversion"]
     return ReportResult("re_funnel", "Buyer funnel (购房客户漏斗)", columns, rows, notes)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from crm_core.api import Crm, RecordView
+from crm_core.i18n import localize, say
 from crm_real_estate.reports import KIND, VIEWING
 
 COLUMNS = [("district", 12), ("rooms", 6), ("budget_min", 12), ("budget_max", 12),
@@ -22,40 +23,41 @@ def budget_range(fields: dict[str, Any]) -> str:
     if low is not None and high is not None:
         return f"{low:,.0f} – {high:,.0f}"
     if low is not None:
-        return f"from {low:,.0f}"
+        return say("from {low:,.0f}", low=low)
     if high is not None:
-        return f"up to {high:,.0f}"
-    return "not given"
+        return say("up to {high:,.0f}", high=high)
+    return say("not given")
 
 
 def needs(crm: Crm, actor: str, record: RecordView) -> str:
     """What the buyer looks for, how many viewings they had, their member level, complaints."""
     f = record.fields
-    wanted = [f"Budget {budget_range(f)}"]
+    wanted = [say("Budget {budget}", budget=budget_range(f))]
     if f.get("rooms"):
-        wanted.append(f"{f['rooms']} rooms")
+        wanted.append(say("{n} rooms", n=f["rooms"]))
     wanted.extend(str(f[k]) for k in ("district", "purpose") if f.get(k))
     lines = [" · ".join(wanted)]
     if f.get("property_interest"):
-        lines.append(f"Interested in {f['property_interest']}")
+        lines.append(say("Interested in {project}", project=f["property_interest"]))
     viewings = [a for a in crm.list_activities(actor, record.id) if a.type == VIEWING]
     if viewings:
         last = viewings[0].occurred_at.strftime("%Y-%m-%d")  # newest first
-        lines.append(f"Viewings: {len(viewings)} (last {last})")
+        lines.append(say("Viewings: {n} (last {last})", n=len(viewings), last=last))
     else:
-        lines.append("Viewings: none yet")
+        lines.append(say("Viewings: none yet"))
     level = f.get("member_level") or "none"
     if level != "none":
-        lines.append(f"Member: [b]{level}[/b], {f.get('member_points') or 0:,} points")
+        points = f.get("member_points") or 0
+        lines.append(say("Member: [b]{level}[/b], {points:,} points", level=level, points=points))
     if f.get("complaint_open"):
-        lines.append("[red]A complaint is open[/red]: the buyer stays out of the pool")
+        lines.append(say("[red]A complaint is open[/red]: the buyer stays out of the pool"))
     return "\n".join(lines)
 
 
 def funnel_card(crm: Crm, actor: str) -> str:
     """The buyer funnel: buyers now in each stage and how many reached it."""
     if not crm.record_page(actor, kind=KIND, limit=1).records:
-        return "[dim]No buyers yet.[/dim]"
+        return "[dim]" + say("No buyers yet.") + "[/dim]"
     result = crm.run_report(actor, "re_funnel")
     lines = []
     for stage, now, _lost_here, reached, conversion in result.rows:
@@ -63,6 +65,9 @@ def funnel_card(crm: Crm, actor: str) -> str:
             lines.append(f"{stage:<13} {now:>5}")
             continue
         rate = f"{conversion:.0%}" if conversion is not None else ""
-        lines.append(f"{stage:<13} {now:>5}  reached {reached:>5} [b]{rate:>5}[/b]")
-    lines.extend(f"[dim]{note}[/dim]" for note in result.notes)
+        lines.append(
+            say("{stage:<13} {now:>5}  reached {reached:>5} [b]{rate:>5}[/b]",
+                stage=stage, now=now, reached=reached, rate=rate)
+        )  # fmt: skip
+    lines.extend(f"[dim]{localize(note)}[/dim]" for note in result.notes)
     return "\n".join(lines)
