@@ -144,3 +144,12 @@ def crm_register_dashboard_cards(register: Callable[..., None]) -> None:
         screens.conversion_card,
         label={"en": "Lead conversion by source", "zh": "线索来源转化"},
     )
+
+
+@hookimpl
+def crm_register_talking_points(register: Callable[..., None]) -> None:
+    """A call script for each open stage of a lead, in English and Chinese."""
+    from crm_leads import screens
+
+    for stage, points in screens.TALKING_POINTS.items():
+        register(screens.KIND, stage, points)
