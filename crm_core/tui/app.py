@@ -25,6 +25,7 @@ from crm_core.tui.screens.my_work import MyWorkRead, MyWorkScreen, read_my_work
 from crm_core.tui.screens.pool import PoolScreen
 from crm_core.tui.screens.records import RecordsScreen
 from crm_core.tui.screens.team import TeamScreen
+from crm_core.tui.undo import UndoStep
 from crm_core.views import UserView, WorkflowView
 
 # mode name -> (key, English title); the order is the order of the keys.
@@ -82,6 +83,7 @@ class CrmApp(App[None]):
         self.usual_kind: str | None = None  # the kind most of My work is about
         self._first_work: Future[MyWorkRead] | None = None
         self._frozen = False  # the collector's view of start-up's objects; see on_mount
+        self.undo_steps: list[UndoStep] = []  # this session's edits and moves, oldest first
         self.sub_title = f"{user.name} ({user.role})"
 
     @property
@@ -136,6 +138,11 @@ class CrmApp(App[None]):
         flow = self.workflows.get(kind)
         label = flow.stage_labels.get(stage) if flow else None
         return self.tr.label(label, stage) if label else stage
+
+    def remember_undo(self, step: UndoStep | None) -> None:
+        """Keep a change of this session so that ``u`` on its record can put it back."""
+        if step is not None:
+            self.undo_steps.append(step)
 
     def mark_tasks_seen(self, task_ids: Iterable[int]) -> None:
         """Remember the newest task shown, so only later ones pop up."""
