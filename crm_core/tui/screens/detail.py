@@ -16,6 +16,7 @@ from rich.console import RenderableType
 from rich.text import Text
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
@@ -212,33 +213,39 @@ class RecordScreen(CrmScreen):
         yield Header()
         yield Static(f"#{self.record_id}", id="record-head", classes="heading")
         yield Static("", id="record-times", classes="hint")
-        with TabbedContent(id="record-tabs"):
-            with TabPane(self.tr("Fields"), id="tab-fields"):
-                yield self._table("fields", ("Field", 28), ("Value", 60))
-            with TabPane(self.tr("Contacts"), id="tab-contacts"):
-                yield self._table(
-                    "contacts", ("Name", 20), ("Phone", 16), ("E-mail", 28), ("Position", 20)
-                )
-            with TabPane(self.tr("Deals"), id="tab-deals"):
-                yield self._table(
-                    "deals", ("Title", 30), ("Amount", 16), ("Stage", 12), ("Expected close", 14)
-                )
-            with TabPane(self.tr("Activities"), id="tab-activities"):
-                yield self._table(
-                    "activities", ("When", 12), ("Type", 12), ("Who", 10), ("Note", 60)
-                )
-            with TabPane(self.tr("Journal"), id="tab-journal"):
-                yield self._table(
-                    "journal",
-                    ("When", 12),
-                    ("Who", 10),
-                    ("Action", 10),
-                    ("Change", 50),
-                    ("Reason", 20),
-                )
-            with TabPane(self.tr("Why"), id="tab-why"):
-                yield Static("", id="why", classes="record-why")
-        yield Static("", id="talking-points", classes="talking-points")
+        # The talking points sit beside the tabs, so the operator reads them while calling.
+        with Horizontal(id="record-body"):
+            with TabbedContent(id="record-tabs"):
+                with TabPane(self.tr("Fields"), id="tab-fields"):
+                    yield self._table("fields", ("Field", 28), ("Value", 60))
+                with TabPane(self.tr("Contacts"), id="tab-contacts"):
+                    yield self._table(
+                        "contacts", ("Name", 20), ("Phone", 16), ("E-mail", 28), ("Position", 20)
+                    )
+                with TabPane(self.tr("Deals"), id="tab-deals"):
+                    yield self._table(
+                        "deals",
+                        ("Title", 30),
+                        ("Amount", 16),
+                        ("Stage", 12),
+                        ("Expected close", 14),
+                    )
+                with TabPane(self.tr("Activities"), id="tab-activities"):
+                    yield self._table(
+                        "activities", ("When", 12), ("Type", 12), ("Who", 10), ("Note", 60)
+                    )
+                with TabPane(self.tr("Journal"), id="tab-journal"):
+                    yield self._table(
+                        "journal",
+                        ("When", 12),
+                        ("Who", 10),
+                        ("Action", 10),
+                        ("Change", 50),
+                        ("Reason", 20),
+                    )
+                with TabPane(self.tr("Why"), id="tab-why"):
+                    yield Static("", id="why", classes="record-why")
+            yield Static("", id="talking-points", classes="talking-points")
         yield Footer()
 
     def _table(self, table_id: str, *columns: tuple[str, int]) -> DataTable[Any]:
