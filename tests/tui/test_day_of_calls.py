@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, OptionList, Select, Static
 
@@ -422,3 +423,27 @@ async def test_i_shows_the_talking_points_of_the_records_stage(
         assert "1. 了解预算和购买时间" in str(panel.render())
         await act(app, pilot, settle, "i")
         assert not panel.display
+
+
+# -- how the talking points look, small and large, in both languages ------------------
+
+
+@pytest.mark.parametrize(("lang", "size"), [("en", (80, 24)), ("zh", (160, 45))])
+def test_snapshot_talking_points(
+    make_app: Callable[..., CrmApp],
+    settle: Settle,
+    snap_compare: Any,
+    lang: str,
+    size: tuple[int, int],
+) -> None:
+    async def open_points(pilot: Pilot[Any]) -> None:
+        app = pilot.app
+        assert isinstance(app, CrmApp)
+        await settle(app)
+        app.clear_notifications()
+        app.push_screen(RecordScreen(LEAD))
+        await pilot.pause()
+        await act(app, pilot, settle, "i")
+        await pilot.pause()
+
+    assert snap_compare(make_app("alice", lang), terminal_size=size, run_before=open_points)
