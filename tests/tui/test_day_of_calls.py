@@ -321,6 +321,29 @@ async def test_u_undoes_the_last_edit_as_a_change_of_its_own(
         assert tui_crm.get_record("alice", LEAD).version == 3  # one step, undone once
 
 
+async def test_u_twice_undoes_two_edits_newest_first(
+    make_app: Callable[..., CrmApp], tui_crm: Crm, settle: Settle
+) -> None:
+    app = make_app("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_lead(app, pilot, settle)
+        for field_id, typed in (("#field-budget", "52000"), ("#field-region", "north")):
+            await act(app, pilot, settle, "e")
+            box = app.screen.query_one(field_id, Input)
+            box.value = typed
+            box.focus()
+            await act(app, pilot, settle, "enter")
+        record = tui_crm.get_record("alice", LEAD)
+        assert (record.fields["budget"], record.fields["region"]) == (52000, "north")
+        await act(app, pilot, settle, "u")
+        record = tui_crm.get_record("alice", LEAD)
+        assert (record.fields["budget"], record.fields["region"]) == (52000, "west")
+        await act(app, pilot, settle, "u")
+        record = tui_crm.get_record("alice", LEAD)
+        assert (record.fields["budget"], record.fields["region"]) == (40000, "west")
+        assert app.undo_steps == []
+
+
 async def _move(app: CrmApp, pilot: Pilot[Any], settle: Settle, stage: str) -> None:
     await act(app, pilot, settle, "m")
     app.screen.query_one("#stage", Select).value = stage

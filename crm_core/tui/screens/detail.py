@@ -465,7 +465,7 @@ class RecordScreen(CrmScreen):
                                    stage=step.stage)  # fmt: skip
 
         def done(record: RecordView) -> None:
-            self.crm_app.undo_steps.remove(step)
+            self.crm_app.undo_steps = undo.undone(self.crm_app.undo_steps, step, record.version)
             what = self.tr("stage move") if step.is_move else self.tr("edit")
             self.notify(self.tr("Undone: the {what} of #{id}", what=what, id=record.id))
             self.action_reload()
