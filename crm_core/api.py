@@ -48,6 +48,7 @@ from crm_core import (
     plugin_settings,
     records,
     reminders,
+    saved_filters,
     schema,
     worklist,
 )
@@ -121,7 +122,13 @@ from crm_core.schedule.simulate import DayReport, simulate
 from crm_core.schedule.sweep import SweepResult
 from crm_core.schedule.tick import TickResult
 from crm_core.schema import BranchStatus
-from crm_core.screenparts import DashboardCard, DetailPanel, ListColumn, ScreenParts
+from crm_core.screenparts import (
+    DashboardCard,
+    DetailPanel,
+    ListColumn,
+    ScreenParts,
+    TalkingPoint,
+)
 from crm_core.transfer import export_all, exporter, importer
 from crm_core.transfer.bundle import run as bundle_run
 from crm_core.transfer.bundle.entity import (
@@ -144,6 +151,7 @@ from crm_core.transfer.report import ImportProgress, ImportReport
 from crm_core.views import (
     ActivityView,
     AddResult,
+    BulkResult,
     ContactView,
     DealView,
     JournalEntry,
@@ -155,6 +163,8 @@ from crm_core.views import (
     RecordPage,
     RecordSnapshot,
     RecordView,
+    SavedFilterView,
+    TalkingPoints,
     TaskView,
     TeamView,
     UserView,
@@ -176,6 +186,7 @@ __all__ = [
     "AddResult",
     "AssignResult",
     "BranchStatus",
+    "BulkResult",
     "BundleExport",
     "BundleReport",
     "ConfigError",
@@ -229,7 +240,10 @@ __all__ = [
     "ReportResult",
     "ReportSpec",
     "Row",
+    "SavedFilterView",
     "SweepResult",
+    "TalkingPoint",
+    "TalkingPoints",
     "Target",
     "TaskView",
     "TeamView",
@@ -592,6 +606,17 @@ class Crm:
         if card is None:
             raise NotFound(_("no dashboard card '{name}'", name=name))
         return self._plugin_call(card.plugin, f"card {name}", card.render, self, actor)
+
+    def talking_points(self, actor: str, record_id: int) -> TalkingPoints:
+        """What the plugins give an operator to say about a record in its current stage.
+
+        The record is read as ``actor`` (refused if they may not see it); a
+        record without a stage, or in a stage no plugin has lines for, gets
+        an empty list.
+        """
+        record = self.get_record(actor, record_id)
+        lines = self.screen_parts.points.get((record.kind, record.stage or ""), [])
+        return TalkingPoints(record.id, record.kind, record.stage, [dict(p.text) for p in lines])
 
     @staticmethod
     def _plugin_call(plugin: str, what: str, function: Callable[..., Any], *args: Any) -> Any:
@@ -1202,6 +1227,114 @@ class Crm:
         record.assigned_at = ctx.now
         records.change(given, record, "assign", owner_id=owner_id, pool_id=None)
 
+    def undo_change(
+        self,
+        actor: str,
+        record_id: int,
+        *,
+        version: int,
+        fields: dict[str, Any] | None = None,
+        title: str | None = None,
+        stage: str | None = None,
+    ) -> RecordView:
+        """Put back what one field edit or stage move changed, as a change of its own.
+
+        ``version`` is the record's version right after the change being
+        undone; ``fields``, ``title`` and ``stage`` are the values it had
+        before (a ``None`` field clears it). If the record changed since
+        (someone else edited or moved it), nothing is undone: :class:`Conflict`.
+        The journal keeps the change and gains an ``undo`` row with the reason
+        "undo of version N"; nothing is deleted. A stage is put back without
+        the workflow's transition rules (the record was there a moment ago),
+        but the fields are checked as on any edit.
+        """
+        if fields is None and title is None and stage is None:
+            raise InvalidInput(_("an undo needs the fields, title or stage to put back"))
+        with self._write(actor) as ctx:
+            assert ctx.actor is not None
+            record = self._load_record(ctx.session, ctx.actor, record_id, True, "update")
+            if record.version != version:
+                raise Conflict(
+                    _("record #{record_id} changed since (version {now}, not {version}): "
+                      "someone else edited it, so nothing was undone",
+                      record_id=record_id, now=record.version, version=version)
+                )  # fmt: skip
+            if record.archived_at is not None:
+                raise Conflict(_("record #{record_id} is archived", record_id=record_id))
+            if stage is not None:
+                wf = engine.applied(ctx.session, record.kind)
+                stages = [s["id"] for s in wf.definition["stages"]] if wf else []
+                if stage not in stages:
+                    raise InvalidInput(
+                        _("no stage '{stage}' in the workflow of {kind}", stage=stage,
+                          kind=record.kind)
+                    )  # fmt: skip
+            changed = records.change(
+                ctx, record, "undo", values=fields or {}, title=title,
+                stage=record.stage if stage is None else stage,
+                reason=f"undo of version {version}",
+            )  # fmt: skip
+            if not changed:
+                raise Conflict(
+                    _("record #{record_id} already has those values: nothing to undo",
+                      record_id=record_id)
+                )  # fmt: skip
+            return _record_view(record, _Names.load(ctx.session))
+
+    def reassign_records(self, actor: str, record_ids: list[int], owner: str) -> list[BulkResult]:
+        """Give each record to ``owner`` (managers, admins); its open tasks go with it.
+
+        Each record is its own transaction, so one refusal (a record someone
+        else just changed, one outside the manager's team) leaves the others
+        done; the result says, per record, what it became or why it was
+        refused. Tasks handed over are journaled as ``reassign`` rows.
+        """
+        out = []
+        for record_id in dict.fromkeys(record_ids):
+            try:
+                out.append(self._reassign_one(actor, record_id, owner))
+            except CrmError as exc:
+                out.append(BulkResult(record_id, None, str(exc)))
+        return out
+
+    def _reassign_one(self, actor: str, record_id: int, owner: str) -> BulkResult:
+        with self._write(actor) as ctx:
+            assert ctx.actor is not None
+            record = self._load_record(ctx.session, ctx.actor, record_id, True, "show")
+            if record.archived_at is not None:
+                raise Conflict(_("record #{record_id} is archived", record_id=record_id))
+            last = ctx.session.exec(select(func.max(Journal.id))).one() or 0
+            self._give(ctx, record, self._owner_id(ctx, owner))
+            handed = (
+                select(func.count())
+                .select_from(Journal)
+                .where(
+                    col(Journal.id) > last, Journal.entity == "task", Journal.action == "reassign"
+                )
+            )
+            moved = int(ctx.session.exec(handed).one())
+            return BulkResult(
+                record_id, _record_view(record, _Names.load(ctx.session)), None, moved
+            )
+
+    def release_records(
+        self, actor: str, record_ids: list[int], reason: str, *, pool: str | None = None
+    ) -> list[BulkResult]:
+        """Release each record to a pool with one reason, as :meth:`release` does one.
+
+        Each record is its own transaction; the result says, per record, what
+        it became or why it was refused.
+        """
+        out = []
+        for record_id in dict.fromkeys(record_ids):
+            try:
+                out.append(
+                    BulkResult(record_id, self.release(actor, record_id, reason, pool=pool), None)
+                )
+            except CrmError as exc:
+                out.append(BulkResult(record_id, None, str(exc)))
+        return out
+
     def archive_record(self, actor: str, record_id: int) -> RecordView:
         """Archive a record: it leaves lists but keeps its history. Nothing is deleted."""
         with self._write(actor) as ctx:
@@ -1692,6 +1825,59 @@ class Crm:
             after = {"done_at": ctx.now.isoformat()}
             ctx.journal("task", task_id, task.record_id, "done", {"done_at": None}, after)
             return _task_view(task, _Names.load(ctx.session))
+
+    def snooze_task(self, actor: str, task_id: int, until: datetime) -> TaskView:
+        """Move an open task's due time to ``until`` (later than now), journaled as ``snooze``."""
+        with self._write(actor) as ctx:
+            assert ctx.actor is not None
+            task = ctx.session.get(Task, task_id)
+            if task is None:
+                raise NotFound(_("no task #{task_id}", task_id=task_id))
+            if not (ctx.actor.is_admin or task.assignee_id in ctx.actor.team_user_ids):
+                raise PermissionDenied(
+                    _("task #{task_id} is not {name}'s", task_id=task_id, name=ctx.actor.name)
+                )
+            if task.done_at is not None:
+                raise Conflict(
+                    _("task #{task_id} is done: there is nothing to snooze", task_id=task_id)
+                )
+            if until.tzinfo is None:
+                raise InvalidInput(_("a snooze time needs its time zone"))
+            if until <= ctx.now:
+                raise InvalidInput(
+                    _("snooze until a later time than now ({now})", now=ctx.now.isoformat())
+                )
+            before = {"due_at": task.due_at.isoformat()}
+            task.due_at = until
+            ctx.session.add(task)
+            after = {"due_at": until.isoformat()}
+            ctx.journal("task", task_id, task.record_id, "snooze", before, after)
+            return _task_view(task, _Names.load(ctx.session))
+
+    # -- saved filters -----------------------------------------------------------
+
+    def save_filter(self, actor: str, name: str, filters: dict[str, Any]) -> SavedFilterView:
+        """Save the actor's own list filter ``name`` (replacing one of that name).
+
+        ``filters`` holds the Records list's settings as texts: ``kind``
+        (required), ``search``, ``stage``, ``owner``, ``pool``, ``where``
+        (``FIELD=VALUE``) and ``sort``.
+        """
+        with self._write(actor) as ctx:
+            assert ctx.actor is not None and ctx.actor.id is not None
+            return saved_filters.save(ctx.session, ctx.actor.id, name, filters, ctx.now)
+
+    def list_filters(self, actor: str) -> list[SavedFilterView]:
+        """The actor's saved list filters, by name (nobody sees another's)."""
+        with self._read(actor) as (session, who):
+            assert who.id is not None
+            return saved_filters.listed(session, who.id)
+
+    def delete_filter(self, actor: str, name: str) -> SavedFilterView:
+        """Delete the actor's saved filter ``name``; return what it held."""
+        with self._write(actor) as ctx:
+            assert ctx.actor is not None and ctx.actor.id is not None
+            return saved_filters.delete(ctx.session, ctx.actor.id, name)
 
     def list_tasks(
         self, actor: str, *, due_before: datetime | None = None, include_done: bool = False

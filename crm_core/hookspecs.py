@@ -665,6 +665,30 @@ def crm_register_messages(register: Callable[..., None]) -> None:
     """
 
 
+@hookspec
+def crm_register_talking_points(register: Callable[..., None]) -> None:
+    """Give operators a call script: what to say to a record of a kind in a stage.
+
+    Call ``register(kind, stage, points)`` with the workflow's stage id and
+    ``points`` a list of lines, each a string or ``{"en": ..., "zh": ...}``.
+    The TUI's record screen shows the lines for the record's current stage
+    when the operator presses ``i``; :meth:`crm_core.api.Crm.talking_points`
+    returns them (plugins that register lines for the same stage add to each
+    other, in registration order). An unknown kind, or points that are not a
+    list of lines with text, stops the CRM from opening. A stage no workflow
+    has is never shown. Returns nothing.
+
+    Example::
+
+        @hookimpl
+        def crm_register_talking_points(register):
+            register("member", "trial", [
+                {"en": "Ask how the first visit went", "zh": "询问首次到店体验"},
+                "Offer the yearly plan",
+            ])
+    """
+
+
 # ---------------------------------------------------------------------------
 # The command line and the plugin's own settings
 # ---------------------------------------------------------------------------

@@ -266,3 +266,18 @@ class Outbox(SQLModel, table=True):
     next_attempt_at: datetime = _ts()
     last_error: str | None = None
     sent_at: datetime | None = _ts(nullable=True)
+
+
+class SavedFilter(SQLModel, table=True):
+    """A user's named set of list filters (kind, search, stage, owner, pool, field, sort).
+
+    Each user has their own; the TUI's Records list saves and recalls them with ``f``.
+    """
+
+    __tablename__ = "saved_filter"
+    __table_args__ = (Index("ix_saved_filter_user_name", "user_id", "name", unique=True),)
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="crm_user.id")
+    name: str
+    filters: dict[str, Any] = Field(sa_column=Column(JsonType, nullable=False))
+    created_at: datetime = _ts()

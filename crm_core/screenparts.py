@@ -1,4 +1,5 @@
-"""What plugins add to the operator's screens: list columns, detail panels, dashboard cards.
+"""What plugins add to the operator's screens: list columns, detail panels, dashboard cards,
+and talking points per stage.
 
 The core keeps only the registrations; the TUI asks :class:`crm_core.api.Crm`
 for them and renders them, so a plugin never imports the TUI.
@@ -69,21 +70,43 @@ class DashboardCard:
     plugin: str
 
 
+@dataclass(frozen=True)
+class TalkingPoint:
+    """One line of a call script for records of a kind in a stage.
+
+    Attributes:
+        kind: The kind of the records it is about.
+        stage: The workflow stage it is for.
+        text: The line, ``{"en": ..., "zh": ...}``.
+        plugin: The plugin that registered it.
+    """
+
+    kind: str
+    stage: str
+    text: Label
+    plugin: str
+
+
 @dataclass
 class ScreenParts:
-    """Every column, panel and card the plugins registered, checked against the kinds."""
+    """Every column, panel, card and talking point the plugins registered, checked
+    against the kinds."""
 
     columns: dict[str, list[ListColumn]] = field(default_factory=dict)
     panels: dict[str, list[DetailPanel]] = field(default_factory=dict)
     cards: list[DashboardCard] = field(default_factory=list)
+    points: dict[tuple[str, str], list[TalkingPoint]] = field(default_factory=dict)
 
     @classmethod
     def collect(cls, host: PluginHost, kinds: dict[str, KindSpec]) -> ScreenParts:
-        """Call the three screen hooks of every plugin (after the kinds are known)."""
+        """Call the screen hooks of every plugin (after the kinds are known)."""
         parts = cls()
         host.call_each("crm_register_list_columns", lambda p: {"register": parts._column(p, kinds)})
         host.call_each("crm_register_detail_panels", lambda p: {"register": parts._panel(p, kinds)})
         host.call_each("crm_register_dashboard_cards", lambda p: {"register": parts._card(p)})
+        host.call_each(
+            "crm_register_talking_points", lambda p: {"register": parts._points(p, kinds)}
+        )
         return parts
 
     def _column(self, plugin: str, kinds: dict[str, KindSpec]) -> Callable[..., None]:
@@ -119,6 +142,22 @@ class ScreenParts:
             who = f"plugin '{plugin}' card '{name}'"
             self._check(who, name, render, [c.name for c in self.cards])
             self.cards.append(DashboardCard(name, label_of(label, name, who), render, plugin))
+
+        return register
+
+    def _points(self, plugin: str, kinds: dict[str, KindSpec]) -> Callable[..., None]:
+        def register(kind: str, stage: str, points: Any) -> None:
+            who = f"plugin '{plugin}' talking points '{kind}.{stage}'"
+            if kind not in kinds:
+                raise RegistrationError(f"{who}: no kind '{kind}'")
+            if not isinstance(stage, str) or not stage:
+                raise RegistrationError(f"{who}: a stage is a workflow's stage id")
+            if isinstance(points, (str, dict)) or not isinstance(points, (list, tuple)):
+                raise RegistrationError(f"{who}: points must be a list of lines")
+            lines = [TalkingPoint(kind, stage, label_of(p, "", who), plugin) for p in points]
+            if any(not line.text["en"].strip() for line in lines):
+                raise RegistrationError(f"{who}: a line needs text")
+            self.points.setdefault((kind, stage), []).extend(lines)
 
         return register
 

@@ -393,3 +393,46 @@ class MyWork(View):
 
     tasks: list[TaskView]
     records: list[WorkItem]
+
+
+@dataclasses.dataclass
+class SavedFilterView(View):
+    """A user's named list filter: what the Records list had set when it was saved.
+
+    ``filters`` holds the list's settings by name (``kind``, ``search``,
+    ``stage``, ``owner``, ``pool``, ``where`` as ``FIELD=VALUE`` text, ``sort``).
+    """
+
+    id: int
+    name: str
+    filters: dict[str, Any]
+    created_at: datetime
+
+
+@dataclasses.dataclass
+class BulkResult(View):
+    """What one record of a bulk action became: the record after it, or why it was refused."""
+
+    record_id: int
+    record: RecordView | None
+    error: str | None
+    tasks_moved: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """True when the action was done for this record."""
+        return self.error is None
+
+
+@dataclasses.dataclass
+class TalkingPoints(View):
+    """What to say on a call about a record in its stage, from the plugins that give it.
+
+    ``points`` are lines as ``{"en": ..., "zh": ...}``, in the order the
+    plugins registered them; empty when no plugin has points for the stage.
+    """
+
+    record_id: int
+    kind: str
+    stage: str | None
+    points: list[dict[str, str]]

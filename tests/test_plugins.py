@@ -64,7 +64,7 @@ def test_plugins_lists_core_and_installed_plugins() -> None:
     assert leads.hooks == [
         "crm_register_dashboard_cards", "crm_register_detail_panels", "crm_register_kinds",
         "crm_register_list_columns", "crm_register_messages", "crm_register_reports",
-        "crm_validate_record",
+        "crm_register_talking_points", "crm_validate_record",
     ]  # fmt: skip
     assert test.hooks == [
         "crm_record_changed",

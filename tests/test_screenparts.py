@@ -92,6 +92,11 @@ def test_a_kind_without_chosen_columns_shows_its_required_fields(crm: Crm) -> No
         ("crm_register_detail_panels", lambda r: r("member", "p", "not callable"), "callable"),
         ("crm_register_dashboard_cards", lambda r: (r("c", print), r("c", print)),
          "already registered"),
+        ("crm_register_talking_points", lambda r: r("ghost", "new", ["hi"]), "no kind 'ghost'"),
+        ("crm_register_talking_points", lambda r: r("member", "", ["hi"]), "a stage is"),
+        ("crm_register_talking_points", lambda r: r("member", "new", "hi"), "must be a list"),
+        ("crm_register_talking_points", lambda r: r("member", "new", [""]), "needs text"),
+        ("crm_register_talking_points", lambda r: r("member", "new", [{"en": 1}]), "label must"),
     ],
 )  # fmt: skip
 def test_bad_registrations_stop_the_crm_opening_with_the_plugin_named(

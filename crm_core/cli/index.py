@@ -96,6 +96,7 @@ COMMANDS = [
         "workflow", "workflows", "YAML workflows: validate, plan, simulate, apply, list, schema."
     ),
     Entry("pool", "pools", "Public pools (公海) of records."),
+    Entry("filter", "filters", "Your saved list filters."),
     Entry("outbox", "outbox", "Notices queued for e-mail, webhook and other channels."),
 ]
 

@@ -196,6 +196,34 @@ def record_archive(ctx: typer.Context, record_id: int) -> None:
     typer.echo(f"record #{record_id} archived")
 
 
+@record_app.command("reassign")
+def record_reassign(
+    ctx: typer.Context,
+    record_ids: list[int],
+    to: str = typer.Option(..., "--to", help="The user who gets them."),
+    as_json: bool = JSON,
+) -> None:
+    """Give records to another user (managers, admins); their open tasks go with them.
+
+    Each record is done on its own: one refused leaves the others given.
+    Exits 1 if any was refused.
+    """
+    s = state(ctx)
+    results = s.crm.reassign_records(s.actor, record_ids, to)
+    if as_json:
+        render.emit_json(results)
+    else:
+        for r in results:
+            if r.record is not None:
+                typer.echo(
+                    f"#{r.record_id} now {r.record.owner}'s, {r.tasks_moved} open task(s) moved"
+                )
+            else:
+                typer.echo(f"#{r.record_id} refused: {r.error}", err=True)
+    if not all(r.ok for r in results):
+        raise typer.Exit(1)
+
+
 journal_app = typer.Typer(help="The journal of changes.")
 
 

@@ -112,6 +112,18 @@ def task_done(ctx: typer.Context, task_id: int) -> None:
     typer.echo(f"task #{task_id} done")
 
 
+@task_app.command("snooze")
+def task_snooze(
+    ctx: typer.Context,
+    task_id: int,
+    until: str = typer.Option(..., "--until", help="The new due time (ISO), later than now."),
+) -> None:
+    """Put a reminder off until a later time."""
+    s = state(ctx)
+    task = s.crm.snooze_task(s.actor, task_id, parse_when(until, "--until"))
+    typer.echo(f"task #{task.id} snoozed until {task.due_at.isoformat()}")
+
+
 @contact_app.command("add")
 def contact_add(
     ctx: typer.Context,

@@ -86,7 +86,6 @@ MESSAGES: dict[str, str] = {
     "an activity cannot happen in the future": "跟进记录的时间不能在将来",
     "a task needs a note": "任务需要内容",
     "no task #{task_id}": "没有任务 #{task_id}",
-    "task #{task_id} is not {name}'s": "任务 #{task_id} 不属于 {name}",
     "task #{task_id} is already done": "任务 #{task_id} 已经完成",
     "record #{source_id} is archived": "客户 #{source_id} 已归档",
     "record #{source_id} is already a {to_kind}": "客户 #{source_id} 已经是 {to_kind}",
@@ -488,6 +487,24 @@ MESSAGES: dict[str, str] = {
     "'activities' takes type, min and max": "“activities”接受 type、min 和 max",
     "unknown condition {cond}; use one of {known}{extra}": "未知条件 {cond}；请用 {known}{extra} 之一",
     "a whole number >= 0": "须为大于等于 0 的整数",
+    # saved filters, undo, snooze
+    "a saved filter needs a name": "保存的筛选需要名称",
+    "a filter name is at most {max} characters": "筛选名称最多 {max} 个字符",
+    "a filter cannot hold {unknown}; it holds {keys}": "筛选不能包含 {unknown}；只能包含 {keys}",
+    "filter {key}: {value} must be a text": "筛选 {key}：{value} 须为文本",
+    "a saved filter names the kind it lists": "保存的筛选须指明所列的类型",
+    "you have {max} saved filters: delete one first": "你已有 {max} 个保存的筛选：请先删除一个",
+    "you have no saved filter {name}": "你没有名为 {name} 的保存筛选",
+    "an undo needs the fields, title or stage to put back": "撤销需要给出要恢复的字段、名称或阶段",
+    "record #{record_id} changed since (version {now}, not {version}): someone else edited it, so nothing was undone": (
+        "客户 #{record_id} 之后已被修改（版本 {now}，不是 {version}）：有人编辑过，所以没有撤销任何内容"
+    ),
+    "no stage '{stage}' in the workflow of {kind}": "{kind} 的流程中没有阶段“{stage}”",
+    "record #{record_id} already has those values: nothing to undo": "客户 #{record_id} 已是这些值：无需撤销",
+    "task #{task_id} is not {name}'s": "任务 #{task_id} 不属于 {name}",
+    "task #{task_id} is done: there is nothing to snooze": "任务 #{task_id} 已完成：无需推迟",
+    "a snooze time needs its time zone": "推迟时间需要带时区",
+    "snooze until a later time than now ({now})": "请推迟到晚于现在（{now}）的时间",
     # connections, bench and soak
     "process must be one of {known}, not {process}": "进程类型须为 {known} 之一，而不是 {process}",
     "the database took longer than {seconds} s to answer; try again or narrow the search": (

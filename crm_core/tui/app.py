@@ -26,6 +26,7 @@ from crm_core.tui.screens.my_work import MyWorkRead, MyWorkScreen, read_my_work
 from crm_core.tui.screens.pool import PoolScreen
 from crm_core.tui.screens.records import RecordsScreen
 from crm_core.tui.screens.team import TeamScreen
+from crm_core.tui.undo import UndoStep
 from crm_core.views import UserView, WorkflowView
 
 # mode name -> (key, English title); the order is the order of the keys.
@@ -84,6 +85,7 @@ class CrmApp(App[None]):
         self._first_work: Future[MyWorkRead] | None = None
         self._frozen = False  # the collector's view of start-up's objects; see on_mount
         self._language_before: str | None = None  # the language before on_load set the operator's
+        self.undo_steps: list[UndoStep] = []  # this session's edits and moves, oldest first
         self.sub_title = f"{user.name} ({user.role})"
 
     @property
@@ -145,6 +147,11 @@ class CrmApp(App[None]):
         flow = self.workflows.get(kind)
         label = flow.stage_labels.get(stage) if flow else None
         return self.tr.label(label, stage) if label else stage
+
+    def remember_undo(self, step: UndoStep | None) -> None:
+        """Keep a change of this session so that ``u`` on its record can put it back."""
+        if step is not None:
+            self.undo_steps.append(step)
 
     def mark_tasks_seen(self, task_ids: Iterable[int]) -> None:
         """Remember the newest task shown, so only later ones pop up."""

@@ -247,6 +247,65 @@ ZH: dict[str, str] = {
         "{file}：流程 {name}（{kind}），阶段 {stages}"
     ),
     "{n} problem(s) in {file}": "{file} 有 {n} 个问题",
+    # -- a day of calls: row actions, snooze, copy, saved filters, undo, talking points
+    "Activity logged on #{id}": "已记录 #{id} 的跟进",
+    "Task added on #{id}": "已为 #{id} 添加任务",
+    "Snooze": "稍后提醒",
+    "Snooze: {note}": "稍后提醒：{note}",
+    "In 1 hour": "1 小时后",
+    "Tomorrow 09:00": "明天 09:00",
+    "At a time I type below": "在下方输入的时间",
+    "+2d, +3h, 2026-03-14 15:30 …": "+2d、+3h、2026-03-14 15:30 …",
+    "Snoozed until {at}: {note}": "已推迟到 {at}：{note}",
+    "1-9 or enter: choose · escape: cancel": "1-9 或回车：选择 · esc：取消",
+    "Copy phone/e-mail": "复制电话/邮箱",
+    "Copy to the clipboard": "复制到剪贴板",
+    "Copied {value}": "已复制 {value}",
+    "No phone or e-mail to copy.": "没有可复制的电话或邮箱。",
+    "Saved filters": "常用筛选",
+    "No saved filters yet.": "还没有保存的筛选。",
+    "Save the current filter as… (name, enter)": "把当前筛选保存为…（输入名称后回车）",
+    "1-9 or enter: recall · d: delete · tab: save current · escape: close": (
+        "1-9 或回车：调用 · d：删除 · tab：保存当前筛选 · esc：关闭"
+    ),
+    "Filter {name} saved": "已保存筛选 {name}",
+    "Filter {name} deleted": "已删除筛选 {name}",
+    "Not offered here any more: {what}": "此处已不再提供：{what}",
+    "Delete": "删除",
+    "Next record": "下一个客户",
+    "Previous record": "上一个客户",
+    "This is the last record of the list.": "已是列表中的最后一个客户。",
+    "This is the first record of the list.": "已是列表中的第一个客户。",
+    "Opened on its own: there is no list to step through.": (
+        "此客户不是从列表打开的，无法前后切换。"
+    ),
+    "Undo": "撤销",
+    "Nothing to undo on this record in this session.": "本次会话中此客户没有可撤销的修改。",
+    "Undone: the {what} of #{id}": "已撤销 #{id} 的{what}",
+    "edit": "字段修改",
+    "stage move": "阶段变更",
+    "Talking points": "通话要点",
+    "Talking points · {stage}": "通话要点 · {stage}",
+    "No talking points for this stage.": "此阶段没有通话要点。",
+    "Select": "选择",
+    "{n} selected · g: reassign · x: release · space: unselect": (
+        "已选 {n} 个 · g：转交 · x：退回公海 · 空格：取消选择"
+    ),
+    "g: give the selected records (or the highlighted one) to another user": (
+        "g：把选中的客户（或当前客户）转交给其他人"
+    ),
+    "x: release the selected records (or the highlighted one) to a pool": (
+        "x：把选中的客户（或当前客户）退回公海"
+    ),
+    "Reassign {n} records (now {owner})": "转交 {n} 个客户（当前负责人 {owner}）",
+    "Done for {n}: {ids}; {tasks} open task(s) moved": (
+        "已完成 {n} 个：{ids}；{tasks} 个待办任务随之转移"
+    ),
+    "Release {n} record(s) to a pool: {ids}": "把 {n} 个客户退回公海：{ids}",
+    "Reason (others read it in the pool)": "原因（其他人会在公海中看到）",
+    "Their workflow's pool": "其流程的公海",
+    "Say why they go back: others read it in the pool.": "请说明退回原因：其他人会在公海中看到。",
+    "enter: release · escape: cancel": "回车：退回 · esc：取消",
     # -- help
     "Close": "关闭",
     "Your first two minutes": "上手两分钟",

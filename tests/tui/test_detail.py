@@ -101,7 +101,8 @@ async def test_the_tabs_show_fields_people_deals_history_and_why(
         assert "Workflow: leads" in why and "returns to pool public" in why
         titles = [c.title for c in app.screen.palette_commands()]  # type: ignore[attr-defined]
         assert titles == ["Edit fields", "Log activity", "Add task", "Move stage", "Release",
-                          "Convert", "Refresh", "Back"]  # fmt: skip
+                          "Convert", "Refresh", "Next record", "Previous record", "Undo",
+                          "Copy phone/e-mail", "Talking points", "Back"]  # fmt: skip
         await act(app, pilot, settle, "escape")
         assert not isinstance(app.screen, RecordScreen)
 

@@ -100,7 +100,7 @@ async def _reassign_first_record(pilot: Pilot[None], settle: Settle) -> tuple[Cr
     app = await _open_team(pilot, settle)
     await pilot.press("enter")  # from alice's queue row to her records
     record_id = int(_rows(app, "#team-records")[0][0])
-    await pilot.press("r")
+    await pilot.press("g")
     await pilot.pause()
     assert isinstance(app.screen, ReassignDialog)
     return app, record_id
@@ -160,7 +160,7 @@ async def test_an_operator_sees_only_that_the_team_is_for_managers(
         assert _text(app, "#team-denied") == "Only managers and admins see the team"
         assert not app.screen.query(DataTable)
         assert list(app.screen.palette_commands()) == []  # type: ignore[attr-defined]
-        for key in ("r", "v", "o"):
+        for key in ("g", "x", "space", "v", "o"):
             await pilot.press(key)
             await pilot.pause()
             assert isinstance(app.screen, TeamScreen)
@@ -172,8 +172,8 @@ async def test_the_palette_offers_the_team_actions(
     async with make_app("mia").run_test(size=SIZE) as pilot:
         app = await _open_team(pilot, settle)
         titles = [c.title for c in app.screen.palette_commands()]  # type: ignore[attr-defined]
-        assert titles == ["Open record", "Reassign", "Validate workflow", "Next page",
-                          "Previous page", "Refresh"]  # fmt: skip
+        assert titles == ["Open record", "Reassign", "Select", "Release", "Validate workflow",
+                          "Next page", "Previous page", "Refresh"]  # fmt: skip
 
 
 async def _check_workflow(pilot: Pilot[None], settle: Settle, path: str) -> str:

@@ -16,11 +16,13 @@ from rich.console import RenderableType
 from rich.text import Text
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
-from crm_core.api import ActivityType, Crm, DetailPanel, KindSpec, WhyView
+from crm_core.api import ActivityType, Crm, DetailPanel, KindSpec, TalkingPoints, WhyView
 from crm_core.errors import CrmError, PluginError
+from crm_core.tui import undo
 from crm_core.tui.base import CrmScreen
 from crm_core.tui.i18n import Translator
 from crm_core.tui.widgets.cells import value, when
@@ -32,8 +34,12 @@ from crm_core.tui.widgets.forms import (
     MoveStageDialog,
     ReleaseDialog,
 )
+from crm_core.tui.widgets.pickers import CopyDialog
 from crm_core.tui.widgets.table import CrmTable
 from crm_core.views import ActivityView, ContactView, DealView, JournalEntry, RecordView
+
+# Fields of these dedupe kinds are what `y` offers to copy, beside the contacts' phone and e-mail.
+COPYABLE = ("phone", "email")
 
 # A journal change longer than this is cut: the table is for scanning, `crm journal` for detail.
 CHANGE_WIDTH = 70
@@ -147,12 +153,37 @@ def why_text(why: WhyView, tr: Translator, now: datetime, tz: tzinfo | None) -> 
     return out
 
 
+def copyable(detail: RecordDetail, tr: Translator) -> list[tuple[str, str]]:
+    """The phone numbers and e-mail addresses of a record and its contacts, as (what, value)."""
+    out: list[tuple[str, str]] = []
+    for name, spec in detail.kind.fields.items():
+        shown = detail.record.fields.get(name)
+        if spec.dedupe in COPYABLE and shown:
+            out.append((tr.label(spec.label, name), str(shown)))
+    for contact in detail.contacts:
+        for label, shown in ((tr("Phone"), contact.phone), (tr("E-mail"), contact.email)):
+            if shown:
+                out.append((f"{contact.name} · {label}", shown))
+    return list({v: (w, v) for w, v in reversed(out)}.values())[::-1]
+
+
+def points_text(found: TalkingPoints, tr: Translator, stage: str) -> Text:
+    """The talking points of a record's stage, numbered, or a line saying there are none."""
+    out = Text(tr("Talking points · {stage}", stage=stage) + "\n\n", style="bold")
+    if not found.points:
+        out.append(tr("No talking points for this stage."), style="dim")
+    for n, point in enumerate(found.points, 1):
+        out.append(f"{n}. {tr.label(point, point.get('en', ''))}\n")
+    return out
+
+
 class RecordScreen(CrmScreen):
     """The detail of one record, pushed over a list; escape goes back.
 
     Tabs: Fields, Contacts, Deals, Activities (newest first), Journal, Why,
     then one per plugin panel. Each action opens a dialog and reloads the
-    record when it succeeds.
+    record when it succeeds. Opened from a list with the ids it showed
+    (``list_ids``), ``]`` and ``[`` step to the next and previous of them.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -164,11 +195,17 @@ class RecordScreen(CrmScreen):
         Binding("r", "release", "Release"),
         Binding("c", "convert", "Convert"),
         Binding("f5", "reload", "Refresh"),
+        Binding("right_square_bracket", "step(1)", "Next record"),
+        Binding("left_square_bracket", "step(-1)", "Previous record"),
+        Binding("u", "undo", "Undo"),
+        Binding("y", "copy", "Copy phone/e-mail"),
+        Binding("i", "talking_points", "Talking points"),
     ]
 
-    def __init__(self, record_id: int) -> None:
+    def __init__(self, record_id: int, list_ids: list[int] | None = None) -> None:
         super().__init__()
         self.record_id = record_id
+        self.list_ids = list_ids or []  # the ids of the list it was opened from, in its order
         self.detail: RecordDetail | None = None
 
     def compose(self) -> ComposeResult:
@@ -176,32 +213,39 @@ class RecordScreen(CrmScreen):
         yield Header()
         yield Static(f"#{self.record_id}", id="record-head", classes="heading")
         yield Static("", id="record-times", classes="hint")
-        with TabbedContent(id="record-tabs"):
-            with TabPane(self.tr("Fields"), id="tab-fields"):
-                yield self._table("fields", ("Field", 28), ("Value", 60))
-            with TabPane(self.tr("Contacts"), id="tab-contacts"):
-                yield self._table(
-                    "contacts", ("Name", 20), ("Phone", 16), ("E-mail", 28), ("Position", 20)
-                )
-            with TabPane(self.tr("Deals"), id="tab-deals"):
-                yield self._table(
-                    "deals", ("Title", 30), ("Amount", 16), ("Stage", 12), ("Expected close", 14)
-                )
-            with TabPane(self.tr("Activities"), id="tab-activities"):
-                yield self._table(
-                    "activities", ("When", 12), ("Type", 12), ("Who", 10), ("Note", 60)
-                )
-            with TabPane(self.tr("Journal"), id="tab-journal"):
-                yield self._table(
-                    "journal",
-                    ("When", 12),
-                    ("Who", 10),
-                    ("Action", 10),
-                    ("Change", 50),
-                    ("Reason", 20),
-                )
-            with TabPane(self.tr("Why"), id="tab-why"):
-                yield Static("", id="why", classes="record-why")
+        # The talking points sit beside the tabs, so the operator reads them while calling.
+        with Horizontal(id="record-body"):
+            with TabbedContent(id="record-tabs"):
+                with TabPane(self.tr("Fields"), id="tab-fields"):
+                    yield self._table("fields", ("Field", 28), ("Value", 60))
+                with TabPane(self.tr("Contacts"), id="tab-contacts"):
+                    yield self._table(
+                        "contacts", ("Name", 20), ("Phone", 16), ("E-mail", 28), ("Position", 20)
+                    )
+                with TabPane(self.tr("Deals"), id="tab-deals"):
+                    yield self._table(
+                        "deals",
+                        ("Title", 30),
+                        ("Amount", 16),
+                        ("Stage", 12),
+                        ("Expected close", 14),
+                    )
+                with TabPane(self.tr("Activities"), id="tab-activities"):
+                    yield self._table(
+                        "activities", ("When", 12), ("Type", 12), ("Who", 10), ("Note", 60)
+                    )
+                with TabPane(self.tr("Journal"), id="tab-journal"):
+                    yield self._table(
+                        "journal",
+                        ("When", 12),
+                        ("Who", 10),
+                        ("Action", 10),
+                        ("Change", 50),
+                        ("Reason", 20),
+                    )
+                with TabPane(self.tr("Why"), id="tab-why"):
+                    yield Static("", id="why", classes="record-why")
+            yield Static("", id="talking-points", classes="talking-points")
         yield Footer()
 
     def _table(self, table_id: str, *columns: tuple[str, int]) -> DataTable[Any]:
@@ -260,6 +304,8 @@ class RecordScreen(CrmScreen):
         ], self.tr("No journal rows."))  # fmt: skip
         self.query_one("#why", Static).update(why_text(detail.why, self.tr, now, tz))
         self._show_panels(detail.panels)
+        if self.query_one("#talking-points", Static).has_class("-shown"):
+            self._read_points()  # the record may be in another stage now
 
     def _show_heading(self, detail: RecordDetail, now: datetime, tz: tzinfo | None) -> None:
         record, tr = detail.record, self.tr
@@ -328,10 +374,16 @@ class RecordScreen(CrmScreen):
         self.app.push_screen(dialog, closed)
 
     def action_edit(self) -> None:
-        """Edit the record's fields."""
+        """Edit the record's fields; ``u`` can put them back."""
         if self.detail is not None:
-            dialog = EditFieldsDialog(self.detail.record, self.detail.kind)
-            self._open(dialog, lambda r: self.tr("Saved #{id}", id=r.id))
+            before = self.detail.record
+            dialog = EditFieldsDialog(before, self.detail.kind)
+
+            def saved(after: RecordView) -> str:
+                self.crm_app.remember_undo(undo.after_edit(before, after))
+                return self.tr("Saved #{id}", id=after.id)
+
+            self._open(dialog, saved)
 
     def action_log_activity(self) -> None:
         """Log a call (or another activity) with a note."""
@@ -352,8 +404,14 @@ class RecordScreen(CrmScreen):
         if not self.detail.stages:
             self.notify(self.tr("No workflow is applied to this kind."), severity="warning")
             return
-        dialog = MoveStageDialog(self.detail.record, self.detail.stages)
-        self._open(dialog, lambda r: self.tr("Moved to {stage}", stage=r.stage))
+        before = self.detail.record
+        dialog = MoveStageDialog(before, self.detail.stages)
+
+        def moved(after: RecordView) -> str:
+            self.crm_app.remember_undo(undo.after_move(before, after))
+            return self.tr("Moved to {stage}", stage=after.stage)
+
+        self._open(dialog, moved)
 
     def action_release(self) -> None:
         """Give the record back to the pool with a reason."""
@@ -376,6 +434,77 @@ class RecordScreen(CrmScreen):
 
         self._open(dialog, converted)
 
+    def action_step(self, by: int) -> None:
+        """Show the next (``by`` 1) or previous (-1) record of the list this one came from."""
+        if self.record_id not in self.list_ids:
+            self.notify(self.tr("Opened on its own: there is no list to step through."))
+            return
+        at = self.list_ids.index(self.record_id) + by
+        if not 0 <= at < len(self.list_ids):
+            if by > 0:
+                self.notify(self.tr("This is the last record of the list."))
+            else:
+                self.notify(self.tr("This is the first record of the list."))
+            return
+        self.record_id = self.list_ids[at]
+        self.detail = None
+        self.query_one("#record-head", Static).update(f"#{self.record_id}")
+        self.action_reload()
+
+    def action_undo(self) -> None:
+        """Put back this session's last field edit or stage move of this record."""
+        step = undo.last_for(self.crm_app.undo_steps, self.record_id)
+        if step is None:
+            self.notify(self.tr("Nothing to undo on this record in this session."))
+            return
+        crm, actor = self.crm, self.actor
+
+        def put_back() -> RecordView:
+            return crm.undo_change(actor, step.record_id, version=step.version,
+                                   fields=step.fields or None, title=step.title,
+                                   stage=step.stage)  # fmt: skip
+
+        def done(record: RecordView) -> None:
+            self.crm_app.undo_steps = undo.undone(self.crm_app.undo_steps, step, record.version)
+            what = self.tr("stage move") if step.is_move else self.tr("edit")
+            self.notify(self.tr("Undone: the {what} of #{id}", what=what, id=record.id))
+            self.action_reload()
+
+        self.call_api(put_back, done, group="undo")
+
+    def action_copy(self) -> None:
+        """Copy a phone number or e-mail to the clipboard (OSC 52: works over SSH)."""
+        if self.detail is None:
+            return
+        values = copyable(self.detail, self.tr)
+        if not values:
+            self.notify(self.tr("No phone or e-mail to copy."), severity="warning")
+        elif len(values) == 1:
+            self._copy(values[0][1])
+        else:
+            self.app.push_screen(CopyDialog(values), self._copy)
+
+    def _copy(self, text: str | None) -> None:
+        if text:
+            self.app.copy_to_clipboard(text)
+            self.notify(self.tr("Copied {value}", value=text))
+
+    def action_talking_points(self) -> None:
+        """Show or hide what to say on a call in the record's stage (from the plugins)."""
+        panel = self.query_one("#talking-points", Static)
+        panel.set_class(not panel.has_class("-shown"), "-shown")
+        if panel.has_class("-shown"):
+            self._read_points()
+
+    def _read_points(self) -> None:
+        crm, actor, record_id = self.crm, self.actor, self.record_id
+
+        def show(found: TalkingPoints) -> None:
+            stage = self.crm_app.stage_label(found.kind, found.stage) or self.tr("none")
+            self.query_one("#talking-points", Static).update(points_text(found, self.tr, stage))
+
+        self.call_api(lambda: crm.talking_points(actor, record_id), show, group="points")
+
     def palette_commands(self) -> Iterable[SystemCommand]:
         """This screen's actions for the command palette."""
         tr = self.tr
@@ -386,4 +515,9 @@ class RecordScreen(CrmScreen):
         yield SystemCommand(tr("Release"), "r", self.action_release)
         yield SystemCommand(tr("Convert"), "c", self.action_convert)
         yield SystemCommand(tr("Refresh"), "F5", self.action_reload)
+        yield SystemCommand(tr("Next record"), "]", lambda: self.action_step(1))
+        yield SystemCommand(tr("Previous record"), "[", lambda: self.action_step(-1))
+        yield SystemCommand(tr("Undo"), "u", self.action_undo)
+        yield SystemCommand(tr("Copy phone/e-mail"), "y", self.action_copy)
+        yield SystemCommand(tr("Talking points"), "i", self.action_talking_points)
         yield SystemCommand(tr("Back"), "escape", self.action_back)

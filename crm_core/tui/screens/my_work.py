@@ -15,7 +15,9 @@ from textual.widgets import DataTable, Footer, Header, Static
 from crm_core.api import Crm
 from crm_core.tui.base import CrmScreen
 from crm_core.tui.screens.detail import RecordScreen
+from crm_core.tui.screens.row_actions import RowActions
 from crm_core.tui.widgets.cells import ago, when
+from crm_core.tui.widgets.pickers import SnoozeDialog
 from crm_core.tui.widgets.table import CrmTable
 from crm_core.views import MyWork, TaskView, WorkflowView
 
@@ -30,12 +32,15 @@ def read_my_work(crm: Crm, actor: str) -> MyWorkRead:
     return crm.my_work(actor), crm.list_workflows(actor)
 
 
-class MyWorkScreen(CrmScreen):
+class MyWorkScreen(RowActions, CrmScreen):
     """The operator's reminders and records, soonest action first."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Open"),
         Binding("d", "done", "Task done"),
+        Binding("z", "snooze", "Snooze"),
+        Binding("a", "log_activity", "Log activity"),
+        Binding("t", "add_task", "Add task"),
         Binding("r", "refresh", "Refresh"),
     ]
 
@@ -134,10 +139,28 @@ class MyWorkScreen(CrmScreen):
         return task.record_id if task else None
 
     def action_open(self) -> None:
-        """Open the record of the highlighted reminder or queue row."""
+        """Open the record of the highlighted reminder or queue row.
+
+        ``]`` and ``[`` on the record step through the table it was opened from.
+        """
         record_id = self._highlighted_record()
-        if record_id is not None:
-            self.app.push_screen(RecordScreen(record_id))
+        if record_id is None:
+            return
+        table = self.focused if isinstance(self.focused, DataTable) else None
+        if table is not None and table.id == "reminders":
+            ids = [t.record_id for t in self._tasks if t.record_id is not None]
+        else:
+            queue = self.query_one("#queue", DataTable)
+            ids = [int(str(row.key.value)) for row in queue.ordered_rows if row.key.value]
+        self.app.push_screen(RecordScreen(record_id, list_ids=list(dict.fromkeys(ids))))
+
+    def row_record(self) -> int | None:
+        """The record of the highlighted reminder or queue row."""
+        return self._highlighted_record()
+
+    def after_row_action(self) -> None:
+        """A new task or call shows in the reminders and the queue."""
+        self.action_refresh()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Enter on a row opens its record."""
@@ -155,6 +178,25 @@ class MyWorkScreen(CrmScreen):
         task_id = int(key)
         self.call_api(lambda: self.crm.complete_task(self.actor, task_id), self._task_done)
 
+    def action_snooze(self) -> None:
+        """Put the highlighted reminder off: an hour, tomorrow 09:00, or a time typed."""
+        table = self.query_one("#reminders", DataTable)
+        if table.row_count == 0 or not self._tasks:
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        task = next((t for t in self._tasks if str(t.id) == key), None)
+        if task is None:
+            return
+        dialog = SnoozeDialog(task, self.crm.clock(), self.crm_app.tz)
+        self.app.push_screen(dialog, self._snoozed)
+
+    def _snoozed(self, task: TaskView | None) -> None:
+        if task is None:
+            return
+        at = when(task.due_at, self.crm.clock(), self.crm_app.tz)
+        self.notify(self.tr("Snoozed until {at}: {note}", at=at, note=task.note))
+        self.action_refresh()
+
     def _task_done(self, task: TaskView) -> None:
         self.notify(self.tr("Task done") + f": {self.tr(task.note)}")
         self.action_refresh()
@@ -163,4 +205,7 @@ class MyWorkScreen(CrmScreen):
         """This screen's actions for the command palette."""
         yield SystemCommand(self.tr("Open"), "enter", self.action_open)
         yield SystemCommand(self.tr("Task done"), "d", self.action_done)
+        yield SystemCommand(self.tr("Snooze"), "z", self.action_snooze)
+        yield SystemCommand(self.tr("Log activity"), "a", self.action_log_activity)
+        yield SystemCommand(self.tr("Add task"), "t", self.action_add_task)
         yield SystemCommand(self.tr("Refresh"), "r", self.action_refresh)

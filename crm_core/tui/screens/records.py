@@ -18,9 +18,11 @@ from crm_core.api import ListColumn
 from crm_core.errors import CrmError, InvalidInput
 from crm_core.tui.base import CrmScreen
 from crm_core.tui.screens.detail import RecordScreen
+from crm_core.tui.screens.row_actions import RowActions
 from crm_core.tui.widgets.cells import ago, value
+from crm_core.tui.widgets.pickers import SavedFiltersDialog
 from crm_core.tui.widgets.table import CrmTable
-from crm_core.views import PoolView, RecordPage, UserView, WorkflowView
+from crm_core.views import PoolView, RecordPage, SavedFilterView, UserView, WorkflowView
 
 SORTS = ("newest", "oldest", "updated", "title", "idle")
 PAGE_SIZE = 50
@@ -65,7 +67,7 @@ class ReadAhead:
         return fresh and (query, after) == (self.query, self.after)
 
 
-class RecordsScreen(CrmScreen):
+class RecordsScreen(RowActions, CrmScreen):
     """Every record the operator may see, one kind at a time."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -75,6 +77,9 @@ class RecordsScreen(CrmScreen):
         Binding("s", "sort", "Sort"),
         Binding("escape", "clear", "Clear filters"),
         Binding("enter", "open", "Open", show=False),
+        Binding("a", "log_activity", "Log activity"),
+        Binding("t", "add_task", "Add task"),
+        Binding("f", "saved_filters", "Saved filters"),
     ]
 
     def __init__(self) -> None:
@@ -231,6 +236,8 @@ class RecordsScreen(CrmScreen):
     def _show(self, page: RecordPage) -> None:
         now = self.crm.clock()
         table = self.query_one("#records", DataTable)
+        # The same page read again (back from a record, after a call) keeps the cursor's record.
+        kept = self.row_record()
         table.clear()
         for r in page.records:
             holder = r.owner or (f"⟲ {r.pool}" if r.pool else "")
@@ -238,6 +245,8 @@ class RecordsScreen(CrmScreen):
             stage = self.crm_app.stage_label(r.kind, r.stage)
             table.add_row(str(r.id), r.title, stage, holder, *extra,
                           ago(r.last_activity_at, now), key=str(r.id))  # fmt: skip
+        if kept is not None and str(kept) in table.rows:
+            table.move_cursor(row=table.get_row_index(str(kept)))
         self.paging.next = page.next
         first = (self.paging.number - 1) * PAGE_SIZE + 1
         shown = f"{first}–{first + len(page.records) - 1}" if page.records else "0"
@@ -280,15 +289,92 @@ class RecordsScreen(CrmScreen):
         """Enter on a row opens the record."""
         event.stop()
         if event.row_key.value:
-            self.app.push_screen(RecordScreen(int(event.row_key.value)))
+            self._open(int(event.row_key.value))
 
     def action_open(self) -> None:
         """Open the highlighted record."""
+        record_id = self.row_record()
+        if record_id is not None:
+            self._open(record_id)
+
+    def _open(self, record_id: int) -> None:
+        """Open a record; ``]`` and ``[`` there step through this page in its order."""
         table = self.query_one("#records", DataTable)
-        if table.row_count:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-            if key:
-                self.app.push_screen(RecordScreen(int(key)))
+        ids = [int(str(row.key.value)) for row in table.ordered_rows if row.key.value]
+        self.app.push_screen(RecordScreen(record_id, list_ids=ids))
+
+    def row_record(self) -> int | None:
+        """The id of the highlighted record."""
+        table = self.query_one("#records", DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return int(key) if key else None
+
+    def after_row_action(self) -> None:
+        """Read the shown page again, as it is now."""
+        self.ahead = None
+        self.reload(self.paging.starts[-1])
+
+    # -- saved filters -------------------------------------------------------------
+
+    def current_filter(self) -> dict[str, str]:
+        """What the list filters on now, as a saved filter holds it."""
+        out = {
+            "kind": self._value("kind"),
+            "search": self.query_one("#search", Input).value.strip(),
+            "stage": self._value("stage"),
+            "owner": self._value("owner"),
+            "pool": self._value("pool"),
+            "where": self.query_one("#where", Input).value.strip(),
+            "sort": self._value("sort"),
+        }
+        return {k: str(v) for k, v in out.items() if v}
+
+    def action_saved_filters(self) -> None:
+        """List the operator's saved filters: recall one by its number, or save this one."""
+        crm, actor = self.crm, self.actor
+
+        def pick(filters: list[SavedFilterView]) -> None:
+            self.app.push_screen(SavedFiltersDialog(filters, self.current_filter()), self.recall)
+
+        self.call_api(lambda: crm.list_filters(actor), pick, group="filters")
+
+    def recall(self, saved: SavedFilterView | None) -> None:
+        """Set the list's filters to ``saved``'s and show its first page."""
+        if saved is None:
+            return
+        wanted = saved.filters
+        kinds: Select[Any] = self.query_one("#kind", Select)
+        if wanted.get("kind") not in kinds._legal_values:
+            self.notify(self.tr("Not offered here any more: {what}", what=wanted.get("kind")),
+                        severity="warning")  # fmt: skip
+            return
+        if wanted.get("kind") != self._value("kind"):
+            with self.prevent(Select.Changed):
+                kinds.value = wanted["kind"]
+            self._reset_columns()
+            self._fill_stages()
+        missing = []
+        with self.prevent(Select.Changed, Input.Changed):
+            for name in ("stage", "owner", "pool", "sort"):
+                select: Select[Any] = self.query_one(f"#{name}", Select)
+                choice = wanted.get(name)
+                if choice is None:
+                    if name != "sort":
+                        select.clear()
+                    continue
+                if choice in select._legal_values:
+                    select.value = choice
+                else:
+                    missing.append(f"{name}={choice}")
+            self.query_one("#search", Input).value = wanted.get("search", "")
+            self.query_one("#where", Input).value = wanted.get("where", "")
+        if missing:
+            self.notify(self.tr("Not offered here any more: {what}", what=", ".join(missing)),
+                        severity="warning")  # fmt: skip
+        self._restart()
+        self.query_one("#records", DataTable).focus()
 
     def action_search(self) -> None:
         """Put the cursor in the search box."""
@@ -331,3 +417,6 @@ class RecordsScreen(CrmScreen):
         yield SystemCommand(self.tr("Sort"), "s", self.action_sort)
         yield SystemCommand(self.tr("Clear filters"), "escape", self.action_clear)
         yield SystemCommand(self.tr("Open"), "enter", self.action_open)
+        yield SystemCommand(self.tr("Log activity"), "a", self.action_log_activity)
+        yield SystemCommand(self.tr("Add task"), "t", self.action_add_task)
+        yield SystemCommand(self.tr("Saved filters"), "f", self.action_saved_filters)

@@ -2,7 +2,10 @@
 
 Managers see their team, admins everyone; the API decides what each may see
 and to whom a record may go, so a refused reassignment shows the API's words.
-Admins and managers also check workflow files here, with located errors.
+``space`` selects records of the chosen operator; ``g`` gives the selected
+ones (or the highlighted one) to another user, ``x`` releases them to a
+pool, each in one action with a result per record. Admins and managers also
+check workflow files here, with located errors.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from rich.text import Text
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
+from textual.coordinate import Coordinate
 from textual.markup import escape
-from textual.widgets import DataTable, Footer, Header, Input, OptionList, Static
+from textual.widgets import DataTable, Footer, Header, Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from crm_core.api import Crm, LoadResult
@@ -26,11 +30,12 @@ from crm_core.tui.base import CrmModal, CrmScreen
 from crm_core.tui.screens.detail import RecordScreen
 from crm_core.tui.widgets.cells import ago, when
 from crm_core.tui.widgets.table import CrmTable
-from crm_core.views import RecordPage, RecordView, UserView
+from crm_core.views import BulkResult, PoolView, RecordPage, RecordView, UserView
 
 IDLE_DAYS = 7
 """A record without an activity for this many days counts as idle (as in the pool rules)."""
 PAGE = 50
+SELECTED = "✓ "  # before the id of a selected record
 WORKFLOW_FOLDER = "workflows/"
 
 
@@ -87,7 +92,9 @@ class TeamScreen(CrmScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("o", "open", "Open record"),
-        Binding("r", "reassign", "Reassign"),
+        Binding("g", "reassign", "Reassign"),
+        Binding("space", "toggle_select", "Select"),
+        Binding("x", "release", "Release"),
         Binding("v", "validate", "Validate workflow"),
         Binding("n", "next_page", "Next page"),
         Binding("p", "previous_page", "Previous page"),
@@ -102,6 +109,7 @@ class TeamScreen(CrmScreen):
         self._cursors: list[str | None] = [None]  # the cursor of each page shown so far
         self._next: str | None = None
         self._loaded = False
+        self._selected: set[int] = set()  # ids of the chosen operator's records
 
     def compose(self) -> ComposeResult:
         """The operators' queues above, the chosen operator's records below."""
@@ -188,6 +196,7 @@ class TeamScreen(CrmScreen):
 
     def _choose(self, name: str) -> None:
         self._operator = name
+        self._selected.clear()
         self._cursors = [None]
         self._load_records(None)
 
@@ -208,10 +217,16 @@ class TeamScreen(CrmScreen):
         now = self.crm.clock()
         self._records, self._next = page.records, page.next
         table = self.query_one("#team-records", DataTable)
+        row = table.cursor_row
         table.clear()
+        self._selected &= {r.id for r in page.records}
         for r in page.records:
-            table.add_row(str(r.id), r.title, r.kind, r.stage or "", ago(r.last_activity_at, now),
-                          ago(r.updated_at, now), key=str(r.id))  # fmt: skip
+            mark = SELECTED if r.id in self._selected else ""
+            table.add_row(f"{mark}{r.id}", r.title, r.kind, r.stage or "",
+                          ago(r.last_activity_at, now), ago(r.updated_at, now),
+                          key=str(r.id))  # fmt: skip
+        if page.records:
+            table.move_cursor(row=min(row, table.row_count - 1))
         title = self.tr("Records of {name}, longest idle first", name=self._operator)
         if len(self._cursors) > 1 or page.next:
             title += " · " + self.tr("page {n}", n=len(self._cursors))
@@ -242,18 +257,93 @@ class TeamScreen(CrmScreen):
         if record is not None:
             self.app.push_screen(RecordScreen(record.id))
 
-    # -- reassigning -----------------------------------------------------------
+    # -- selecting, reassigning, releasing ---------------------------------------
 
-    def action_reassign(self) -> None:
-        """Give the highlighted record to another user of the team."""
+    def action_toggle_select(self) -> None:
+        """Select the highlighted record (or unselect it) and go to the next row."""
         record = self._highlighted_record()
         if record is None:
+            return
+        self._selected ^= {record.id}
+        table = self.query_one("#team-records", DataTable)
+        mark = SELECTED if record.id in self._selected else ""
+        table.update_cell_at(Coordinate(table.cursor_row, 0), f"{mark}{record.id}")
+        table.move_cursor(row=table.cursor_row + 1)
+        self._status(escape(self._selection_line()))
+
+    def _selection_line(self) -> str:
+        n = len(self._selected)
+        if not n:
+            return ""
+        return self.tr("{n} selected · g: reassign · x: release · space: unselect", n=n)
+
+    def _targets(self) -> list[RecordView]:
+        """The selected records, else the highlighted one."""
+        chosen = [r for r in self._records if r.id in self._selected]
+        if chosen:
+            return chosen
+        record = self._highlighted_record()
+        return [record] if record is not None else []
+
+    def action_reassign(self) -> None:
+        """Give the selected records (or the highlighted one) to another user of the team."""
+        targets = self._targets()
+        if not targets:
             self.notify(self.tr("Pick a record of an operator first."), severity="warning")
             return
-        names = [q.name for q in self._queues if q.active and q.name != record.owner]
+        owner = targets[0].owner
+        names = [q.name for q in self._queues if q.active and q.name != owner]
+        if len(targets) == 1 and not self._selected:
+            record = targets[0]
+            self.app.push_screen(
+                ReassignDialog(record, names), lambda name: self._reassign(record, name)
+            )
+            return
+        ids = [r.id for r in targets]
         self.app.push_screen(
-            ReassignDialog(record, names), lambda name: self._reassign(record, name)
+            ReassignDialog(targets[0], names, count=len(ids)),
+            lambda name: self._reassign_many(ids, name),
         )
+
+    def _reassign_many(self, ids: list[int], name: str | None) -> None:
+        if not name:
+            return
+        crm, actor = self.crm, self.actor
+        self.call_api(lambda: crm.reassign_records(actor, ids, name), self._bulk_done,
+                      group="team-reassign")  # fmt: skip
+
+    def action_release(self) -> None:
+        """Release the selected records (or the highlighted one) to a pool, with one reason."""
+        targets = self._targets()
+        if not targets:
+            self.notify(self.tr("Pick a record of an operator first."), severity="warning")
+            return
+        ids = [r.id for r in targets]
+        crm, actor = self.crm, self.actor
+
+        def ask(pools: list[PoolView]) -> None:
+            dialog = BulkReleaseDialog(ids, [p.name for p in pools])
+            self.app.push_screen(dialog, self._bulk_done)
+
+        self.call_api(lambda: crm.list_pools(actor, usable=True), ask, group="team-pools")
+
+    def _bulk_done(self, results: list[BulkResult] | None) -> None:
+        """Say what became of each record, clear the selection and read the queues again."""
+        if not results:
+            return
+        done = [r for r in results if r.ok]
+        lines = []
+        if done:
+            moved = sum(r.tasks_moved for r in done)
+            ids = ", ".join(f"#{r.record_id}" for r in done)
+            lines.append(self.tr("Done for {n}: {ids}; {tasks} open task(s) moved",
+                                 n=len(done), ids=ids, tasks=moved))  # fmt: skip
+        lines += [f"#{r.record_id}: {r.error}" for r in results if not r.ok]
+        text = "\n".join(lines)
+        self._status(escape(text) if len(done) == len(results) else f"[red]{escape(text)}[/]")
+        self.notify(text, severity="information" if len(done) == len(results) else "warning")
+        self._selected.clear()
+        self.action_refresh()
 
     def _reassign(self, record: RecordView, name: str | None) -> None:
         if not name:
@@ -290,8 +380,11 @@ class TeamScreen(CrmScreen):
         if not self.crm_app.is_manager:
             return
         yield SystemCommand(self.tr("Open record"), "o", self.action_open)
-        give = self.tr("r: give the highlighted record to another user")
+        give = self.tr("g: give the selected records (or the highlighted one) to another user")
         yield SystemCommand(self.tr("Reassign"), give, self.action_reassign)
+        yield SystemCommand(self.tr("Select"), "space", self.action_toggle_select)
+        free = self.tr("x: release the selected records (or the highlighted one) to a pool")
+        yield SystemCommand(self.tr("Release"), free, self.action_release)
         check = self.tr("v: check a workflow file or folder")
         yield SystemCommand(self.tr("Validate workflow"), check, self.action_validate)
         yield SystemCommand(self.tr("Next page"), "n", self.action_next_page)
@@ -304,17 +397,22 @@ class ReassignDialog(CrmModal[str | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, record: RecordView, names: list[str]) -> None:
+    def __init__(self, record: RecordView, names: list[str], count: int = 1) -> None:
         super().__init__()
-        self.record = record
+        self.record = record  # the first of ``count`` records of one owner
         self.names = names
+        self.count = count
 
     def compose(self) -> ComposeResult:
-        """The record, the team's users, and a field for another name."""
+        """The record (or how many), the team's users, and a field for another name."""
+        owner = self.record.owner or "—"
+        if self.count > 1:
+            heading = self.tr("Reassign {n} records (now {owner})", n=self.count, owner=owner)
+        else:
+            heading = self.tr("Reassign #{id} {title} (now {owner})", id=self.record.id,
+                              title=self.record.title, owner=owner)  # fmt: skip
         with Vertical(id="reassign-dialog", classes="team-dialog"):
-            yield Static(self.tr("Reassign #{id} {title} (now {owner})", id=self.record.id,
-                                 title=self.record.title, owner=self.record.owner or "—"),
-                         classes="heading")  # fmt: skip
+            yield Static(heading, classes="heading")
             yield OptionList(*(Option(n, id=n) for n in self.names), id="reassign-users")
             yield Input(placeholder=self.tr("or type a user name, then enter"),
                         id="reassign-name")  # fmt: skip
@@ -332,6 +430,50 @@ class ReassignDialog(CrmModal[str | None]):
 
     def action_cancel(self) -> None:
         """Keep the record where it is."""
+        self.dismiss(None)
+
+
+class BulkReleaseDialog(CrmModal[list[BulkResult] | None]):
+    """Release several records to a pool at once, with the one reason others will read."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+    AUTO_FOCUS = "#release-reason"
+
+    def __init__(self, record_ids: list[int], pools: list[str]) -> None:
+        super().__init__()
+        self.record_ids = record_ids
+        self.pools = pools
+
+    def compose(self) -> ComposeResult:
+        """How many, the reason, the pool (the workflow's first unless chosen)."""
+        with Vertical(id="release-dialog", classes="team-dialog"):
+            ids = ", ".join(f"#{i}" for i in self.record_ids)
+            yield Static(self.tr("Release {n} record(s) to a pool: {ids}", n=len(self.record_ids),
+                                 ids=ids), classes="heading")  # fmt: skip
+            yield Input(placeholder=self.tr("Reason (others read it in the pool)"),
+                        id="release-reason")  # fmt: skip
+            yield Select([(p, p) for p in self.pools], prompt=self.tr("Their workflow's pool"),
+                         id="release-pool")  # fmt: skip
+            yield Static("", id="release-problem", classes="form-problem")
+            yield Static(self.tr("enter: release · escape: cancel"), classes="hint")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Release them all with the reason (each record gets its own result)."""
+        event.stop()
+        reason = event.value.strip()
+        if not reason:
+            problem = self.query_one("#release-problem", Static)
+            problem.update(self.tr("Say why they go back: others read it in the pool."))
+            problem.add_class("-shown")
+            return
+        choice = self.query_one("#release-pool", Select).value
+        pool = choice if isinstance(choice, str) else None
+        crm, actor, ids = self.crm, self.actor, self.record_ids
+        self.call_api(lambda: crm.release_records(actor, ids, reason, pool=pool), self.dismiss,
+                      group="release-many")  # fmt: skip
+
+    def action_cancel(self) -> None:
+        """Keep the records where they are."""
         self.dismiss(None)
 
 

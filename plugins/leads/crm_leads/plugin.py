@@ -160,3 +160,12 @@ def _chinese() -> dict[str, str]:
 def crm_register_messages(register: Callable[..., None]) -> None:
     """The leads' words in Chinese, read the first time a Chinese reader needs them."""
     register("zh", _chinese)  # one function for every CRM opened: its catalogue is read once
+
+
+@hookimpl
+def crm_register_talking_points(register: Callable[..., None]) -> None:
+    """A call script for each open stage of a lead, in English and Chinese."""
+    from crm_leads import screens
+
+    for stage, points in screens.TALKING_POINTS.items():
+        register(screens.KIND, stage, points)

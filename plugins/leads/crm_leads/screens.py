@@ -22,6 +22,27 @@ KIND = "lead"
 COLUMNS = [("company", 18), ("phone", 14), ("source", 12), ("budget", 10)]
 """The lead list's columns after id and title: field and width."""
 
+TALKING_POINTS: dict[str, list[dict[str, str]]] = {
+    "new": [
+        {"en": "Say who you are and why you call", "zh": "说明你是谁、为什么来电"},
+        {"en": "Ask whether now is a good time", "zh": "询问现在是否方便通话"},
+        {"en": "Confirm the phone and e-mail", "zh": "确认电话和邮箱"},
+    ],
+    "contacted": [
+        {"en": "Ask about the budget and when they buy", "zh": "了解预算和购买时间"},
+        {"en": "Ask which region it is for", "zh": "询问所在地区"},
+        {"en": "Agree on the next call", "zh": "约定下次通话时间"},
+    ],
+    "qualified": [
+        {"en": "Recap what they need", "zh": "复述客户的需求"},
+        {"en": "Propose the offer and a date to decide", "zh": "给出方案并约定决定日期"},
+    ],
+    "won": [
+        {"en": "Thank them; ask for a referral", "zh": "致谢，并请客户转介绍"},
+    ],
+}
+"""What to say on a call to a lead in each stage of ``workflows/leads.yaml``."""
+
 QUALIFY_BUDGET = 10_000
 """The budget ``workflows/leads.yaml`` asks for before a lead may be qualified (识别真客户)."""
 
