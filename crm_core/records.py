@@ -91,7 +91,7 @@ def checker(ctx: WriteContext, kind: str, action: str = "create") -> Check:
     ``schema=False`` only the plugins' rules run (a stage move: the values
     are unchanged and so still pass the schema) and no keys are returned.
     """
-    registry = ctx.registry
+    schema_check = ctx.registry.checker(kind)
     rules = ctx.host.caller("crm_validate_record")
     actor = ctx.actor.name if ctx.actor else ""
 
@@ -106,8 +106,7 @@ def checker(ctx: WriteContext, kind: str, action: str = "create") -> Check:
     ) -> dict[str, str]:
         keys: dict[str, str] = {}
         if schema:
-            registry.validate(kind, values)
-            keys = registry.dedupe_keys(kind, values)
+            keys = schema_check(values)
         problems: list[tuple[str, str]] = []
         args = {"kind": kind, "fields": dict(values), "before": before, "actor": actor,
                 "action": action, "stage_before": stage_before, "stage_after": stage_after,
