@@ -583,6 +583,10 @@ class Registry:
             self._compiled[kind] = compiled
         return compiled
 
+    def defaults(self, kind: str) -> tuple[tuple[str, Any], ...]:
+        """(field, default) of each field of ``kind`` that has a default, in field order."""
+        return self._compile(kind).defaults
+
     def with_defaults(self, kind: str, values: dict[str, Any]) -> dict[str, Any]:
         """Return ``values`` with each missing field that has a default filled in."""
         out = dict(values)

@@ -304,14 +304,26 @@ def default_title(ctx: WriteContext, kind: str, values: dict[str, Any]) -> str:
 
     A value longer than a title may be is cut to TITLE_MAX characters.
     """
-    spec = ctx.registry.kind(kind)
-    templated = spec.render_title(values)
-    if templated:
-        return templated
-    for name, field in spec.fields.items():
-        if field.type == "string" and values.get(name):
-            return excerpt(str(values[name]), TITLE_MAX)
-    return spec.label.get("en", kind)
+    return titler(ctx.registry, kind)(values)
+
+
+def titler(registry: Registry, kind: str) -> Callable[[dict[str, Any]], str]:
+    """:func:`default_title` of ``kind``, the kind looked up once, to title many values."""
+    spec = registry.kind(kind)
+    render = spec.render_title
+    texts = [name for name, field in spec.fields.items() if field.type == "string"]
+    label = spec.label.get("en", kind)
+
+    def title(values: dict[str, Any]) -> str:
+        templated = render(values)
+        if templated:
+            return templated
+        for name in texts:
+            if values.get(name):
+                return excerpt(str(values[name]), TITLE_MAX)
+        return label
+
+    return title
 
 
 def create(
