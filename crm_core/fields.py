@@ -28,6 +28,7 @@ from crm_core.errors import (
 )
 from crm_core.i18n import Message, _
 from crm_core.limits import FIELD_TEXT_MAX
+from crm_core.plainvalues import INT64, PlainRules
 from crm_core.plugins import PluginHost
 from crm_core.revisions import plugin_migrations
 
@@ -108,6 +109,13 @@ class KindSpec:
         """
         return template_fields(self.title) if self.title else frozenset()
 
+    @functools.cached_property
+    def _title_parts(self) -> tuple[tuple[str, str | None], ...]:
+        """The title template as (literal text, the field after it or None), parsed once."""
+        if not self.title:
+            return ()
+        return tuple((text, name) for text, name, _, _ in string.Formatter().parse(self.title))
+
     def render_title(self, values: dict[str, Any]) -> str:
         """The title template filled with ``values``; a missing value is empty.
 
@@ -117,8 +125,19 @@ class KindSpec:
         """
         if not self.title:
             return ""
-        filled = {n: "" if values.get(n) is None else values[n] for n in self.title_fields}
-        text = EMPTY_BRACKETS.sub("", self.title.format_map(filled))
+        # The template's pieces joined, as format_map would fill them (an import titles
+        # every row: this skips parsing the template and a dictionary of the values).
+        text = "".join(
+            [
+                literal
+                if name is None
+                else literal
+                + ("" if (v := values.get(name)) is None else v if type(v) is str else format(v))
+                for literal, name in self._title_parts
+            ]
+        )
+        if "(" in text or "（" in text or "[" in text or "【" in text:  # else nothing to drop
+            text = EMPTY_BRACKETS.sub("", text)
         return " ".join(text.split()).strip(DANGLING)
 
     def json_schema(self) -> dict[str, Any]:
@@ -172,6 +191,7 @@ class _Compiled:
     defaults: tuple[tuple[str, Any], ...]  # (field, default) in field order
     dedupe: tuple[tuple[str, str], ...]  # (field, normaliser name) in field order
     money: tuple[str, ...]  # the money fields, checked for exactness on every write
+    plain: PlainRules  # what most values are judged by before the full validation
 
 
 @dataclass(frozen=True)
@@ -547,9 +567,16 @@ class Registry:
                 tuple((f.name, f.schema["default"]) for f in fields if "default" in f.schema),
                 tuple((f.name, f.dedupe) for f in fields if f.dedupe),
                 tuple(f.name for f in fields if money.is_money(f.schema)),
+                PlainRules.of(
+                    {f.name: f.schema for f in fields}, (f.name for f in fields if f.required)
+                ),
             )
             self._compiled[kind] = compiled
         return compiled
+
+    def defaults(self, kind: str) -> tuple[tuple[str, Any], ...]:
+        """(field, default) of each field of ``kind`` that has a default, in field order."""
+        return self._compile(kind).defaults
 
     def with_defaults(self, kind: str, values: dict[str, Any]) -> dict[str, Any]:
         """Return ``values`` with each missing field that has a default filled in."""
@@ -561,7 +588,30 @@ class Registry:
 
     def validate(self, kind: str, values: dict[str, Any]) -> None:
         """Refuse ``values`` unless they pass the kind's schema; name every bad field."""
-        spec = self.kind(kind)
+        compiled = self._compile(kind)
+        if not compiled.plain.passes(values):
+            self._validate_fully(compiled, values)
+
+    def checker(self, kind: str) -> Callable[[dict[str, Any]], dict[str, str]]:
+        """:meth:`validate` then :meth:`dedupe_keys` of ``kind``, for many values.
+
+        The kind's rules and normalisers are looked up once: an import checks
+        every row with one. Normalisers registered after it was made are not used.
+        """
+        compiled = self._compile(kind)
+        passes = compiled.plain.passes
+        dedupe = self._dedupe(compiled)
+
+        def check(values: dict[str, Any]) -> dict[str, str]:
+            if not passes(values):
+                self._validate_fully(compiled, values)
+            return self._keys(kind, dedupe, values)
+
+        return check
+
+    def _validate_fully(self, compiled: _Compiled, values: dict[str, Any]) -> None:
+        spec = compiled.spec
+        kind = spec.name
         validator = self._validators.get(kind)
         if validator is None:
             validator = fastjsonschema.compile(spec.json_schema(), use_default=False)
@@ -578,7 +628,7 @@ class Registry:
         # An import validates every row: only the kind's money fields present are looked at.
         not_money: list[tuple[str, str]] = [
             (name, _("{value} {why}", value=quote(v), why=why))
-            for name in self._compile(kind).money
+            for name in compiled.money
             if name in values and (why := money.problem(v := values[name]))
         ]
         if not_money:
@@ -638,25 +688,44 @@ class Registry:
         except (ValueError, CrmError):
             raise
         except Exception as exc:
-            plugin = self.normalizer_plugins.get(name, "core")
-            raise PluginError(plugin, f"normalizer {name}", exc) from exc
+            raise self._failed(name, exc) from exc
 
     def dedupe_keys(self, kind: str, values: dict[str, Any]) -> dict[str, str]:
         """Return field name to normalised key for every dedupe field that has a value."""
+        return self._keys(kind, self._dedupe(self._compile(kind)), values)
+
+    def _dedupe(self, compiled: _Compiled) -> tuple[tuple[str, str, Callable[[str], str]], ...]:
+        """(field, normaliser name, normaliser) of each dedupe field, in field order."""
+        return tuple((name, n, self.normalizers[n]) for name, n in compiled.dedupe)
+
+    def _keys(
+        self,
+        kind: str,
+        dedupe: tuple[tuple[str, str, Callable[[str], str]], ...],
+        values: dict[str, Any],
+    ) -> dict[str, str]:
         keys = {}
         problems: list[tuple[str, str]] = []
-        for name, normalizer in self._compile(kind).dedupe:
-            if values.get(name) not in (None, ""):
-                try:
-                    keys[name] = self.normalize(normalizer, str(values[name]))
-                except ValueError as exc:
-                    problems.append((name, reason_of(exc)))
+        for name, normalizer, normalize in dedupe:
+            value = values.get(name)
+            if value is None or value == "":
+                continue
+            try:
+                keys[name] = normalize(value if type(value) is str else str(value))
+            except ValueError as exc:
+                problems.append((name, reason_of(exc)))
+            except CrmError:
+                raise
+            except Exception as exc:
+                raise self._failed(normalizer, exc) from exc
         if problems:
             raise FieldError(kind, problems)
         return keys
 
-
-INT64 = 2**63
+    def _failed(self, normalizer: str, exc: Exception) -> PluginError:
+        """The error for normaliser ``normalizer`` failing with ``exc``: the plugin's fault."""
+        plugin = self.normalizer_plugins.get(normalizer, "core")
+        return PluginError(plugin, f"normalizer {normalizer}", exc)
 
 
 def _capped(schema: dict[str, Any]) -> dict[str, Any]:

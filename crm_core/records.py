@@ -92,7 +92,7 @@ def checker(ctx: WriteContext, kind: str, action: str = "create") -> Check:
     ``schema=False`` only the plugins' rules run (a stage move: the values
     are unchanged and so still pass the schema) and no keys are returned.
     """
-    registry = ctx.registry
+    schema_check = ctx.registry.checker(kind)
     rules = ctx.host.caller("crm_validate_record")
     actor = ctx.actor.name if ctx.actor else ""
 
@@ -107,8 +107,7 @@ def checker(ctx: WriteContext, kind: str, action: str = "create") -> Check:
     ) -> dict[str, str]:
         keys: dict[str, str] = {}
         if schema:
-            registry.validate(kind, values)
-            keys = registry.dedupe_keys(kind, values)
+            keys = schema_check(values)
         problems: list[tuple[str, str]] = []
         args = {"kind": kind, "fields": dict(values), "before": before, "actor": actor,
                 "action": action, "stage_before": stage_before, "stage_after": stage_after,
@@ -308,14 +307,26 @@ def default_title(ctx: WriteContext, kind: str, values: dict[str, Any]) -> str:
 
     A value longer than a title may be is cut to TITLE_MAX characters.
     """
-    spec = ctx.registry.kind(kind)
-    templated = spec.render_title(values)
-    if templated:
-        return templated
-    for name, field in spec.fields.items():
-        if field.type == "string" and values.get(name):
-            return excerpt(str(values[name]), TITLE_MAX)
-    return spec.label.get("en", kind)
+    return titler(ctx.registry, kind)(values)
+
+
+def titler(registry: Registry, kind: str) -> Callable[[dict[str, Any]], str]:
+    """:func:`default_title` of ``kind``, the kind looked up once, to title many values."""
+    spec = registry.kind(kind)
+    render = spec.render_title
+    texts = [name for name, field in spec.fields.items() if field.type == "string"]
+    label = spec.label.get("en", kind)
+
+    def title(values: dict[str, Any]) -> str:
+        templated = render(values)
+        if templated:
+            return templated
+        for name in texts:
+            if values.get(name):
+                return excerpt(str(values[name]), TITLE_MAX)
+        return label
+
+    return title
 
 
 def create(

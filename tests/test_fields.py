@@ -11,11 +11,13 @@ from typing import Any
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crm_core import hookimpl
 from crm_core.api import Crm, FieldError, NotFound
 from crm_core.errors import CrmError
-from crm_core.fields import Registry
+from crm_core.fields import DANGLING, EMPTY_BRACKETS, KindSpec, Registry, template_fields
 from crm_core.plugins import PluginHost
 
 
@@ -513,3 +515,37 @@ def test_dedupe_true_means_exact() -> None:
     registry = _registry(("codes", _kind_plugin("code", {"c": {"type": "string", "dedupe": True}})))
     assert registry.kind("code").fields["c"].dedupe == "exact"
     assert registry.dedupe_keys("code", {"c": "  ＡBc "}) == {"c": "abc"}
+
+
+# -- title templates -------------------------------------------------------------------------
+
+TITLE_VALUES = st.one_of(
+    st.none(), st.sampled_from(["", "Li", " Wang  Wei ", "()", "（ ）", "[x]", "·", "a\tb"]),
+    st.integers(-5, 5), st.floats(-2, 2, allow_nan=False), st.booleans(),
+)  # fmt: skip
+TEMPLATES = st.lists(
+    st.sampled_from(
+        ["{name}", "{company}", " ", " (", ")", "（", "）", " · ", "[", "]", "{{", "}", "x"]
+    ),
+    min_size=1,
+    max_size=6,
+).map("".join)
+
+
+def _rendered_by_format_map(template: str, values: dict[str, Any]) -> str:
+    """The title as ``str.format_map`` fills it, cleaned as render_title documents."""
+    names = template_fields(template)
+    filled = {n: "" if values.get(n) is None else values[n] for n in names}
+    text = EMPTY_BRACKETS.sub("", template.format_map(filled))
+    return " ".join(text.split()).strip(DANGLING)
+
+
+@settings(max_examples=500, deadline=None)
+@given(TEMPLATES, st.dictionaries(st.sampled_from(["name", "company"]), TITLE_VALUES))
+def test_a_title_is_its_template_filled_and_cleaned(template: str, values: dict[str, Any]) -> None:
+    try:
+        expected = _rendered_by_format_map(template, values)
+    except ValueError:  # an unmatched brace: no kind can have this template
+        return
+    kind = KindSpec("k", {"en": "K"}, "p", title=template)
+    assert kind.render_title(values) == expected

@@ -161,12 +161,12 @@ def _batch(
     kind = maker.kind
     result = BatchResult(rows=len(items))
     candidates = []
-    check = records.checker(ctx, kind, "import")
+    make = maker.for_batch(ctx, records.checker(ctx, kind, "import"))
     for item in items:
         if isinstance(item, RowError):
             result.problems.append(Problem(item.line, "", "", item.reason))
             continue
-        made = maker.make(ctx, item, check)
+        made = make(item)
         if isinstance(made, list):
             result.problems.extend(made)
         else:

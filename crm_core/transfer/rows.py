@@ -11,6 +11,7 @@ A row that fails becomes a list of :class:`Problem`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,51 +115,67 @@ class RowMaker:
         self._names: dict[int, str] | None = None
         self._text_only: bool | None = None
 
-    def make(
-        self, ctx: WriteContext, row: RawRow, check: records.Check
-    ) -> Candidate | list[Problem]:
-        """Check one row; return the candidate, or every problem found in it.
+    def for_batch(
+        self, ctx: WriteContext, check: records.Check
+    ) -> Callable[[RawRow], Candidate | list[Problem]]:
+        """The check of one row of a batch: its candidate, or every problem found in it.
 
-        ``check`` is :func:`crm_core.records.checker` of the kind, made once a batch.
+        ``check`` is :func:`crm_core.records.checker` of the kind, made once a
+        batch. What is the same for every row (the kind's defaults and title,
+        the columns) is looked up here, once, not once a row.
         """
-        raw = row.values
-        problems: list[Problem] = []
-        if self.columns.special:
-            title = self._text(row, "title", problems)
-            if title is not None and len(title) > TITLE_MAX:
-                why = f"is {len(title):,} characters long; at most {TITLE_MAX:,}"
-                problems.append(self.problem(row.line, "title", why))
-                title = None
-            owner_id = self._owner(row, self._text(row, "owner", problems), problems)
-            stage = self._stage(row, self._text(row, "stage", problems), problems)
-        else:  # what the three lookups give a file without those columns, for every row
-            title, owner_id, stage = None, self.setup.default_owner, self.setup.first_stage
-        if self.typed:
-            given = {f: v for c, f in self.columns.fields.items() if (v := raw.get(c)) is not None}
-        else:
-            # An empty cell unsets its field, and coercion leaves a string field's text as it
-            # is; so only the other fields' cells go through it (most files have none).
-            given = {
-                f: t
-                for c, f in self.columns.fields.items()
-                if (t := raw.get(c)) is not None and t != ""
-            }
-            if not self._all_text(ctx):
+        kind = self.kind
+        registry = ctx.registry
+        fields = tuple(self.columns.fields.items())
+        special = bool(self.columns.special)
+        typed = self.typed
+        all_text = typed or self._all_text(ctx)  # JSON Lines values are never coerced
+        defaults = registry.defaults(kind)
+        title_of = records.titler(registry, kind)
+        default_owner, first_stage = self.setup.default_owner, self.setup.first_stage
+
+        def make(row: RawRow) -> Candidate | list[Problem]:
+            raw = row.values
+            problems: list[Problem] = []
+            if special:
+                title = self._text(row, "title", problems)
+                if title is not None and len(title) > TITLE_MAX:
+                    why = f"is {len(title):,} characters long; at most {TITLE_MAX:,}"
+                    problems.append(self.problem(row.line, "title", why))
+                    title = None
+                owner_id = self._owner(row, self._text(row, "owner", problems), problems)
+                stage = self._stage(row, self._text(row, "stage", problems), problems)
+            else:  # what the three lookups give a file without those columns, for every row
+                title, owner_id, stage = None, default_owner, first_stage
+            if typed:
+                given = {f: v for c, f in fields if (v := raw.get(c)) is not None}
+            else:
+                # An empty cell unsets its field, and coercion leaves a string field's text as
+                # it is; so only the other fields' cells go through it (most files have none).
+                given = {f: t for c, f in fields if (t := raw.get(c)) is not None and t != ""}
+            if not all_text:
                 try:
-                    coerced = ctx.registry.coerce(self.kind, given)
+                    coerced = registry.coerce(kind, given)
                 except FieldError as exc:
                     return problems + self._problems(row.line, exc)
                 given = {k: v for k, v in coerced.items() if v is not None}
-        values = ctx.registry.with_defaults(self.kind, given)
-        owner = None if owner_id is None else self._owner_name(owner_id)
-        try:
-            keys = check(values, None, stage_after=stage, owner=owner)
-        except FieldError as exc:
-            return problems + self._problems(row.line, exc)
-        if problems:
-            return problems
-        title = title or records.default_title(ctx, self.kind, values)
-        return Candidate(row.line, given, values, keys, title, owner_id, stage)
+            # The kind's defaults after the row's own values, in field order.
+            values = dict(given)
+            for name, default in defaults:
+                if name not in values:
+                    values[name] = default
+            owner = None if owner_id is None else self._owner_name(owner_id)
+            try:
+                keys = check(values, None, stage_after=stage, owner=owner)
+            except FieldError as exc:
+                return problems + self._problems(row.line, exc)
+            if problems:
+                return problems
+            return Candidate(
+                row.line, given, values, keys, title or title_of(values), owner_id, stage
+            )
+
+        return make
 
     def _all_text(self, ctx: WriteContext) -> bool:
         """True when every field the file fills is a string field: its text is its value."""
