@@ -140,6 +140,7 @@ from crm_core.views import (
     RecordPage,
     RecordSnapshot,
     RecordView,
+    StageMove,
     TaskView,
     TeamView,
     UserView,
@@ -212,6 +213,7 @@ __all__ = [
     "ReportResult",
     "ReportSpec",
     "Row",
+    "StageMove",
     "SweepResult",
     "Target",
     "TaskView",
@@ -735,6 +737,21 @@ class Crm:
                 raise Conflict(f"record #{record_id} is archived")
             engine.move(ctx, record, stage, reason)
             return _record_view(record, _Names.load(ctx.session))
+
+    def stage_moves(self, actor: str, record_id: int) -> list[StageMove]:
+        """The other stages of a record's workflow, those :meth:`move_record` would take first.
+
+        Allowed moves lead, the next stage first; each refused one carries
+        the words :meth:`move_record` would refuse it with (the moves allowed
+        from here, a required field, a guard not met), so a screen can offer
+        only what will succeed and say why the rest is not offered. A lost
+        stage is allowed here: its reason is asked when the move is made.
+        """
+        with self._read(actor) as (session, who):
+            record = self._load_record(session, who, record_id, False, "move")
+            if record.archived_at is not None:
+                raise Conflict(f"record #{record_id} is archived")
+            return engine.stage_moves(session, self.registry.operators, self.clock(), record)
 
     @staticmethod
     def permission_rules() -> dict[str, dict[str, list[str]]]:

@@ -340,6 +340,23 @@ class WorkflowView(View):
 
 
 @dataclasses.dataclass
+class StageMove(View):
+    """Another stage of a record's workflow and whether the record may move there now.
+
+    ``why_not`` holds the workflow's refusal (the moves allowed from here, a
+    required field, a guard not met) when ``allowed`` is false. ``behind``
+    says the stage comes before the record's in pipeline order; ``order`` is
+    its place there.
+    """
+
+    stage: str
+    allowed: bool
+    why_not: str | None
+    behind: bool
+    order: int
+
+
+@dataclasses.dataclass
 class PoolEntry(View):
     """A record waiting in a pool, how it came back, and whether the reader may claim it now.
 
