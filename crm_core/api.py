@@ -132,6 +132,7 @@ from crm_core.views import (
     ContactView,
     DealView,
     JournalEntry,
+    KindScope,
     MyWork,
     PoolEntry,
     PoolPage,
@@ -186,6 +187,7 @@ __all__ = [
     "InvalidInput",
     "JournalCheck",
     "JournalEntry",
+    "KindScope",
     "KindSpec",
     "ListColumn",
     "Load",
@@ -1243,6 +1245,25 @@ class Crm:
             rows, cursor = browse.read_page(session, query, sort, limit)
             names = _Names.load(session)
             return RecordPage([_record_view(r, names) for r in rows], cursor)
+
+    def kind_scope(self, actor: str, kind: str) -> KindScope:
+        """Whether ``actor`` sees any live record of ``kind``; if not, how many exist.
+
+        The count goes to managers and admins only (an operator's answer
+        says nothing of records they may not see), so a screen can tell
+        "none visible to you" from "none yet". See :meth:`KindScope.empty_note`.
+        """
+        self.kind(kind)  # an unknown kind is refused, not counted as empty
+        live = (Record.kind == kind, col(Record.archived_at).is_(None))
+        with self._read(actor) as (session, who):
+            visible = permissions.record_filter(who, "show")
+            seen = session.exec(select(Record.id).where(*live, visible).limit(1)).first()
+            if seen is not None:
+                return KindScope(kind, True)
+            if who.role not in ("manager", "admin"):
+                return KindScope(kind, False)
+            existing = session.exec(select(func.count()).select_from(Record).where(*live)).one()
+            return KindScope(kind, False, int(existing))
 
     def my_work(self, actor: str, *, limit: int = 200) -> MyWork:
         """The actor's open reminders by due time, then their live records by next action.

@@ -340,6 +340,36 @@ class WorkflowView(View):
 
 
 @dataclasses.dataclass
+class KindScope(View):
+    """Whether a reader sees any record of a kind, and how many exist when they see none.
+
+    ``existing`` counts every live record of the kind, and is given only to
+    managers and admins, only when ``visible`` is false: an operator learns
+    nothing about records outside their scope.
+    """
+
+    kind: str
+    visible: bool
+    existing: int | None = None
+
+    def empty_note(self, noun: str) -> str | None:
+        """What a screen says instead of an empty chart or card (None: there is something).
+
+        ``noun`` is the kind's plural as the sentence uses it (``accounts``):
+        "No accounts yet.", "No accounts visible to you (2,000 exist)." for a
+        manager, "No accounts in your scope (yours or your pools')." for an
+        operator.
+        """
+        if self.visible:
+            return None
+        if self.existing is None:
+            return f"No {noun} in your scope (yours or your pools')."
+        if self.existing == 0:
+            return f"No {noun} yet."
+        return f"No {noun} visible to you ({self.existing:,} exist)."
+
+
+@dataclasses.dataclass
 class StageMove(View):
     """Another stage of a record's workflow and whether the record may move there now.
 

@@ -19,6 +19,7 @@ from crm_core.api import Crm
 from crm_core.errors import CrmError
 from crm_core.tui.base import localize_bindings
 from crm_core.tui.i18n import Translator
+from crm_core.tui.messages import said
 from crm_core.tui.screens.dashboard import DashboardScreen
 from crm_core.tui.screens.help import HelpScreen
 from crm_core.tui.screens.my_work import MyWorkRead, MyWorkScreen, read_my_work
@@ -177,7 +178,7 @@ class CrmApp(App[None]):
 
     def show_error(self, exc: CrmError) -> None:
         """Show a refusal of the API as a red notice that stays until read."""
-        self.notify(str(exc), severity="error", timeout=15)
+        self.notify(said(exc, self.tr), severity="error", timeout=15)
 
     def action_help(self) -> None:
         """Show the help screen over the current one."""

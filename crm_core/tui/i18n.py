@@ -36,7 +36,8 @@ ZH: dict[str, str] = {
     "New reminder": "新提醒",
     "Task done": "任务已完成",
     "{n} overdue reminder(s)": "{n} 条提醒已逾期",
-    "Returns to the pool soon": "即将退回公海",
+    "{n} record(s) return to the pool soon unless you follow up": "{n} 个客户即将退回公海，请尽快跟进",
+    "They are in your reminders (1).": "详见提醒列表（按 1）。",
     # lists
     "Kind": "类型",
     "Search": "搜索",
@@ -132,6 +133,21 @@ ZH: dict[str, str] = {
         "移到流失阶段需填写流程规定的流失原因之一。"
     ),
     "Release #{id} to the pool": "把 #{id} 退回公海",
+    "To pool": "退回到",
+    "its workflow's pool": "流程默认公海",
+    "* required: the next owner reads why it came back.": "* 必填：下一位负责人会看到退回原因。",
+    "Type the reason for the release.": "请填写退回原因。",
+    "Not offered:": "不可选：",
+    "No move is allowed from {stage} now.": "当前无法从 {stage} 变更阶段。",
+    # -- the API's refusals in the TUI's words (crm_core/tui/messages.py)
+    "Moving to {stage} needs a reason: type one of {reasons}.": (
+        "移到 {stage} 需要原因：请填写其中之一：{reasons}。"
+    ),
+    "{kind} has no pool in its workflow: choose a pool.": "{kind} 的流程没有公海：请选择一个公海。",
+    "No workflow is applied to {kind}: an admin applies one.": (
+        "{kind} 尚未应用流程：请管理员应用一个。"
+    ),
+    "Choose a kind before filtering on a field.": "按字段筛选前请先选择类型。",
     "Convert #{id} {title}": "转化 #{id} {title}",
     "Into": "转化为",
     "Other fields": "其他字段",
@@ -160,7 +176,21 @@ ZH: dict[str, str] = {
     "reclaim yours after {n} days": "退回的客户 {n} 天后才能再领",
     "Page {n}": "第 {n} 页",
     "{n} in the pool": "公海共 {n} 个",
-    "c claims · o opens · n/p pages": "c 领取 · o 打开 · n/p 翻页",
+    "enter claims and opens · c claims · o opens · n/p pages": (
+        "回车 领取并打开 · c 领取 · o 打开 · n/p 翻页"
+    ),
+    "Claim and open": "领取并打开",
+    "now": "现在",
+    "not now": "暂不可领",
+    "You held #{id} before: you may claim it again from {at}.": (
+        "你之前持有过 #{id}：{at} 起才能再次领取。"
+    ),
+    "You have made today's {n} claims: you may claim again from {at}.": (
+        "今天的 {n} 次领取已用完：{at} 起可以再领取。"
+    ),
+    "You hold the most records this pool allows: close or release one to claim more.": (
+        "你持有的客户已达公海上限：结束或退回一个后才能再领取。"
+    ),
     "Nothing waits in this pool.": "公海里暂时没有客户。",
     "This is the last page.": "已是最后一页。",
     "This is the first page.": "已是第一页。",
@@ -197,6 +227,12 @@ ZH: dict[str, str] = {
     "alert": "预警",
     "ok": "正常",
     "{n} of {m} figures crossed their threshold.": "{m} 项指标中有 {n} 项超出阈值。",
+    "no data in your scope": "你的范围内没有数据",
+    "No {kind} records in your scope: none is yours or in your pools.": (
+        "你的范围内没有{kind}：没有归你或在你公海中的记录。"
+    ),
+    "No {kind} records yet.": "还没有{kind}。",
+    "No {kind} records visible to you ({n} exist).": "你看不到任何{kind}（共有 {n} 个）。",
     "Dashboard of {kind}": "{kind}仪表盘",
     "Funnel, growth and compliance of {kind}": "{kind}的漏斗、增长与跟进达标率",
     # -- team
@@ -221,7 +257,7 @@ ZH: dict[str, str] = {
     "Open record": "打开客户",
     "Reassign": "转交",
     "Validate workflow": "校验流程",
-    "r: give the highlighted record to another user": "r：把选中的客户转交给其他人",
+    "g: give the highlighted record to another user": "g：把选中的客户转交给其他人",
     "v: check a workflow file or folder": "v：校验流程文件或目录",
     "Pick a record of an operator first.": "请先选择一位业务员的客户。",
     "#{id} {title} now belongs to {owner}": "#{id} {title} 已转交给 {owner}",

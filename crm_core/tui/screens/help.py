@@ -23,7 +23,7 @@ from crm_core.tui.screens.pool import PoolScreen
 from crm_core.tui.screens.records import RecordsScreen
 from crm_core.tui.screens.team import TeamScreen
 
-ENTER_ON_A_ROW: dict[type[Screen[object]], str] = {PoolScreen: "claim", TeamScreen: "open"}
+ENTER_ON_A_ROW: dict[type[Screen[object]], str] = {TeamScreen: "open"}
 """The action enter on a highlighted row runs, where the screen's BINDINGS do not say it."""
 
 KEY_NAMES = {"enter": "enter", "escape": "esc"}

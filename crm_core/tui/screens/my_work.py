@@ -21,6 +21,8 @@ from crm_core.views import MyWork, TaskView, WorkflowView
 
 # Tasks the pool sweep writes before it takes a record back end with this cause.
 POOL_WARNING = ":warn"
+# The start-up notice goes by itself soon: the reminders table holds what it counts.
+ANNOUNCE_SECONDS = 6
 
 MyWorkRead = tuple[MyWork, list[WorkflowView]]
 
@@ -34,9 +36,9 @@ class MyWorkScreen(CrmScreen):
     """The operator's reminders and records, soonest action first."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "open", "Open"),
+        Binding("enter,o", "open", "Open"),
         Binding("d", "done", "Task done"),
-        Binding("r", "refresh", "Refresh"),
+        Binding("f5", "refresh", "Refresh"),
     ]
 
     def __init__(self) -> None:
@@ -114,14 +116,22 @@ class MyWorkScreen(CrmScreen):
         self.crm_app.mark_tasks_seen(t.id for t in work.tasks)
 
     def _announce(self, tasks: list[TaskView], now: datetime) -> None:
-        """Pop up what needs attention at once: overdue reminders and records about to go."""
-        overdue = sum(1 for t in tasks if t.due_at < now)
+        """One short notice of what needs attention: overdue reminders, records about to go.
+
+        One, however many there are: the reminders table lists each of them.
+        """
+        leaving = [t for t in tasks if (t.cause or "").endswith(POOL_WARNING)]
+        overdue = sum(1 for t in tasks if t.due_at < now and t not in leaving)
+        lines = []
         if overdue:
-            self.notify(self.tr("{n} overdue reminder(s)", n=overdue), severity="warning")
-        for task in tasks:
-            if (task.cause or "").endswith(POOL_WARNING):
-                self.notify(task.note, title=self.tr("Returns to the pool soon"),
-                            severity="warning", timeout=10)  # fmt: skip
+            lines.append(self.tr("{n} overdue reminder(s)", n=overdue))
+        if leaving:
+            lines.append(self.tr("{n} record(s) return to the pool soon unless you follow up",
+                                 n=len(leaving)))  # fmt: skip
+        if lines:
+            lines.append(self.tr("They are in your reminders (1)."))
+            self.notify("\n".join(lines), severity="warning", timeout=ANNOUNCE_SECONDS,
+                        markup=False)  # fmt: skip
 
     def _highlighted_record(self) -> int | None:
         table = self.focused if isinstance(self.focused, DataTable) else None
@@ -161,6 +171,6 @@ class MyWorkScreen(CrmScreen):
 
     def palette_commands(self) -> Iterable[SystemCommand]:
         """This screen's actions for the command palette."""
-        yield SystemCommand(self.tr("Open"), "enter", self.action_open)
+        yield SystemCommand(self.tr("Open"), "enter, o", self.action_open)
         yield SystemCommand(self.tr("Task done"), "d", self.action_done)
-        yield SystemCommand(self.tr("Refresh"), "r", self.action_refresh)
+        yield SystemCommand(self.tr("Refresh"), "f5", self.action_refresh)

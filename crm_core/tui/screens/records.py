@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 from crm_core.api import ListColumn
 from crm_core.errors import CrmError, InvalidInput
 from crm_core.tui.base import CrmScreen
+from crm_core.tui.messages import said
 from crm_core.tui.screens.detail import RecordScreen
 from crm_core.tui.widgets.cells import ago, value
 from crm_core.tui.widgets.table import CrmTable
@@ -74,7 +75,8 @@ class RecordsScreen(CrmScreen):
         Binding("p,pageup", "previous_page", "Previous page"),
         Binding("s", "sort", "Sort"),
         Binding("escape", "clear", "Clear filters"),
-        Binding("enter", "open", "Open", show=False),
+        Binding("enter,o", "open", "Open"),
+        Binding("f5", "refresh", "Refresh"),
     ]
 
     def __init__(self) -> None:
@@ -119,6 +121,10 @@ class RecordsScreen(CrmScreen):
 
     def on_screen_resume(self) -> None:
         """Back from a record or another screen: read the shown page again, as it is now."""
+        self.action_refresh()
+
+    def action_refresh(self) -> None:
+        """Read the shown page again, as it is now."""
         if self._ready:
             self.ahead = None
             self.reload(self.paging.starts[-1])
@@ -183,7 +189,7 @@ class RecordsScreen(CrmScreen):
         try:
             where = self._where()
         except CrmError as exc:
-            self.notify(str(exc), severity="error")
+            self.notify(said(exc, self.tr), severity="error")
             return
         crm, actor = self.crm, self.actor
         options = {
@@ -330,4 +336,5 @@ class RecordsScreen(CrmScreen):
         yield SystemCommand(self.tr("Previous page"), "p", self.action_previous_page)
         yield SystemCommand(self.tr("Sort"), "s", self.action_sort)
         yield SystemCommand(self.tr("Clear filters"), "escape", self.action_clear)
-        yield SystemCommand(self.tr("Open"), "enter", self.action_open)
+        yield SystemCommand(self.tr("Open"), "enter, o", self.action_open)
+        yield SystemCommand(self.tr("Refresh"), "f5", self.action_refresh)

@@ -23,6 +23,7 @@ from textual.widgets.option_list import Option
 
 from crm_core.api import Crm, LoadResult
 from crm_core.tui.base import CrmModal, CrmScreen
+from crm_core.tui.messages import said
 from crm_core.tui.screens.detail import RecordScreen
 from crm_core.tui.widgets.cells import ago, when
 from crm_core.tui.widgets.table import CrmTable
@@ -87,10 +88,10 @@ class TeamScreen(CrmScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("o", "open", "Open record"),
-        Binding("r", "reassign", "Reassign"),
+        Binding("g", "reassign", "Reassign"),
         Binding("v", "validate", "Validate workflow"),
-        Binding("n", "next_page", "Next page"),
-        Binding("p", "previous_page", "Previous page"),
+        Binding("n,pagedown", "next_page", "Next page"),
+        Binding("p,pageup", "previous_page", "Previous page"),
         Binding("f5", "refresh", "Refresh"),
     ]
 
@@ -264,8 +265,9 @@ class TeamScreen(CrmScreen):
                                           expected_version=record.version)  # fmt: skip
 
         def refused(exc: Exception) -> None:
-            self._status(f"[red]{escape(str(exc))}[/]")
-            self.crm_app.notify(str(exc), severity="error", timeout=15)
+            text = said(exc, self.tr)
+            self._status(f"[red]{escape(text)}[/]")
+            self.crm_app.notify(text, severity="error", timeout=15)
 
         self.call_api(give, self._reassigned, failed=refused, group="team-reassign")
 
@@ -290,7 +292,7 @@ class TeamScreen(CrmScreen):
         if not self.crm_app.is_manager:
             return
         yield SystemCommand(self.tr("Open record"), "o", self.action_open)
-        give = self.tr("r: give the highlighted record to another user")
+        give = self.tr("g: give the highlighted record to another user")
         yield SystemCommand(self.tr("Reassign"), give, self.action_reassign)
         check = self.tr("v: check a workflow file or folder")
         yield SystemCommand(self.tr("Validate workflow"), check, self.action_validate)

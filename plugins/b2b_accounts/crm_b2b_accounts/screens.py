@@ -68,8 +68,9 @@ def _amounts(by_currency: dict[str, Decimal]) -> str:
 
 def pipeline_card(crm: Crm, actor: str) -> str:
     """Open deals per account stage, with their amount weighted by the stage's probability."""
-    if not crm.record_page(actor, kind=ACCOUNT, limit=1).records:
-        return "[dim]No accounts yet.[/dim]"
+    empty = crm.kind_scope(actor, ACCOUNT).empty_note("accounts")
+    if empty is not None:
+        return f"[dim]{empty}[/dim]"
     try:
         result = crm.run_report(actor, "b2b_pipeline")
     except InvalidInput as exc:  # no account workflow yet, or several currencies

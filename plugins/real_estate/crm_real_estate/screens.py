@@ -54,8 +54,9 @@ def needs(crm: Crm, actor: str, record: RecordView) -> str:
 
 def funnel_card(crm: Crm, actor: str) -> str:
     """The buyer funnel: buyers now in each stage and how many reached it."""
-    if not crm.record_page(actor, kind=KIND, limit=1).records:
-        return "[dim]No buyers yet.[/dim]"
+    empty = crm.kind_scope(actor, KIND).empty_note("buyers")
+    if empty is not None:
+        return f"[dim]{empty}[/dim]"
     result = crm.run_report(actor, "re_funnel")
     lines = []
     for stage, now, _lost_here, reached, conversion in result.rows:
