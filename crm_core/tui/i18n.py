@@ -36,7 +36,9 @@ ZH: dict[str, str] = {
     "New reminder": "新提醒",
     "Task done": "任务已完成",
     "{n} overdue reminder(s)": "{n} 条提醒已逾期",
-    "{n} record(s) return to the pool soon unless you follow up": "{n} 个客户即将退回公海，请尽快跟进",
+    "{n} record(s) return to the pool soon unless you follow up": (
+        "{n} 个客户即将退回公海，请尽快跟进"
+    ),
     "They are in your reminders (1).": "详见提醒列表（按 1）。",
     # lists
     "Kind": "类型",
