@@ -280,30 +280,29 @@ ZH: dict[str, str] = {
     # -- help
     "Close": "关闭",
     "Your first two minutes": "上手两分钟",
-    "Press [b]3[/b] for the Pool: the records waiting for an owner.": (
-        "按 [b]3[/b] 打开公海：等待领取的客户。"
+    # the first two minutes (crm_core/tui/walkthrough.py)
+    "Press [b]3[/b] for the Pool: the records waiting for an owner. The cursor "
+    "starts on one you may claim; one you may not claim yet shows ⏳ and when you may.": (
+        "按 [b]3[/b] 打开公海：等待领取的客户。光标停在你可以领取的客户上；"
+        "暂时不能领取的显示 ⏳ 和可领取的时间。"
     ),
-    "Highlight a record and press [b]enter[/b] to claim it: it leaves the pool "
-    "and is yours (the line above the table says how many claims are left today).": (
-        "选中一个客户，按 [b]回车[/b] 领取：它离开公海，归你了（表格上方显示今天还能领取几个）。"
+    "Press [b]enter[/b] to claim the highlighted record and open it: it leaves the pool "
+    "and is yours ([b]c[/b] claims it and stays on the list).": (
+        "按 [b]enter[/b] 领取选中的客户并打开：它离开公海，归你跟进"
+        "（按 [b]c[/b] 只领取，留在列表）。"
     ),
-    "Press [b]1[/b] for My work, highlight the record and press [b]enter[/b] to "
-    "open it (or [b]2[/b] for Records and [b]/[/b] to search its name).": (
-        "按 [b]1[/b] 打开“我的工作”，选中该客户按 [b]回车[/b] 打开"
-        "（或按 [b]2[/b] 打开客户列表，按 [b]/[/b] 搜索名称）。"
+    "Press [b]a[/b] to log a call: type a note and press [b]enter[/b].": (
+        "按 [b]a[/b] 记录电话跟进：写下备注后按 [b]enter[/b]。"
     ),
-    "Press [b]a[/b] to log an activity: a call unless you pick another type; "
-    "type a note and press [b]enter[/b].": (
-        "按 [b]a[/b] 记录跟进：默认是电话，也可选其他类型；写下备注后按 [b]回车[/b]。"
+    "Press [b]m[/b] to move it on: the dialog offers the stages the workflow allows "
+    "from here, the next one first, and says why the others are not offered; "
+    "press [b]ctrl+s[/b].": (
+        "按 [b]m[/b] 推进阶段：对话框只列出流程允许的阶段（下一阶段在最前），"
+        "并说明其他阶段为何不可选；按 [b]ctrl+s[/b] 确认。"
     ),
-    "Press [b]m[/b] to move it a stage: pick the stage (e.g. contacted) and press "
-    "[b]ctrl+s[/b]; a refused move names the rule it failed.": (
-        "按 [b]m[/b] 推进阶段：选择阶段（例如“已联系”）后按 [b]ctrl+s[/b]；"
-        "推进被拒绝时会说明未满足的规则。"
-    ),
-    "Press [b]esc[/b] to go back, then [b]4[/b]: the Dashboard's funnel "
-    "counts the record in its new stage.": (
-        "按 [b]esc[/b] 返回，再按 [b]4[/b]：仪表盘的漏斗已把它计入新阶段。"
+    "Press [b]escape[/b] to go back, then [b]4[/b]: the Dashboard's funnel counts "
+    "the record in its new stage.": (
+        "按 [b]escape[/b] 返回，再按 [b]4[/b]：仪表盘的漏斗已把它计入新阶段。"
     ),
     "Keys everywhere": "全局按键",
     "switch screen: My work, Records, Pool, Dashboard, Team": (

@@ -93,7 +93,7 @@ async def test_the_funnel_and_growth_charts_show_the_operators_reports(
         assert line.endswith(f" {reached}  {here} here · {conversion:.0%} came on")
 
 
-async def test_r_runs_the_reports_again(
+async def test_f5_runs_the_reports_again(
     make_app: Callable[..., CrmApp], tui_crm: Crm, settle: Settle
 ) -> None:
     app = make_app("alice")
@@ -102,7 +102,7 @@ async def test_r_runs_the_reports_again(
         before = _bars(app, "#funnel-chart")
         fresh = tui_crm.list_records("alice", owner="alice", stage="new")[0]
         tui_crm.move_record("alice", fresh.id, "contacted")
-        await pilot.press("r")
+        await pilot.press("f5")
         await settle(app)
         funnel = tui_crm.run_report("alice", "funnel", kind="lead")
         after = _bars(app, "#funnel-chart")

@@ -56,7 +56,7 @@ async def test_my_work_is_read_while_the_app_starts_and_anew_on_refresh(
         await pilot.pause()
         assert app.take_first_work() is None  # the early read was taken by My work
         tui_crm.add_task("mia", 3, tui_crm.clock(), "a reminder after start", assignee="alice")
-        await pilot.press("r")
+        await pilot.press("f5")
         await settle(app)
         await pilot.pause()
         assert "a reminder after start" in [row[2] for row in _rows(app, "#reminders")]

@@ -96,11 +96,11 @@ async def test_selecting_an_operator_shows_their_records_longest_idle_first(
 
 
 async def _reassign_first_record(pilot: Pilot[None], settle: Settle) -> tuple[CrmApp, int]:
-    """Open the team, go to alice's records, press r on the first; the dialog is open."""
+    """Open the team, go to alice's records, press g on the first; the dialog is open."""
     app = await _open_team(pilot, settle)
     await pilot.press("enter")  # from alice's queue row to her records
     record_id = int(_rows(app, "#team-records")[0][0])
-    await pilot.press("r")
+    await pilot.press("g")
     await pilot.pause()
     assert isinstance(app.screen, ReassignDialog)
     return app, record_id
@@ -160,7 +160,7 @@ async def test_an_operator_sees_only_that_the_team_is_for_managers(
         assert _text(app, "#team-denied") == "Only managers and admins see the team"
         assert not app.screen.query(DataTable)
         assert list(app.screen.palette_commands()) == []  # type: ignore[attr-defined]
-        for key in ("r", "v", "o"):
+        for key in ("g", "v", "o"):
             await pilot.press(key)
             await pilot.pause()
             assert isinstance(app.screen, TeamScreen)

@@ -221,7 +221,7 @@ class PoolScreen(CrmScreen):
         now = self.crm.clock()
         entry = self._highlighted()
         if entry is not None and not self._may_claim(entry, now):
-            return f"#{entry.record_id}: {self._why_not(entry, now)}"
+            return f"{where} · {total} · #{entry.record_id}: {self._why_not(entry, now)}"
         keys = self.tr("enter claims and opens · c claims · o opens · n/p pages")
         return f"{where} · {total} · {keys}"
 
