@@ -24,7 +24,11 @@ from crm_core.tui.screens.records import RecordsScreen
 from crm_core.tui.screens.team import TeamScreen
 from crm_core.tui.walkthrough import STEPS
 
-ENTER_ON_A_ROW: dict[type[Screen[object]], str] = {TeamScreen: "open"}
+ENTER_ON_A_ROW: dict[type[Screen[object]], str] = {
+    MyWorkScreen: "open",
+    RecordsScreen: "open",
+    TeamScreen: "open",
+}
 """The action enter on a highlighted row runs, where the screen's BINDINGS do not say it."""
 
 KEY_NAMES = {"enter": "enter", "escape": "esc"}

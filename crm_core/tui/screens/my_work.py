@@ -36,7 +36,7 @@ class MyWorkScreen(CrmScreen):
     """The operator's reminders and records, soonest action first."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter,o", "open", "Open"),
+        Binding("o", "open", "Open"),
         Binding("d", "done", "Task done"),
         Binding("f5", "refresh", "Refresh"),
     ]
@@ -52,10 +52,12 @@ class MyWorkScreen(CrmScreen):
         yield Static(self.tr("Reminders"), classes="heading")
         tr = self.tr
         reminders = CrmTable(id="reminders", cursor_type="row")
+        reminders.show_enter(tr("Open"))
         reminders.add_fixed_columns((tr("Due"), 24), (tr("Record"), 8), (tr("Task"), 70))
         yield reminders
         yield Static(self.tr("My records by next action"), classes="heading")
         queue = CrmTable(id="queue", cursor_type="row")
+        queue.show_enter(tr("Open"))
         queue.add_fixed_columns(("#", 6), (tr("Title"), 20), (tr("Stage"), 14),
                                 (tr("Next due"), 14), (tr("Last activity"), 14))  # fmt: skip
         yield queue

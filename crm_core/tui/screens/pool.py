@@ -52,6 +52,7 @@ class PoolScreen(CrmScreen):
             yield Select[str]([], prompt=self.tr("Pool"), id="pool-choice")
             yield Static("", id="pool-allowance")
         table = CrmTable(id="pool-entries", cursor_type="row")
+        table.show_enter(self.tr("Claim and open"))
         # Fixed widths: the table never reflows as pages of other lengths arrive.
         table.add_fixed_columns(("#", 6), (self.tr("Title"), 22), (self.tr("Stage"), 12),
                                 (self.tr("Claim"), 15), (self.tr("In pool for"), 11),

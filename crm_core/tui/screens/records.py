@@ -75,7 +75,7 @@ class RecordsScreen(CrmScreen):
         Binding("p,pageup", "previous_page", "Previous page"),
         Binding("s", "sort", "Sort"),
         Binding("escape", "clear", "Clear filters"),
-        Binding("enter,o", "open", "Open"),
+        Binding("o", "open", "Open"),
         Binding("f5", "refresh", "Refresh"),
     ]
 
@@ -102,7 +102,9 @@ class RecordsScreen(CrmScreen):
             yield Select([], id="owner", prompt=self.tr("Owner"))
             yield Select([], id="pool", prompt=self.tr("Pool"))
             yield Input(placeholder=self.tr("Field filter (FIELD=VALUE)"), id="where")
-        yield CrmTable(id="records", cursor_type="row", zebra_stripes=True)
+        table = CrmTable(id="records", cursor_type="row", zebra_stripes=True)
+        table.show_enter(self.tr("Open"))
+        yield table
         yield Static("", id="page-status", classes="hint")
         yield Footer()
 

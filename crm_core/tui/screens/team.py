@@ -123,6 +123,7 @@ class TeamScreen(CrmScreen):
         yield Static(self.tr("Pick an operator to see their records."), id="team-records-title",
                      classes="heading")  # fmt: skip
         records = CrmTable(id="team-records", cursor_type="row")
+        records.show_enter(tr("Open record"))
         records.add_fixed_columns(("#", 7), (tr("Title"), 24), (tr("Kind"), 12), (tr("Stage"), 14),
                                   (tr("Last activity"), 14), (tr("Updated"), 8))  # fmt: skip
         yield records
