@@ -10,8 +10,9 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, timedelta
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, Select, Static, Tab
+from textual.widgets import DataTable, Input, Label, Select, Static, Tab
 
 from crm_core import hookimpl
 from crm_core.api import Crm
@@ -21,6 +22,7 @@ from crm_core.tui.widgets.forms import (
     AddTaskDialog,
     ConvertDialog,
     EditFieldsDialog,
+    FormDialog,
     LogActivityDialog,
     MoveStageDialog,
     ReleaseDialog,
@@ -416,3 +418,21 @@ def test_snapshot_record_screen_in_chinese(
     tui_crm.log_activity("alice", LEAD, "call", note="问了报价")
     app = make_app("alice", "zh")
     assert snap_compare(app, terminal_size=SIZE, run_before=_open_lead(settle))
+
+
+@pytest.mark.parametrize("key", ["e", "a", "t", "m", "x", "c"])
+async def test_every_dialog_opens_with_its_first_field_focused_and_shows_it(
+    make_app: Callable[..., CrmApp], settle: Settle, key: str
+) -> None:
+    app = make_app("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_record(app, pilot, settle, LEAD)
+        await act(app, pilot, settle, key)
+        dialog = app.screen
+        assert isinstance(dialog, FormDialog)
+        first = next(w for w in dialog.query(".form-row > *") if w.focusable)
+        assert dialog.focused is first and isinstance(first, Input | Select)
+        labels = list(dialog.query(".form-label").results(Label))
+        # the focused row's label stands out from the others
+        assert labels[0].styles.color != labels[1].styles.color
+        assert labels[0].styles.text_style.bold and not labels[1].styles.text_style.bold
