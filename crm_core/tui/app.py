@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from datetime import tzinfo
@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.worker import WorkerCancelled, WorkerState
 
 from crm_core import collector
@@ -180,9 +180,20 @@ class CrmApp(App[None]):
         """Show a refusal of the API as a red notice that stays until read."""
         self.notify(said(exc, self.tr), severity="error", timeout=15)
 
+    def open_dialog(
+        self, dialog: ModalScreen[Any], closed: Callable[[Any], None] | None = None
+    ) -> None:
+        """Show ``dialog`` over the current screen, with no notice left covering it.
+
+        The notices go first: the screen below shows through the dialog as
+        it was drawn when the dialog opened.
+        """
+        self.clear_notifications()
+        self.push_screen(dialog, closed)
+
     def action_help(self) -> None:
         """Show the help screen over the current one."""
-        self.push_screen(HelpScreen())
+        self.open_dialog(HelpScreen())
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Every screen switch, the current screen's own actions, help and quit."""

@@ -103,7 +103,3 @@ class CrmScreen(ApiMixin, Screen[Any]):
 
 class CrmModal(ApiMixin, ModalScreen[T]):
     """A dialog over a screen; dismissed with its result."""
-
-    def on_mount(self) -> None:
-        """No notice covers the dialog: what they said was seen when the operator acted."""
-        self.app.clear_notifications()

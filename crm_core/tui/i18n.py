@@ -182,6 +182,7 @@ ZH: dict[str, str] = {
         "回车 领取并打开 · c 领取 · o 打开 · n/p 翻页"
     ),
     "Claim and open": "领取并打开",
+    "May claim": "可领取",
     "now": "现在",
     "not now": "暂不可领",
     "You held #{id} before: you may claim it again from {at}.": (
@@ -282,9 +283,9 @@ ZH: dict[str, str] = {
     "Your first two minutes": "上手两分钟",
     # the first two minutes (crm_core/tui/walkthrough.py)
     "Press [b]3[/b] for the Pool: the records waiting for an owner. The cursor "
-    "starts on one you may claim; one you may not claim yet shows ⏳ and when you may.": (
+    "starts on one you may claim; one you may not claim yet shows from when you may.": (
         "按 [b]3[/b] 打开公海：等待领取的客户。光标停在你可以领取的客户上；"
-        "暂时不能领取的显示 ⏳ 和可领取的时间。"
+        "暂时不能领取的显示何时起可以领取。"
     ),
     "Press [b]enter[/b] to claim the highlighted record and open it: it leaves the pool "
     "and is yours ([b]c[/b] claims it and stays on the list).": (

@@ -30,7 +30,7 @@ class Step:
 STEPS: tuple[Step, ...] = (
     Step(
         "Press [b]3[/b] for the Pool: the records waiting for an owner. The cursor "
-        "starts on one you may claim; one you may not claim yet shows ⏳ and when you may.",
+        "starts on one you may claim; one you may not claim yet shows from when you may.",
         ("3",),
     ),
     Step(

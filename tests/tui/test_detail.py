@@ -436,3 +436,19 @@ async def test_every_dialog_opens_with_its_first_field_focused_and_shows_it(
         # the focused row's label stands out from the others
         assert labels[0].styles.color != labels[1].styles.color
         assert labels[0].styles.text_style.bold and not labels[1].styles.text_style.bold
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_snapshot_move_dialog_offers_the_allowed_stages_and_says_why_not_the_rest(
+    make_app: Callable[..., CrmApp], tui_crm: Crm, settle: Settle, snap_compare: Any, lang: str
+) -> None:
+    tui_crm.move_record("alice", LEAD, "contacted")
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        app: CrmApp = pilot.app  # type: ignore[assignment]
+        await open_record(app, pilot, settle, LEAD)
+        await act(app, pilot, settle, "m")
+        await pilot.pause()  # no notice left over the dialog: opening it cleared them
+
+    app = make_app("alice", lang)
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

@@ -334,7 +334,7 @@ class RecordScreen(CrmScreen):
             self.notify(done(result))
             self.action_reload()
 
-        self.app.push_screen(dialog, closed)
+        self.crm_app.open_dialog(dialog, closed)
 
     def action_edit(self) -> None:
         """Edit the record's fields."""

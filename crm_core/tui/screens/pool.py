@@ -54,10 +54,10 @@ class PoolScreen(CrmScreen):
         table = CrmTable(id="pool-entries", cursor_type="row")
         table.show_enter(self.tr("Claim and open"))
         # Fixed widths: the table never reflows as pages of other lengths arrive.
-        table.add_fixed_columns(("#", 6), (self.tr("Title"), 22), (self.tr("Stage"), 12),
-                                (self.tr("Claim"), 15), (self.tr("In pool for"), 11),
-                                (self.tr("Came back"), 22),
-                                (self.tr("Why it came back"), 32))  # fmt: skip
+        table.add_fixed_columns(("#", 6), (self.tr("Title"), 20), (self.tr("Stage"), 12),
+                                (self.tr("May claim"), 11), (self.tr("In pool for"), 11),
+                                (self.tr("Came back"), 21),
+                                (self.tr("Why it came back"), 25))  # fmt: skip
         yield table
         yield Static("", id="pool-status", classes="hint")
         yield Footer()
@@ -150,12 +150,12 @@ class PoolScreen(CrmScreen):
         return next((i for i in mays if i >= row), mays[0] if mays else row)
 
     def _claimable(self, entry: PoolEntry, now: datetime) -> str:
-        """The Claim cell: now, from when (the operator's local time), or not by itself."""
+        """The May claim cell: now, from when (the operator's local time), or not by itself."""
         if self._may_claim(entry, now):
             return "✓ " + self.tr("now")
         if entry.claimable_from is None:
             return "✗ " + self.tr("not now")
-        return "⏳ " + when(entry.claimable_from, now, self.crm_app.tz)
+        return when(entry.claimable_from, now, self.crm_app.tz)
 
     def _why_not(self, entry: PoolEntry, now: datetime) -> str:
         """Why the operator may not claim ``entry`` yet, and from when, in the TUI's words."""

@@ -253,7 +253,7 @@ class TeamScreen(CrmScreen):
             self.notify(self.tr("Pick a record of an operator first."), severity="warning")
             return
         names = [q.name for q in self._queues if q.active and q.name != record.owner]
-        self.app.push_screen(
+        self.crm_app.open_dialog(
             ReassignDialog(record, names), lambda name: self._reassign(record, name)
         )
 
@@ -286,7 +286,7 @@ class TeamScreen(CrmScreen):
 
     def action_validate(self) -> None:
         """Check a workflow file (or every one in a folder) and show its located problems."""
-        self.app.push_screen(WorkflowCheckDialog())
+        self.crm_app.open_dialog(WorkflowCheckDialog())
 
     def palette_commands(self) -> Iterable[SystemCommand]:
         """This screen's actions for the command palette (none for operators)."""
