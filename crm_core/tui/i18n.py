@@ -310,6 +310,7 @@ ZH: dict[str, str] = {
         "切换页面：我的工作、客户列表、公海、仪表盘、团队"
     ),
     "this help": "本帮助",
+    "refresh: read the screen again": "刷新：重新读取当前页面",
     "command palette: every action of the screen by name": "命令面板：按名称执行当前页面的任何操作",
     "next table or field": "下一个表格或输入框",
     "back, or close a dialog": "返回，或关闭对话框",

@@ -72,6 +72,7 @@ class HelpScreen(CrmModal[None]):
             ("1 … 5", tr("switch screen: My work, Records, Pool, Dashboard, Team")),
             ("F1, ?", tr("this help")),
             ("ctrl+p", tr("command palette: every action of the screen by name")),
+            ("f5", tr("refresh: read the screen again")),
             ("tab", tr("next table or field")),
             ("esc", tr("back, or close a dialog")),
             ("ctrl+q", tr("quit")),
