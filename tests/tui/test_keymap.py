@@ -60,8 +60,8 @@ def test_the_keys_of_the_lead_s_map() -> None:
 
 
 @pytest.mark.parametrize(("key", "screen", "shown"), [
-    ("1", MyWorkScreen, {"f5": "Refresh", "enter": "Open", "o": "Open"}),
-    ("2", RecordsScreen, {"f5": "Refresh", "enter": "Open", "o": "Open", "n": "Next page"}),
+    ("1", MyWorkScreen, {"f5": "Refresh", "enter": "Open"}),
+    ("2", RecordsScreen, {"f5": "Refresh", "enter": "Open", "n": "Next page"}),
     ("3", PoolScreen, {"enter": "Claim and open", "c": "Claim", "o": "Open", "f5": "Refresh"}),
     ("4", DashboardScreen, {"f5": "Refresh"}),
     ("5", TeamScreen, {"g": "Reassign", "f5": "Refresh"}),

@@ -36,7 +36,7 @@ class MyWorkScreen(CrmScreen):
     """The operator's reminders and records, soonest action first."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("o", "open", "Open"),
+        Binding("o", "open", "Open", show=False),  # the footer shows enter, its table's
         Binding("d", "done", "Task done"),
         Binding("f5", "refresh", "Refresh"),
     ]

@@ -75,7 +75,7 @@ class RecordsScreen(CrmScreen):
         Binding("p,pageup", "previous_page", "Previous page"),
         Binding("s", "sort", "Sort"),
         Binding("escape", "clear", "Clear filters"),
-        Binding("o", "open", "Open"),
+        Binding("o", "open", "Open", show=False),  # the footer shows enter, its table's
         Binding("f5", "refresh", "Refresh"),
     ]
 
