@@ -155,6 +155,7 @@ from crm_core.views import (
     ContactView,
     DealView,
     JournalEntry,
+    KindScope,
     MyWork,
     PoolEntry,
     PoolPage,
@@ -164,6 +165,7 @@ from crm_core.views import (
     RecordSnapshot,
     RecordView,
     SavedFilterView,
+    StageMove,
     TalkingPoints,
     TaskView,
     TeamView,
@@ -212,6 +214,7 @@ __all__ = [
     "InvalidInput",
     "JournalCheck",
     "JournalEntry",
+    "KindScope",
     "KindSpec",
     "ListColumn",
     "Load",
@@ -241,6 +244,7 @@ __all__ = [
     "ReportSpec",
     "Row",
     "SavedFilterView",
+    "StageMove",
     "SweepResult",
     "TalkingPoint",
     "TalkingPoints",
@@ -819,6 +823,21 @@ class Crm:
                 raise Conflict(_("record #{record_id} is archived", record_id=record_id))
             engine.move(ctx, record, stage, reason)
             return _record_view(record, _Names.load(ctx.session))
+
+    def stage_moves(self, actor: str, record_id: int) -> list[StageMove]:
+        """The other stages of a record's workflow, those :meth:`move_record` would take first.
+
+        Allowed moves lead, the next stage first; each refused one carries
+        the words :meth:`move_record` would refuse it with (the moves allowed
+        from here, a required field, a guard not met), so a screen can offer
+        only what will succeed and say why the rest is not offered. A lost
+        stage is allowed here: its reason is asked when the move is made.
+        """
+        with self._read(actor) as (session, who):
+            record = self._load_record(session, who, record_id, False, "move")
+            if record.archived_at is not None:
+                raise Conflict(_("record #{record_id} is archived", record_id=record_id))
+            return engine.stage_moves(session, self.registry.operators, self.clock(), record)
 
     @staticmethod
     def permission_rules() -> dict[str, dict[str, list[str]]]:
@@ -1433,6 +1452,25 @@ class Crm:
             rows, cursor = browse.read_page(session, query, sort, limit)
             names = _Names.load(session)
             return RecordPage([_record_view(r, names) for r in rows], cursor)
+
+    def kind_scope(self, actor: str, kind: str) -> KindScope:
+        """Whether ``actor`` sees any live record of ``kind``; if not, how many exist.
+
+        The count goes to managers and admins only (an operator's answer
+        says nothing of records they may not see), so a screen can tell
+        "none visible to you" from "none yet". See :meth:`KindScope.empty_note`.
+        """
+        self.kind(kind)  # an unknown kind is refused, not counted as empty
+        live = (Record.kind == kind, col(Record.archived_at).is_(None))
+        with self._read(actor) as (session, who):
+            visible = permissions.record_filter(who, "show")
+            seen = session.exec(select(Record.id).where(*live, visible).limit(1)).first()
+            if seen is not None:
+                return KindScope(kind, True)
+            if who.role not in ("manager", "admin"):
+                return KindScope(kind, False)
+            existing = session.exec(select(func.count()).select_from(Record).where(*live)).one()
+            return KindScope(kind, False, int(existing))
 
     def my_work(self, actor: str, *, limit: int = 200) -> MyWork:
         """The actor's open reminders by due time, then their live records by next action.

@@ -7,6 +7,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from crm_core.i18n import Message, _
+
 
 def _plain(value: Any) -> Any:
     if isinstance(value, View):
@@ -337,6 +339,54 @@ class WorkflowView(View):
     stages: list[str]
     applied_at: datetime
     stage_labels: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class KindScope(View):
+    """Whether a reader sees any record of a kind, and how many exist when they see none.
+
+    ``existing`` counts every live record of the kind, and is given only to
+    managers and admins, only when ``visible`` is false: an operator learns
+    nothing about records outside their scope.
+    """
+
+    kind: str
+    visible: bool
+    existing: int | None = None
+
+    def empty_note(self, noun: str) -> Message | None:
+        """What a screen says instead of an empty chart or card (None: there is something).
+
+        ``noun`` is the kind's plural as the sentence uses it (``_("accounts")``,
+        marked so that it is translated too): "No accounts yet.", "No accounts
+        visible to you (2,000 exist)." for a manager, "No accounts in your scope
+        (yours or your pools')." for an operator. Show it with ``.render()``.
+        """
+        if self.visible:
+            return None
+        if self.existing is None:
+            return _("No {noun} in your scope (yours or your pools').", noun=noun)
+        if self.existing == 0:
+            return _("No {noun} yet.", noun=noun)
+        return _("No {noun} visible to you ({count} exist).", noun=noun,
+                 count=f"{self.existing:,}")  # fmt: skip
+
+
+@dataclasses.dataclass
+class StageMove(View):
+    """Another stage of a record's workflow and whether the record may move there now.
+
+    ``why_not`` holds the workflow's refusal (the moves allowed from here, a
+    required field, a guard not met) when ``allowed`` is false. ``behind``
+    says the stage comes before the record's in pipeline order; ``order`` is
+    its place there.
+    """
+
+    stage: str
+    allowed: bool
+    why_not: str | None
+    behind: bool
+    order: int
 
 
 @dataclasses.dataclass

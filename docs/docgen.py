@@ -484,3 +484,15 @@ def import_entities() -> str:
             rows.append(f"| {entity.name} | every field of the kind | the field's type | "
                         "as the kind says | |")  # fmt: skip
     return page(["\n".join(rows)])
+
+
+# ---------------------------------------------------------------------------
+# The TUI's first two minutes
+# ---------------------------------------------------------------------------
+
+
+def first_two_minutes() -> str:
+    """Print the TUI walkthrough the F1 help shows (``crm_core.tui.walkthrough``) as a list."""
+    from crm_core.tui.walkthrough import STEPS
+
+    return page(["\n".join(f"{i}. {step.markdown()}" for i, step in enumerate(STEPS, 1))])

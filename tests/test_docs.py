@@ -12,7 +12,10 @@ cogapp = pytest.importorskip(
 )
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-GENERATED = sorted(p for p in DOCS.glob("*.md") if "[[[cog" in p.read_text(encoding="utf-8"))
+README = DOCS.parent / "README.md"
+GENERATED = sorted(
+    p for p in [*DOCS.glob("*.md"), README] if "[[[cog" in p.read_text(encoding="utf-8")
+)
 
 
 def cog_check(*paths: Path) -> tuple[int, str]:
@@ -27,6 +30,7 @@ def cog_check(*paths: Path) -> tuple[int, str]:
 def test_the_reference_pages_are_generated() -> None:
     names = {p.name for p in GENERATED}
     assert {"cli.md", "hooks.md", "workflows.md", "permissions.md", "plugins.md"} <= names
+    assert README in GENERATED  # its "Your first two minutes" is the F1 help's walkthrough
 
 
 @pytest.mark.parametrize("page", GENERATED, ids=lambda p: p.name)
@@ -34,7 +38,7 @@ def test_generated_section_matches_the_code(page: Path) -> None:
     status, output = cog_check(page)
     assert status == 0, (
         f"{page.name} is stale: the code changed and the page did not. "
-        f"Regenerate with `cog -r -I docs docs/*.md`.\n{output}"
+        f"Regenerate with `cog -r -I docs docs/*.md README.md`.\n{output}"
     )
 
 

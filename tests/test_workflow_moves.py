@@ -107,3 +107,31 @@ def test_cli_move(db_url: str) -> None:
     code, out = crm("record", "move", rid, "nowhere")
     assert code == 2
     assert "no stage 'nowhere'" in out
+
+
+def test_stage_moves_offer_what_a_move_would_take_next_stage_first(leads: Crm) -> None:
+    rid = _lead(leads, budget=50000, region="east")
+    moves = leads.stage_moves("alice", rid)
+    assert [(m.stage, m.allowed) for m in moves] == [
+        ("contacted", True), ("lost", True), ("qualified", False), ("won", False)
+    ]  # fmt: skip
+    refused = {m.stage: m.why_not for m in moves if not m.allowed}
+    with pytest.raises(InvalidInput) as err:
+        leads.move_record("alice", rid, "won")
+    assert refused["won"] == str(err.value)  # the move's own words
+    leads.move_record("alice", rid, "contacted")
+    moves = leads.stage_moves("alice", rid)
+    assert [(m.stage, m.allowed, m.behind) for m in moves] == [
+        ("lost", True, False), ("qualified", False, False), ("won", False, False),
+        ("new", False, True),
+    ]  # fmt: skip
+    guard = next(m for m in moves if m.stage == "qualified")
+    assert not guard.allowed and "guard of contacted → qualified is not met" in str(guard.why_not)
+    leads.log_activity("alice", rid, "call")
+    assert leads.stage_moves("alice", rid)[0].stage == "qualified"  # the next stage leads
+
+
+def test_stage_moves_need_the_right_to_move(leads: Crm) -> None:
+    rid = _lead(leads)
+    with pytest.raises(PermissionDenied):
+        leads.stage_moves("bob", rid)

@@ -487,6 +487,10 @@ MESSAGES: dict[str, str] = {
     "'activities' takes type, min and max": "“activities”接受 type、min 和 max",
     "unknown condition {cond}; use one of {known}{extra}": "未知条件 {cond}；请用 {known}{extra} 之一",
     "a whole number >= 0": "须为大于等于 0 的整数",
+    # empty dashboard cards
+    "No {noun} yet.": "还没有{noun}。",
+    "No {noun} visible to you ({count} exist).": "你看不到任何{noun}（共有 {count} 条）。",
+    "No {noun} in your scope (yours or your pools').": "你的范围内（你的或你公海里的）没有{noun}。",
     # saved filters, undo, snooze
     "a saved filter needs a name": "保存的筛选需要名称",
     "a filter name is at most {max} characters": "筛选名称最多 {max} 个字符",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from datetime import tzinfo
@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.worker import WorkerCancelled, WorkerState
 
 from crm_core import collector
@@ -20,6 +20,7 @@ from crm_core.api import Crm, use_language
 from crm_core.errors import CrmError
 from crm_core.tui.base import localize_bindings
 from crm_core.tui.i18n import Translator
+from crm_core.tui.messages import said
 from crm_core.tui.screens.dashboard import DashboardScreen
 from crm_core.tui.screens.help import HelpScreen
 from crm_core.tui.screens.my_work import MyWorkRead, MyWorkScreen, read_my_work
@@ -194,7 +195,18 @@ class CrmApp(App[None]):
 
     def show_error(self, exc: CrmError) -> None:
         """Show a refusal of the API as a red notice that stays until read."""
-        self.notify(str(exc), severity="error", timeout=15)
+        self.notify(said(exc, self.tr), severity="error", timeout=15)
+
+    def open_dialog(
+        self, dialog: ModalScreen[Any], closed: Callable[[Any], None] | None = None
+    ) -> None:
+        """Show ``dialog`` over the current screen, with no notice left covering it.
+
+        The notices go first: the screen below shows through the dialog as
+        it was drawn when the dialog opened.
+        """
+        self.clear_notifications()
+        self.push_screen(dialog, closed)
 
     def action_command_palette(self) -> None:
         """Open Textual's command palette, its prompt in the operator's language."""
@@ -205,7 +217,7 @@ class CrmApp(App[None]):
 
     def action_help(self) -> None:
         """Show the help screen over the current one."""
-        self.push_screen(HelpScreen())
+        self.open_dialog(HelpScreen())
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Every screen switch, the current screen's own actions, help and quit."""

@@ -44,7 +44,10 @@ ZH: dict[str, str] = {
     "New reminder": "新提醒",
     "Task done": "任务已完成",
     "{n} overdue reminder(s)": "{n} 条提醒已逾期",
-    "Returns to the pool soon": "即将退回公海",
+    "{n} record(s) return to the pool soon unless you follow up": (
+        "{n} 个客户即将退回公海，请尽快跟进"
+    ),
+    "They are in your reminders (1).": "详见提醒列表（按 1）。",
     # lists
     "Kind": "类型",
     "Search": "搜索",
@@ -140,6 +143,21 @@ ZH: dict[str, str] = {
         "移到流失阶段需填写流程规定的流失原因之一。"
     ),
     "Release #{id} to the pool": "把 #{id} 退回公海",
+    "To pool": "退回到",
+    "its workflow's pool": "流程默认公海",
+    "* required: the next owner reads why it came back.": "* 必填：下一位负责人会看到退回原因。",
+    "Type the reason for the release.": "请填写退回原因。",
+    "Not offered:": "不可选：",
+    "No move is allowed from {stage} now.": "当前无法从 {stage} 变更阶段。",
+    # -- the API's refusals in the TUI's words (crm_core/tui/messages.py)
+    "Moving to {stage} needs a reason: type one of {reasons}.": (
+        "移到 {stage} 需要原因：请填写其中之一：{reasons}。"
+    ),
+    "{kind} has no pool in its workflow: choose a pool.": "{kind} 的流程没有公海：请选择一个公海。",
+    "No workflow is applied to {kind}: an admin applies one.": (
+        "{kind} 尚未应用流程：请管理员应用一个。"
+    ),
+    "Choose a kind before filtering on a field.": "按字段筛选前请先选择类型。",
     "Convert #{id} {title}": "转化 #{id} {title}",
     "Into": "转化为",
     "Other fields": "其他字段",
@@ -168,7 +186,22 @@ ZH: dict[str, str] = {
     "reclaim yours after {n} days": "退回的客户 {n} 天后才能再领",
     "Page {n}": "第 {n} 页",
     "{n} in the pool": "公海共 {n} 个",
-    "c claims · o opens · n/p pages": "c 领取 · o 打开 · n/p 翻页",
+    "enter claims and opens · c claims · o opens · n/p pages": (
+        "回车 领取并打开 · c 领取 · o 打开 · n/p 翻页"
+    ),
+    "Claim and open": "领取并打开",
+    "May claim": "可领取",
+    "now": "现在",
+    "not now": "暂不可领",
+    "You held #{id} before: you may claim it again from {at}.": (
+        "你之前持有过 #{id}：{at} 起才能再次领取。"
+    ),
+    "You have made today's {n} claims: you may claim again from {at}.": (
+        "今天的 {n} 次领取已用完：{at} 起可以再领取。"
+    ),
+    "You hold the most records this pool allows: close or release one to claim more.": (
+        "你持有的客户已达公海上限：结束或退回一个后才能再领取。"
+    ),
     "Nothing waits in this pool.": "公海里暂时没有客户。",
     "This is the last page.": "已是最后一页。",
     "This is the first page.": "已是第一页。",
@@ -205,6 +238,12 @@ ZH: dict[str, str] = {
     "alert": "预警",
     "ok": "正常",
     "{n} of {m} figures crossed their threshold.": "{m} 项指标中有 {n} 项超出阈值。",
+    "no data in your scope": "你的范围内没有数据",
+    "No {kind} records in your scope: none is yours or in your pools.": (
+        "你的范围内没有{kind}：没有归你或在你公海中的记录。"
+    ),
+    "No {kind} records yet.": "还没有{kind}。",
+    "No {kind} records visible to you ({n} exist).": "你看不到任何{kind}（共有 {n} 个）。",
     "Dashboard of {kind}": "{kind}仪表盘",
     "Funnel, growth and compliance of {kind}": "{kind}的漏斗、增长与跟进达标率",
     # -- team
@@ -229,7 +268,7 @@ ZH: dict[str, str] = {
     "Open record": "打开客户",
     "Reassign": "转交",
     "Validate workflow": "校验流程",
-    "r: give the highlighted record to another user": "r：把选中的客户转交给其他人",
+    "g: give the highlighted record to another user": "g：把选中的客户转交给其他人",
     "v: check a workflow file or folder": "v：校验流程文件或目录",
     "Pick a record of an operator first.": "请先选择一位业务员的客户。",
     "#{id} {title} now belongs to {owner}": "#{id} {title} 已转交给 {owner}",
@@ -309,36 +348,36 @@ ZH: dict[str, str] = {
     # -- help
     "Close": "关闭",
     "Your first two minutes": "上手两分钟",
-    "Press [b]3[/b] for the Pool: the records waiting for an owner.": (
-        "按 [b]3[/b] 打开公海：等待领取的客户。"
+    # the first two minutes (crm_core/tui/walkthrough.py)
+    "Press [b]3[/b] for the Pool: the records waiting for an owner. The cursor "
+    "starts on one you may claim; one you may not claim yet shows from when you may.": (
+        "按 [b]3[/b] 打开公海：等待领取的客户。光标停在你可以领取的客户上；"
+        "暂时不能领取的显示何时起可以领取。"
     ),
-    "Highlight a record and press [b]enter[/b] to claim it: it leaves the pool "
-    "and is yours (the line above the table says how many claims are left today).": (
-        "选中一个客户，按 [b]回车[/b] 领取：它离开公海，归你了（表格上方显示今天还能领取几个）。"
+    "Press [b]enter[/b] to claim the highlighted record and open it: it leaves the pool "
+    "and is yours ([b]c[/b] claims it and stays on the list).": (
+        "按 [b]enter[/b] 领取选中的客户并打开：它离开公海，归你跟进"
+        "（按 [b]c[/b] 只领取，留在列表）。"
     ),
-    "Press [b]1[/b] for My work, highlight the record and press [b]enter[/b] to "
-    "open it (or [b]2[/b] for Records and [b]/[/b] to search its name).": (
-        "按 [b]1[/b] 打开“我的工作”，选中该客户按 [b]回车[/b] 打开"
-        "（或按 [b]2[/b] 打开客户列表，按 [b]/[/b] 搜索名称）。"
+    "Press [b]a[/b] to log a call: type a note and press [b]enter[/b].": (
+        "按 [b]a[/b] 记录电话跟进：写下备注后按 [b]enter[/b]。"
     ),
-    "Press [b]a[/b] to log an activity: a call unless you pick another type; "
-    "type a note and press [b]enter[/b].": (
-        "按 [b]a[/b] 记录跟进：默认是电话，也可选其他类型；写下备注后按 [b]回车[/b]。"
+    "Press [b]m[/b] to move it on: the dialog offers the stages the workflow allows "
+    "from here, the next one first, and says why the others are not offered; "
+    "press [b]ctrl+s[/b].": (
+        "按 [b]m[/b] 推进阶段：对话框只列出流程允许的阶段（下一阶段在最前），"
+        "并说明其他阶段为何不可选；按 [b]ctrl+s[/b] 确认。"
     ),
-    "Press [b]m[/b] to move it a stage: pick the stage (e.g. contacted) and press "
-    "[b]ctrl+s[/b]; a refused move names the rule it failed.": (
-        "按 [b]m[/b] 推进阶段：选择阶段（例如“已联系”）后按 [b]ctrl+s[/b]；"
-        "推进被拒绝时会说明未满足的规则。"
-    ),
-    "Press [b]esc[/b] to go back, then [b]4[/b]: the Dashboard's funnel "
-    "counts the record in its new stage.": (
-        "按 [b]esc[/b] 返回，再按 [b]4[/b]：仪表盘的漏斗已把它计入新阶段。"
+    "Press [b]escape[/b] to go back, then [b]4[/b]: the Dashboard's funnel counts "
+    "the record in its new stage.": (
+        "按 [b]escape[/b] 返回，再按 [b]4[/b]：仪表盘的漏斗已把它计入新阶段。"
     ),
     "Keys everywhere": "全局按键",
     "switch screen: My work, Records, Pool, Dashboard, Team": (
         "切换页面：我的工作、客户列表、公海、仪表盘、团队"
     ),
     "this help": "本帮助",
+    "refresh: read the screen again": "刷新：重新读取当前页面",
     "command palette: every action of the screen by name": "命令面板：按名称执行当前页面的任何操作",
     "next table or field": "下一个表格或输入框",
     "back, or close a dialog": "返回，或关闭对话框",

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, func, select
 
 from crm_core import conditions, notify, records
-from crm_core.errors import Conflict, FieldError, InvalidInput, NotFound
+from crm_core.errors import Conflict, CrmError, FieldError, InvalidInput, NotFound
 from crm_core.i18n import _
 from crm_core.models import Activity, Pool, Record, User, WorkflowDef
 from crm_core.notify import Notice, TaskWriter
 from crm_core.records import WriteContext
+from crm_core.views import StageMove
 from crm_core.workflow import actions
 from crm_core.workflow.loader import Workflow
 
@@ -51,9 +53,32 @@ def facts(session: Session, record: Record) -> conditions.Facts:
     )
 
 
-def move(ctx: WriteContext, record: Record, target: str, reason: str | None) -> None:
-    """Move ``record`` to ``target`` if the workflow allows it; refusals say exactly why."""
-    workflow = applied(ctx.session, record.kind)
+@dataclass
+class Allowed:
+    """A move the workflow allows: where from, and the declared transitions whose guard holds."""
+
+    workflow: str
+    source: str
+    passing: list[dict[str, Any]]
+
+
+def check_move(
+    session: Session,
+    operators: conditions.Operators,
+    now: datetime,
+    record: Record,
+    target: str,
+    reason: str | None,
+    *,
+    reason_asked: bool = False,
+) -> Allowed:
+    """Whether ``record`` may move to ``target`` now; refusals say exactly why.
+
+    The one check of a move, for :func:`move` and for the stage list a screen
+    offers (:func:`stage_moves`). ``reason_asked`` skips the lost reason: a
+    screen asks for it after the stage is chosen.
+    """
+    workflow = applied(session, record.kind)
     if workflow is None:
         raise InvalidInput(
             _("no workflow is applied to {kind}: crm workflow apply FILE", kind=record.kind)
@@ -90,7 +115,7 @@ def move(ctx: WriteContext, record: Record, target: str, reason: str | None) -> 
         raise FieldError(
             record.kind, [(f, _("is required to enter {target}", target=target)) for f in missing]
         )
-    if stage.get("outcome") == "lost" and reason not in stage["lost_reasons"]:
+    if not reason_asked and stage.get("outcome") == "lost" and reason not in stage["lost_reasons"]:
         reasons = ", ".join(stage["lost_reasons"])
         raise InvalidInput(
             _(
@@ -100,11 +125,10 @@ def move(ctx: WriteContext, record: Record, target: str, reason: str | None) -> 
             )
         )
     transitions = flow.transitions(source, target)
-    record_facts = facts(ctx.session, record)
+    record_facts = facts(session, record)
     passing = [
         t for t in transitions
-        if "when" not in t
-        or conditions.to_python(t["when"], ctx.now, ctx.registry.operators)(record_facts)
+        if "when" not in t or conditions.to_python(t["when"], now, operators)(record_facts)
     ]  # fmt: skip
     if transitions and not passing:
         failed = json.dumps(transitions[0]["when"], ensure_ascii=False)
@@ -116,10 +140,47 @@ def move(ctx: WriteContext, record: Record, target: str, reason: str | None) -> 
                 failed=failed,
             )
         )
+    return Allowed(workflow.name, source, passing)
+
+
+def move(ctx: WriteContext, record: Record, target: str, reason: str | None) -> None:
+    """Move ``record`` to ``target`` if the workflow allows it; refusals say exactly why."""
+    move_ok = check_move(ctx.session, ctx.registry.operators, ctx.now, record, target, reason)
+    source = move_ok.source
     records.change(ctx, record, "move", stage=target, reason=reason)
-    for transition in passing[:1]:
+    for transition in move_ok.passing[:1]:
         for action in transition.get("on_enter", []):
-            _act(ctx, record, action, f"workflow:{workflow.name}:{source}->{target}")
+            _act(ctx, record, action, f"workflow:{move_ok.workflow}:{source}->{target}")
+
+
+def stage_moves(
+    session: Session, operators: conditions.Operators, now: datetime, record: Record
+) -> list[StageMove]:
+    """Every other stage of the record's workflow, whether :func:`move` would take it there now.
+
+    Allowed moves come first, the stages ahead of the record's in pipeline
+    order before those behind it (so the next stage leads); a refused one
+    carries :func:`check_move`'s words. A lost stage counts as allowed: its
+    reason is asked when the move is made. No workflow: no stages.
+    """
+    workflow = applied(session, record.kind)
+    if workflow is None:
+        return []
+    ids = [s["id"] for s in workflow.definition["stages"]]
+    source = record.stage or ids[0]
+    here = ids.index(source) if source in ids else -1
+    out = []
+    for index, stage in enumerate(ids):
+        if stage == source:
+            continue
+        try:
+            check_move(session, operators, now, record, stage, None, reason_asked=True)
+        except CrmError as exc:
+            out.append(StageMove(stage, False, str(exc), index < here, index))
+        else:
+            out.append(StageMove(stage, True, None, index < here, index))
+    out.sort(key=lambda m: (not m.allowed, m.behind, m.order))
+    return out
 
 
 def _act(ctx: WriteContext, record: Record, action: dict[str, Any], rule: str) -> None:

@@ -93,7 +93,7 @@ async def test_the_funnel_and_growth_charts_show_the_operators_reports(
         assert line.endswith(f" {reached}  {here} here · {conversion:.0%} came on")
 
 
-async def test_r_runs_the_reports_again(
+async def test_f5_runs_the_reports_again(
     make_app: Callable[..., CrmApp], tui_crm: Crm, settle: Settle
 ) -> None:
     app = make_app("alice")
@@ -102,7 +102,7 @@ async def test_r_runs_the_reports_again(
         before = _bars(app, "#funnel-chart")
         fresh = tui_crm.list_records("alice", owner="alice", stage="new")[0]
         tui_crm.move_record("alice", fresh.id, "contacted")
-        await pilot.press("r")
+        await pilot.press("f5")
         await settle(app)
         funnel = tui_crm.run_report("alice", "funnel", kind="lead")
         after = _bars(app, "#funnel-chart")
@@ -271,3 +271,50 @@ def test_dashboard_snapshot(
 
     app = make_app("mia", lang=lang, dashboard=ROOT / "dashboards" / "dashboard.yaml")
     assert snap_compare(app, terminal_size=SIZE, run_before=open_dashboard)
+
+
+NOTHING_WON = """\
+dashboard: test
+figures:
+  - id: won-leads
+    label: Leads signed
+    report: funnel
+    kind: lead
+    value: {column: records, aggregate: sum, where: {stage: won}}
+    alert: {below: 1}
+"""
+
+
+async def test_nothing_in_scope_raises_no_alert_and_says_so_without_counting_for_an_operator(
+    make_app: Callable[..., CrmApp], tui_crm: Crm, settle: Settle, tmp_path: Path
+) -> None:
+    tui_crm.add_user("admin", "dave", "operator", "west")  # no record is his or his pools'
+    board = tmp_path / "board.yaml"
+    board.write_text(NOTHING_WON, encoding="utf-8")
+    (won,) = tui_crm.alerts("dave", board)
+    assert (won.value, won.alert) == (0, True)  # what read as "0 below 1: alert"
+    app = make_app("dave", dashboard=board)
+    async with app.run_test(size=SIZE) as pilot:
+        await _open_dashboard(app, pilot, settle)
+        shown = _shown(app, "#figures")
+        line = _line_with(shown, "Leads signed")
+        assert "no data in your scope" in line and "alert" not in line
+        assert "0 of 1 figures crossed their threshold." in shown
+        note = str(app.screen.query_one("#dash-note", Static).content)
+        assert note == "No Lead records in your scope: none is yours or in your pools."
+
+
+async def test_a_manager_who_sees_none_is_told_how_many_exist(
+    make_app: Callable[..., CrmApp], tui_crm: Crm, settle: Settle
+) -> None:
+    tui_crm.add_team("admin", "north")
+    tui_crm.add_user("admin", "ned", "manager", "north")
+    app = make_app("ned")
+    async with app.run_test(size=SIZE) as pilot:
+        await _open_dashboard(app, pilot, settle)
+        note = str(app.screen.query_one("#dash-note", Static).content)
+        assert note == "No Lead records visible to you (24 exist)."
+    app = make_app("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await _open_dashboard(app, pilot, settle)
+        assert str(app.screen.query_one("#dash-note", Static).content) == ""

@@ -10,8 +10,9 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, timedelta
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, Select, Static, Tab
+from textual.widgets import DataTable, Input, Label, Select, Static, Tab
 
 from crm_core import hookimpl
 from crm_core.api import Crm
@@ -21,6 +22,7 @@ from crm_core.tui.widgets.forms import (
     AddTaskDialog,
     ConvertDialog,
     EditFieldsDialog,
+    FormDialog,
     LogActivityDialog,
     MoveStageDialog,
     ReleaseDialog,
@@ -201,7 +203,7 @@ async def test_a_task_is_added_with_a_due_shortcut(
         assert task.record_id == LEAD and task.due_at == tui_crm.clock() + timedelta(days=2)
 
 
-async def test_a_move_the_workflow_refuses_names_the_guard_and_changes_nothing(
+async def test_a_move_offers_only_what_the_workflow_allows_and_says_why_not_the_rest(
     make_app: Callable[..., CrmApp], tui_crm: Crm, settle: Settle
 ) -> None:
     tui_crm.move_record("alice", LEAD, "contacted")
@@ -209,13 +211,34 @@ async def test_a_move_the_workflow_refuses_names_the_guard_and_changes_nothing(
     async with app.run_test(size=SIZE) as pilot:
         await open_record(app, pilot, settle, LEAD)
         await act(app, pilot, settle, "m")
-        assert isinstance(app.screen, MoveStageDialog)
-        app.screen.query_one("#stage", Select).value = "qualified"
-        await act(app, pilot, settle, "ctrl+s")
+        dialog = app.screen
+        assert isinstance(dialog, MoveStageDialog)
+        assert dialog.allowed == ["lost"]  # qualified's guard fails: no call logged yet
+        stage = dialog.query_one("#stage", Select)
+        assert stage.value == "lost" and dialog.focused is stage
+        not_offered = text_of(app, "#not-offered")
+        assert "Qualified: guard of contacted → qualified is not met" in not_offered
+        assert "New: cannot move from contacted to new" in not_offered
+        await act(app, pilot, settle, "ctrl+s")  # lost without one of its reasons
         error = problem(app, "form-error")
-        assert "guard of contacted → qualified is not met" in error and "call" in error
+        assert error.startswith("Moving to lost needs a reason: type one of no_budget,")
         assert isinstance(app.screen, MoveStageDialog)
         assert tui_crm.get_record("alice", LEAD).stage == "contacted"
+        fill(app, "#reason", "competitor")
+        await act(app, pilot, settle, "enter")
+        assert tui_crm.get_record("alice", LEAD).stage == "lost"
+
+
+async def test_a_final_stage_offers_no_move(
+    make_app: Callable[..., CrmApp], tui_crm: Crm, settle: Settle
+) -> None:
+    tui_crm.move_record("alice", LEAD, "lost", reason="competitor")
+    app = make_app("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_record(app, pilot, settle, LEAD)
+        await act(app, pilot, settle, "m")
+        assert isinstance(app.screen, RecordScreen)
+        assert any(n.startswith("No move is allowed from Lost now.") for n in notices(app))
 
 
 async def test_a_record_moves_to_the_next_stage(
@@ -229,7 +252,7 @@ async def test_a_record_moves_to_the_next_stage(
         await act(app, pilot, settle, "ctrl+s")
         assert tui_crm.get_record("alice", LEAD).stage == "contacted"
         assert "Stage: Contacted" in text_of(app, "#record-head")
-        assert "Moved to contacted" in notices(app)
+        assert "Moved to Contacted" in notices(app)
         assert rows(app, "journal")[0][2:4] == ["move", "stage: new→contacted"]
 
 
@@ -239,16 +262,38 @@ async def test_a_release_needs_a_reason_then_the_record_goes_to_the_pool(
     app = make_app("alice")
     async with app.run_test(size=SIZE) as pilot:
         await open_record(app, pilot, settle, LEAD)
-        await act(app, pilot, settle, "r")
+        await act(app, pilot, settle, "x")
         assert isinstance(app.screen, ReleaseDialog)
+        assert app.screen.focused is app.screen.query_one("#reason")  # the first field
         await act(app, pilot, settle, "enter")
-        assert "needs --reason" in problem(app, "form-error")
+        assert problem(app, "problem-reason") == "Type the reason for the release."
+        assert tui_crm.get_record("alice", LEAD).owner == "alice"
+        assert "--" not in problem(app, "form-error")
         assert tui_crm.get_record("alice", LEAD).owner == "alice"
         await act(app, pilot, settle, *"moved", "enter")
         record = tui_crm.get_record("alice", LEAD)
         assert (record.owner, record.pool) == (None, "public")
         assert "Pool: public" in text_of(app, "#record-head")
         assert "Reason: moved" in text_of(app, "#why")
+
+
+async def test_the_release_dialog_lets_the_operator_choose_the_pool(
+    make_app: Callable[..., CrmApp], tui_crm: Crm, settle: Settle
+) -> None:
+    tui_crm.add_pool("admin", "recycle", ["alice"], [])
+    app = make_app("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_record(app, pilot, settle, LEAD)
+        await act(app, pilot, settle, "x")
+        assert isinstance(app.screen, ReleaseDialog)
+        assert app.screen.pools == ["public", "recycle"]  # hers, by name
+        pool = app.screen.query_one("#pool", Select)
+        assert pool.is_blank()  # blank: the workflow's own pool
+        pool.value = "recycle"
+        fill(app, "#reason", "wrong region")
+        await act(app, pilot, settle, "enter")
+        assert tui_crm.get_record("admin", LEAD).pool == "recycle"
+        assert "Released to pool recycle" in notices(app)
 
 
 async def test_a_qualified_lead_converts_and_the_new_record_opens(
@@ -374,3 +419,37 @@ def test_snapshot_record_screen_in_chinese(
     tui_crm.log_activity("alice", LEAD, "call", note="问了报价")
     app = make_app("alice", "zh")
     assert snap_compare(app, terminal_size=SIZE, run_before=_open_lead(settle))
+
+
+@pytest.mark.parametrize("key", ["e", "a", "t", "m", "x", "c"])
+async def test_every_dialog_opens_with_its_first_field_focused_and_shows_it(
+    make_app: Callable[..., CrmApp], settle: Settle, key: str
+) -> None:
+    app = make_app("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_record(app, pilot, settle, LEAD)
+        await act(app, pilot, settle, key)
+        dialog = app.screen
+        assert isinstance(dialog, FormDialog)
+        first = next(w for w in dialog.query(".form-row > *") if w.focusable)
+        assert dialog.focused is first and isinstance(first, Input | Select)
+        labels = list(dialog.query(".form-label").results(Label))
+        # the focused row's label stands out from the others
+        assert labels[0].styles.color != labels[1].styles.color
+        assert labels[0].styles.text_style.bold and not labels[1].styles.text_style.bold
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_snapshot_move_dialog_offers_the_allowed_stages_and_says_why_not_the_rest(
+    make_app: Callable[..., CrmApp], tui_crm: Crm, settle: Settle, snap_compare: Any, lang: str
+) -> None:
+    tui_crm.move_record("alice", LEAD, "contacted")
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        app: CrmApp = pilot.app  # type: ignore[assignment]
+        await open_record(app, pilot, settle, LEAD)
+        await act(app, pilot, settle, "m")
+        await pilot.pause()  # no notice left over the dialog: opening it cleared them
+
+    app = make_app("alice", lang)
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from crm_core.tui import app as app_module
 from crm_core.tui.i18n import ZH, Translator
+from crm_core.tui.messages import CLI_WORDING
 
 TUI = Path(app_module.__file__).parent
 
@@ -43,3 +44,8 @@ def test_translator_falls_back_to_english_and_fills_slots() -> None:
     assert Translator("fr").lang == "en"
     assert zh.label({"en": "Lead", "zh": "线索"}, "lead") == "线索"
     assert en.label({}, "lead") == "lead"
+
+
+def test_the_tui_wording_of_api_refusals_has_its_chinese() -> None:
+    missing = [wording for _pattern, wording in CLI_WORDING if wording not in ZH]
+    assert missing == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import threading
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,10 +13,13 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Select, Static
 
 from crm_core.api import Crm
+from crm_core.clock import ManualClock
 from crm_core.tui.app import CrmApp
 from crm_core.tui.screens import records as records_screen
 from crm_core.tui.screens.detail import RecordScreen
+from crm_core.tui.screens.my_work import ANNOUNCE_SECONDS
 from crm_core.tui.screens.records import PAGE_SIZE, RecordsScreen
+from crm_core.tui.widgets.forms import LogActivityDialog
 from crm_core.views import RecordPage
 
 SIZE = (120, 40)
@@ -56,7 +60,7 @@ async def test_my_work_is_read_while_the_app_starts_and_anew_on_refresh(
         await pilot.pause()
         assert app.take_first_work() is None  # the early read was taken by My work
         tui_crm.add_task("mia", 3, tui_crm.clock(), "a reminder after start", assignee="alice")
-        await pilot.press("r")
+        await pilot.press("f5")
         await settle(app)
         await pilot.pause()
         assert "a reminder after start" in [row[2] for row in _rows(app, "#reminders")]
@@ -284,3 +288,35 @@ async def test_a_bad_field_filter_is_refused_with_a_notice(
         await settle(app)
         await pilot.pause()
         assert any(n.severity == "error" and "budget" in n.message for n in app._notifications)
+
+
+async def test_start_up_says_once_how_many_records_return_to_the_pool_soon(
+    make_app: Callable[..., CrmApp], tui_crm: Crm, settle: Settle
+) -> None:
+    clock = tui_crm.clock
+    assert isinstance(clock, ManualClock)
+    clock.advance(timedelta(days=4))  # alice's oldest leads near the pool's 14 idle days
+    tui_crm.tick()
+    tasks = tui_crm.my_work("alice").tasks
+    leaving = [t for t in tasks if (t.cause or "").endswith(":warn")]
+    overdue = [t for t in tasks if t.due_at < clock() and t not in leaving]
+    assert len(leaving) == 4 and len(overdue) == 2
+    app = make_app("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app)
+        await pilot.pause()
+        (notice,) = app._notifications  # one notice, however many reminders
+        assert notice.message == (
+            "2 overdue reminder(s)\n"
+            "4 record(s) return to the pool soon unless you follow up\n"
+            "They are in your reminders (1)."
+        )
+        assert notice.timeout == ANNOUNCE_SECONDS
+        app.push_screen(RecordScreen(leaving[0].record_id or 0))
+        await pilot.pause()
+        await settle(app)
+        await pilot.pause()
+        await pilot.press("a")
+        await pilot.pause()
+        assert isinstance(app.screen, LogActivityDialog)
+        assert not list(app._notifications)  # nothing covers the dialog

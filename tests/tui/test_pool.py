@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from textual.pilot import Pilot
@@ -58,17 +60,42 @@ async def test_an_operator_sees_the_records_waiting_and_her_caps(
         row = app.screen.query_one("#pool-entries", DataTable).get_row_at(0)
         (leads,) = tui_crm.list_workflows("alice")
         new = leads.stage_labels["new"]["en"]
-        assert list(row[2:]) == [new, "5d", "released by its owner", "not reachable"]
-        left = tui_crm.pool_page("alice", "public").allowance
+        page = tui_crm.pool_page("alice", "public")
+        assert page.entries[0].claimable_from == datetime(2026, 3, 13, 11, 0, tzinfo=UTC)
+        # she let #14 go less than seven days ago: marked, with when she may claim it again
+        assert list(row[2:]) == [new, "03-13 11:00", "5d", "released by its owner",
+                                 "not reachable"]  # fmt: skip
+        left = page.allowance
         assert _text(app, "#pool-allowance") == (
             f"{left['max_per_day'] - left['claimed_today']} of {left['max_per_day']} claims left"
             f" today · holding {left['held']} of {left['max_held']} · reclaim yours after"
             f" {left['reclaim_after_days']} days"
         )
-        assert "2 in the pool" in _text(app, "#pool-status")
+        assert _text(app, "#pool-status") == (
+            "Page 1 · 2 in the pool · #14: You held #14 before: you may claim it again from"
+            " 03-13 11:00."
+        )
 
 
-async def test_a_claim_takes_the_record_out_of_the_pool_and_counts_against_the_cap(
+async def test_the_cursor_starts_on_a_record_she_may_claim_and_enter_opens_that_record(
+    make_app: Callable[..., CrmApp], tui_crm: Crm, settle: Settle
+) -> None:
+    tui_crm.release("bob", 4, "wrong region")  # bob's: alice may claim it
+    app = make_app("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await _open_pool(app, pilot, settle)
+        assert _ids(app) == [14, 11, 4]
+        table = app.screen.query_one("#pool-entries", DataTable)
+        assert table.cursor_row == 2 and table.get_row_at(2)[3] == "✓ now"
+        assert "enter claims and opens" in _text(app, "#pool-status")
+        await pilot.press("enter")
+        await settle(app)
+        await pilot.pause()
+        assert isinstance(app.screen, RecordScreen) and app.screen.record_id == 4
+        assert tui_crm.get_record("alice", 4).owner == "alice"
+
+
+async def test_c_claims_and_stays_enter_claims_and_opens_the_claimed_record(
     make_app: Callable[..., CrmApp], tui_crm: Crm, settle: Settle
 ) -> None:
     app = make_app("bob")
@@ -78,31 +105,40 @@ async def test_a_claim_takes_the_record_out_of_the_pool_and_counts_against_the_c
         await pilot.press("c")  # the highlighted first row: #14
         await settle(app)
         await pilot.pause()
+        assert isinstance(app.screen, PoolScreen)
         assert _ids(app) == [11]
         mine = tui_crm.get_record("bob", 14)
         assert (mine.owner, mine.pool) == ("bob", None)
         assert any("Claimed #14" in n for n in _notices(app))
         assert _text(app, "#pool-allowance").startswith("9 of 10 claims left today")
-        await pilot.press("enter")  # enter claims too
+        await pilot.press("enter")  # claims #11 and opens it, not whatever row comes next
+        await settle(app)
+        await pilot.pause()
+        assert isinstance(app.screen, RecordScreen) and app.screen.record_id == 11
+        assert tui_crm.get_record("bob", 11).owner == "bob"
+        await pilot.press("escape")
         await settle(app)
         await pilot.pause()
         assert _ids(app) == []
-        assert tui_crm.get_record("bob", 11).owner == "bob"
         assert "Nothing waits in this pool." in _text(app, "#pool-status")
 
 
-async def test_reclaiming_too_soon_is_refused_with_the_api_message(
+async def test_reclaiming_too_soon_is_refused_in_local_time_without_a_call(
     make_app: Callable[..., CrmApp], tui_crm: Crm, settle: Settle
 ) -> None:
     refusal = _refusal(tui_crm, "alice", 14)  # she let #14 go less than seven days ago
-    assert "may claim it again" in refusal
+    assert "may claim it again from 2026-03-13T11:00+00:00" in refusal
     app = make_app("alice")
+    app.tz = ZoneInfo("Asia/Shanghai")
     async with app.run_test(size=SIZE) as pilot:
         await _open_pool(app, pilot, settle)
+        assert app.screen.query_one("#pool-entries", DataTable).get_row_at(0)[3] == "03-13 19:00"
         await pilot.press("c")
         await settle(app)
         await pilot.pause()
-        assert refusal in _notices(app)
+        assert "#14: You held #14 before: you may claim it again from 03-13 19:00." in (
+            _notices(app)
+        )
         assert _ids(app) == [14, 11]
         assert tui_crm.get_record("admin", 14).owner is None
 
@@ -125,12 +161,14 @@ async def test_claims_beyond_the_daily_cap_are_refused(
         await pilot.pause()
         assert _ids(app) == [11]
         assert _text(app, "#pool-allowance").startswith("0 of 1 claims left today")
+        assert "the most pool 'public' allows" in _refusal(tui_crm, "bob", 11)
         await pilot.press("c")
         await settle(app)
         await pilot.pause()
-        refusal = _refusal(tui_crm, "bob", 11)
-        assert "the most pool 'public' allows" in refusal
-        assert refusal in _notices(app)
+        assert (
+            "#11: You have made today's 1 claims: you may claim again from 03-13 00:00."
+            in _notices(app)
+        )
         assert _ids(app) == [11]
         assert tui_crm.get_record("admin", 11).owner is None
 
@@ -235,7 +273,7 @@ async def test_every_pool_action_is_in_the_palette(
         screen = app.screen
         assert isinstance(screen, PoolScreen)
         titles = [c.title for c in screen.palette_commands()]
-        assert titles == ["领取", "打开", "下一页", "上一页", "刷新", "公海：public"]
+        assert titles == ["领取并打开", "领取", "打开", "下一页", "上一页", "刷新", "公海：public"]
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -253,5 +291,6 @@ def test_pool_snapshot(
         await settle(app)
         await pilot.pause(0.1)  # the table sizes its columns when idle
         app.clear_notifications()
+        await pilot.pause()  # the cleared notice leaves no edge behind
 
     assert snap_compare(make_app("alice", lang=lang), terminal_size=SIZE, run_before=open_pool)

@@ -96,7 +96,7 @@ async def test_selecting_an_operator_shows_their_records_longest_idle_first(
 
 
 async def _reassign_first_record(pilot: Pilot[None], settle: Settle) -> tuple[CrmApp, int]:
-    """Open the team, go to alice's records, press r on the first; the dialog is open."""
+    """Open the team, go to alice's records, press g on the first; the dialog is open."""
     app = await _open_team(pilot, settle)
     await pilot.press("enter")  # from alice's queue row to her records
     record_id = int(_rows(app, "#team-records")[0][0])

@@ -16,9 +16,10 @@ from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.markup import MarkupError
 from textual.widgets import Footer, Header, Select, Static
 
-from crm_core.api import DashboardCard, FigureView, ReportResult, WorkflowView
+from crm_core.api import DashboardCard, FigureView, KindScope, ReportResult, WorkflowView
 from crm_core.errors import CrmError
 from crm_core.tui.base import CrmScreen
+from crm_core.tui.messages import said
 from crm_core.tui.widgets.charts import Bar, BarChart, number, percent
 
 FOLLOW_UP_DAYS = 7  # a record is idle after this many days without an activity
@@ -37,7 +38,7 @@ class DashboardScreen(CrmScreen):
     own records, a manager's their team's, an admin's everyone's.
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("r", "refresh", "Refresh")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("f5", "refresh", "Refresh")]
 
     def __init__(self) -> None:
         super().__init__()
@@ -124,6 +125,7 @@ class DashboardScreen(CrmScreen):
     def _load_kind(self, kind: str | None) -> None:
         crm, actor = self.crm, self.actor
         if kind is not None:
+            self.call_api(lambda: crm.kind_scope(actor, kind), self._show_scope, group="dash-scope")
             self.call_api(
                 lambda: crm.run_report(actor, "funnel", kind=kind),
                 self._show_funnel,
@@ -142,6 +144,23 @@ class DashboardScreen(CrmScreen):
                 failed=lambda exc: self._failed_in("#compliance", exc),
                 group="dash-compliance",
             )
+
+    def _show_scope(self, scope: KindScope) -> None:
+        """Say so when the charts are empty because the operator sees none of the kind."""
+        self.query_one("#dash-note", Static).update(self._empty_note(scope) or "")
+
+    def _empty_note(self, scope: KindScope) -> str | None:
+        """ "None visible to you" told from "none yet"; a count for managers and admins only."""
+        if scope.visible:
+            return None
+        kind = dict(self.kinds).get(scope.kind, scope.kind)
+        if scope.existing is None:
+            return self.tr("No {kind} records in your scope: none is yours or in your pools.",
+                           kind=kind)  # fmt: skip
+        if scope.existing == 0:
+            return self.tr("No {kind} records yet.", kind=kind)
+        return self.tr("No {kind} records visible to you ({n} exist).", kind=kind,
+                       n=number(scope.existing))  # fmt: skip
 
     def _show_funnel(self, result: ReportResult) -> None:
         labels = self.stage_labels.get(self.kind or "", {})
@@ -189,7 +208,7 @@ class DashboardScreen(CrmScreen):
         self.query_one("#compliance", Static).update(table)
 
     def _failed_in(self, where: str, exc: CrmError) -> None:
-        self.query_one(where, Static).update(Text(str(exc), style="red"))
+        self.query_one(where, Static).update(Text(said(exc, self.tr), style="red"))
 
     # -- figures with thresholds -------------------------------------------------
 
@@ -202,8 +221,14 @@ class DashboardScreen(CrmScreen):
             return
         card.border_subtitle = Path(path).name
         crm, actor = self.crm, self.actor
+
+        def read() -> tuple[list[FigureView], dict[str, KindScope]]:
+            figures = crm.alerts(actor, path)
+            kinds = {f.kind for f in figures if f.kind is not None}
+            return figures, {k: crm.kind_scope(actor, k) for k in sorted(kinds)}
+
         self.call_api(
-            lambda: crm.alerts(actor, path),
+            read,
             self._show_figures,
             failed=lambda exc: self._failed_in("#figures", exc),
             group="dash-figures",
@@ -217,21 +242,29 @@ class DashboardScreen(CrmScreen):
             parts.append(self.tr("above {v}", v=number(figure.above)))
         return self.tr(" or ").join(parts)
 
-    def _show_figures(self, figures: list[FigureView]) -> None:
+    def _show_figures(self, found: tuple[list[FigureView], dict[str, KindScope]]) -> None:
+        figures, scopes = found
+        # A figure over records the operator sees none of measures nothing: no value, no alert.
+        unseen = {k for k, scope in scopes.items() if not scope.visible}
         table = Table(box=box.SIMPLE_HEAD, expand=True, show_edge=False)
         table.add_column(self.tr("Figure"), ratio=1)
         table.add_column(self.tr("Current"), justify="right")
         table.add_column(self.tr("Alert when"))
         table.add_column("")
+        fired = 0
         for figure in figures:
+            label = self.tr.label(figure.label, figure.id)
+            if figure.kind in unseen:
+                mark = Text("– " + self.tr("no data in your scope"), style="dim")
+                table.add_row(Text(label), "—", self._threshold(figure), mark)
+                continue
+            fired += figure.alert
             mark = (
                 Text("● " + self.tr("alert"), style="bold red")
                 if figure.alert
                 else Text("✓ " + self.tr("ok"), style="green")
             )
-            label = self.tr.label(figure.label, figure.id)
             table.add_row(Text(label), number(figure.value), self._threshold(figure), mark)
-        fired = sum(1 for f in figures if f.alert)
         table.caption = self.tr("{n} of {m} figures crossed their threshold.", n=fired,
                                 m=len(figures))  # fmt: skip
         table.caption_justify = "left"
@@ -266,7 +299,7 @@ class DashboardScreen(CrmScreen):
 
     def palette_commands(self) -> Iterable[SystemCommand]:
         """Refresh, and a switch to each kind's charts."""
-        yield SystemCommand(self.tr("Refresh"), "r", self.action_refresh)
+        yield SystemCommand(self.tr("Refresh"), "f5", self.action_refresh)
         for kind, label in self.kinds:
             yield SystemCommand(
                 self.tr("Dashboard of {kind}", kind=label),

@@ -25,6 +25,7 @@ from crm_core.errors import CrmError, PluginError
 from crm_core.tui import undo
 from crm_core.tui.base import CrmScreen
 from crm_core.tui.i18n import Translator
+from crm_core.tui.messages import said
 from crm_core.tui.widgets.cells import value, when
 from crm_core.tui.widgets.forms import (
     AddTaskDialog,
@@ -36,7 +37,15 @@ from crm_core.tui.widgets.forms import (
 )
 from crm_core.tui.widgets.pickers import CopyDialog
 from crm_core.tui.widgets.table import CrmTable
-from crm_core.views import ActivityView, ContactView, DealView, JournalEntry, RecordView
+from crm_core.views import (
+    ActivityView,
+    ContactView,
+    DealView,
+    JournalEntry,
+    PoolView,
+    RecordView,
+    StageMove,
+)
 
 # Fields of these dedupe kinds are what `y` offers to copy, beside the contacts' phone and e-mail.
 COPYABLE = ("phone", "email")
@@ -192,7 +201,7 @@ class RecordScreen(CrmScreen):
         Binding("a", "log_activity", "Log activity"),
         Binding("t", "add_task", "Add task"),
         Binding("m", "move", "Move stage"),
-        Binding("r", "release", "Release"),
+        Binding("x", "release", "Release"),
         Binding("c", "convert", "Convert"),
         Binding("f5", "reload", "Refresh"),
         Binding("right_square_bracket", "step(1)", "Next record"),
@@ -371,7 +380,7 @@ class RecordScreen(CrmScreen):
             self.notify(done(result))
             self.action_reload()
 
-        self.app.push_screen(dialog, closed)
+        self.crm_app.open_dialog(dialog, closed)
 
     def action_edit(self) -> None:
         """Edit the record's fields; ``u`` can put them back."""
@@ -398,26 +407,46 @@ class RecordScreen(CrmScreen):
             self._open(dialog, lambda t: self.tr("Task added"))
 
     def action_move(self) -> None:
-        """Move the record to another stage of its workflow."""
+        """Move the record to a stage its workflow allows from here (asked of the API now)."""
         if self.detail is None:
             return
         if not self.detail.stages:
             self.notify(self.tr("No workflow is applied to this kind."), severity="warning")
             return
-        before = self.detail.record
-        dialog = MoveStageDialog(before, self.detail.stages)
+        record = self.detail.record
+        crm, actor = self.crm, self.actor
+        self.call_api(lambda: crm.stage_moves(actor, record.id),
+                      lambda moves: self._offer_moves(record, moves), group="moves")  # fmt: skip
+
+    def _offer_moves(self, record: RecordView, moves: list[StageMove]) -> None:
+        if not any(m.allowed for m in moves):
+            stage = self.crm_app.stage_label(record.kind, record.stage)
+            why = said(moves[0].why_not or "", self.tr) if moves else ""
+            text = self.tr("No move is allowed from {stage} now.", stage=stage)
+            self.notify(f"{text} {why}".strip(), severity="warning")
+            return
+        dialog = MoveStageDialog(record, moves)
 
         def moved(after: RecordView) -> str:
-            self.crm_app.remember_undo(undo.after_move(before, after))
-            return self.tr("Moved to {stage}", stage=after.stage)
+            self.crm_app.remember_undo(undo.after_move(record, after))
+            return self.tr("Moved to {stage}", stage=self._stage_of(after))
 
         self._open(dialog, moved)
 
+    def _stage_of(self, record: RecordView) -> str:
+        return self.crm_app.stage_label(record.kind, record.stage)
+
     def action_release(self) -> None:
-        """Give the record back to the pool with a reason."""
-        if self.detail is not None:
-            dialog = ReleaseDialog(self.record_id)
+        """Give the record back to a pool: the dialog asks the reason and offers the pools."""
+        if self.detail is None:
+            return
+        crm, actor, record_id = self.crm, self.actor, self.record_id
+
+        def ask(pools: list[PoolView]) -> None:
+            dialog = ReleaseDialog(record_id, [p.name for p in pools])
             self._open(dialog, lambda r: self.tr("Released to pool {pool}", pool=r.pool))
+
+        self.call_api(lambda: crm.list_pools(actor, usable=True), ask, group="release-pools")
 
     def action_convert(self) -> None:
         """Convert the record into one of another kind, then open the new record."""
@@ -482,7 +511,7 @@ class RecordScreen(CrmScreen):
         elif len(values) == 1:
             self._copy(values[0][1])
         else:
-            self.app.push_screen(CopyDialog(values), self._copy)
+            self.crm_app.open_dialog(CopyDialog(values), self._copy)
 
     def _copy(self, text: str | None) -> None:
         if text:
@@ -512,7 +541,7 @@ class RecordScreen(CrmScreen):
         yield SystemCommand(tr("Log activity"), "a", self.action_log_activity)
         yield SystemCommand(tr("Add task"), "t", self.action_add_task)
         yield SystemCommand(tr("Move stage"), "m", self.action_move)
-        yield SystemCommand(tr("Release"), "r", self.action_release)
+        yield SystemCommand(tr("Release"), "x", self.action_release)
         yield SystemCommand(tr("Convert"), "c", self.action_convert)
         yield SystemCommand(tr("Refresh"), "F5", self.action_reload)
         yield SystemCommand(tr("Next record"), "]", lambda: self.action_step(1))

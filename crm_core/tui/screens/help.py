@@ -22,8 +22,13 @@ from crm_core.tui.screens.my_work import MyWorkScreen
 from crm_core.tui.screens.pool import PoolScreen
 from crm_core.tui.screens.records import RecordsScreen
 from crm_core.tui.screens.team import TeamScreen
+from crm_core.tui.walkthrough import STEPS
 
-ENTER_ON_A_ROW: dict[type[Screen[object]], str] = {PoolScreen: "claim", TeamScreen: "open"}
+ENTER_ON_A_ROW: dict[type[Screen[object]], str] = {
+    MyWorkScreen: "open",
+    RecordsScreen: "open",
+    TeamScreen: "open",
+}
 """The action enter on a highlighted row runs, where the screen's BINDINGS do not say it."""
 
 KEY_NAMES = {"enter": "enter", "escape": "esc"}
@@ -58,21 +63,8 @@ class HelpScreen(CrmModal[None]):
         self.query_one("#help-body").focus()
 
     def _walkthrough(self) -> str:
-        tr = self.tr
-        steps = [
-            tr("Press [b]3[/b] for the Pool: the records waiting for an owner."),
-            tr("Highlight a record and press [b]enter[/b] to claim it: it leaves the pool "
-               "and is yours (the line above the table says how many claims are left today)."),
-            tr("Press [b]1[/b] for My work, highlight the record and press [b]enter[/b] to "
-               "open it (or [b]2[/b] for Records and [b]/[/b] to search its name)."),
-            tr("Press [b]a[/b] to log an activity: a call unless you pick another type; "
-               "type a note and press [b]enter[/b]."),
-            tr("Press [b]m[/b] to move it a stage: pick the stage (e.g. contacted) and press "
-               "[b]ctrl+s[/b]; a refused move names the rule it failed."),
-            tr("Press [b]esc[/b] to go back, then [b]4[/b]: the Dashboard's funnel "
-               "counts the record in its new stage."),
-        ]  # fmt: skip
-        return "\n".join(f"{i}. {step}" for i, step in enumerate(steps, 1))
+        """The README's steps (one list: :mod:`crm_core.tui.walkthrough`), numbered."""
+        return "\n".join(f"{i}. {self.tr(step.text)}" for i, step in enumerate(STEPS, 1))
 
     def _global_keys(self) -> str:
         tr = self.tr
@@ -80,6 +72,7 @@ class HelpScreen(CrmModal[None]):
             ("1 … 5", tr("switch screen: My work, Records, Pool, Dashboard, Team")),
             ("F1, ?", tr("this help")),
             ("ctrl+p", tr("command palette: every action of the screen by name")),
+            ("f5", tr("refresh: read the screen again")),
             ("tab", tr("next table or field")),
             ("esc", tr("back, or close a dialog")),
             ("ctrl+q", tr("quit")),

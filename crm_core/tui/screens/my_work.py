@@ -23,6 +23,8 @@ from crm_core.views import MyWork, TaskView, WorkflowView
 
 # Tasks the pool sweep writes before it takes a record back end with this cause.
 POOL_WARNING = ":warn"
+# The start-up notice goes by itself soon: the reminders table holds what it counts.
+ANNOUNCE_SECONDS = 6
 
 MyWorkRead = tuple[MyWork, list[WorkflowView]]
 
@@ -36,12 +38,12 @@ class MyWorkScreen(RowActions, CrmScreen):
     """The operator's reminders and records, soonest action first."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "open", "Open"),
+        Binding("o", "open", "Open", show=False),  # the footer shows enter, its table's
         Binding("d", "done", "Task done"),
         Binding("z", "snooze", "Snooze"),
         Binding("a", "log_activity", "Log activity"),
         Binding("t", "add_task", "Add task"),
-        Binding("r", "refresh", "Refresh"),
+        Binding("f5", "refresh", "Refresh"),
     ]
 
     def __init__(self) -> None:
@@ -55,10 +57,12 @@ class MyWorkScreen(RowActions, CrmScreen):
         yield Static(self.tr("Reminders"), classes="heading")
         tr = self.tr
         reminders = CrmTable(id="reminders", cursor_type="row")
+        reminders.show_enter(tr("Open"))
         reminders.add_fixed_columns((tr("Due"), 24), (tr("Record"), 8), (tr("Task"), 70))
         yield reminders
         yield Static(self.tr("My records by next action"), classes="heading")
         queue = CrmTable(id="queue", cursor_type="row")
+        queue.show_enter(tr("Open"))
         queue.add_fixed_columns(("#", 6), (tr("Title"), 20), (tr("Stage"), 14),
                                 (tr("Next due"), 14), (tr("Last activity"), 14))  # fmt: skip
         yield queue
@@ -119,14 +123,22 @@ class MyWorkScreen(RowActions, CrmScreen):
         self.crm_app.mark_tasks_seen(t.id for t in work.tasks)
 
     def _announce(self, tasks: list[TaskView], now: datetime) -> None:
-        """Pop up what needs attention at once: overdue reminders and records about to go."""
-        overdue = sum(1 for t in tasks if t.due_at < now)
+        """One short notice of what needs attention: overdue reminders, records about to go.
+
+        One, however many there are: the reminders table lists each of them.
+        """
+        leaving = [t for t in tasks if (t.cause or "").endswith(POOL_WARNING)]
+        overdue = sum(1 for t in tasks if t.due_at < now and t not in leaving)
+        lines = []
         if overdue:
-            self.notify(self.tr("{n} overdue reminder(s)", n=overdue), severity="warning")
-        for task in tasks:
-            if (task.cause or "").endswith(POOL_WARNING):
-                self.notify(self.tr(task.note), title=self.tr("Returns to the pool soon"),
-                            severity="warning", timeout=10)  # fmt: skip
+            lines.append(self.tr("{n} overdue reminder(s)", n=overdue))
+        if leaving:
+            lines.append(self.tr("{n} record(s) return to the pool soon unless you follow up",
+                                 n=len(leaving)))  # fmt: skip
+        if lines:
+            lines.append(self.tr("They are in your reminders (1)."))
+            self.notify("\n".join(lines), severity="warning", timeout=ANNOUNCE_SECONDS,
+                        markup=False)  # fmt: skip
 
     def _highlighted_record(self) -> int | None:
         table = self.focused if isinstance(self.focused, DataTable) else None
@@ -188,7 +200,7 @@ class MyWorkScreen(RowActions, CrmScreen):
         if task is None:
             return
         dialog = SnoozeDialog(task, self.crm.clock(), self.crm_app.tz)
-        self.app.push_screen(dialog, self._snoozed)
+        self.crm_app.open_dialog(dialog, self._snoozed)
 
     def _snoozed(self, task: TaskView | None) -> None:
         if task is None:
@@ -203,9 +215,9 @@ class MyWorkScreen(RowActions, CrmScreen):
 
     def palette_commands(self) -> Iterable[SystemCommand]:
         """This screen's actions for the command palette."""
-        yield SystemCommand(self.tr("Open"), "enter", self.action_open)
+        yield SystemCommand(self.tr("Open"), "enter, o", self.action_open)
         yield SystemCommand(self.tr("Task done"), "d", self.action_done)
         yield SystemCommand(self.tr("Snooze"), "z", self.action_snooze)
         yield SystemCommand(self.tr("Log activity"), "a", self.action_log_activity)
         yield SystemCommand(self.tr("Add task"), "t", self.action_add_task)
-        yield SystemCommand(self.tr("Refresh"), "r", self.action_refresh)
+        yield SystemCommand(self.tr("Refresh"), "f5", self.action_refresh)

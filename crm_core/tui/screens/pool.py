@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult, SystemCommand
@@ -12,7 +13,7 @@ from textual.widgets import DataTable, Footer, Header, Select, Static
 
 from crm_core.tui.base import CrmScreen
 from crm_core.tui.screens.detail import RecordScreen
-from crm_core.tui.widgets.cells import ago
+from crm_core.tui.widgets.cells import ago, when
 from crm_core.tui.widgets.table import CrmTable
 from crm_core.views import PoolEntry, PoolPage, PoolView, RecordView, WorkflowView
 
@@ -21,16 +22,18 @@ class PoolScreen(CrmScreen):
     """Records waiting in the operator's pools, newest first, a page at a time.
 
     Operators see the pools they belong to; managers and admins see every
-    pool. Claiming goes through :meth:`crm_core.api.Crm.claim`, so a cap or a
-    too-early reclaim is refused with the API's own words.
+    pool. Records the operator may not claim yet are marked with the moment
+    they may (in the operator's time zone), and the cursor starts on one they
+    may claim. Claiming goes through :meth:`crm_core.api.Crm.claim`.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "claim_and_open", "Claim and open"),
         Binding("c", "claim", "Claim"),
         Binding("o", "open", "Open"),
-        Binding("n", "next_page", "Next page"),
-        Binding("p", "previous_page", "Previous page"),
-        Binding("r", "refresh", "Refresh"),
+        Binding("n,pagedown", "next_page", "Next page"),
+        Binding("p,pageup", "previous_page", "Previous page"),
+        Binding("f5", "refresh", "Refresh"),
     ]
     page_size = 50
 
@@ -49,10 +52,12 @@ class PoolScreen(CrmScreen):
             yield Select[str]([], prompt=self.tr("Pool"), id="pool-choice")
             yield Static("", id="pool-allowance")
         table = CrmTable(id="pool-entries", cursor_type="row")
+        table.show_enter(self.tr("Claim and open"))
         # Fixed widths: the table never reflows as pages of other lengths arrive.
-        table.add_fixed_columns(("#", 6), (self.tr("Title"), 22), (self.tr("Stage"), 12),
-                                (self.tr("In pool for"), 11), (self.tr("Came back"), 22),
-                                (self.tr("Why it came back"), 32))  # fmt: skip
+        table.add_fixed_columns(("#", 6), (self.tr("Title"), 20), (self.tr("Stage"), 12),
+                                (self.tr("May claim"), 11), (self.tr("In pool for"), 11),
+                                (self.tr("Came back"), 21),
+                                (self.tr("Why it came back"), 25))  # fmt: skip
         yield table
         yield Static("", id="pool-status", classes="hint")
         yield Footer()
@@ -122,12 +127,58 @@ class PoolScreen(CrmScreen):
         now = self.crm.clock()
         for e in page.entries:
             why = self.tr(e.reason or e.cause or "")
-            table.add_row(str(e.record_id), e.title, self._stage(e), ago(e.since, now),
-                          self._how(e), why, key=str(e.record_id))  # fmt: skip
+            table.add_row(str(e.record_id), e.title, self._stage(e), self._claimable(e, now),
+                          ago(e.since, now), self._how(e), why,
+                          key=str(e.record_id))  # fmt: skip
         if page.entries:
-            table.move_cursor(row=min(row, table.row_count - 1))
+            table.move_cursor(row=self._landing(page.entries, row, now))
         self.query_one("#pool-allowance", Static).update(self._allowance(page.allowance))
-        self.query_one("#pool-status", Static).update(self._status(page))
+        self._show_status()
+
+    @staticmethod
+    def _may_claim(entry: PoolEntry, now: datetime) -> bool:
+        """The page says the operator may claim ``entry`` now (or its wait is over since)."""
+        if entry.not_claimable_because is None:
+            return True
+        return entry.claimable_from is not None and entry.claimable_from <= now
+
+    def _landing(self, entries: list[PoolEntry], row: int, now: datetime) -> int:
+        """Where the cursor goes: the first row from ``row`` on the operator may claim, else
+        the first such row of the page, else where it was."""
+        row = min(max(row, 0), len(entries) - 1)
+        mays = [i for i, e in enumerate(entries) if self._may_claim(e, now)]
+        return next((i for i in mays if i >= row), mays[0] if mays else row)
+
+    def _claimable(self, entry: PoolEntry, now: datetime) -> str:
+        """The May claim cell: now, from when (the operator's local time), or not by itself."""
+        if self._may_claim(entry, now):
+            return "✓ " + self.tr("now")
+        if entry.claimable_from is None:
+            return "✗ " + self.tr("not now")
+        return when(entry.claimable_from, now, self.crm_app.tz)
+
+    def _why_not(self, entry: PoolEntry, now: datetime) -> str:
+        """Why the operator may not claim ``entry`` yet, and from when, in the TUI's words."""
+        left = self.page.allowance if self.page else {}
+        if entry.claimable_from is None:
+            return self.tr("You hold the most records this pool allows: "
+                           "close or release one to claim more.")  # fmt: skip
+        at = when(entry.claimable_from, now, self.crm_app.tz)
+        cap = left.get("max_per_day")
+        if cap is not None and left.get("claimed_today", 0) >= cap:
+            return self.tr("You have made today's {n} claims: you may claim again from {at}.",
+                           n=cap, at=at)  # fmt: skip
+        return self.tr("You held #{id} before: you may claim it again from {at}.",
+                       id=entry.record_id, at=at)  # fmt: skip
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """Say why the highlighted record may not be claimed yet, if it may not."""
+        event.stop()
+        self._show_status()
+
+    def _show_status(self) -> None:
+        if self.page is not None:
+            self.query_one("#pool-status", Static).update(self._status(self.page))
 
     def _stage(self, entry: PoolEntry) -> str:
         """The entry's stage as its workflow names it in the operator's language."""
@@ -166,9 +217,13 @@ class PoolScreen(CrmScreen):
     def _status(self, page: PoolPage) -> str:
         where = self.tr("Page {n}", n=len(self._cursors))
         total = self.tr("{n} in the pool", n=page.total)
-        keys = self.tr("c claims · o opens · n/p pages")
         if not page.entries:
             return f"{total} · {self.tr('Nothing waits in this pool.')}"
+        now = self.crm.clock()
+        entry = self._highlighted()
+        if entry is not None and not self._may_claim(entry, now):
+            return f"{where} · {total} · #{entry.record_id}: {self._why_not(entry, now)}"
+        keys = self.tr("enter claims and opens · c claims · o opens · n/p pages")
         return f"{where} · {total} · {keys}"
 
     def _has_next(self) -> bool:
@@ -201,36 +256,53 @@ class PoolScreen(CrmScreen):
         return next((e for e in self.page.entries if str(e.record_id) == key), None)
 
     def action_claim(self) -> None:
-        """Claim the highlighted record: it leaves the pool and becomes the operator's."""
+        """Claim the highlighted record and stay on the list: it leaves the pool, it is yours."""
+        self._claim(open_it=False)
+
+    def action_claim_and_open(self) -> None:
+        """Claim the highlighted record and open it (the record claimed, whatever the list does)."""
+        self._claim(open_it=True)
+
+    def _claim(self, *, open_it: bool) -> None:
         entry = self._highlighted()
         if entry is None:
             return
+        now = self.crm.clock()
+        if not self._may_claim(entry, now):
+            # The page says so already; the API would say it with a UTC time.
+            self.notify(f"#{entry.record_id}: {self._why_not(entry, now)}", severity="warning")
+            return
         record_id = entry.record_id
-        self.call_api(lambda: self.crm.claim(self.actor, record_id), self._claimed, group="claim")
 
-    def _claimed(self, record: RecordView) -> None:
-        self.notify(self.tr("Claimed #{id} {title}: it is yours now.", id=record.id,
-                            title=record.title))  # fmt: skip
-        self.action_refresh()
+        def claimed(record: RecordView) -> None:
+            self.notify(self.tr("Claimed #{id} {title}: it is yours now.", id=record.id,
+                                title=record.title))  # fmt: skip
+            if open_it:
+                self.app.push_screen(RecordScreen(record.id))
+            else:
+                self.action_refresh()
+
+        self.call_api(lambda: self.crm.claim(self.actor, record_id), claimed, group="claim")
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        """Enter on a row claims it."""
+        """Enter on a row claims it and opens it."""
         event.stop()
-        self.action_claim()
+        self.action_claim_and_open()
 
     def action_open(self) -> None:
-        """Open the highlighted record's detail."""
+        """Open the highlighted record's detail without claiming it."""
         entry = self._highlighted()
         if entry is not None:
             self.app.push_screen(RecordScreen(entry.record_id))
 
     def palette_commands(self) -> Iterable[SystemCommand]:
         """This screen's actions for the command palette, and a switch to each pool."""
-        yield SystemCommand(self.tr("Claim"), "c, enter", self.action_claim)
+        yield SystemCommand(self.tr("Claim and open"), "enter", self.action_claim_and_open)
+        yield SystemCommand(self.tr("Claim"), "c", self.action_claim)
         yield SystemCommand(self.tr("Open"), "o", self.action_open)
         yield SystemCommand(self.tr("Next page"), "n", self.action_next_page)
         yield SystemCommand(self.tr("Previous page"), "p", self.action_previous_page)
-        yield SystemCommand(self.tr("Refresh"), "r", self.action_refresh)
+        yield SystemCommand(self.tr("Refresh"), "f5", self.action_refresh)
         for pool in self.pools:
             yield SystemCommand(
                 self.tr("Pool: {name}", name=pool.name),

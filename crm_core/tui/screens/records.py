@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 from crm_core.api import ListColumn
 from crm_core.errors import CrmError, InvalidInput
 from crm_core.tui.base import CrmScreen
+from crm_core.tui.messages import said
 from crm_core.tui.screens.detail import RecordScreen
 from crm_core.tui.screens.row_actions import RowActions
 from crm_core.tui.widgets.cells import ago, value
@@ -76,10 +77,11 @@ class RecordsScreen(RowActions, CrmScreen):
         Binding("p,pageup", "previous_page", "Previous page"),
         Binding("s", "sort", "Sort"),
         Binding("escape", "clear", "Clear filters"),
-        Binding("enter", "open", "Open", show=False),
         Binding("a", "log_activity", "Log activity"),
         Binding("t", "add_task", "Add task"),
         Binding("f", "saved_filters", "Saved filters"),
+        Binding("o", "open", "Open", show=False),  # the footer shows enter, its table's
+        Binding("f5", "refresh", "Refresh"),
     ]
 
     def __init__(self) -> None:
@@ -105,7 +107,9 @@ class RecordsScreen(RowActions, CrmScreen):
             yield Select([], id="owner", prompt=self.tr("Owner"))
             yield Select([], id="pool", prompt=self.tr("Pool"))
             yield Input(placeholder=self.tr("Field filter (FIELD=VALUE)"), id="where")
-        yield CrmTable(id="records", cursor_type="row", zebra_stripes=True)
+        table = CrmTable(id="records", cursor_type="row", zebra_stripes=True)
+        table.show_enter(self.tr("Open"))
+        yield table
         yield Static("", id="page-status", classes="hint")
         yield Footer()
 
@@ -124,6 +128,10 @@ class RecordsScreen(RowActions, CrmScreen):
 
     def on_screen_resume(self) -> None:
         """Back from a record or another screen: read the shown page again, as it is now."""
+        self.action_refresh()
+
+    def action_refresh(self) -> None:
+        """Read the shown page again, as it is now."""
         if self._ready:
             self.ahead = None
             self.reload(self.paging.starts[-1])
@@ -188,7 +196,7 @@ class RecordsScreen(RowActions, CrmScreen):
         try:
             where = self._where()
         except CrmError as exc:
-            self.notify(str(exc), severity="error")
+            self.notify(said(exc, self.tr), severity="error")
             return
         crm, actor = self.crm, self.actor
         options = {
@@ -336,7 +344,9 @@ class RecordsScreen(RowActions, CrmScreen):
         crm, actor = self.crm, self.actor
 
         def pick(filters: list[SavedFilterView]) -> None:
-            self.app.push_screen(SavedFiltersDialog(filters, self.current_filter()), self.recall)
+            self.crm_app.open_dialog(
+                SavedFiltersDialog(filters, self.current_filter()), self.recall
+            )
 
         self.call_api(lambda: crm.list_filters(actor), pick, group="filters")
 
@@ -416,7 +426,8 @@ class RecordsScreen(RowActions, CrmScreen):
         yield SystemCommand(self.tr("Previous page"), "p", self.action_previous_page)
         yield SystemCommand(self.tr("Sort"), "s", self.action_sort)
         yield SystemCommand(self.tr("Clear filters"), "escape", self.action_clear)
-        yield SystemCommand(self.tr("Open"), "enter", self.action_open)
         yield SystemCommand(self.tr("Log activity"), "a", self.action_log_activity)
         yield SystemCommand(self.tr("Add task"), "t", self.action_add_task)
         yield SystemCommand(self.tr("Saved filters"), "f", self.action_saved_filters)
+        yield SystemCommand(self.tr("Open"), "enter, o", self.action_open)
+        yield SystemCommand(self.tr("Refresh"), "f5", self.action_refresh)

@@ -30,7 +30,7 @@ class RowActions(ApiMixin):
             return
         dialog = LogActivityDialog(record_id, self.crm.activity_types())
         done = self.tr("Activity logged on #{id}", id=record_id)
-        self.app.push_screen(dialog, lambda result: self._row_done(result, done))  # type: ignore[attr-defined]
+        self.crm_app.open_dialog(dialog, lambda result: self._row_done(result, done))
 
     def action_add_task(self) -> None:
         """Add a reminder about the highlighted record."""
@@ -39,7 +39,7 @@ class RowActions(ApiMixin):
             return
         dialog = AddTaskDialog(record_id, self.crm.clock(), self.crm_app.tz)
         done = self.tr("Task added on #{id}", id=record_id)
-        self.app.push_screen(dialog, lambda result: self._row_done(result, done))  # type: ignore[attr-defined]
+        self.crm_app.open_dialog(dialog, lambda result: self._row_done(result, done))
 
     def _row_done(self, result: Any, text: str) -> None:
         if result is not None:

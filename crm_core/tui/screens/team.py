@@ -27,6 +27,7 @@ from textual.widgets.option_list import Option
 
 from crm_core.api import Crm, LoadResult
 from crm_core.tui.base import CrmModal, CrmScreen
+from crm_core.tui.messages import said
 from crm_core.tui.screens.detail import RecordScreen
 from crm_core.tui.widgets.cells import ago, when
 from crm_core.tui.widgets.table import CrmTable
@@ -96,8 +97,8 @@ class TeamScreen(CrmScreen):
         Binding("space", "toggle_select", "Select"),
         Binding("x", "release", "Release"),
         Binding("v", "validate", "Validate workflow"),
-        Binding("n", "next_page", "Next page"),
-        Binding("p", "previous_page", "Previous page"),
+        Binding("n,pagedown", "next_page", "Next page"),
+        Binding("p,pageup", "previous_page", "Previous page"),
         Binding("f5", "refresh", "Refresh"),
     ]
 
@@ -130,6 +131,7 @@ class TeamScreen(CrmScreen):
         yield Static(self.tr("Pick an operator to see their records."), id="team-records-title",
                      classes="heading")  # fmt: skip
         records = CrmTable(id="team-records", cursor_type="row")
+        records.show_enter(tr("Open record"))
         records.add_fixed_columns(("#", 7), (tr("Title"), 24), (tr("Kind"), 12), (tr("Stage"), 14),
                                   (tr("Last activity"), 14), (tr("Updated"), 8))  # fmt: skip
         yield records
@@ -295,12 +297,12 @@ class TeamScreen(CrmScreen):
         names = [q.name for q in self._queues if q.active and q.name != owner]
         if len(targets) == 1 and not self._selected:
             record = targets[0]
-            self.app.push_screen(
+            self.crm_app.open_dialog(
                 ReassignDialog(record, names), lambda name: self._reassign(record, name)
             )
             return
         ids = [r.id for r in targets]
-        self.app.push_screen(
+        self.crm_app.open_dialog(
             ReassignDialog(targets[0], names, count=len(ids)),
             lambda name: self._reassign_many(ids, name),
         )
@@ -354,8 +356,9 @@ class TeamScreen(CrmScreen):
                                           expected_version=record.version)  # fmt: skip
 
         def refused(exc: Exception) -> None:
-            self._status(f"[red]{escape(str(exc))}[/]")
-            self.crm_app.notify(str(exc), severity="error", timeout=15)
+            text = said(exc, self.tr)
+            self._status(f"[red]{escape(text)}[/]")
+            self.crm_app.notify(text, severity="error", timeout=15)
 
         self.call_api(give, self._reassigned, failed=refused, group="team-reassign")
 
@@ -373,7 +376,7 @@ class TeamScreen(CrmScreen):
 
     def action_validate(self) -> None:
         """Check a workflow file (or every one in a folder) and show its located problems."""
-        self.app.push_screen(WorkflowCheckDialog())
+        self.crm_app.open_dialog(WorkflowCheckDialog())
 
     def palette_commands(self) -> Iterable[SystemCommand]:
         """This screen's actions for the command palette (none for operators)."""

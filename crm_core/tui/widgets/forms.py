@@ -23,8 +23,9 @@ from textual.widgets import Button, Input, Label, Select, Static
 from crm_core.api import ActivityType, KindSpec, RecordView
 from crm_core.errors import CrmError, FieldError
 from crm_core.tui.base import CrmModal
+from crm_core.tui.messages import said
 from crm_core.tui.widgets.cells import value as shown
-from crm_core.views import ActivityView, TaskView
+from crm_core.views import ActivityView, StageMove, TaskView
 
 T = TypeVar("T")
 
@@ -76,7 +77,13 @@ def parse_assignments(text: str) -> dict[str, str]:
 
 
 class FormDialog(CrmModal[T]):
-    """A dialog of inputs over the record screen, with an error line, Save and Cancel."""
+    """A dialog of inputs over the record screen, with an error line, Save and Cancel.
+
+    It opens with its first field focused (the scrolling body around the
+    fields never takes the focus), and the focused field's row shows it.
+    """
+
+    AUTO_FOCUS = ".form-row > *"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
@@ -149,7 +156,7 @@ class FormDialog(CrmModal[T]):
 
     def refused(self, exc: CrmError) -> None:
         """Show the API's refusal under the form; the dialog stays open."""
-        self.refuse(str(exc))
+        self.refuse(said(exc, self.tr))
 
     def submit(self, call: Callable[[], T]) -> None:
         """Run ``call`` off the UI thread; dismiss with its result, or show its refusal."""
@@ -218,9 +225,8 @@ class EditFieldsDialog(FormDialog[RecordView]):
 
 
 class LogActivityDialog(FormDialog[ActivityView]):
-    """Log a touchpoint in a few keys: the type (a call unless changed), a note, Enter."""
+    """Log a touchpoint in a few keys: a note, Enter (a call unless the type is changed)."""
 
-    AUTO_FOCUS = "#note"
     DEFAULT_TYPE = "call"
 
     def __init__(self, record_id: int, types: list[ActivityType]) -> None:
@@ -233,13 +239,13 @@ class LogActivityDialog(FormDialog[ActivityView]):
         return self.tr("Log an activity on #{id}", id=self.record_id)
 
     def body(self) -> ComposeResult:
-        """The type and the note."""
+        """The note, then the type."""
         names = [t.name for t in self.types]
         options = [(self.tr.label(t.label, t.name), t.name) for t in self.types]
         first = self.DEFAULT_TYPE if self.DEFAULT_TYPE in names else names[0]
+        yield from self.row(self.tr("Note"), Input(id="note"), "problem-note")
         kinds: Select[str] = Select(options, allow_blank=False, value=first, id="type")
         yield from self.row(self.tr("Type"), kinds, "problem-type")
-        yield from self.row(self.tr("Note"), Input(id="note"), "problem-note")
 
     def save(self) -> None:
         """Log it now, as the operator."""
@@ -251,8 +257,6 @@ class LogActivityDialog(FormDialog[ActivityView]):
 
 class AddTaskDialog(FormDialog[TaskView]):
     """Add a reminder about the record for the operator."""
-
-    AUTO_FOCUS = "#note"
 
     def __init__(self, record_id: int, now: datetime, tz: tzinfo | None) -> None:
         super().__init__()
@@ -286,12 +290,17 @@ class AddTaskDialog(FormDialog[TaskView]):
 
 
 class MoveStageDialog(FormDialog[RecordView]):
-    """Move the record to another stage of its workflow; a refusal names the failed guard."""
+    """Move the record to a stage its workflow allows from here, the next stage first.
 
-    def __init__(self, record: RecordView, stages: list[str]) -> None:
+    Only the moves :meth:`crm_core.api.Crm.stage_moves` allows are offered;
+    the other stages are listed under the form with the workflow's reason.
+    """
+
+    def __init__(self, record: RecordView, moves: list[StageMove]) -> None:
         super().__init__()
         self.record = record
-        self.stages = [s for s in stages if s != record.stage]
+        self.allowed = [m.stage for m in moves if m.allowed]
+        self.not_offered = [m for m in moves if not m.allowed]
 
     def heading(self) -> str:
         """Move #id from its stage."""
@@ -299,14 +308,20 @@ class MoveStageDialog(FormDialog[RecordView]):
         return self.tr("Move #{id} from {stage}", id=self.record.id, stage=stage)
 
     def body(self) -> ComposeResult:
-        """The stage and the reason."""
+        """The stage (the next one unless changed), the reason, and what is not offered."""
         label = self.crm_app.stage_label
-        options = [(Text(label(self.record.kind, s)), s) for s in self.stages]
-        target: Select[str] = Select(options, allow_blank=False, id="stage")
+        options = [(Text(label(self.record.kind, s)), s) for s in self.allowed]
+        target: Select[str] = Select(options, allow_blank=False, value=self.allowed[0], id="stage")
         yield from self.row(self.tr("To stage"), target, "problem-stage")
         yield from self.row(self.tr("Reason"), Input(id="reason"), "problem-reason")
         yield Static(self.tr("A lost stage needs one of the workflow's lost reasons."),
                      classes="hint")  # fmt: skip
+        if self.not_offered:
+            lines = Text(self.tr("Not offered:"), style="bold")
+            for move in self.not_offered:
+                lines.append(f"\n{label(self.record.kind, move.stage)}: ", style="bold")
+                lines.append(said(move.why_not or "", self.tr))
+            yield Static(lines, id="not-offered", classes="hint")
 
     def save(self) -> None:
         """Ask the workflow to move it."""
@@ -317,27 +332,41 @@ class MoveStageDialog(FormDialog[RecordView]):
 
 
 class ReleaseDialog(FormDialog[RecordView]):
-    """Give the record back to its workflow's pool, with the reason others will read."""
+    """Give the record back to a pool, with the reason the next owner will read.
 
-    AUTO_FOCUS = "#reason"
+    The reason is required; the pool is the record's workflow's unless the
+    operator picks another of the pools they may use.
+    """
 
-    def __init__(self, record_id: int) -> None:
+    def __init__(self, record_id: int, pools: list[str]) -> None:
         super().__init__()
         self.record_id = record_id
+        self.pools = pools
 
     def heading(self) -> str:
         """Release #id to the pool."""
         return self.tr("Release #{id} to the pool", id=self.record_id)
 
     def body(self) -> ComposeResult:
-        """The reason."""
-        yield from self.row(self.tr("Reason"), Input(id="reason"), "problem-reason")
+        """The reason, then the pool."""
+        yield from self.row(self.tr("Reason") + " *", Input(id="reason"), "problem-reason")
+        choice: Select[str] = Select(
+            [(p, p) for p in self.pools], prompt=self.tr("its workflow's pool"), id="pool"
+        )
+        yield from self.row(self.tr("To pool"), choice, "problem-pool")
+        yield Static(self.tr("* required: the next owner reads why it came back."),
+                     classes="hint")  # fmt: skip
 
     def save(self) -> None:
-        """Release it (the API refuses an empty reason)."""
+        """Release it, once a reason is typed."""
         reason = self.query_one("#reason", Input).value.strip()
+        if not reason:
+            self.refuse(self.tr("Type the reason for the release."), "problem-reason")
+            return
+        choice: Select[str] = self.query_one("#pool", Select)
+        pool = None if choice.is_blank() else str(choice.value)
         crm, actor, record_id = self.crm, self.actor, self.record_id
-        self.submit(lambda: crm.release(actor, record_id, reason))
+        self.submit(lambda: crm.release(actor, record_id, reason, pool=pool))
 
 
 class ConvertDialog(FormDialog[RecordView]):

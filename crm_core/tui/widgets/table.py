@@ -22,6 +22,7 @@ from typing import Any
 from rich.cells import set_cell_size
 from rich.segment import Segment
 from rich.style import Style
+from textual.binding import Binding
 from textual.coordinate import Coordinate
 from textual.geometry import Size
 from textual.widgets import DataTable
@@ -62,6 +63,14 @@ class CrmTable(DataTable[Any]):
         """
         for label, width in columns:
             self.add_column(label, width=width)
+
+    def show_enter(self, description: str) -> None:
+        """Show enter in the footer as what it does on this table's rows (a row selected).
+
+        ``DataTable`` binds enter without showing it, and, as the focused
+        widget's, that binding hides the screen's from the footer.
+        """
+        self._bindings.key_to_bindings["enter"] = [Binding("enter", "select_cursor", description)]
 
     def notify_style_update(self) -> None:
         """A new stylesheet or theme: forget the styles read from the old one."""

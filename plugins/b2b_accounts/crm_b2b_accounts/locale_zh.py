@@ -58,7 +58,7 @@ MESSAGES: dict[str, str] = {
     "Gross margin: {margin:.0%}": "毛利率：{margin:.0%}",
     "[yellow]Key account[/yellow]: never returned to the pool": "[yellow]大客户[/yellow]：不会退回公海",
     # the pipeline card
-    "No accounts yet.": "还没有企业客户。",
+    "accounts": "企业客户",
     "No open deals.": "没有在途商机。",
     "amounts in {currency}; total: {n} open deals, {amount}, weighted {weighted}": (
         "金额单位 {currency}；合计：在途商机 {n} 个，{amount}，加权 {weighted}"

@@ -12,7 +12,7 @@ from decimal import Decimal
 from crm_b2b_accounts.opportunities import deal_motions
 from crm_b2b_accounts.reports import ACCOUNT
 from crm_core.api import Crm, InvalidInput, RecordView
-from crm_core.i18n import localize, say
+from crm_core.i18n import _, localize, say
 
 COLUMNS = [("company", 22), ("industry", 14), ("region", 10), ("type", 12)]
 """The account list's columns after id and title: field and width."""
@@ -76,8 +76,9 @@ def _amounts(by_currency: dict[str, Decimal]) -> str:
 
 def pipeline_card(crm: Crm, actor: str) -> str:
     """Open deals per account stage, with their amount weighted by the stage's probability."""
-    if not crm.record_page(actor, kind=ACCOUNT, limit=1).records:
-        return "[dim]" + say("No accounts yet.") + "[/dim]"
+    empty = crm.kind_scope(actor, ACCOUNT).empty_note(_("accounts"))
+    if empty is not None:
+        return f"[dim]{empty.render()}[/dim]"
     try:
         result = crm.run_report(actor, "b2b_pipeline")
     except InvalidInput as exc:  # no account workflow yet, or several currencies

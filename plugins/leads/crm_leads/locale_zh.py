@@ -22,5 +22,5 @@ MESSAGES: dict[str, str] = {
     "{source:<14} {converted:>4} of {leads:<5} [b]{rate:>4}[/b]": (
         "{source:<14} {converted:>4} / {leads:<5} [b]{rate:>4}[/b]"
     ),
-    "No leads yet.": "还没有线索。",
+    "leads": "线索",
 }

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from crm_core.api import Crm, CrmError, RecordView
-from crm_core.i18n import N_, say, translate
+from crm_core.i18n import N_, _, say, translate
 from crm_leads.reports import (
     BUDGET_POINTS,
     MAX_TOUCHES,
@@ -101,9 +101,10 @@ def _record_name(crm: Crm, actor: str, record_id: int) -> str:
 
 def conversion_card(crm: Crm, actor: str) -> str:
     """Conversion by source of the leads the operator sees, best first."""
+    empty = crm.kind_scope(actor, KIND).empty_note(_("leads"))
+    if empty is not None:
+        return f"[dim]{empty.render()}[/dim]"
     result = crm.run_report(actor, "lead_conversion_by_source")
-    if not result.rows:
-        return "[dim]" + say("No leads yet.") + "[/dim]"
     rows = sorted(result.rows, key=lambda r: (-(r[4] or 0), -r[1], r[0] or ""))
     lines = []
     for source, leads, converted, _dropped, rate in rows:

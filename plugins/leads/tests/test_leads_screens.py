@@ -66,7 +66,9 @@ def test_the_panel_says_what_the_lead_lacks_to_be_qualified(desk: Crm) -> None:
 
 
 def test_the_card_ranks_sources_by_conversion(desk: Crm) -> None:
-    assert desk.render_card("alice", "lead_conversion") == "[dim]No leads yet.[/dim]"
+    assert desk.render_card("alice", "lead_conversion") == (
+        "[dim]No leads in your scope (yours or your pools').[/dim]"
+    )
     won = lead(desk, "alice", source="event", budget=50_000, region="east")
     lead(desk, "alice", source="event", company="Event Co")
     lead(desk, "alice", source="web", company="Web Co")

@@ -26,7 +26,7 @@ MESSAGES: dict[str, str] = {
     "{stage:<13} {now:>5}  reached {reached:>5} [b]{rate:>5}[/b]": (
         "{stage:<13} {now:>5}  累计到达 {reached:>5} [b]{rate:>5}[/b]"
     ),
-    "No buyers yet.": "还没有购房客户。",
+    "buyers": "购房客户",
     "{first_stage} → {last_stage}: {last} of {first} ({overall})": (
         "{first_stage} → {last_stage}：{first} 个中 {last} 个（{overall}）"
     ),

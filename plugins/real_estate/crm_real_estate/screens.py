@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from crm_core.api import Crm, RecordView
-from crm_core.i18n import localize, say
+from crm_core.i18n import _, localize, say
 from crm_real_estate.reports import KIND, VIEWING
 
 COLUMNS = [("district", 12), ("rooms", 6), ("budget_min", 12), ("budget_max", 12),
@@ -56,8 +56,9 @@ def needs(crm: Crm, actor: str, record: RecordView) -> str:
 
 def funnel_card(crm: Crm, actor: str) -> str:
     """The buyer funnel: buyers now in each stage and how many reached it."""
-    if not crm.record_page(actor, kind=KIND, limit=1).records:
-        return "[dim]" + say("No buyers yet.") + "[/dim]"
+    empty = crm.kind_scope(actor, KIND).empty_note(_("buyers"))
+    if empty is not None:
+        return f"[dim]{empty.render()}[/dim]"
     result = crm.run_report(actor, "re_funnel")
     lines = []
     for stage, now, _lost_here, reached, conversion in result.rows:
