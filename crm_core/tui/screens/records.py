@@ -12,13 +12,14 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+from textual.widgets import DataTable, Header, Input, Select, Static
 
 from crm_core.api import ListColumn
 from crm_core.errors import CrmError, InvalidInput
 from crm_core.tui.base import CrmScreen
 from crm_core.tui.screens.detail import RecordScreen
 from crm_core.tui.widgets.cells import ago, value
+from crm_core.tui.widgets.footer import CrmFooter
 from crm_core.tui.widgets.table import CrmTable
 from crm_core.views import PoolView, RecordPage, UserView, WorkflowView
 
@@ -102,7 +103,7 @@ class RecordsScreen(CrmScreen):
             yield Input(placeholder=self.tr("Field filter (FIELD=VALUE)"), id="where")
         yield CrmTable(id="records", cursor_type="row", zebra_stripes=True)
         yield Static("", id="page-status", classes="hint")
-        yield Footer()
+        yield CrmFooter()
 
     def on_mount(self) -> None:
         """Fill the filter choices, then show the first page of the first kind."""

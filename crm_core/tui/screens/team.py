@@ -18,13 +18,14 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.markup import escape
-from textual.widgets import DataTable, Footer, Header, Input, OptionList, Static
+from textual.widgets import DataTable, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from crm_core.api import Crm, LoadResult
 from crm_core.tui.base import CrmModal, CrmScreen
 from crm_core.tui.screens.detail import RecordScreen
 from crm_core.tui.widgets.cells import ago, when
+from crm_core.tui.widgets.footer import CrmFooter
 from crm_core.tui.widgets.table import CrmTable
 from crm_core.views import RecordPage, RecordView, UserView
 
@@ -108,7 +109,7 @@ class TeamScreen(CrmScreen):
         yield Header()
         if not self.crm_app.is_manager:
             yield Static(self.tr("Only managers and admins see the team"), id="team-denied")
-            yield Footer()
+            yield CrmFooter()
             return
         team = self.crm_app.user.team if self.crm_app.user.role != "admin" else None
         title = self.tr("Team {team}", team=team) if team else self.tr("Everyone")
@@ -126,7 +127,7 @@ class TeamScreen(CrmScreen):
                                   (tr("Last activity"), 14), (tr("Updated"), 8))  # fmt: skip
         yield records
         yield Static("", id="team-status", classes="hint")
-        yield Footer()
+        yield CrmFooter()
 
     def on_mount(self) -> None:
         """Read the team's queues."""
