@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from crm_core.api import Crm, LoadResult
+from crm_core.shipped import workflow_dir
 from crm_core.tui.base import CrmModal, CrmScreen
 from crm_core.tui.screens.detail import RecordScreen
 from crm_core.tui.widgets.cells import ago, when
@@ -32,7 +33,6 @@ from crm_core.views import RecordPage, RecordView, UserView
 IDLE_DAYS = 7
 """A record without an activity for this many days counts as idle (as in the pool rules)."""
 PAGE = 50
-WORKFLOW_FOLDER = "workflows/"
 
 
 @dataclass
@@ -352,7 +352,8 @@ class WorkflowCheckDialog(CrmModal[None]):
         """The path, then what the check found."""
         with Vertical(id="workflow-dialog", classes="team-dialog"):
             yield Static(self.tr("Validate a workflow file"), classes="heading")
-            yield Input(WORKFLOW_FOLDER, placeholder=self.tr("a workflow file or folder"),
+            # ./workflows/ in a project, else the shipped workflows: a path that is there.
+            yield Input(f"{workflow_dir()}/", placeholder=self.tr("a workflow file or folder"),
                         id="workflow-path")  # fmt: skip
             yield Static(self.tr("enter: check · escape: close"), classes="hint")
             with VerticalScroll(id="workflow-result"):
