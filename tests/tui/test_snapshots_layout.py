@@ -53,6 +53,9 @@ def prepare(
             app.push_screen(RecordScreen(LEAD))
             await pilot.pause()
             await settle(app)
+            # A toast on the record screen stays under its dialog: clear it first.
+            app.clear_notifications()
+            await pilot.pause()
             if action:
                 await app.screen.run_action(action)
         await settle(app)
