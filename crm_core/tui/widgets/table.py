@@ -35,8 +35,6 @@ from textual.widgets._data_table import ColumnKey, RowKey
 
 # Any control character (a newline, a tab) would move the terminal's cursor.
 _CONTROLS = {code: " " for code in [*range(32), 127]}
-
-
 # A column narrower than this never shrinks; a wider one keeps at least this much by default.
 KEEPS = 8
 
@@ -109,6 +107,7 @@ class CrmTable(DataTable[Any]):
             key = self.add_column(label, width=width)
             if least:
                 self._declared[key] = (width, min(least[0], width))
+        self._fit_columns()  # again, with the least widths given here
 
     def add_column(self, label: Any, *, width: int | None = None, key: str | None = None,
                    default: Any = None) -> ColumnKey:  # fmt: skip
