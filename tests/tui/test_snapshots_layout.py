@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from crm_core.tui.app import CrmApp
 from crm_core.tui.screens.detail import RecordScreen
@@ -62,6 +63,9 @@ def prepare(
         await pilot.pause()
         # Notices pop up as screens open and reads end: their timing is not what these show.
         app.clear_notifications()
+        # A blinking cursor would be on in one picture and off in the next: keep it on.
+        for field in app.screen.query(Input):
+            field.cursor_blink = False
         await pilot.pause()
 
     return run_before
