@@ -13,10 +13,22 @@ from crm_core.cli.main import app
 
 @pytest.fixture
 def small_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
+    # An empty folder, no checkout: the workflows come from inside the package.
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(app, ["demo", "--records", "40", "--days", "4", "--seed", "3"])
     assert result.exit_code == 0, result.output
     return tmp_path / "crm-demo.db", result.output
+
+
+def test_demo_shows_each_phase_as_it_goes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["demo", "--records", "20", "--days", "3", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    progress = result.stderr
+    assert "people and workflows" in progress and "1/1" in progress
+    assert "days of work" in progress and "3/3" in progress
+    assert "tallies" in progress
+    assert "people and workflows" not in result.stdout  # progress never mixes with the results
 
 
 def test_demo_builds_people_workflows_records_and_reports(small_demo: tuple[Path, str]) -> None:
@@ -33,6 +45,39 @@ def test_demo_builds_people_workflows_records_and_reports(small_demo: tuple[Path
         assert crm.replay_journal("admin") == crm.record_states("admin")
     finally:
         crm.close()
+
+
+def test_demo_ends_with_its_users_and_how_to_open_the_tui_as_each_role(
+    small_demo: tuple[Path, str],
+) -> None:
+    path, output = small_demo
+    crm = Crm.open(f"sqlite:///{path}")
+    try:
+        users = crm.list_users("admin")
+    finally:
+        crm.close()
+    after = output[output.index("the demo's users") :]
+    for user in users:
+        assert user.name in after and user.role in after
+    manager = next(u for u in users if u.role == "manager" and u.team == "east")
+    lines = after.splitlines()
+    assert any(line.strip().startswith("crm tui --demo ") and "alice, operator" in line
+               for line in lines)  # fmt: skip
+    assert any(f"crm --as {manager.name} tui --demo" in line and "manager of team east" in line
+               for line in lines)  # fmt: skip
+    assert any("crm --as admin tui --demo" in line and "admin" in line for line in lines)
+    assert "crm --db crm-demo.db --as alice record list" in after
+
+
+def test_demo_elsewhere_names_its_file_in_the_next_steps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    argv = ["demo", "--db", "other.db", "--records", "20", "--days", "2"]
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 0, result.output
+    assert "crm --db other.db --as alice tui" in result.stdout
+    assert "tui --demo" not in result.stdout  # --demo would open ./crm-demo.db, not this one
 
 
 def test_demo_refuses_to_overwrite_without_fresh(small_demo: tuple[Path, str]) -> None:

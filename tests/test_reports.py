@@ -577,7 +577,7 @@ def test_cli_report_refusals(pipeline: Pipeline) -> None:
 
 # -- dashboard alerts (超量预警) ------------------------------------------------------
 
-SHIPPED = Path(__file__).parent.parent / "dashboards" / "dashboard.yaml"
+SHIPPED = Path(__file__).parent.parent / "crm_core" / "shipped" / "dashboards" / "dashboard.yaml"
 
 DASHBOARD = """\
 dashboard: test
@@ -797,3 +797,20 @@ def test_cli_alerts(pipeline: Pipeline, tmp_path: Path) -> None:
     error = cli.fails(2, "alerts", str(bad))
     assert f"{bad}:2:5: figures[0]: 'value' is a required property" in error
     assert "cannot read" in cli.fails(2, "alerts", str(tmp_path / "missing.yaml"))
+
+
+def test_cli_alerts_without_a_file_works_from_any_folder(
+    pipeline: Pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli = Cli(pipeline.db_url)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    # No ./dashboards here: the dashboard shipped inside the package.
+    shipped = json.loads(cli.ok("alerts", "--all", "--json"))
+    assert [f["id"] for f in shipped] == [f.id for f in pipeline.crm.alerts("admin", SHIPPED)]
+    # A folder with its own dashboards/dashboard.yaml: that one.
+    (elsewhere / "dashboards").mkdir()
+    write(elsewhere / "dashboards", DASHBOARD, name="dashboard.yaml")
+    own = json.loads(cli.ok("alerts", "--all", "--json"))
+    assert [f["id"] for f in own][:2] == ["idle", "worst-compliance"]

@@ -8,13 +8,16 @@ import typer
 
 from crm_core.cli import render
 from crm_core.cli.state import state
-
-DEFAULT_FILE = Path("dashboards/dashboard.yaml")
+from crm_core.shipped import dashboard_file
 
 
 def alerts(
     ctx: typer.Context,
-    file: Path = typer.Argument(DEFAULT_FILE, help="The dashboard file."),
+    file: Path | None = typer.Argument(
+        None,
+        help="The dashboard file [./dashboards/dashboard.yaml, else the shipped one].",
+        show_default=False,
+    ),
     show_all: bool = typer.Option(False, "--all", help="Every figure, not only the alerts."),
     as_json: bool = typer.Option(False, "--json", help="Print exact JSON."),
 ) -> None:
@@ -23,7 +26,7 @@ def alerts(
     The exit code is 0 whatever the figures say; a bad file exits 2 with located errors.
     """
     s = state(ctx)
-    figures = s.crm.alerts(s.actor, file)
+    figures = s.crm.alerts(s.actor, file or dashboard_file())
     shown = figures if show_all else [f for f in figures if f.alert]
     if as_json:
         render.emit_json(shown)

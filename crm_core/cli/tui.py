@@ -8,12 +8,11 @@ from pathlib import Path
 import typer
 
 from crm_core.api import Crm
+from crm_core.cli.demo import DEMO_FILE, DEMO_USER, build_demo
 from crm_core.cli.state import state
 from crm_core.errors import InvalidInput, NotFound
 from crm_core.i18n import _
-
-DEMO_FILE = Path("crm-demo.db")
-DASHBOARD = Path("dashboards/dashboard.yaml")
+from crm_core.shipped import dashboard_file
 
 
 def _language(lang: str | None) -> str:
@@ -26,24 +25,20 @@ def _language(lang: str | None) -> str:
     return "zh" if locale.lower().startswith("zh") else "en"
 
 
-def _shipped_dashboard() -> Path | None:
-    """``./dashboards/dashboard.yaml``, else the one shipped beside the package, if any."""
-    for candidate in (DASHBOARD, Path(__file__).resolve().parents[2] / DASHBOARD):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
 def tui(
     ctx: typer.Context,
     demo: bool = typer.Option(
-        False, "--demo", help=f"Open {DEMO_FILE} (built first if missing), as alice by default."
+        False,
+        "--demo",
+        help=f"Open {DEMO_FILE} (built first if missing), as {DEMO_USER} by default.",
     ),
     lang: str | None = typer.Option(
         None, "--lang", help="en or zh [CRM_LANG, else the locale's language]."
     ),
     dashboard: Path | None = typer.Option(
-        None, "--dashboard", help="Dashboard figures file [dashboards/dashboard.yaml]."
+        None,
+        "--dashboard",
+        help="Dashboard figures file [./dashboards/dashboard.yaml, else the shipped one].",
     ),
 ) -> None:
     """Work in the terminal UI: My work, Records, Pool, Dashboard, Team (keys 1–5, F1 help)."""
@@ -53,12 +48,10 @@ def tui(
         raise NotFound(_("no dashboard file {dashboard}", dashboard=dashboard))
     if demo:
         if not DEMO_FILE.exists():
-            typer.echo(f"building {DEMO_FILE} (about a minute)…", err=True)
-            from crm_core.demo.run import run  # loaded only when a demo must be built
-
-            built, _summary = run(DEMO_FILE, per_kind=2000, days=60, seed=7)
+            typer.echo(f"building {DEMO_FILE} (a minute or more)…", err=True)
+            built, _summary = build_demo(DEMO_FILE, records=2000, days=60, seed=7)
             built.close()
-        s.db, s.user = f"sqlite:///{DEMO_FILE}", s.user or "alice"
+        s.db, s.user = f"sqlite:///{DEMO_FILE}", s.user or DEMO_USER
     s.process = "tui"
     crm: Crm = s.crm
     actor = s.actor
@@ -68,7 +61,7 @@ def tui(
         raise NotFound(_("no user '{actor}'", actor=actor))
     from crm_core.tui.app import CrmApp  # Textual loads only for this command
 
-    CrmApp(crm, me, lang=language, dashboard=dashboard or _shipped_dashboard()).run()
+    CrmApp(crm, me, lang=language, dashboard=dashboard or dashboard_file()).run()
 
 
 def register(app: typer.Typer) -> None:

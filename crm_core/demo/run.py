@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,6 +19,7 @@ from crm_core.clock import ManualClock
 from crm_core.demo.values import record_values, value
 from crm_core.errors import CrmError
 from crm_core.models import Journal, Record
+from crm_core.shipped import workflow_dir
 from crm_core.workflow import engine
 from crm_core.workflow.loader import Workflow
 
@@ -30,6 +32,11 @@ TEAMS = {
 # signings…) join them, so the workflows' guards can be met.
 EVERYDAY = ["call", "call", "visit", "message", "email", "meeting"]
 NOT_RANDOM = {"complaint", "complaint_resolved", "feedback", "note"}
+# The phases of a run, in order, as run() reports them to its ``step``.
+SETUP, DAYS, TALLY = "people and workflows", "days of work", "tallies"
+
+Step = Callable[[str, int, int], None]
+"""Told ``(phase, done, total)`` as a run gets on: a phase is done when ``done == total``."""
 
 
 @dataclass
@@ -42,12 +49,6 @@ class DemoSummary:
     created: Counter[str] = field(default_factory=Counter)
     actions: Counter[str] = field(default_factory=Counter)
     won: Counter[str] = field(default_factory=Counter)
-
-
-def workflow_dir() -> Path:
-    """``./workflows`` when it exists, else the one shipped beside the package."""
-    here = Path("workflows")
-    return here if here.is_dir() else Path(__file__).resolve().parents[2] / "workflows"
 
 
 def build(crm: Crm, summary: DemoSummary) -> None:
@@ -170,14 +171,27 @@ def _try(summary: DemoSummary, what: str, action: Any, *args: Any, **kwargs: Any
         summary.actions[f"{what} refused"] += 1
 
 
-def run(path: Path, *, per_kind: int, days: int, seed: int) -> tuple[Crm, DemoSummary]:
-    """Make the demo database at ``path`` and run ``days`` days of work on it."""
+def run(
+    path: Path, *, per_kind: int, days: int, seed: int, step: Step | None = None
+) -> tuple[Crm, DemoSummary]:
+    """Make the demo database at ``path`` and run ``days`` days of work on it.
+
+    ``step``, if given, is told how far each phase got (:data:`SETUP`, then
+    :data:`DAYS` once per simulated day, then :data:`TALLY`), for a progress display.
+    """
+
+    def done(phase: str, n: int, total: int) -> None:
+        if step is not None:
+            step(phase, n, total)
+
     rng = random.Random(seed)
     start = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0)
     clock = ManualClock(start - timedelta(days=days))
     crm = Crm.open(f"sqlite:///{path}", clock=clock)
     summary = DemoSummary(str(path))
+    done(SETUP, 0, 1)
     build(crm, summary)
+    done(SETUP, 1, 1)
     kinds = [w.kind for w in crm.list_workflows("admin")]
     serial = 0
     daily = max(1, per_kind // days)
@@ -188,6 +202,8 @@ def run(path: Path, *, per_kind: int, days: int, seed: int) -> tuple[Crm, DemoSu
         crm.tick()
         work_a_day(crm, rng, summary)
         clock.advance(timedelta(days=1))
+        done(DAYS, day + 1, days)
+    done(TALLY, 0, 1)
     crm.tick()
     with crm._read("admin") as (session, _who):
         summary.created.update(
@@ -209,6 +225,7 @@ def run(path: Path, *, per_kind: int, days: int, seed: int) -> tuple[Crm, DemoSu
             .group_by(col(Journal.action))
         ).all():
             summary.actions[action] = int(n)
+    done(TALLY, 1, 1)
     return crm, summary
 
 

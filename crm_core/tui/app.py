@@ -48,6 +48,10 @@ class CrmApp(App[None]):
     """
 
     CSS_PATH = "crm.tcss"
+    # Classes every screen gets by the terminal's size, for crm.tcss (80×24 is narrow and short).
+    # (App annotates them `ClassVar[...] | None`, which mypy reads as instance variables.)
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # noqa: RUF012
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]  # noqa: RUF012
     TITLE = "crm-core"
     MODES: ClassVar[dict[str, Any]] = {
         "work": MyWorkScreen,

@@ -10,7 +10,7 @@ from textual.app import App, ComposeResult
 from textual.strip import Strip
 from textual.widgets import DataTable
 
-from crm_core.tui.widgets.table import CrmTable, one_line
+from crm_core.tui.widgets.table import CrmTable, fit, one_line, shrink
 
 ROWS = [
     ("1", "Acme Ltd", "new", "5m"),
@@ -21,16 +21,27 @@ ROWS = [
 ]
 
 
+COLUMNS = (("#", 4), ("Title", 12), ("Stage", 9), ("Idle", 4))
+
+
 class _Both(App[None]):
-    """A DataTable and a CrmTable with the same columns and rows, one above the other."""
+    """A DataTable and a CrmTable with the same columns and rows, one above the other.
+
+    With a row cursor the DataTable gets each text as CrmTable shows it, cut
+    with "…" (DataTable just cuts); with another cursor DataTable draws both.
+    """
 
     def compose(self) -> ComposeResult:
         for table in (DataTable(id="plain", **self.options), CrmTable(id="fast", **self.options)):
             table.styles.height = len(ROWS) + 1
-            for label, width in (("#", 4), ("Title", 12), ("Stage", 9), ("Idle", 4)):
+            for label, width in COLUMNS:
                 table.add_column(label, width=width)
             for row in ROWS:
-                table.add_row(*row, key=row[0])
+                as_is = isinstance(table, CrmTable) or self.options["cursor_type"] != "row"
+                cells = row if as_is else [
+                    fit(text, width) for text, (_label, width) in zip(row, COLUMNS, strict=True)
+                ]  # fmt: skip
+                table.add_row(*cells, key=row[0])
             yield table
 
     def __init__(self, **options: Any) -> None:
@@ -73,6 +84,8 @@ async def test_fast_cells_paint_exactly_what_datatable_paints(options: dict[str,
         assert fast == plain
         assert app.query_one("#fast", CrmTable).virtual_size == app.query_one("#plain").virtual_size
         assert any("张伟" in run[0] for line in fast for run in line)
+        cut = "张伟的非常…" if options["cursor_type"] == "row" else "张伟的非常长"
+        assert any(cut in run[0] for line in fast for run in line)
 
 
 async def test_a_click_on_a_fast_cell_selects_its_row() -> None:
@@ -119,3 +132,22 @@ def test_one_line_keeps_the_first_line_and_no_control_characters() -> None:
     assert one_line("first\nsecond") == "first"
     assert one_line("a\tb\x1b[31m") == "a b [31m"
     assert one_line("普通") == "普通"
+
+
+def test_fit_pads_or_cuts_with_an_ellipsis_in_cells_not_characters() -> None:
+    assert fit("Acme", 6) == "Acme  "
+    assert fit("A name far too long", 8) == "A name… "
+    assert fit("Released by its owner", 9) == "Released…"
+    assert fit("张伟的公司", 6) == "张伟… "  # a wide character is never cut in half
+    assert fit("张伟", 4) == "张伟"
+    assert fit("abc", 1) == "a"
+
+
+def test_shrink_takes_from_each_column_by_how_much_it_can_give() -> None:
+    pool = [(6, 6), (22, 14), (12, 8), (11, 6), (22, 8), (32, 16)]
+    assert shrink(pool, 200) == [6, 22, 12, 11, 22, 32]  # room enough: as declared
+    narrow = shrink(pool, 66)
+    assert sum(narrow) == 66
+    assert all(least <= w <= width for w, (width, least) in zip(narrow, pool, strict=True))
+    assert narrow[0] == 6 and narrow[5] >= 16  # the id never shrinks; Why keeps the most
+    assert shrink(pool, 10) == [least for _w, least in pool]  # the least, then it scrolls

@@ -231,6 +231,22 @@ async def test_validating_a_folder_checks_each_file(
     assert shown.index("bad.yaml:6:5") < shown.index("workflow leads")
 
 
+async def test_validating_from_a_folder_without_workflows_offers_the_shipped_ones(
+    make_app: Callable[..., CrmApp], tmp_path: Path, settle: Settle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    async with make_app("mia").run_test(size=SIZE) as pilot:
+        app = await _open_team(pilot, settle)
+        await pilot.press("v")
+        await pilot.pause()
+        offered = app.screen.query_one("#workflow-path", Input).value
+        assert offered.endswith("crm_core/shipped/workflows/")
+        await pilot.press("enter")
+        await settle(app)
+        shown = _text(app, "#workflow-problems")
+    assert "workflow leads for lead" in shown and "problem" not in shown
+
+
 async def test_validating_a_missing_file_says_so(
     make_app: Callable[..., CrmApp], tmp_path: Path, settle: Settle
 ) -> None:

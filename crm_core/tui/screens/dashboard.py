@@ -14,13 +14,14 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.markup import MarkupError
-from textual.widgets import Footer, Header, Select, Static
+from textual.widgets import Header, Select, Static
 
 from crm_core.api import DashboardCard, FigureView, KindScope, ReportResult, WorkflowView
 from crm_core.errors import CrmError
 from crm_core.tui.base import CrmScreen
 from crm_core.tui.messages import said
 from crm_core.tui.widgets.charts import Bar, BarChart, number, percent
+from crm_core.tui.widgets.footer import CrmFooter
 
 FOLLOW_UP_DAYS = 7  # a record is idle after this many days without an activity
 TREND_PERIODS = 12  # the growth chart's last months
@@ -69,7 +70,7 @@ class DashboardScreen(CrmScreen):
                 with Vertical(id="card-compliance", classes="card") as card:
                     card.border_title = self.tr("Follow-up compliance")
                     yield Static("", id="compliance")
-        yield Footer()
+        yield CrmFooter()
 
     def on_mount(self) -> None:
         """Find the kinds with a workflow and the plugins' cards, then fill every card."""

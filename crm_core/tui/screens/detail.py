@@ -18,7 +18,7 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Header, Static, TabbedContent, TabPane
 
 from crm_core.api import ActivityType, Crm, DetailPanel, KindSpec, TalkingPoints, WhyView
 from crm_core.errors import CrmError, PluginError
@@ -27,6 +27,7 @@ from crm_core.tui.base import CrmScreen
 from crm_core.tui.i18n import Translator
 from crm_core.tui.messages import said
 from crm_core.tui.widgets.cells import value, when
+from crm_core.tui.widgets.footer import CrmFooter
 from crm_core.tui.widgets.forms import (
     AddTaskDialog,
     ConvertDialog,
@@ -255,7 +256,7 @@ class RecordScreen(CrmScreen):
                 with TabPane(self.tr("Why"), id="tab-why"):
                     yield Static("", id="why", classes="record-why")
             yield Static("", id="talking-points", classes="talking-points")
-        yield Footer()
+        yield CrmFooter()
 
     def _table(self, table_id: str, *columns: tuple[str, int]) -> DataTable[Any]:
         table = CrmTable(id=table_id, cursor_type="row", zebra_stripes=True)

@@ -10,13 +10,14 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from crm_core.api import Crm
 from crm_core.tui.base import CrmScreen
 from crm_core.tui.screens.detail import RecordScreen
 from crm_core.tui.screens.row_actions import RowActions
 from crm_core.tui.widgets.cells import ago, when
+from crm_core.tui.widgets.footer import CrmFooter
 from crm_core.tui.widgets.pickers import SnoozeDialog
 from crm_core.tui.widgets.table import CrmTable
 from crm_core.views import MyWork, TaskView, WorkflowView
@@ -58,7 +59,7 @@ class MyWorkScreen(RowActions, CrmScreen):
         tr = self.tr
         reminders = CrmTable(id="reminders", cursor_type="row")
         reminders.show_enter(tr("Open"))
-        reminders.add_fixed_columns((tr("Due"), 24), (tr("Record"), 8), (tr("Task"), 70))
+        reminders.add_fixed_columns((tr("Due"), 24, 18), (tr("Record"), 8), (tr("Task"), 70, 20))
         yield reminders
         yield Static(self.tr("My records by next action"), classes="heading")
         queue = CrmTable(id="queue", cursor_type="row")
@@ -66,7 +67,7 @@ class MyWorkScreen(RowActions, CrmScreen):
         queue.add_fixed_columns(("#", 6), (tr("Title"), 20), (tr("Stage"), 14),
                                 (tr("Next due"), 14), (tr("Last activity"), 14))  # fmt: skip
         yield queue
-        yield Footer()
+        yield CrmFooter()
 
     def on_mount(self) -> None:
         """Load the day."""

@@ -9,11 +9,12 @@ from typing import Any, ClassVar
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Header, Select, Static
+from textual.widgets import DataTable, Header, Select, Static
 
 from crm_core.tui.base import CrmScreen
 from crm_core.tui.screens.detail import RecordScreen
 from crm_core.tui.widgets.cells import ago, when
+from crm_core.tui.widgets.footer import CrmFooter
 from crm_core.tui.widgets.table import CrmTable
 from crm_core.views import PoolEntry, PoolPage, PoolView, RecordView, WorkflowView
 
@@ -54,13 +55,14 @@ class PoolScreen(CrmScreen):
         table = CrmTable(id="pool-entries", cursor_type="row")
         table.show_enter(self.tr("Claim and open"))
         # Fixed widths: the table never reflows as pages of other lengths arrive.
-        table.add_fixed_columns(("#", 6), (self.tr("Title"), 20), (self.tr("Stage"), 12),
-                                (self.tr("May claim"), 11), (self.tr("In pool for"), 11),
-                                (self.tr("Came back"), 21),
-                                (self.tr("Why it came back"), 25))  # fmt: skip
+        # (label, width, least): at 80 columns Title and Why keep the most.
+        table.add_fixed_columns(("#", 6), (self.tr("Title"), 20, 12), (self.tr("Stage"), 12, 8),
+                                (self.tr("May claim"), 11, 8),
+                                (self.tr("In pool for"), 11, 6), (self.tr("Came back"), 21, 8),
+                                (self.tr("Why it came back"), 30, 16))  # fmt: skip
         yield table
         yield Static("", id="pool-status", classes="hint")
-        yield Footer()
+        yield CrmFooter()
 
     def on_mount(self) -> None:
         """Find the operator's pools; the first one opens."""

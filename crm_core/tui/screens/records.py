@@ -12,7 +12,7 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+from textual.widgets import DataTable, Header, Input, Select, Static
 
 from crm_core.api import ListColumn
 from crm_core.errors import CrmError, InvalidInput
@@ -21,6 +21,7 @@ from crm_core.tui.messages import said
 from crm_core.tui.screens.detail import RecordScreen
 from crm_core.tui.screens.row_actions import RowActions
 from crm_core.tui.widgets.cells import ago, value
+from crm_core.tui.widgets.footer import CrmFooter
 from crm_core.tui.widgets.pickers import SavedFiltersDialog
 from crm_core.tui.widgets.table import CrmTable
 from crm_core.views import PoolView, RecordPage, SavedFilterView, UserView, WorkflowView
@@ -111,7 +112,7 @@ class RecordsScreen(RowActions, CrmScreen):
         table.show_enter(self.tr("Open"))
         yield table
         yield Static("", id="page-status", classes="hint")
-        yield Footer()
+        yield CrmFooter()
 
     def on_mount(self) -> None:
         """Fill the filter choices, then show the first page of the first kind."""

@@ -22,14 +22,16 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.coordinate import Coordinate
 from textual.markup import escape
-from textual.widgets import DataTable, Footer, Header, Input, OptionList, Select, Static
+from textual.widgets import DataTable, Header, Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from crm_core.api import Crm, LoadResult
+from crm_core.shipped import workflow_dir
 from crm_core.tui.base import CrmModal, CrmScreen
 from crm_core.tui.messages import said
 from crm_core.tui.screens.detail import RecordScreen
 from crm_core.tui.widgets.cells import ago, when
+from crm_core.tui.widgets.footer import CrmFooter
 from crm_core.tui.widgets.table import CrmTable
 from crm_core.views import BulkResult, PoolView, RecordPage, RecordView, UserView
 
@@ -37,7 +39,6 @@ IDLE_DAYS = 7
 """A record without an activity for this many days counts as idle (as in the pool rules)."""
 PAGE = 50
 SELECTED = "✓ "  # before the id of a selected record
-WORKFLOW_FOLDER = "workflows/"
 
 
 @dataclass
@@ -117,7 +118,7 @@ class TeamScreen(CrmScreen):
         yield Header()
         if not self.crm_app.is_manager:
             yield Static(self.tr("Only managers and admins see the team"), id="team-denied")
-            yield Footer()
+            yield CrmFooter()
             return
         team = self.crm_app.user.team if self.crm_app.user.role != "admin" else None
         title = self.tr("Team {team}", team=team) if team else self.tr("Everyone")
@@ -136,7 +137,7 @@ class TeamScreen(CrmScreen):
                                   (tr("Last activity"), 14), (tr("Updated"), 8))  # fmt: skip
         yield records
         yield Static("", id="team-status", classes="hint")
-        yield Footer()
+        yield CrmFooter()
 
     def on_mount(self) -> None:
         """Read the team's queues."""
@@ -496,7 +497,8 @@ class WorkflowCheckDialog(CrmModal[None]):
         """The path, then what the check found."""
         with Vertical(id="workflow-dialog", classes="team-dialog"):
             yield Static(self.tr("Validate a workflow file"), classes="heading")
-            yield Input(WORKFLOW_FOLDER, placeholder=self.tr("a workflow file or folder"),
+            # ./workflows/ in a project, else the shipped workflows: a path that is there.
+            yield Input(f"{workflow_dir()}/", placeholder=self.tr("a workflow file or folder"),
                         id="workflow-path")  # fmt: skip
             yield Static(self.tr("enter: check · escape: close"), classes="hint")
             with VerticalScroll(id="workflow-result"):

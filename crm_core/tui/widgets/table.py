@@ -8,6 +8,11 @@ rows × 9 columns that was most of the time between ``n`` and the next page
 on the screen. A text cell of one line needs none of it: it is the text cut
 or padded to the column's width, in the cell's style.
 
+Columns have the widths the screen gives them on a wide terminal; on a
+narrow one (80 columns) the wider columns give up cells, down to their
+least width, so every column stays on the screen; a text cut short ends
+with "…".
+
 Cell values are literal text, never Rich markup: a record titled ``[b]x`` or
 ``[/]`` shows those characters (``DataTable`` would style or refuse them).
 A table with another cursor than a row cursor is drawn by ``DataTable``,
@@ -19,23 +24,57 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from rich.cells import set_cell_size
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
+from textual import events
 from textual.binding import Binding
 from textual.coordinate import Coordinate
 from textual.geometry import Size
 from textual.widgets import DataTable
-from textual.widgets._data_table import RowKey
+from textual.widgets._data_table import ColumnKey, RowKey
 
 # Any control character (a newline, a tab) would move the terminal's cursor.
 _CONTROLS = {code: " " for code in [*range(32), 127]}
+# A column narrower than this never shrinks; a wider one keeps at least this much by default.
+KEEPS = 8
 
 
 def one_line(text: str) -> str:
     """``text`` as it can stand in one cell: the first line, control characters as spaces."""
     first = text.split("\n", 1)[0]
     return first if first.isprintable() else first.translate(_CONTROLS)
+
+
+def fit(text: str, width: int) -> str:
+    """``text`` padded to ``width`` cells, or cut to it with "…" as its last cell."""
+    if cell_len(text) <= width or width < 2:
+        return set_cell_size(text, width)
+    # A wide character cut in half leaves a space: the "…" goes right after the text.
+    return set_cell_size(set_cell_size(text, width - 1).rstrip() + "…", width)
+
+
+def shrink(widths: list[tuple[int, int]], room: int) -> list[int]:
+    """Column widths for ``room`` cells: each ``(width, least)`` gives up cells by its slack.
+
+    A column gives up a share of what must go in proportion to how much it
+    could (``width - least``); no column goes below its least width, so when
+    even that does not fit the table scrolls sideways.
+    """
+    total = sum(w for w, _ in widths)
+    if total <= room:
+        return [w for w, _ in widths]
+    slack = [w - least for w, least in widths]
+    spare = sum(slack)
+    excess = min(total - room, spare)
+    if excess <= 0:
+        return [w for w, _ in widths]
+    cuts = [excess * s // spare for s in slack]
+    # What rounding down left: one more cell from the columns with the most slack left.
+    by_slack = sorted(range(len(widths)), key=lambda i: slack[i] - cuts[i], reverse=True)
+    for i in by_slack[: excess - sum(cuts)]:
+        cuts[i] += 1
+    return [w - cut for (w, _), cut in zip(widths, cuts, strict=True)]
 
 
 class CrmTable(DataTable[Any]):
@@ -53,16 +92,58 @@ class CrmTable(DataTable[Any]):
         # CSS styles every row of a page shares, by component; see _shared_style.
         self._shared: dict[str, Style] = {}
         self._shared_for: tuple[object, int] | None = None
+        # Each fixed column's width on a wide terminal and the least it shrinks to.
+        self._declared: dict[ColumnKey, tuple[int, int]] = {}
 
-    def add_fixed_columns(self, *columns: tuple[str, int]) -> None:
-        """Add a column of each ``(label, width)``, ``width`` cells wide whatever it holds.
+    def add_fixed_columns(self, *columns: tuple[str, int] | tuple[str, int, int]) -> None:
+        """Add a column of each ``(label, width)`` or ``(label, width, least)``.
 
         Every TUI table has fixed widths: automatic ones are sized only when the
         app idles, so a busy machine would paint them half-sized first, and
         fixed ones spare the measuring of each new cell (``_update_dimensions``).
+        On a narrow terminal a column shrinks to ``least`` cells at most
+        (by default :data:`KEEPS`, or its width when that is less).
         """
-        for label, width in columns:
-            self.add_column(label, width=width)
+        for label, width, *least in columns:
+            key = self.add_column(label, width=width)
+            if least:
+                self._declared[key] = (width, min(least[0], width))
+        self._fit_columns()  # again, with the least widths given here
+
+    def add_column(self, label: Any, *, width: int | None = None, key: str | None = None,
+                   default: Any = None) -> ColumnKey:  # fmt: skip
+        """Add a column; a fixed-width one shrinks on a narrow terminal (see :func:`shrink`)."""
+        column_key = super().add_column(label, width=width, key=key, default=default)
+        if width is not None:
+            self._declared[column_key] = (width, min(width, KEEPS))
+            self._fit_columns()
+        return column_key
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Another width: the columns take what the table has."""
+        self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        """Give the fixed columns their declared widths, shrunk to the table's width if need be."""
+        if not self.size.width:
+            return  # not laid out yet: on_resize will fit them
+        keys = [key for key in self.columns if key in self._declared]
+        padding = 2 * self.cell_padding
+        # The vertical scrollbar's cells are kept free, so it showing up reflows nothing.
+        room = self.size.width - self.styles.scrollbar_size_vertical - self._row_label_column_width
+        room -= padding * len(self.columns)
+        room -= sum(c.get_render_width(self) - padding
+                    for k, c in self.columns.items() if k not in self._declared)  # fmt: skip
+        widths = shrink([self._declared[key] for key in keys], room)
+        changed = False
+        for key, width in zip(keys, widths, strict=True):
+            column = self.columns[key]
+            if column.width != width:
+                column.width, changed = width, True
+        if changed:
+            self._clear_caches()
+            self._update_dimensions([])
+            self.refresh()
 
     def show_enter(self, description: str) -> None:
         """Show enter in the footer as what it does on this table's rows (a row selected).
@@ -131,7 +212,7 @@ class CrmTable(DataTable[Any]):
                 continue
             meta = Style.from_meta({"row": row_index, "column": column_index})
             inner = max(cell_width - 2 * len(padding), 0)
-            shown = padding + set_cell_size(one_line(text), inner) + padding
+            shown = padding + fit(one_line(text), inner) + padding
             cells.append([Segment(shown, row_style + meta + component + post)])
         # The row's colour runs on to the table's right edge, as DataTable's does.
         extend, _ = self._get_styles_to_render_cell(
