@@ -306,7 +306,12 @@ def scratch_database(server_url: str, prefix: str, *, keep: bool = False) -> Ite
     server = server_engine(server_url)
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     try:
-        yield create_database(server, name)
+        url = create_database(server, name)
+    except InvalidInput:
+        server.dispose()
+        raise
+    try:
+        yield url
     finally:
         if not keep:
             drop_database(server, name)

@@ -96,11 +96,15 @@ class ServerWorkspace(Workspace):
     ``CREATE DATABASE … TEMPLATE``), its other files in a temporary directory."""
 
     def __init__(self, server_url: str) -> None:
-        super().__init__(None)
         self.server = server_engine(server_url)
         self.name = f"crm_bench_{uuid.uuid4().hex[:12]}"
+        try:
+            self._url = create_database(self.server, self.name)
+        except InvalidInput:
+            self.server.dispose()
+            raise
         self.databases = [self.name]
-        self._url = create_database(self.server, self.name)
+        super().__init__(None)  # the temporary directory of the run's other files
 
     @property
     def url(self) -> str:
