@@ -1845,17 +1845,23 @@ class Crm:
             ctx.journal("task", view.id, record_id, "create", None, view.to_dict())
             return view
 
+    @staticmethod
+    def _own_task(ctx: WriteContext, task_id: int) -> Task:
+        """Task ``task_id``, if the actor is its assignee, their manager or an admin."""
+        assert ctx.actor is not None
+        task = ctx.session.get(Task, task_id)
+        if task is None:
+            raise NotFound(_("no task #{task_id}", task_id=task_id))
+        if not (ctx.actor.is_admin or task.assignee_id in ctx.actor.team_user_ids):
+            raise PermissionDenied(
+                _("task #{task_id} is not {name}'s", task_id=task_id, name=ctx.actor.name)
+            )
+        return task
+
     def complete_task(self, actor: str, task_id: int) -> TaskView:
         """Mark a task done."""
         with self._write(actor) as ctx:
-            assert ctx.actor is not None
-            task = ctx.session.get(Task, task_id)
-            if task is None:
-                raise NotFound(_("no task #{task_id}", task_id=task_id))
-            if not (ctx.actor.is_admin or task.assignee_id in ctx.actor.team_user_ids):
-                raise PermissionDenied(
-                    _("task #{task_id} is not {name}'s", task_id=task_id, name=ctx.actor.name)
-                )
+            task = self._own_task(ctx, task_id)
             if task.done_at is not None:
                 raise Conflict(_("task #{task_id} is already done", task_id=task_id))
             task.done_at = ctx.now
@@ -1867,14 +1873,7 @@ class Crm:
     def snooze_task(self, actor: str, task_id: int, until: datetime) -> TaskView:
         """Move an open task's due time to ``until`` (later than now), journaled as ``snooze``."""
         with self._write(actor) as ctx:
-            assert ctx.actor is not None
-            task = ctx.session.get(Task, task_id)
-            if task is None:
-                raise NotFound(_("no task #{task_id}", task_id=task_id))
-            if not (ctx.actor.is_admin or task.assignee_id in ctx.actor.team_user_ids):
-                raise PermissionDenied(
-                    _("task #{task_id} is not {name}'s", task_id=task_id, name=ctx.actor.name)
-                )
+            task = self._own_task(ctx, task_id)
             if task.done_at is not None:
                 raise Conflict(
                     _("task #{task_id} is done: there is nothing to snooze", task_id=task_id)

@@ -406,35 +406,16 @@ def _condition_fields(located: Located, registry: Registry | None) -> list[Probl
         ]
     fields = registry.kinds[data["kind"]].fields
     known_fields = ", ".join(sorted(fields))
-    for path, cond in _walk_conditions(data, ()):
-        for where, name in _field_tests(cond, path):
-            if name not in fields:
-                out.append(
-                    located.problem(
-                        where,
-                        _(
-                            "no field '{name}' in {kind} ({known_fields})",
-                            name=name,
-                            kind=data["kind"],
-                            known_fields=known_fields,
-                        ),
-                    )
-                )
-    for i, stage in enumerate(data["stages"]):
-        for j, name in enumerate(stage.get("require", [])):
-            if name not in fields:
-                where = ("stages", i, "require", j)
-                out.append(
-                    located.problem(
-                        where,
-                        _(
-                            "no field '{name}' in {kind} ({known_fields})",
-                            name=name,
-                            kind=data["kind"],
-                            known_fields=known_fields,
-                        ),
-                    )
-                )
+    named = [where_name for path, cond in _walk_conditions(data, ())
+             for where_name in _field_tests(cond, path)]  # fmt: skip
+    named += [(("stages", i, "require", j), name)
+              for i, stage in enumerate(data["stages"])
+              for j, name in enumerate(stage.get("require", []))]  # fmt: skip
+    for where, name in named:
+        if name not in fields:
+            why = _("no field '{name}' in {kind} ({known_fields})", name=name, kind=data["kind"],
+                    known_fields=known_fields)  # fmt: skip
+            out.append(located.problem(where, why))
     return out
 
 
