@@ -118,16 +118,25 @@ def test_a_small_run_on_postgresql_has_the_same_figures_and_drops_its_databases(
     assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
     out = json.loads(result.stdout)
     names = [f["name"] for f in out["figures"]]
-    # The bundle import is SQLite's alone so far; every other figure is there.
-    on_both = [p for p in FIGURES if not p.startswith("import bundle")]
-    assert len(names) == len(on_both)
-    assert all(n.startswith(p) for n, p in zip(names, on_both, strict=True)), names
+    # Every figure SQLite has, and the import against SQLite's on the same file after the floor.
+    on_postgresql = [*FIGURES[:-1], "import 2,000 leads: PostgreSQL against SQLite", FIGURES[-1]]
+    assert len(names) == len(on_postgresql)
+    assert all(n.startswith(p) for n, p in zip(names, on_postgresql, strict=True)), names
     assert out["environment"]["postgresql"]
     checks = {c["name"]: c for c in out["checks"]}
     assert all(c["passed"] for c in checks.values()), out["checks"]
     assert checks["assign gave every new lead an owner"]["got"] == 300
     assert checks["the floor stored every record"]["got"] == 2000
-    assert "PostgreSQL storing the same rows" in names[-1]
+    assert checks["the SQLite import created every row"]["got"] == 2000
+    assert checks["bundle created every row"]["got"] == [5, 50, 100, 2000]
+    figures = {f["name"].split(" (")[0]: f for f in out["figures"]}
+    assert "PostgreSQL storing the same rows" in names[-3]
+    assert figures[names[-3].split(" (")[0]]["max_ratio"] == 1.5  # the COPY floor's target
+    compared = figures["import 2,000 leads: PostgreSQL against SQLite"]
+    assert compared["seconds"] == out["figures"][-4]["seconds"]  # the PostgreSQL import's time
+    assert compared["max_ratio"] == 1.0
+    bundle = out["figures"][-1]
+    assert "COPY" in bundle["note"] and bundle["baseline_seconds"] > 0
     server = create_engine(testing.PG_URL.replace("postgresql://", "postgresql+psycopg://"))
     try:
         with server.connect() as conn:

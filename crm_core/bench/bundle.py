@@ -6,23 +6,27 @@ baseline stores the same finished rows again (teams, users, records, their
 dedupe keys, deals and every journal row the import wrote) into a copy of
 the fresh database with plain ``executemany``, one statement a table and one
 commit: what SQLite needs to hold the result, without reading, linking or
-checking anything.
+checking anything. On PostgreSQL the baseline writes them with one ``COPY`` a table.
 """
 
 from __future__ import annotations
 
 import csv
-import shutil
 import sqlite3
 from contextlib import closing
 from pathlib import Path
 from time import perf_counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+from sqlalchemy import text
 
 from crm_core.bench.data import ADMIN, KIND, open_crm
 from crm_core.bench.report import Check, Figure
+from crm_core.db import make_engine
+
+if TYPE_CHECKING:
+    from crm_core.bench.runner import Workspace
 
 TEAMS = 5
 USERS = 50
@@ -83,16 +87,20 @@ def write_bundle(folder: Path, prefix: str, deals: int) -> Path:
     return path
 
 
-def measure(db: Path, twin: Path, records: int) -> tuple[list[Figure], list[Check]]:
-    """Time the bundle import on a fresh database at ``db``, against storing its rows again."""
+def measure(ws: Workspace, records: int) -> tuple[list[Figure], list[Check]]:
+    """Time the bundle import on a fresh database of the run, against storing its rows again."""
     deals = deal_count(records)
-    crm = open_crm(db)
+    fresh = ws.database(".bundle")
+    crm = open_crm(fresh)
     try:
         crm.init(admin=ADMIN)
+    finally:
         crm.close()
-        shutil.copyfile(db, twin)
-        spec = write_bundle(db.parent, db.name + ".bundle-", deals)
-        crm = open_crm(db)
+    twin = ws.copy_of(fresh, ".bundle-floor")  # nobody is connected to ``fresh`` now
+    folder, prefix = ws.main.parent, ws.main.name + ".bundle-"
+    spec = write_bundle(folder, prefix, deals)
+    crm = open_crm(fresh)
+    try:
         crm.list_users(ADMIN)  # the schema check is not timed
         start = perf_counter()
         report = crm.import_bundle(ADMIN, spec)
@@ -101,8 +109,10 @@ def measure(db: Path, twin: Path, records: int) -> tuple[list[Figure], list[Chec
     finally:
         crm.close()
     for name in ("teams.csv", "users.csv", "accounts.csv", "pipeline.csv", "bundle.yaml"):
-        (db.parent / f"{db.name}.bundle-{name}").unlink()
-    floor, stored = _store_again(db, twin)
+        (folder / f"{prefix}{name}").unlink()
+    on_server = fresh.startswith("postgresql")
+    floor, stored = (_copy_again if on_server else _store_again)(fresh, twin)
+    how = "one COPY a table" if on_server else "plain executemany, one statement a table"
     figure = Figure(
         f"import bundle: {deals:,} deals, {ACCOUNTS} accounts, {USERS} users",
         seconds,
@@ -110,7 +120,7 @@ def measure(db: Path, twin: Path, records: int) -> tuple[list[Figure], list[Chec
         max_seconds=MAX_SECONDS,
         note="crm.import_bundle of 4 CSV files on a fresh database: links by name and external "
         "id, value maps, dates, stage history journaled; baseline: the same finished rows "
-        f"({stored:,} in {', '.join(TABLES)}) stored again with plain executemany",
+        f"({stored:,} in {', '.join(TABLES)}) stored again with {how}",
     )
     created = [f.created for f in report.files]
     checks = [
@@ -121,24 +131,74 @@ def measure(db: Path, twin: Path, records: int) -> tuple[list[Figure], list[Chec
     return [figure], checks
 
 
-def _store_again(imported: Path, fresh: Path) -> tuple[float, int]:
-    """Store the rows the import added to ``imported`` into ``fresh`` (a copy of it before).
+def _id_column(table: str) -> str:
+    # A dedupe key has no id of its own; the import's keys belong to the records it added.
+    return "record_id" if table == "dedupe_key" else "id"
+
+
+def _added_rows(fresh: str) -> dict[str, str]:
+    """Per table of :data:`TABLES`, the query of the rows an import added to a copy of the
+    database at ``fresh``: those above its highest id."""
+    engine = make_engine(fresh)
+    try:
+        with engine.connect() as conn:
+            queries = {}
+            for table in TABLES:
+                column = _id_column(table)
+                last = conn.execute(text(f"SELECT coalesce(max({column}), 0) FROM {table}"))
+                queries[table] = f"SELECT * FROM {table} WHERE {column} > {last.scalar_one()}"
+            return queries
+    finally:
+        engine.dispose()
+
+
+def _store_again(imported: str, fresh: str) -> tuple[float, int]:
+    """Store the rows the import added to ``imported`` into ``fresh`` (a copy of it before),
+    on SQLite: one ``executemany`` a table and a commit.
 
     Returns the seconds the inserts and the commit took, and how many rows.
     """
+    queries = _added_rows(fresh)
     batches = []
-    with closing(sqlite3.connect(fresh)) as before, closing(sqlite3.connect(imported)) as after:
-        for table in TABLES:
-            last = before.execute(f"SELECT coalesce(max(rowid), 0) FROM {table}").fetchone()[0]
-            cursor = after.execute(f"SELECT * FROM {table} WHERE rowid > ?", (last,))
+    with closing(sqlite3.connect(imported.removeprefix("sqlite:///"))) as after:
+        for table, query in queries.items():
+            cursor = after.execute(query)
             columns = [c[0] for c in cursor.description]
             rows = cursor.fetchall()
             marks = ", ".join("?" for _ in columns)
             batches.append((f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows))
-    with closing(sqlite3.connect(fresh)) as conn:
+    with closing(sqlite3.connect(fresh.removeprefix("sqlite:///"))) as conn:
         start = perf_counter()
         for statement, rows in batches:
             conn.executemany(statement, rows)
         conn.commit()
         seconds = perf_counter() - start
     return seconds, sum(len(rows) for _, rows in batches)
+
+
+def _copy_again(imported: str, fresh: str) -> tuple[float, int]:
+    """As :func:`_store_again` on PostgreSQL: each table's added rows read with ``COPY … TO
+    STDOUT`` (not timed), then written with one ``COPY … FROM STDIN`` a table and a commit."""
+    queries = _added_rows(fresh)
+    source_engine, target_engine = make_engine(imported), make_engine(fresh)
+    try:
+        with (
+            closing(source_engine.raw_connection()) as source,
+            closing(target_engine.raw_connection()) as target,
+        ):
+            reader, writer = source.cursor(), target.cursor()
+            blocks = []
+            for table, query in queries.items():
+                with reader.copy(f"COPY ({query}) TO STDOUT") as out:
+                    blocks.append((table, b"".join(bytes(chunk) for chunk in out)))
+            start = perf_counter()
+            for table, block in blocks:
+                with writer.copy(f"COPY {table} FROM STDIN") as into:
+                    into.write(block)
+            target.commit()
+            seconds = perf_counter() - start
+    finally:
+        source_engine.dispose()
+        target_engine.dispose()
+    # COPY's text format is one line a row (a newline in a value is written as \n).
+    return seconds, sum(block.count(b"\n") for _, block in blocks)

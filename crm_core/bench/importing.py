@@ -20,6 +20,7 @@ from time import perf_counter, process_time
 from sqlalchemy import text
 
 from crm_core import records
+from crm_core.bench import data
 from crm_core.bench.data import ADMIN, GIVEN, KIND, REGIONS, SOURCES, SURNAMES, Setup, open_crm
 from crm_core.bench.report import Check, Figure
 from crm_core.db import make_engine, transaction
@@ -32,6 +33,10 @@ MAX_RATIO = 0.1  # at least 10x the rows per second of the ORM path
 # The import may spend at most this much more than SQLite storing its finished rows (issue
 # 16; it replaced the 100,000 rows/s target, which this schema's floor alone cannot reach).
 MAX_FLOOR_RATIO = 1.25
+# On PostgreSQL the floor is COPY, which writes far faster than row inserts: issue 18 asks for
+# 1.5x of it there, and for the import to be at least as fast as SQLite's (MAX_SQLITE_RATIO).
+MAX_COPY_FLOOR_RATIO = 1.5
+MAX_SQLITE_RATIO = 1.0
 PRIME = 999_999_937  # phones are 13000000000 + (i * MULTIPLIER mod PRIME): unique, shuffled
 MULTIPLIER = 2_654_435_761
 PINYIN = ["wang", "li", "zhang", "liu", "chen", "yang", "huang", "zhao", "wu", "zhou"]
@@ -149,7 +154,7 @@ def measure(
         f"({rows / floor_seconds:,.0f} rows/s)",
         seconds,
         floor_seconds,
-        max_ratio=MAX_FLOOR_RATIO,
+        max_ratio=MAX_COPY_FLOOR_RATIO if setup.on_postgresql else MAX_FLOOR_RATIO,
         note="the imported records, dedupe keys and journal rows written again, as finished "
         f"tuples, into a copy of the fresh database: batches of {DEFAULT_BATCH:,}, {how} "
         "and a commit each, reading not timed: "
@@ -159,6 +164,31 @@ def measure(
     )
     checks.append(Check("the floor stored every record", rows, floor_records))
     return [figure, floor_figure], checks
+
+
+def against_sqlite(
+    imported: Figure, db: Path, workflow_file: Path, operators: int, csv_path: Path, rows: int
+) -> tuple[Figure, Check]:
+    """The PostgreSQL import (``imported``) against ``crm.import_records`` of the same file into
+    a fresh SQLite database at ``db``, made as the PostgreSQL one was, in the same run."""
+    setup = data.create(db, workflow_file, operators, rows, 0)
+    crm = open_crm(setup.url)
+    try:
+        crm.list_workflows(ADMIN)  # the schema check is not timed
+        start = perf_counter()
+        report = crm.import_records(ADMIN, KIND, csv_path)
+        seconds = perf_counter() - start
+    finally:
+        crm.close()
+    figure = Figure(
+        f"import {rows:,} leads: PostgreSQL against SQLite ({rows / seconds:,.0f} rows/s)",
+        imported.seconds,
+        seconds,
+        max_ratio=MAX_SQLITE_RATIO,
+        note="the import figure above against crm.import_records of the same file into a fresh "
+        "SQLite database (same people and workflow), measured just after it",
+    )
+    return figure, Check("the SQLite import created every row", rows, report.created)
 
 
 def copy_floor(floor: str, imported: str, rows: int) -> tuple[float, float, int]:

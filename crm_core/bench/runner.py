@@ -154,8 +154,8 @@ def run(params: Params, log: Callable[[str], None]) -> Report:
     """Build the database, measure every figure against its baseline, and report.
 
     ``log`` hears about each step as it starts. The files are removed at the
-    end unless ``params.keep``. With ``params.server`` the database is a new
-    one on that PostgreSQL server; the import figures are SQLite's alone so far.
+    end unless ``params.keep``. With ``params.server`` the databases are new
+    ones on that PostgreSQL server.
     """
     env = environment()
     workspace = ServerWorkspace(params.server) if params.server else Workspace(params.db)
@@ -165,15 +165,10 @@ def run(params: Params, log: Callable[[str], None]) -> Report:
         found, checks = [*found, *imported], [*checks, *import_checks]
         if params.server:
             env["postgresql"] = _server_version(workspace.url)
-            log("import bundle: measured on SQLite only so far")
-        else:
-            deals = bundle.deal_count(params.records)
-            log(f"import bundle: {deals:,} deals on a fresh database, then its rows stored again")
-            moved, moved_checks = bundle.measure(
-                workspace.path(".bundle.db"), workspace.path(".bundle-floor.db"), params.records
-            )
-            found = [*found, *moved]
-            checks = [*checks, *moved_checks]
+        deals = bundle.deal_count(params.records)
+        log(f"import bundle: {deals:,} deals on a fresh database, then its rows stored again")
+        moved, moved_checks = bundle.measure(workspace, params.records)
+        found, checks = [*found, *moved], [*checks, *moved_checks]
     finally:
         if params.keep:
             kept = workspace.kept() if isinstance(workspace, ServerWorkspace) else []
@@ -244,7 +239,15 @@ def _import(
         f"import: crm.import_records, then {importing.sample_size(rows):,} rows via the ORM, "
         "then the storage floor"
     )
-    return importing.measure(setup, twin, floor, csv_path, rows, emails)
+    found, checks = importing.measure(setup, twin, floor, csv_path, rows, emails)
+    if isinstance(ws, ServerWorkspace):
+        log(f"import: the same {rows:,} rows into a fresh SQLite database, for comparison")
+        compared, check = importing.against_sqlite(
+            found[0], ws.path(".sqlite-import.db"), ws.path(".sqlite-import.workflow.yaml"),
+            params.operators, csv_path, rows,
+        )  # fmt: skip
+        found, checks = [*found, compared], [*checks, check]
+    return found, checks
 
 
 def _generation(params: Params, seconds: float) -> Figure:

@@ -3,12 +3,14 @@
 Everything that can be refused without touching the data (the kind, the
 options, the file, its columns, the actor's role, ``--owner``) is refused
 before the first batch. Then each batch of rows is checked row by row
-(:mod:`~crm_core.transfer.rows`), classified (:mod:`~crm_core.transfer.batch`),
-and written: new records set-based (:mod:`~crm_core.transfer.writer`),
-merges through :func:`crm_core.records.change` as ``add_record(merge=True)``
-does, then, with ``auto_assign``, the batch's unowned new records are given
-owners by the workflow's rules. A batch commits as a whole; a dry run keeps
-every batch in one transaction and rolls it back.
+(:mod:`~crm_core.transfer.rows`; on PostgreSQL while the batch before is
+written, :mod:`~crm_core.transfer.ahead`), classified
+(:mod:`~crm_core.transfer.batch`), and written: new records set-based
+(:mod:`~crm_core.transfer.writer`), merges through
+:func:`crm_core.records.change` as ``add_record(merge=True)`` does, then, with
+``auto_assign``, the batch's unowned new records are given owners by the
+workflow's rules. A batch commits as a whole; a dry run keeps every batch in
+one transaction and rolls it back.
 """
 
 from __future__ import annotations
@@ -33,10 +35,10 @@ from crm_core.i18n import _
 from crm_core.models import Record
 from crm_core.records import WriteContext
 from crm_core.schedule import tick
-from crm_core.transfer import batch, columns, readers, writer
+from crm_core.transfer import ahead, batch, columns, readers, writer
 from crm_core.transfer.readers import RawRow, RowError, Source
 from crm_core.transfer.report import BatchResult, ErrorsFile, ImportProgress, ImportReport
-from crm_core.transfer.rows import Problem, RowMaker, Setup
+from crm_core.transfer.rows import Candidate, Problem, RowMaker, Setup
 from crm_core.workflow import engine
 
 DEFAULT_BATCH = 5000
@@ -112,31 +114,76 @@ def run(
             yield replace(ctx, registry=fast)
 
     typed = source.format == "jsonl"
+
+    def prepare(ctx: WriteContext) -> Batches:
+        maker = RowMaker(kind.name, plan, typed, Setup.load(ctx, kind.name, options.owner))
+        # The row check reads no table (the plugins' rules get values, not a session), so it
+        # is made once and may run while another batch is being written.
+        check = maker.for_batch(ctx, records.checker(ctx, kind.name, "import"))
+        checked: Iterator[Checked] = (
+            _check(check, items) for items in readers.chunks(source.rows(), options.batch_size)
+        )
+        if ctx.session.get_bind().dialect.name == "postgresql":
+            checked = ahead.one_ahead(checked)
+        return Batches(maker, checked)
+
     if options.dry_run:
         with begin(True) as ctx:
-            maker = RowMaker(kind.name, plan, typed, Setup.load(ctx, kind.name, options.owner))
-            _batches(lambda: nullcontext(ctx), source, maker, options, report, progress)
+            _batches(lambda: nullcontext(ctx), prepare(ctx), source, options, report, progress)
     else:
         with begin(False) as ctx:
-            maker = RowMaker(kind.name, plan, typed, Setup.load(ctx, kind.name, options.owner))
-        _batches(lambda: begin(False), source, maker, options, report, progress)
+            batches = prepare(ctx)
+        _batches(lambda: begin(False), batches, source, options, report, progress)
     return report
+
+
+@dataclass
+class Checked:
+    """A batch's rows checked: the result so far (its rows and problems) and the candidates."""
+
+    result: BatchResult
+    candidates: list[Candidate]
+
+
+@dataclass
+class Batches:
+    """The file's batches, checked in order (on PostgreSQL one ahead of the one written)."""
+
+    maker: RowMaker
+    checked: Iterator[Checked]
+
+
+def _check(check: Callable[[RawRow], Candidate | list[Problem]],
+           items: list[RawRow | RowError]) -> Checked:  # fmt: skip
+    """Check each row of a batch: its candidate, or its problems."""
+    result = BatchResult(rows=len(items))
+    candidates = []
+    for item in items:
+        if isinstance(item, RowError):
+            result.problems.append(Problem(item.line, "", "", item.reason))
+            continue
+        made = check(item)
+        if isinstance(made, list):
+            result.problems.extend(made)
+        else:
+            candidates.append(made)
+    return Checked(result, candidates)
 
 
 def _batches(
     begin: Callable[[], AbstractContextManager[WriteContext]],
+    batches: Batches,
     source: Source,
-    maker: RowMaker,
     options: ImportOptions,
     report: ImportReport,
     progress: Progress | None,
 ) -> None:
-    """Run every batch in the transaction ``begin`` opens; count it once it has committed."""
+    """Write every batch in the transaction ``begin`` opens; count it once it has committed."""
     with ErrorsFile(options.errors_path) as errors, collector.frozen():
         try:
-            for items in readers.chunks(source.rows(), options.batch_size):
+            for checked in batches.checked:
                 with begin() as ctx:
-                    result = _batch(ctx, maker, items, options)
+                    result = _write(ctx, batches.maker, checked, options)
                     ctx.session.flush()
                 report.add(result)
                 errors.write(result.problems)
@@ -154,23 +201,12 @@ def _batches(
             ) from None
 
 
-def _batch(
-    ctx: WriteContext, maker: RowMaker, items: list[RawRow | RowError], options: ImportOptions
+def _write(
+    ctx: WriteContext, maker: RowMaker, checked: Checked, options: ImportOptions
 ) -> BatchResult:
-    """Check, classify and write one batch, inside its transaction."""
+    """Classify and write one checked batch, inside its transaction."""
     kind = maker.kind
-    result = BatchResult(rows=len(items))
-    candidates = []
-    make = maker.for_batch(ctx, records.checker(ctx, kind, "import"))
-    for item in items:
-        if isinstance(item, RowError):
-            result.problems.append(Problem(item.line, "", "", item.reason))
-            continue
-        made = make(item)
-        if isinstance(made, list):
-            result.problems.extend(made)
-        else:
-            candidates.append(made)
+    result, candidates = checked.result, checked.candidates
     outcome = batch.classify(ctx, kind, candidates, options.on_duplicate, maker)
     result.problems.extend(outcome.problems)
     result.skipped, result.refused = outcome.skipped, outcome.refused

@@ -3,10 +3,11 @@
 No ORM object is made per row. The ids are taken first (the next ids on
 SQLite, whose write lock the transaction holds; the record sequence on
 PostgreSQL); the rows go into a temporary table with one executemany of
-plain tuples; then one ``INSERT … SELECT`` writes the records, one
-executemany their dedupe keys, and one ``INSERT … SELECT`` their journal
-rows, whose ``after`` is built by the database from the stored record, so it
-is exactly the state :func:`crm_core.journal.record_state` gives.
+plain tuples (COPY on PostgreSQL); then one ``INSERT … SELECT`` writes the
+records, one executemany (COPY) their dedupe keys, and one ``INSERT …
+SELECT`` their journal rows, whose ``after`` is built by the database from
+the staged row the record was stored from, so it is exactly the state
+:func:`crm_core.journal.record_state` gives.
 """
 
 from __future__ import annotations
@@ -108,7 +109,12 @@ def create(ctx: WriteContext, kind: str, new: Sequence[Candidate]) -> list[int]:
     connection = ctx.session.connection()
     ids = take_ids(connection, len(new))
     STAGED.create(connection, checkfirst=True)
-    connection.execute(STAGED.delete())
+    # TRUNCATE on PostgreSQL: a DELETE leaves the last batch's rows dead in the table, and
+    # the planner, reading its size, expects more rows every batch.
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("TRUNCATE crm_import_rows")
+    else:
+        connection.execute(STAGED.delete())
     rows = [
         (i, c.title, c.stage, c.owner_id, dump(c.values)) for i, c in zip(ids, new, strict=True)
     ]
@@ -126,7 +132,7 @@ def create(ctx: WriteContext, kind: str, new: Sequence[Candidate]) -> list[int]:
                     "written; run the import again (rows already imported are found as duplicates)"
                 )
             ) from None
-    _insert_journal(ctx, connection)
+    _insert_journal(ctx, connection, kind)
     return ids
 
 
@@ -179,21 +185,27 @@ def _insert_records(ctx: WriteContext, connection: Connection, kind: str) -> Non
     connection.execute(insert(RECORD).from_select(list(values), rows))
 
 
-def _insert_journal(ctx: WriteContext, connection: Connection) -> None:
-    """One ``create`` journal row per staged record, its ``after`` read from the stored row."""
+def _insert_journal(ctx: WriteContext, connection: Connection, kind: str) -> None:
+    """One ``create`` journal row per staged record, its ``after`` built from the staged row.
+
+    The staged row is what the record was stored from (its ``data`` parsed
+    the same way), so the state is the stored record's. Reading the staged
+    table alone keeps the statement from joining ``record``, which grows with
+    every batch and whose statistics a long import outruns.
+    """
     dialect = connection.dialect.name
     if dialect == "postgresql":
-        fields: Any = RECORD.c.data
+        fields: Any = cast(STAGED.c.data, JSONB)
         archived: Any = literal(False)
     else:
-        fields, archived = func.json(RECORD.c.data), func.json(literal("false"))
+        fields, archived = func.json(STAGED.c.data), func.json(literal("false"))
     state = json_object(
         dialect,
-        kind=RECORD.c.kind,
-        title=RECORD.c.title,
-        stage=RECORD.c.stage,
-        owner_id=RECORD.c.owner_id,
-        pool_id=RECORD.c.pool_id,
+        kind=literal(kind),
+        title=STAGED.c.title,
+        stage=STAGED.c.stage,
+        owner_id=STAGED.c.owner_id,
+        pool_id=literal(None, Integer),
         archived=archived,
         fields=fields,
     )
@@ -202,16 +214,14 @@ def _insert_journal(ctx: WriteContext, connection: Connection) -> None:
         "actor_id": literal(ctx.actor.id if ctx.actor else None, Integer),
         "cause": literal(ctx.cause),
         "entity": literal("record"),
-        "entity_id": RECORD.c.id,
-        "record_id": RECORD.c.id,
+        "entity_id": STAGED.c.id,
+        "record_id": STAGED.c.id,
         "action": literal("create"),
         "reason": literal(None, String),
         "before": literal(None, JOURNAL.c.before.type),  # JSON null, as the ORM writes it
         "after": state,
     }
-    rows = (
-        select(*values.values()).where(RECORD.c.id.in_(select(STAGED.c.id))).order_by(RECORD.c.id)
-    )
+    rows = select(*values.values()).order_by(STAGED.c.id)
     connection.execute(insert(JOURNAL).from_select(list(values), rows))
 
 
