@@ -92,6 +92,7 @@ from crm_core.i18n import active as active_language
 from crm_core.i18n import use as use_language
 from crm_core.journalcheck import JournalCheck
 from crm_core.limits import NAME_MAX, NOTE_MAX, REASON_MAX, TITLE_MAX, check_length
+from crm_core.maintenance import MaintenanceReport, maintain
 from crm_core.models import (
     ROLES,
     Activity,
@@ -2036,6 +2037,20 @@ class Crm:
             ticks.take_lock(ctx, wait=True)
             out = [sweep.run(ctx, wf) for wf in ticks.workflows(ctx)]
         return out
+
+    def maintain(self, actor: str | None = None, *, force: bool = False) -> MaintenanceReport:
+        """On PostgreSQL with autovacuum off, vacuum and analyse the tables past its thresholds.
+
+        ``actor`` None is the system (the worker, after each tick); a person
+        must be an admin. ``force`` maintains them whatever autovacuum's
+        setting. On SQLite there is nothing to do. See :mod:`crm_core.maintenance`.
+        """
+        if actor is not None:
+            with self._read(actor) as (_session, who):
+                permissions.require_admin(who, "maintain the database")
+        else:
+            self._check_schema()
+        return maintain(self.engine, force=force)
 
     def tick(self, *, now: datetime | None = None) -> TickResult:
         """One worker tick: sweep and assign everything, unless another worker is running one."""

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, create_engine, event, text
+from sqlalchemy import JSON, Connection, DateTime, Engine, create_engine, event, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import URL, Dialect, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
 
@@ -316,3 +316,27 @@ def scratch_database(server_url: str, prefix: str, *, keep: bool = False) -> Ite
         if not keep:
             drop_database(server, name)
         server.dispose()
+
+
+def insert_rows(connection: Connection, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert ``rows`` into ``table (columns)``: through COPY on PostgreSQL (one stream, no
+    statement per row), one executemany elsewhere. On PostgreSQL a duplicate key raises
+    :func:`unique_violation`'s error, which SQLAlchemy does not wrap."""
+    if connection.dialect.name == "postgresql":
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY {table} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    columns = table.count(",") + 1
+    marks = ", ".join(["?" if connection.dialect.paramstyle == "qmark" else "%s"] * columns)
+    connection.exec_driver_sql(f"INSERT INTO {table} VALUES ({marks})", rows)
+
+
+def unique_violation() -> type[Exception]:
+    """psycopg's error for a duplicate key met by COPY (which SQLAlchemy does not wrap)."""
+    try:
+        from psycopg.errors import UniqueViolation
+    except ImportError:  # no PostgreSQL driver installed: COPY is never used
+        return IntegrityError
+    return UniqueViolation

@@ -71,7 +71,7 @@ class Record(SQLModel, table=True):
     __table_args__ = (
         Index("ix_record_kind_stage_live", "kind", "stage", "archived_at"),
         Index("ix_record_owner_open", "owner_id", "pool_id", "kind", "stage", "archived_at"),
-        Index("ix_record_pool_live", "pool_id", "archived_at"),
+        Index("ix_record_pool_live", "pool_id", "archived_at", "id"),
         Index("ix_record_kind_assigned", "kind", "assigned_at"),
         Index("ix_record_kind_created", "kind", "created_at", "archived_at"),
         Index("ix_record_kind_external_id", "kind", "external_id", unique=True),

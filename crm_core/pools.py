@@ -195,7 +195,11 @@ def page(
     """Records in ``pool``, newest id first, each with the journal row that put it there."""
     where = [col(Record.pool_id) == pool.id, col(Record.archived_at).is_(None)]
     total = int(session.exec(select(func.count()).where(*where)).one())
-    query = select(Record).where(*where).order_by(col(Record.id).desc()).limit(limit)
+    # archived_at is NULL on every row here; ordering by it first matches ix_record_pool_live,
+    # so PostgreSQL reads the page from it rather than walking the primary key backwards past
+    # the records of other pools (which its statistics cannot tell are the newest).
+    order = (col(Record.archived_at).desc(), col(Record.id).desc())
+    query = select(Record).where(*where).order_by(*order).limit(limit)
     if before_id is not None:
         query = query.where(col(Record.id) < before_id)
     rows = session.exec(query).all()

@@ -66,7 +66,7 @@ def test_init_creates_the_plugins_table_and_status_shows_its_branch(blank_url: s
         crm.init("admin")
         assert _columns(crm) == ["id", "record_id", "room", "minutes"]
         assert _status(crm) == [
-            ("core", "0009", "0009", False),
+            ("core", "0010", "0010", False),
             ("tabletest", "tabletest_0002", "tabletest_0002", False),
         ]
         assert schema.current_revision(crm.engine) == schema.head_revision()
@@ -119,7 +119,7 @@ def test_a_removed_plugins_revisions_block_only_the_upgrade(blank_url: str) -> N
     crm.close()
     bare = Crm.open(blank_url)
     try:
-        assert _status(bare) == [("core", "0009", "0009", False)]
+        assert _status(bare) == [("core", "0010", "0010", False)]
         assert bare.list_users("admin")[0].name == "admin"
         with pytest.raises(InvalidInput, match=r"revisions no installed plugin knows"):
             bare.upgrade()
@@ -185,7 +185,7 @@ def test_crm_db_status_lists_the_core_branch(db_url: str) -> None:
     assert result.exit_code == 0, result.output
     branches = [b for b in json.loads(result.output) if b["branch"] in WATCHED]
     assert branches == [
-        {"branch": "core", "current": "0009", "head": "0009", "upgrade_needed": False}
+        {"branch": "core", "current": "0010", "head": "0010", "upgrade_needed": False}
     ]
     table = runner.invoke(app, ["--db", db_url, "db", "status"])
-    assert "core" in table.output and "0009" in table.output and "no" in table.output
+    assert "core" in table.output and "0010" in table.output and "no" in table.output

@@ -202,6 +202,7 @@ def _measure(
     base_seconds, base = figures.timed(lambda: data.add_records(setup, params.records, owned=True))
     log(f"sweep: {base.idle:,} idle leads; the UPDATE baseline on a twin, then crm.sweep")
     sweep, checks = figures.sweep(setup, ws.twin(".sweep-twin"), base.idle)
+    upkeep = [_maintenance(setup, "the sweep", log)]
     log("reports: funnel, win rate, conversion by source, follow-up, growth")
     reports, report_checks = figures.reports(setup, params.records, base.idle)
     log(f"adding {params.new:,} unowned leads")
@@ -209,6 +210,7 @@ def _measure(
     log("assign: crm.assign, then the one-by-one baseline on a twin")
     sample = min(NAIVE_SAMPLE, params.new)
     assign, assign_checks = figures.assign(setup, ws.twin(".assign-twin"), fresh.ids, sample)
+    upkeep.append(_maintenance(setup, "the assignment", log))
     log("latency: why and pool_page, warm, then one cold `crm record why`")
     latency, latency_checks = figures.latency(setup, fresh.ids[0], base.idle)
     cold, cold_check = figures.cold_cli(setup, fresh.ids[0])
@@ -218,6 +220,7 @@ def _measure(
     tui, tui_checks = screens.measure(setup, params.records + params.new)
     generate = _generation(params, base_seconds + new_seconds)
     found = [generate, sweep, assign, *latency, cold, *starts, *tui, *reports]
+    found += [f for f in upkeep if f is not None]
     checks = [*checks, *assign_checks, *latency_checks, cold_check, *start_checks, *tui_checks]
     checks += report_checks
     return found, checks
@@ -248,6 +251,26 @@ def _import(
         )  # fmt: skip
         found, checks = [*found, compared], [*checks, check]
     return found, checks
+
+
+def _maintenance(setup: data.Setup, after: str, log: Callable[[str], None]) -> Figure | None:
+    """On PostgreSQL, what ``crm worker`` does after a tick when autovacuum is off
+    (:meth:`Crm.maintain`), timed, so that the figures after it see the tables as operators
+    would; None on SQLite, where there is nothing to do."""
+    if not setup.on_postgresql:
+        return None
+    log(f"maintenance after {after}: what the worker does when autovacuum is off")
+    crm = data.open_crm(setup.url)
+    try:
+        seconds, report = figures.timed(crm.maintain)
+    finally:
+        crm.close()
+    return Figure(
+        f"maintenance after {after}",
+        seconds,
+        None,
+        note=f"crm.maintain() as the worker runs it after a tick: {report.summary()}",
+    )
 
 
 def _generation(params: Params, seconds: float) -> Figure:

@@ -130,6 +130,9 @@ def worker(
 ) -> None:
     """Run the scheduler: sweep and assign every interval, then deliver the outbox.
 
+    On PostgreSQL with autovacuum off it then vacuums and analyses the tables
+    past autovacuum's thresholds (``crm db maintain``).
+
     One worker acts on a tick at a time; every worker delivers (they never
     take the same notice). A record or plugin that fails is reported on one
     line and skipped; a tick or a delivery that fails as a whole (the
@@ -165,10 +168,23 @@ def worker(
         delivered = _deliver(s.crm, contain=not once)
         if delivered:
             typer.echo(f"{stamp} {delivered}")
+        _maintain(s.crm, stamp, once)
         if once:
             _exit_for(result.failures())
             return
         time.sleep(interval)
+
+
+def _maintain(crm: Any, stamp: str, once: bool) -> None:
+    """After a tick, what autovacuum would do when the server has it off. Routine upkeep is
+    quiet, as autovacuum is (``crm db maintain`` says what it does); a failure is reported
+    and tried again after the next tick, as a tick's is."""
+    try:
+        crm.maintain()
+    except Exception as exc:
+        if once:
+            raise
+        typer.echo(f"{stamp} maintenance failed: {_first_line(exc)}")
 
 
 def register(app: typer.Typer) -> None:

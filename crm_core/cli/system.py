@@ -63,6 +63,21 @@ def db_status(ctx: typer.Context, as_json: bool = JSON) -> None:
     render.table(rows, ["branch", "current", "head", "upgrade_needed"], "schema")
 
 
+@db_app.command("maintain")
+def db_maintain(
+    ctx: typer.Context,
+    force: bool = typer.Option(False, "--force", help="Even when autovacuum is on."),
+    as_json: bool = JSON,
+) -> None:
+    """Vacuum and analyse the tables PostgreSQL's autovacuum would, when it is off (admins)."""
+    s = state(ctx)
+    report = s.crm.maintain(s.actor, force=force)
+    if as_json:
+        render.emit_json(report.to_dict())
+        return
+    typer.echo(report.summary())
+
+
 @plugins_app.command("list")
 def plugins_list(ctx: typer.Context, as_json: bool = JSON) -> None:
     """List the plugins with their version, kinds and hooks."""

@@ -34,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 
+from crm_core.db import insert_rows, unique_violation
 from crm_core.errors import Conflict
 from crm_core.i18n import _
 from crm_core.journal import json_object
@@ -118,14 +119,14 @@ def create(ctx: WriteContext, kind: str, new: Sequence[Candidate]) -> list[int]:
     rows = [
         (i, c.title, c.stage, c.owner_id, dump(c.values)) for i, c in zip(ids, new, strict=True)
     ]
-    _write_rows(connection, "crm_import_rows (id, title, stage, owner_id, data)", rows)
+    insert_rows(connection, "crm_import_rows (id, title, stage, owner_id, data)", rows)
     _insert_records(ctx, connection, kind)
     # In index order, so each B-tree page is visited once per batch, not once per key.
     keys = sorted((kind, f, v, i) for i, c in zip(ids, new, strict=True) for f, v in c.keys.items())
     if keys:
         try:
-            _write_rows(connection, "dedupe_key (kind, field, value, record_id)", keys)
-        except (IntegrityError, _unique_violation()):
+            insert_rows(connection, "dedupe_key (kind, field, value, record_id)", keys)
+        except (IntegrityError, unique_violation()):
             raise Conflict(
                 _(
                     "another user added a record with the same dedupe key while this batch was "
@@ -134,28 +135,6 @@ def create(ctx: WriteContext, kind: str, new: Sequence[Candidate]) -> list[int]:
             ) from None
     _insert_journal(ctx, connection, kind)
     return ids
-
-
-def _write_rows(connection: Connection, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert ``rows`` into ``table (columns)``: through COPY on PostgreSQL (one stream, no
-    statement per row), one executemany elsewhere."""
-    if connection.dialect.name == "postgresql":
-        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        with cursor.copy(f"COPY {table} FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
-    columns = table.count(",") + 1
-    connection.exec_driver_sql(f"INSERT INTO {table} VALUES ({marks(connection, columns)})", rows)
-
-
-def _unique_violation() -> type[Exception]:
-    """psycopg's error for a duplicate key met by COPY (which SQLAlchemy does not wrap)."""
-    try:
-        from psycopg.errors import UniqueViolation
-    except ImportError:  # no PostgreSQL driver installed: COPY is never used
-        return IntegrityError
-    return UniqueViolation
 
 
 def _insert_records(ctx: WriteContext, connection: Connection, kind: str) -> None:
