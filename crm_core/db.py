@@ -282,6 +282,11 @@ def create_database(server: Engine, name: str, template: str | None = None) -> s
     copy = f' TEMPLATE "{template}"' if template else ""
     try:
         with server.connect() as conn:
+            if template and (conn.dialect.server_version_info or (0,)) >= (15,):
+                # Copy the files, not write every page to the WAL (15's default): a copy of
+                # a million records would otherwise leave gigabytes of WAL to flush while
+                # the next figure is timed.
+                copy += " STRATEGY = FILE_COPY"
             conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     except DBAPIError as exc:
         reason = str(exc.orig).splitlines()[0] if str(exc.orig) else type(exc.orig).__name__

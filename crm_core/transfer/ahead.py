@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import queue
+import sys
 import threading
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
+SWITCH_INTERVAL_S = 0.001
 
 
 def one_ahead(items: Iterable[T]) -> Iterator[T]:
@@ -24,10 +26,16 @@ def one_ahead(items: Iterable[T]) -> Iterator[T]:
     The thread runs at most two items ahead. An exception raised while making
     an item is raised here when the caller asks for that item, so everything
     before it has been used first. Closing the generator (or an exception in
-    the caller) stops the thread once the item it is making is done.
+    the caller) stops the thread once the item it is making is done. Until
+    then the process switches threads every millisecond at most.
     """
     handoff: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=1)
     stop = threading.Event()
+    # While the thread holds Python's lock, a caller whose wait for the server has ended asks
+    # for it back; the default switch interval (5 ms) made each statement of a batch wait up
+    # to that long (an import of 200,000 rows on PostgreSQL: 16.8 s, and 15.7 s at 1 ms).
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(interval, SWITCH_INTERVAL_S))
 
     def produce() -> None:
         source = iter(items)
@@ -56,6 +64,7 @@ def one_ahead(items: Iterable[T]) -> Iterator[T]:
                 raise value
             yield value  # type: ignore[misc]
     finally:
+        sys.setswitchinterval(interval)
         stop.set()
         while thread.is_alive():  # take what it hands over, so that it can see the stop
             with contextlib.suppress(queue.Empty):
