@@ -291,9 +291,11 @@ class _Names:
 
     @classmethod
     def load(cls, session: Session) -> _Names:
-        users = {u.id: u.name for u in session.exec(select(User)).all() if u.id is not None}
-        pools = {p.id: p.name for p in session.exec(select(Pool)).all() if p.id is not None}
-        return cls(users, pools)
+        # Two columns as plain rows: building every user as an ORM object cost a write
+        # that returns one view more than its own statements did.
+        users = dict(session.exec(select(User.id, User.name)).all())
+        pools = dict(session.exec(select(Pool.id, Pool.name)).all())
+        return cls(users, pools)  # type: ignore[arg-type]
 
     def user(self, user_id: int | None) -> str | None:
         return self.users.get(user_id) if user_id is not None else None

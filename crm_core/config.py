@@ -50,6 +50,9 @@ class Settings:
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 """How long a SQLite connection waits for another's write to finish before it gives up."""
 
+CONNECT_TIMEOUT_S = 5
+"""How long to wait for a PostgreSQL server to answer before saying it cannot be reached."""
+
 
 def sqlite_url(path: str | Path) -> str:
     """Return the SQLAlchemy URL of a SQLite database file."""

@@ -17,7 +17,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, Operationa
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
 
-from crm_core.config import SQLITE_BUSY_TIMEOUT_MS
+from crm_core.config import CONNECT_TIMEOUT_S, SQLITE_BUSY_TIMEOUT_MS
 from crm_core.errors import InvalidInput, TimedOut
 from crm_core.i18n import _
 
@@ -144,9 +144,6 @@ PROCESSES = {
     "worker": Connections("worker", pool_size=2, max_overflow=2, pool_timeout=30),
 }
 """The connections of each kind of process: ``crm`` commands, ``crm tui``, ``crm worker``."""
-
-CONNECT_TIMEOUT_S = 5
-"""How long to wait for a PostgreSQL server to answer before saying it cannot be reached."""
 
 
 def make_engine(url: str, connections: Connections = PROCESSES["cli"]) -> Engine:

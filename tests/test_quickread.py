@@ -1,4 +1,4 @@
-"""``crm record show`` through sqlite3 gives what the API gives, refusals included."""
+"""``crm record show`` through sqlite3 or psycopg gives what the API gives, refusals included."""
 
 from __future__ import annotations
 
@@ -14,32 +14,55 @@ from crm_core.api import Crm, CrmError, RecordView
 from crm_core.testing import fresh_crm, invoke_cli
 
 ACTORS = ["admin", "mia", "alice", "bob", "carol", "gone", "nobody"]
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
+
+
+def _fill(crm: Crm) -> dict[str, int]:
+    """Every relation a reader can have to a record: own, team, pool, other."""
+    crm.add_team("admin", "east")
+    crm.add_team("admin", "west")
+    for name, role, team in [("alice", "operator", "east"), ("bob", "operator", "east"),
+                             ("carol", "operator", "west"), ("mia", "manager", "east"),
+                             ("gone", "operator", "east")]:  # fmt: skip
+        crm.add_user("admin", name, role, team)
+    crm.add_pool("admin", "east-pool", ["alice", "bob"], ["mia"])
+    crm.add_pool("admin", "west-pool", ["carol"], [])
+    ids = {
+        name: crm.add_record(name, "lead", {"name": f"{name}'s", "email": f"{name}@x.org",
+                                            "budget": 1054.5}).record.id
+        for name in ("alice", "bob", "carol", "mia")
+    }  # fmt: skip
+    for pool in ("east-pool", "west-pool"):
+        added = crm.add_record("admin", "lead", {"name": pool, "company": f"{pool} Ltd"})
+        crm.release("admin", added.record.id, reason="test", pool=pool)
+        ids[pool] = added.record.id
+    crm.archive_record("alice", ids["alice"])
+    crm.set_user_active("admin", "gone", False)
+    return ids
 
 
 @pytest.fixture
 def shop(tmp_path: Path) -> Iterator[tuple[str, dict[str, int]]]:
-    """A CRM with every relation a reader can have to a record: own, team, pool, other."""
+    """A SQLite CRM filled by :func:`_fill`."""
     with fresh_crm(tmp_path, entry_points=True) as crm:
-        crm.add_team("admin", "east")
-        crm.add_team("admin", "west")
-        for name, role, team in [("alice", "operator", "east"), ("bob", "operator", "east"),
-                                 ("carol", "operator", "west"), ("mia", "manager", "east"),
-                                 ("gone", "operator", "east")]:  # fmt: skip
-            crm.add_user("admin", name, role, team)
-        crm.add_pool("admin", "east-pool", ["alice", "bob"], ["mia"])
-        crm.add_pool("admin", "west-pool", ["carol"], [])
-        ids = {
-            name: crm.add_record(name, "lead", {"name": f"{name}'s", "email": f"{name}@x.org",
-                                                "budget": 1054.5}).record.id
-            for name in ("alice", "bob", "carol", "mia")
-        }  # fmt: skip
-        for pool in ("east-pool", "west-pool"):
-            added = crm.add_record("admin", "lead", {"name": pool, "company": f"{pool} Ltd"})
-            crm.release("admin", added.record.id, reason="test", pool=pool)
-            ids[pool] = added.record.id
-        crm.archive_record("alice", ids["alice"])
-        crm.set_user_active("admin", "gone", False)
-        yield f"sqlite:///{tmp_path / 'crm.db'}", ids
+        yield f"sqlite:///{tmp_path / 'crm.db'}", _fill(crm)
+
+
+@pytest.fixture(params=BACKENDS)
+def any_shop(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[str, dict[str, int]]]:
+    """The shop on SQLite, then on PostgreSQL (read through psycopg there)."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("shop")
+        return
+    url: str = request.getfixturevalue("pg_database")
+    request.getfixturevalue("reset_pg")(url)
+    crm = Crm.open(url, entry_points=True)
+    try:
+        yield url, _fill(crm)
+    finally:
+        crm.close()
 
 
 def _outcome(read: Callable[[], RecordView | None]) -> tuple[str, object]:
@@ -51,8 +74,8 @@ def _outcome(read: Callable[[], RecordView | None]) -> tuple[str, object]:
     return "view", view
 
 
-def test_every_reader_gets_what_the_api_gives(shop: tuple[str, dict[str, int]]) -> None:
-    url, ids = shop
+def test_every_reader_gets_what_the_api_gives(any_shop: tuple[str, dict[str, int]]) -> None:
+    url, ids = any_shop
     crm = Crm.open(url)
     try:
         outcomes = set()
@@ -78,6 +101,8 @@ def test_it_leaves_to_the_api_what_it_cannot_answer(
     assert quickread.get_record("sqlite://", "admin", record_id) is None
     assert quickread.get_record(f"{url}?timeout=5", "admin", record_id) is None
     assert quickread.get_record("postgresql://x@127.0.0.1/none", "admin", record_id) is None
+    assert quickread.get_record("postgresql://x@127.0.0.1:1/crm", "admin", record_id) is None
+    assert quickread.get_record("mysql://x@127.0.0.1/crm", "admin", record_id) is None
     path = url.removeprefix("sqlite:///")
     with sqlite3.connect(path) as db:
         db.execute(
@@ -101,9 +126,9 @@ def test_a_plugin_branch_behind_its_head_is_left_to_the_api(
 
 
 def test_crm_record_show_prints_the_same_through_either_path(
-    shop: tuple[str, dict[str, int]], monkeypatch: pytest.MonkeyPatch
+    any_shop: tuple[str, dict[str, int]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url, ids = shop
+    url, ids = any_shop
     args = ["--db", url, "--as", "mia", "record", "show", str(ids["bob"])]
     for extra in ([], ["--json"]):
         quick = invoke_cli([*args, *extra], entry_points=True)
