@@ -43,6 +43,17 @@ def _counted(crm: Crm, table: str, rows: int) -> None:
     raise AssertionError(f"the server never counted the {rows} rows added to {table}")
 
 
+def _analysed(crm: Crm, table: str) -> bool:
+    with crm.engine.connect() as conn:
+        return bool(
+            conn.execute(
+                text("SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables "
+                     "WHERE relname = :table AND schemaname = current_schema()"),
+                {"table": table},
+            ).scalar()
+        )  # fmt: skip
+
+
 def test_sqlite_has_nothing_to_do(crm: Crm) -> None:
     if crm.engine.dialect.name != "sqlite":
         pytest.skip("SQLite's answer")
@@ -72,12 +83,7 @@ def test_tables_past_the_thresholds_are_vacuumed_then_left_alone(
         assert done["record"] in ("analyze", "vacuum analyze")
         assert done["journal"] in ("analyze", "vacuum analyze")
         assert all(s.seconds >= 0 and s.why for s in first.steps)
-        with crm.engine.connect() as conn:
-            analysed = conn.execute(
-                text("SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables "
-                     "WHERE relname = 'record' AND schemaname = current_schema()")
-            ).scalar()  # fmt: skip
-        assert analysed
+        assert _analysed(crm, "record")
         again = crm.maintain("admin", force=True)
         assert "record" not in {s.table for s in again.steps}
         assert again.summary() != first.summary()
@@ -129,12 +135,7 @@ def test_the_worker_maintains_after_its_tick_when_autovacuum_is_off(
     assert "maintenance failed" not in out.output
     crm = Crm.open(pg_database)
     try:
-        with crm.engine.connect() as conn:
-            analysed = conn.execute(
-                text("SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables "
-                     "WHERE relname = 'record' AND schemaname = current_schema()")
-            ).scalar()  # fmt: skip
-        assert analysed
+        assert _analysed(crm, "record")
         assert crm.maintain("admin").steps == []  # nothing left to do
     finally:
         crm.close()

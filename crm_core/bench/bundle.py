@@ -22,6 +22,7 @@ import yaml
 from sqlalchemy import text
 
 from crm_core.bench.data import ADMIN, KIND, open_crm
+from crm_core.bench.importing import copy_in, copy_out, pg_cursors
 from crm_core.bench.report import Check, Figure
 from crm_core.db import make_engine
 
@@ -180,25 +181,12 @@ def _copy_again(imported: str, fresh: str) -> tuple[float, int]:
     """As :func:`_store_again` on PostgreSQL: each table's added rows read with ``COPY … TO
     STDOUT`` (not timed), then written with one ``COPY … FROM STDIN`` a table and a commit."""
     queries = _added_rows(fresh)
-    source_engine, target_engine = make_engine(imported), make_engine(fresh)
-    try:
-        with (
-            closing(source_engine.raw_connection()) as source,
-            closing(target_engine.raw_connection()) as target,
-        ):
-            reader, writer = source.cursor(), target.cursor()
-            blocks = []
-            for table, query in queries.items():
-                with reader.copy(f"COPY ({query}) TO STDOUT") as out:
-                    blocks.append((table, b"".join(bytes(chunk) for chunk in out)))
-            start = perf_counter()
-            for table, block in blocks:
-                with writer.copy(f"COPY {table} FROM STDIN") as into:
-                    into.write(block)
-            target.commit()
-            seconds = perf_counter() - start
-    finally:
-        source_engine.dispose()
-        target_engine.dispose()
+    with pg_cursors(imported, fresh) as (reader, writer, target):
+        blocks = [(table, copy_out(reader, query)) for table, query in queries.items()]
+        start = perf_counter()
+        for table, block in blocks:
+            copy_in(writer, table, block)
+        target.commit()
+        seconds = perf_counter() - start
     # COPY's text format is one line a row (a newline in a value is written as \n).
     return seconds, sum(block.count(b"\n") for _, block in blocks)

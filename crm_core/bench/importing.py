@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import csv
 import sqlite3
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 from time import perf_counter, process_time
+from typing import Any
 
 from sqlalchemy import text
 
@@ -200,33 +202,50 @@ def copy_floor(floor: str, imported: str, rows: int) -> tuple[float, float, int]
     of this process and the records stored.
     """
     seconds = cpu = 0.0
-    source_engine, target_engine = make_engine(imported), make_engine(floor)
+    with pg_cursors(imported, floor) as (reader, writer, target):
+        for first in range(1, rows + 1, DEFAULT_BATCH):
+            span = (first, first + DEFAULT_BATCH - 1)
+            batch = []
+            for table, where in FLOOR_ROWS:
+                query = f"SELECT * FROM {table} WHERE {where.replace('?', '{}')}"
+                batch.append((table, copy_out(reader, query.format(*span))))
+            start, began = perf_counter(), process_time()
+            for table, block in batch:
+                copy_in(writer, table, block)
+            target.commit()
+            seconds += perf_counter() - start
+            cpu += process_time() - began
+        writer.execute("SELECT count(*) FROM record")
+        (stored,) = writer.fetchone() or (0,)
+    return seconds, cpu, int(stored)
+
+
+@contextmanager
+def pg_cursors(source: str, target: str) -> Iterator[tuple[Any, Any, Any]]:
+    """psycopg cursors on the PostgreSQL databases ``source`` and ``target``, and the target's
+    connection (to commit), for a baseline that copies rows from one to the other."""
+    source_engine, target_engine = make_engine(source), make_engine(target)
     try:
         with (
-            closing(source_engine.raw_connection()) as source,
-            closing(target_engine.raw_connection()) as target,
+            closing(source_engine.raw_connection()) as reading,
+            closing(target_engine.raw_connection()) as writing,
         ):
-            reader, writer = source.cursor(), target.cursor()
-            for first in range(1, rows + 1, DEFAULT_BATCH):
-                span = (first, first + DEFAULT_BATCH - 1)
-                batch = []
-                for table, where in FLOOR_ROWS:
-                    query = f"SELECT * FROM {table} WHERE {where.replace('?', '{}')}"
-                    with reader.copy(f"COPY ({query.format(*span)}) TO STDOUT") as out:
-                        batch.append((table, b"".join(bytes(chunk) for chunk in out)))
-                start, began = perf_counter(), process_time()
-                for table, block in batch:
-                    with writer.copy(f"COPY {table} FROM STDIN") as into:
-                        into.write(block)
-                target.commit()
-                seconds += perf_counter() - start
-                cpu += process_time() - began
-            writer.execute("SELECT count(*) FROM record")
-            (stored,) = writer.fetchone() or (0,)
+            yield reading.cursor(), writing.cursor(), writing
     finally:
         source_engine.dispose()
         target_engine.dispose()
-    return seconds, cpu, int(stored)
+
+
+def copy_out(cursor: Any, query: str) -> bytes:
+    """The rows of ``query`` in COPY's text format."""
+    with cursor.copy(f"COPY ({query}) TO STDOUT") as out:
+        return b"".join(bytes(chunk) for chunk in out)
+
+
+def copy_in(cursor: Any, table: str, block: bytes) -> None:
+    """Write rows in COPY's text format (:func:`copy_out`'s) into ``table``."""
+    with cursor.copy(f"COPY {table} FROM STDIN") as into:
+        into.write(block)
 
 
 def storage_floor(path: Path, imported: Path, rows: int) -> tuple[float, float, int]:
