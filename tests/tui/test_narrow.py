@@ -141,7 +141,12 @@ async def test_edit_dialog_scrolls_its_fields_and_keeps_save_in_sight(
         assert (body.max_scroll_y > 0) == (size[1] < NARROW[1])
         last = list(body.query(Input).results(Input))[-1]
         last.focus()
-        await pilot.pause()
+        # Focus scrolls the field into view on a later refresh: on a loaded machine one
+        # pause was not always enough, so wait for it (a field never scrolled still fails).
+        for _ in range(60):
+            await pilot.pause(0.05)
+            if body.region.contains_region(last.region):
+                break
         assert body.region.contains_region(last.region)  # scrolled into view
         for button in dialog.query(Button):
             assert screen.contains_region(button.region), button.id
