@@ -320,6 +320,12 @@ def scratch_database(server_url: str, prefix: str, *, keep: bool = False) -> Ite
         server.dispose()
 
 
+def marks(connection: Connection, count: int) -> str:
+    """``count`` positional placeholders in the driver's own style."""
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    return ", ".join([mark] * count)
+
+
 def insert_rows(connection: Connection, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
     """Insert ``rows`` into ``table (columns)``: through COPY on PostgreSQL (one stream, no
     statement per row), one executemany elsewhere. On PostgreSQL a duplicate key raises
@@ -331,8 +337,7 @@ def insert_rows(connection: Connection, table: str, rows: Sequence[tuple[Any, ..
                 copy.write_row(row)
         return
     columns = table.count(",") + 1
-    marks = ", ".join(["?" if connection.dialect.paramstyle == "qmark" else "%s"] * columns)
-    connection.exec_driver_sql(f"INSERT INTO {table} VALUES ({marks})", rows)
+    connection.exec_driver_sql(f"INSERT INTO {table} VALUES ({marks(connection, columns)})", rows)
 
 
 def unique_violation() -> type[Exception]:

@@ -21,11 +21,11 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from crm_core import permissions
+from crm_core.db import marks
 from crm_core.errors import Duplicate, excerpt
 from crm_core.models import Record
 from crm_core.records import WriteContext
 from crm_core.transfer.rows import Candidate, Problem, RowMaker
-from crm_core.transfer.writer import marks
 
 RECORD = Record.metadata.tables["record"]
 USER = Record.metadata.tables["crm_user"]

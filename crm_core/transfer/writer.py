@@ -84,12 +84,6 @@ values come from a file or JSON and cannot refer to themselves.
 """
 
 
-def marks(connection: Connection, count: int) -> str:
-    """``count`` positional placeholders in the driver's own style."""
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    return ", ".join([mark] * count)
-
-
 def take_ids(connection: Connection, count: int) -> list[int]:
     """``count`` unused record ids, in increasing order."""
     if connection.dialect.name == "postgresql":
